@@ -1,0 +1,73 @@
+// Reads keepwatch.yml: YAML -> ${ENV} substitution on string values -> zod. Every problem is
+// reported as `path.to.key: what is wrong`, all of them at once, never just the first.
+import { readFileSync } from 'node:fs';
+import { parseDocument, LineCounter } from 'yaml';
+import { configSchema, type Config } from './schema';
+
+export class ConfigError extends Error {
+  constructor(readonly file: string, readonly problems: string[]) {
+    super(`invalid config ${file}:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const ENV_RE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+
+/** Replaces ${VAR} in every string value (not in keys); a missing variable is a problem at that key. */
+function substituteEnv(value: unknown, env: NodeJS.ProcessEnv, path: string[], problems: string[]): unknown {
+  if (typeof value === 'string') {
+    return value.replace(ENV_RE, (_m, name: string) => {
+      const v = env[name];
+      if (v === undefined) {
+        problems.push(`${path.join('.') || '(root)'}: environment variable ${name} is not set`);
+        return '';
+      }
+      return v;
+    });
+  }
+  if (Array.isArray(value)) return value.map((v, i) => substituteEnv(v, env, [...path, String(i)], problems));
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = substituteEnv(v, env, [...path, k], problems);
+    return out;
+  }
+  return value;
+}
+
+/** Parses config text; throws ConfigError listing every problem. */
+export function parseConfig(text: string, file = '<config>', env: NodeJS.ProcessEnv = process.env): Config {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length) {
+    throw new ConfigError(
+      file,
+      doc.errors.map((e) => {
+        const pos = e.pos ? lineCounter.linePos(e.pos[0]) : undefined;
+        return `${pos ? `line ${pos.line} column ${pos.col}` : 'yaml'}: ${e.message.split('\n')[0]}`;
+      }),
+    );
+  }
+  const raw = doc.toJS() ?? {};
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(file, ['(root): must be a mapping of keys']);
+  const problems: string[] = [];
+  const substituted = substituteEnv(raw, env, [], problems);
+  const result = configSchema.safeParse(substituted);
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      const path = issue.path.map(String).join('.') || '(root)';
+      problems.push(`${path}: ${issue.message}`);
+    }
+  }
+  if (problems.length) throw new ConfigError(file, problems);
+  return result.data as Config;
+}
+
+export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): Config {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError(file, [`(file): cannot read: ${(e as Error).message}`]);
+  }
+  return parseConfig(text, file, env);
+}

@@ -1,0 +1,263 @@
+// The one definition of every config key, its type and its default. Strict: an unknown key is an
+// error (a typo must not silently fall back to a default), as blackbox_exporter does.
+import { z } from 'zod';
+
+const DURATION_RE = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** Prometheus-style duration ("500ms", "5s", "2m") or a number of seconds; parsed to ms. */
+export const duration = z
+  .union([z.string(), z.number()])
+  .transform((v, ctx) => {
+    if (typeof v === 'number') {
+      if (v < 0 || !Number.isFinite(v)) {
+        ctx.addIssue({ code: 'custom', message: `duration must be a non-negative number of seconds, got ${v}` });
+        return z.NEVER;
+      }
+      return Math.round(v * 1000);
+    }
+    const m = DURATION_RE.exec(v.trim());
+    if (!m) {
+      ctx.addIssue({ code: 'custom', message: `not a duration: "${v}" (use e.g. 500ms, 5s, 2m)` });
+      return z.NEVER;
+    }
+    return Math.round(parseFloat(m[1]) * UNIT_MS[m[2]]);
+  });
+
+/** host:port, [v6]:port or :port. */
+export const listenAddress = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):\d{1,5}$/, 'must be HOST:PORT, [V6]:PORT or :PORT');
+
+const absPath = z.string().min(1).refine((p) => p.startsWith('/'), 'must be an absolute path');
+const httpUrl = z.url({ protocol: /^https?$/ });
+
+/** A probe's schedule: a fixed interval, or a cron expression (node-cron, seconds field allowed). */
+export const probeSchedule = z.strictObject({
+  interval: duration.optional(),
+  schedule: z.string().min(1).optional(),
+  timeout: duration.optional(),
+  enabled: z.boolean().default(true),
+});
+
+export const webSchema = z.strictObject({
+  listen_address: listenAddress.default(':9723'),
+  /** exporter-toolkit style: TLS and basic auth for every endpoint but the peer API's own token. */
+  tls_cert_file: absPath.optional(),
+  tls_key_file: absPath.optional(),
+  /** user -> bcrypt hash. When set, /metrics and the status page need basic auth. */
+  basic_auth_users: z.record(z.string().min(1), z.string().min(1)).optional(),
+  /** An exporter-toolkit web config file (tls_server_config, basic_auth_users); merged over the keys above. */
+  config_file: absPath.optional(),
+});
+
+export const keepalivedSchema = z.strictObject({
+  /** "system" for the system bus, or a D-Bus address such as unix:path=/run/dbus/system_bus_socket. */
+  dbus: z.string().min(1).default('system'),
+  /** Set false where keepalived is built without D-Bus. */
+  dbus_enabled: z.boolean().default(true),
+  /** The agent creates and owns this FIFO; keepalived's vrrp_notify_fifo must name it. */
+  notify_fifo: absPath.optional(),
+  /** A log file to follow, or "journal" for journald. */
+  log: z.union([z.literal('journal'), absPath]).optional(),
+  config: absPath.default('/etc/keepalived/keepalived.conf'),
+  pid_file: absPath.default('/run/keepalived.pid'),
+  /** Counters: how often to request the stats/JSON dumps, and where keepalived writes them. */
+  dumps: z
+    .strictObject({
+      interval: duration.default(15_000),
+      /** Directory keepalived writes keepalived.{data,stats,json} to; default /tmp of its pid (PrivateTmp aware). */
+      dir: absPath.optional(),
+      /** dbus: PrintStats/PrintData over D-Bus; signal: USR2 / --signum=JSON to the pid. */
+      method: z.enum(['dbus', 'signal', 'off']).default('dbus'),
+      json_signal: z.number().int().min(1).max(64).default(36),
+    })
+    .default({ interval: 15_000, method: 'dbus', json_signal: 36 }),
+  /** The notify hook hands events to the agent on this socket, and spools here when it is down. */
+  hook_socket: absPath.default('/run/keepwatch/hook.sock'),
+  hook_spool: absPath.default('/var/spool/keepwatch'),
+});
+
+export const nginxSchema = z.strictObject({
+  status_url: httpUrl.default('http://127.0.0.1/nginx_status'),
+  health_url: httpUrl.default('http://127.0.0.1/'),
+  /** Also request health through the VIP while this node holds it. */
+  health_via_vip: z.boolean().default(true),
+  pid_file: absPath.default('/run/nginx.pid'),
+  binary: absPath.default('/usr/sbin/nginx'),
+  /** nginx -c for `nginx -t` / `nginx -T`, when not the default. */
+  config: absPath.optional(),
+  /** hot: nginx runs on the backup too; cold: it is started by notify_master on takeover. */
+  standby: z.enum(['hot', 'cold']).default('hot'),
+  /** cold standby: the script keepalived runs to start nginx (checked to exist and be executable). */
+  start_hook: absPath.optional(),
+  /** cold standby: a new MASTER's nginx must be healthy within this time. */
+  takeover_grace: duration.default(10_000),
+});
+
+export const probesSchema = z
+  .strictObject({
+    vip: probeSchedule.optional(),
+    arp: probeSchedule.optional(),
+    nginx_status: probeSchedule.optional(),
+    nginx_health: probeSchedule.optional(),
+    nginx_process: probeSchedule.optional(),
+    nginx_config: probeSchedule.optional(),
+  })
+  .default({});
+
+export const peerSchema = z.strictObject({
+  name: z.string().min(1),
+  url: httpUrl,
+  token: z.string().min(1).optional(),
+});
+
+export const rulesSchema = z
+  .strictObject({
+    no_master_for: duration.default(5_000),
+    /** SplitBrain needs the double MASTER to last this long (absorbs the instant of a handover). */
+    split_brain_for: duration.default(0),
+    flapping: z
+      .strictObject({
+        /** Nagios: how many recent states are scored (21 states = 20 changes). */
+        window: z.number().int().min(3).max(200).default(21),
+        high_threshold: z.number().min(0).max(100).default(20),
+        low_threshold: z.number().min(0).max(100).default(5),
+        /** Only changes within this time count (a stable instance is not flapping forever). */
+        horizon: duration.default(600_000),
+      })
+      .default({ window: 21, high_threshold: 20, low_threshold: 5, horizon: 600_000 }),
+    sync_group_for: duration.default(3_000),
+    peer_timeout: duration.default(3_000),
+    evaluation_interval: duration.default(1_000),
+  })
+  .default({
+    no_master_for: 5_000,
+    split_brain_for: 0,
+    flapping: { window: 21, high_threshold: 20, low_threshold: 5, horizon: 600_000 },
+    sync_group_for: 3_000,
+    peer_timeout: 3_000,
+    evaluation_interval: 1_000,
+  });
+
+const matcherList = z.array(z.string().min(1)).default([]);
+
+export interface RouteConfig {
+  receiver?: string;
+  group_by?: string[];
+  group_wait?: number;
+  group_interval?: number;
+  repeat_interval?: number;
+  matchers: string[];
+  continue: boolean;
+  routes: RouteConfig[];
+}
+
+export const routeSchema: z.ZodType<RouteConfig, unknown> = z.lazy(() =>
+  z.strictObject({
+    receiver: z.string().min(1).optional(),
+    group_by: z.array(z.string().min(1)).optional(),
+    group_wait: duration.optional(),
+    group_interval: duration.optional(),
+    repeat_interval: duration.optional(),
+    /** Alertmanager matcher syntax: label=value, label!=value, label=~regex, label!~regex. */
+    matchers: matcherList,
+    continue: z.boolean().default(false),
+    routes: z.array(routeSchema).default([]),
+  }),
+);
+
+const receiverBase = {
+  name: z.string().min(1),
+  send_resolved: z.boolean().default(true),
+  timeout: duration.default(5_000),
+};
+
+export const receiverSchema = z.discriminatedUnion('type', [
+  z.strictObject({ ...receiverBase, type: z.literal('slack'), webhook_url: httpUrl, channel: z.string().optional(), username: z.string().optional() }),
+  z.strictObject({
+    ...receiverBase,
+    type: z.literal('email'),
+    to: z.array(z.string().min(3)).min(1),
+    from: z.string().min(3),
+    smarthost: z.string().regex(/^[^:]+:\d+$/, 'must be HOST:PORT'),
+    auth_username: z.string().optional(),
+    auth_password: z.string().optional(),
+    /** STARTTLS is required unless this is false (or the port is 465, implicit TLS). */
+    require_tls: z.boolean().default(true),
+    tls_insecure_skip_verify: z.boolean().default(false),
+    ca_file: absPath.optional(),
+  }),
+  z.strictObject({
+    ...receiverBase,
+    type: z.literal('webhook'),
+    url: httpUrl,
+    /** HMAC-SHA256 of the body, hex, in X-Keepwatch-Signature: sha256=<hex>. */
+    hmac_secret: z.string().min(1).optional(),
+    headers: z.record(z.string(), z.string()).default({}),
+  }),
+  z.strictObject({
+    ...receiverBase,
+    type: z.literal('alertmanager'),
+    /** Base URL; alerts go to <url>/api/v2/alerts. */
+    url: httpUrl,
+    /** Firing alerts are re-sent this often so they never expire in Alertmanager. */
+    resend_interval: duration.default(60_000),
+    basic_auth: z.strictObject({ username: z.string(), password: z.string() }).optional(),
+  }),
+]);
+
+export const inhibitRuleSchema = z.strictObject({
+  source_matchers: z.array(z.string().min(1)).min(1),
+  target_matchers: z.array(z.string().min(1)).min(1),
+  equal: z.array(z.string().min(1)).default([]),
+});
+
+export const alertingSchema = z
+  .strictObject({
+    route: routeSchema.optional(),
+    receivers: z.array(receiverSchema).default([]),
+    inhibit_rules: z.array(inhibitRuleSchema).optional(),
+    outbox: z
+      .strictObject({
+        path: absPath.default('/var/lib/keepwatch/outbox'),
+        max_entries: z.number().int().min(1).default(10_000),
+        max_bytes: z.number().int().min(1024).default(64 * 1024 * 1024),
+      })
+      .default({ path: '/var/lib/keepwatch/outbox', max_entries: 10_000, max_bytes: 64 * 1024 * 1024 }),
+    retry: z
+      .strictObject({ initial: duration.default(500), max: duration.default(60_000), max_age: duration.default(86_400_000) })
+      .default({ initial: 500, max: 60_000, max_age: 86_400_000 }),
+    silences_file: absPath.default('/var/lib/keepwatch/silences.json'),
+    /** Bearer token for the silences API (defaults to peer_token). */
+    api_token: z.string().min(1).optional(),
+    /** Base URL of this agent's status page, used in notifications' links. */
+    external_url: httpUrl.optional(),
+  })
+  .default({
+    receivers: [],
+    outbox: { path: '/var/lib/keepwatch/outbox', max_entries: 10_000, max_bytes: 64 * 1024 * 1024 },
+    retry: { initial: 500, max: 60_000, max_age: 86_400_000 },
+    silences_file: '/var/lib/keepwatch/silences.json',
+  });
+
+export const configSchema = z.strictObject({
+  node: z.string().min(1).regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only'),
+  log: z
+    .strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'), format: z.enum(['json', 'pretty', 'auto']).default('auto') })
+    .default({ level: 'info', format: 'auto' }),
+  keepalived: keepalivedSchema.default(() => keepalivedSchema.parse({})),
+  web: webSchema.default(() => webSchema.parse({})),
+  nginx: nginxSchema.default(() => nginxSchema.parse({})),
+  /** Expected VIPs per instance, overriding what keepalived and keepalived.conf say. */
+  vips: z.record(z.string().min(1), z.array(z.string().min(2))).optional(),
+  probes: probesSchema,
+  peers: z.array(peerSchema).optional(),
+  peer_token: z.string().min(16, 'must be at least 16 characters').optional(),
+  rules: rulesSchema,
+  alerting: alertingSchema,
+});
+
+/** The validated config, durations in ms. */
+export type Config = z.infer<typeof configSchema>;
+export type ReceiverConfig = z.infer<typeof receiverSchema>;
+export type PeerConfig = z.infer<typeof peerSchema>;
+export type ProbeSchedule = z.infer<typeof probeSchedule>;

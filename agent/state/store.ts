@@ -1,0 +1,298 @@
+// The node-state store: the one truth about this node. Every source and probe calls apply();
+// exporters, rules, the API and peers read state. Nothing here knows of metrics or alerts.
+import type { Clock } from '../context';
+import type {
+  InstanceKey,
+  InstanceState,
+  NodeEvent,
+  NodeState,
+  SourceName,
+  TransitionEvent,
+  TransitionRecord,
+  VrrpState,
+} from './types';
+
+export interface StoreChange {
+  event: NodeEvent;
+  /** The new transitions this event caused (none when a second source confirmed a known one). */
+  transitions: TransitionRecord[];
+  revision: number;
+}
+
+export interface StoreOptions {
+  /** How many transitions the timeline keeps. */
+  timelineSize?: number;
+  /** A lagging source's report matches an earlier transition to the same state within this window. */
+  dedupWindowMs?: number;
+}
+
+interface HistoryEntry {
+  seq: number;
+  to: VrrpState;
+  at: number;
+}
+
+const HISTORY_SIZE = 32;
+
+export function transitionCountKey(iname: string, from: VrrpState, to: VrrpState): string {
+  return JSON.stringify([iname, from, to]);
+}
+
+export class NodeStore {
+  private readonly s: NodeState;
+  private readonly listeners = new Set<(c: StoreChange) => void>();
+  // Per instance, the recent transitions with a sequence, and per (source, instance) the last
+  // one that source reported: a slow source (log) re-reporting a transition that a fast one
+  // (D-Bus) already delivered advances its cursor instead of counting the transition twice,
+  // even when the instance has moved on since.
+  private readonly history = new Map<string, HistoryEntry[]>();
+  private readonly cursors = new Map<string, number>();
+  private historySeq = 0;
+  private readonly timelineSize: number;
+  private readonly dedupWindowMs: number;
+
+  constructor(node: string, private readonly clock: Clock, opts: StoreOptions = {}) {
+    this.timelineSize = opts.timelineSize ?? 200;
+    this.dedupWindowMs = opts.dedupWindowMs ?? 2000;
+    const now = clock.now();
+    this.s = {
+      node,
+      revision: 0,
+      bootAt: now,
+      keepalived: { up: false, since: now, reason: 'not yet seen' },
+      instances: {},
+      groups: {},
+      scripts: {},
+      checkers: {},
+      sources: {},
+      vips: {},
+      nginx: { health: {} },
+      probes: {},
+      transitionCounts: {},
+      vipChanges: 0,
+      timeline: [],
+    };
+  }
+
+  /** The live state. Treat as read-only; use snapshot() to keep a copy. */
+  get state(): Readonly<NodeState> {
+    return this.s;
+  }
+
+  snapshot(): NodeState {
+    return structuredClone(this.s);
+  }
+
+  subscribe(fn: (c: StoreChange) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  apply(ev: NodeEvent): StoreChange {
+    const src = this.touchSource(ev.source, ev.at);
+    const transitions: TransitionRecord[] = [];
+    const push = (t: TransitionRecord | undefined) => { if (t) transitions.push(t); };
+    switch (ev.kind) {
+      case 'transition':
+        push(this.applyTransition(ev));
+        break;
+      case 'instance': {
+        const inst = this.ensureInstance(ev.key.iname, ev.key);
+        for (const k of ['priority', 'effectivePriority', 'advertIntervalMs', 'authType', 'nopreempt', 'preemptDelayS', 'unicastPeers', 'syncGroup'] as const) {
+          if (ev[k] !== undefined) (inst as unknown as Record<string, unknown>)[k] = ev[k];
+        }
+        if (ev.vips) inst.vips = [...ev.vips];
+        if (ev.state) {
+          push(this.applyTransition({ kind: 'transition', iname: ev.key.iname, state: ev.state, at: ev.at, source: ev.source, priority: ev.priority }));
+        }
+        break;
+      }
+      case 'priority': {
+        const inst = this.ensureInstance(ev.iname);
+        inst.effectivePriority = ev.priority;
+        break;
+      }
+      case 'group': {
+        const g = this.s.groups[ev.group];
+        if (!g || g.state !== ev.state) this.s.groups[ev.group] = { state: ev.state, since: ev.at, priority: ev.priority };
+        else if (ev.priority !== undefined) g.priority = ev.priority;
+        break;
+      }
+      case 'keepalived':
+        transitions.push(...this.applyKeepalived(ev.up, ev.at, ev.source, ev.pid, ev.reason));
+        break;
+      case 'evidence': {
+        const inst = this.ensureInstance(ev.iname);
+        const prev = inst.lastEvidence;
+        const count = prev && prev.type === ev.type && ev.at - prev.at < 10_000 ? prev.count + 1 : 1;
+        inst.lastEvidence = { type: ev.type, at: ev.at, peer: ev.peer, count };
+        break;
+      }
+      case 'counters': {
+        const inst = this.ensureInstance(ev.iname);
+        inst.counters = { ...inst.counters, ...ev.counters };
+        break;
+      }
+      case 'script':
+        this.s.scripts[ev.name] = { good: ev.good, state: ev.state, at: ev.at };
+        break;
+      case 'checker':
+        this.s.checkers[ev.target] = { up: ev.up, at: ev.at };
+        break;
+      case 'source':
+        if (src.up !== ev.up) src.since = ev.at;
+        src.up = ev.up;
+        src.error = ev.up ? undefined : ev.error;
+        break;
+      case 'parse_error':
+        src.parseErrors++;
+        break;
+      case 'vip': {
+        const seen = new Set<string>();
+        for (const v of ev.vips) {
+          const id = `${v.iname}|${v.vip}`;
+          seen.add(id);
+          const cur = this.s.vips[id];
+          if (!cur) {
+            this.s.vips[id] = { iname: v.iname, vip: v.vip, intf: v.intf, since: ev.at };
+          } else if (cur.intf !== v.intf) {
+            cur.intf = v.intf;
+            cur.since = ev.at;
+            this.s.vipChanges++;
+          }
+        }
+        for (const id of Object.keys(this.s.vips)) if (!seen.has(id)) delete this.s.vips[id];
+        break;
+      }
+      case 'vip_duplicate':
+        for (const v of Object.values(this.s.vips)) {
+          if (v.vip === ev.vip) v.duplicate = { duplicate: ev.duplicate, mac: ev.mac, at: ev.at, error: ev.error };
+        }
+        break;
+      case 'nginx_status':
+        this.s.nginx.status = ev;
+        break;
+      case 'nginx_health':
+        this.s.nginx.health[ev.target] = ev;
+        break;
+      case 'nginx_process':
+        this.s.nginx.process = ev;
+        break;
+      case 'nginx_config':
+        this.s.nginx.config = ev;
+        break;
+      case 'probe_run':
+        this.s.probes[ev.probe] = { ok: ev.ok, at: ev.at, durationMs: ev.durationMs, reason: ev.reason };
+        break;
+    }
+    this.s.revision++;
+    const change: StoreChange = { event: ev, transitions, revision: this.s.revision };
+    for (const l of this.listeners) l(change);
+    return change;
+  }
+
+  private touchSource(source: SourceName, at: number) {
+    let src = this.s.sources[source];
+    if (!src) {
+      src = { up: true, since: at, parseErrors: 0 };
+      this.s.sources[source] = src;
+    }
+    src.lastEventAt = at;
+    return src;
+  }
+
+  private ensureInstance(iname: string, key?: Partial<InstanceKey>): InstanceState {
+    let inst = this.s.instances[iname];
+    if (!inst) {
+      inst = {
+        iname,
+        intf: '',
+        vrid: 0,
+        family: 'IPv4',
+        state: 'UNKNOWN',
+        since: this.clock.now(),
+        source: 'derived',
+        confirmedBy: [],
+        vips: [],
+        counters: {},
+      };
+      this.s.instances[iname] = inst;
+    }
+    if (key) {
+      if (key.intf) inst.intf = key.intf;
+      if (key.vrid) inst.vrid = key.vrid;
+      if (key.family) inst.family = key.family;
+    }
+    return inst;
+  }
+
+  private applyTransition(ev: TransitionEvent): TransitionRecord | undefined {
+    const inst = this.ensureInstance(ev.iname, ev.key);
+    if (ev.priority !== undefined) inst.effectivePriority = ev.priority;
+    const hist = this.history.get(ev.iname) ?? [];
+    this.history.set(ev.iname, hist);
+    const cursorKey = `${ev.source}\u0000${ev.iname}`;
+    const cursor = this.cursors.get(cursorKey) ?? -1;
+    const latest = hist.length ? hist[hist.length - 1].seq : -1;
+
+    const match = hist.find((h) => h.seq > cursor && h.to === ev.state && Math.abs(ev.at - h.at) <= this.dedupWindowMs);
+    if (match) {
+      this.cursors.set(cursorKey, match.seq);
+      if (match.seq === latest && !inst.confirmedBy.includes(ev.source)) inst.confirmedBy.push(ev.source);
+      return undefined;
+    }
+    if (inst.state === ev.state) {
+      this.cursors.set(cursorKey, latest);
+      if (!inst.confirmedBy.includes(ev.source) && inst.source !== ev.source) inst.confirmedBy.push(ev.source);
+      return undefined;
+    }
+    // A transition to MASTER reported while keepalived is known dead, by a source other than the
+    // one that knows keepalived's liveness, is a stale line (e.g. a late log read): not believed.
+    if (!this.s.keepalived.up && ev.state === 'MASTER' && ev.at <= this.s.keepalived.since) {
+      return undefined;
+    }
+    return this.recordTransition(inst, ev.state, ev.at, ev.source, ev.cause, cursorKey);
+  }
+
+  private recordTransition(inst: InstanceState, to: VrrpState, at: number, source: SourceName, cause: string | undefined, cursorKey?: string): TransitionRecord {
+    const hist = this.history.get(inst.iname) ?? [];
+    this.history.set(inst.iname, hist);
+    const seq = ++this.historySeq;
+    hist.push({ seq, to, at });
+    if (hist.length > HISTORY_SIZE) hist.shift();
+    if (cursorKey) this.cursors.set(cursorKey, seq);
+
+    const rec: TransitionRecord = { at, iname: inst.iname, from: inst.state, to, source, cause };
+    if (inst.state !== 'UNKNOWN') {
+      const k = transitionCountKey(inst.iname, inst.state, to);
+      this.s.transitionCounts[k] = (this.s.transitionCounts[k] ?? 0) + 1;
+    }
+    inst.state = to;
+    inst.since = at;
+    inst.source = source;
+    inst.confirmedBy = [];
+    this.s.timeline.push(rec);
+    if (this.s.timeline.length > this.timelineSize) this.s.timeline.splice(0, this.s.timeline.length - this.timelineSize);
+    return rec;
+  }
+
+  private applyKeepalived(up: boolean, at: number, source: SourceName, pid?: number, reason?: string): TransitionRecord[] {
+    const k = this.s.keepalived;
+    const changed = k.up !== up;
+    if (changed) k.since = at;
+    k.up = up;
+    k.pid = up ? pid ?? k.pid : undefined;
+    k.reason = up ? undefined : reason ?? 'stopped';
+    if (!up && changed) {
+      // No stale MASTER after keepalived died: every instance is STOP until it is re-read.
+      const out: TransitionRecord[] = [];
+      for (const inst of Object.values(this.s.instances)) {
+        if (inst.state !== 'STOP' && inst.state !== 'UNKNOWN') {
+          out.push(this.recordTransition(inst, 'STOP', at, source, `keepalived ${k.reason}`));
+        }
+      }
+      return out;
+    }
+    return [];
+  }
+}
