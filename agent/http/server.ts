@@ -1,0 +1,200 @@
+// The agent's HTTP server: a small route table with one auth policy per route, on node:http or
+// node:https (exporter-toolkit style TLS). Handlers never see an unauthenticated request.
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { readFileSync } from 'node:fs';
+import type { Logger } from 'pino';
+import { checkBasicAuth, checkBearer } from './auth';
+
+/**
+ * open: anyone (/healthz). web: basic auth when web.basic_auth_users is set (metrics, status page,
+ * state API). peer: bearer peer token (peer stream). api: bearer api token (silences, write APIs).
+ */
+export type RouteAuth = 'open' | 'web' | 'peer' | 'api';
+
+export type Handler = (req: IncomingMessage, res: ServerResponse, url: URL) => void | Promise<void>;
+
+export interface AuthConfig {
+  /** user -> bcrypt hash; undefined = no basic auth. */
+  basicAuthUsers?: Record<string, string>;
+  /** Tokens accepted on peer routes (shared token and per-peer tokens). */
+  peerTokens: string[];
+  /** Tokens accepted on api routes. */
+  apiTokens: string[];
+}
+
+export interface TlsConfig {
+  certFile: string;
+  keyFile: string;
+}
+
+interface Route {
+  method: string;
+  path: string;
+  prefix: boolean;
+  auth: RouteAuth;
+  handler: Handler;
+}
+
+/** Largest request body any route accepts. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+export class HttpError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+/** Reads a JSON request body, bounded; throws HttpError(400/413) with a clear message. */
+export async function readJsonBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw new HttpError(413, `request body larger than ${limit} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (!text.trim()) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new HttpError(400, `request body is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.end(text);
+}
+
+export class HttpServer {
+  private routes: Route[] = [];
+  private server?: Server;
+  private auth: AuthConfig = { peerTokens: [], apiTokens: [] };
+
+  constructor(private readonly log: Logger) {}
+
+  /** path ending in `/*` matches that prefix. Later routes never shadow earlier exact ones. */
+  route(method: string, path: string, auth: RouteAuth, handler: Handler): this {
+    const prefix = path.endsWith('/*');
+    this.routes.push({ method: method.toUpperCase(), path: prefix ? path.slice(0, -1) : path, prefix, auth, handler });
+    return this;
+  }
+
+  /** Replaces the whole route table (on start and reload). */
+  setRoutes(routes: Array<{ method: string; path: string; auth: RouteAuth; handler: Handler }>): void {
+    const old = this.routes;
+    this.routes = [];
+    try {
+      for (const r of routes) this.route(r.method, r.path, r.auth, r.handler);
+    } catch (e) {
+      this.routes = old;
+      throw e;
+    }
+  }
+
+  setAuth(auth: AuthConfig): void {
+    this.auth = auth;
+  }
+
+  /** Where it listens (after listen()): host and port actually bound. */
+  address(): { host: string; port: number } | undefined {
+    const a = this.server?.address();
+    return a && typeof a === 'object' ? { host: a.address, port: a.port } : undefined;
+  }
+
+  async listen(listenAddress: string, tls?: TlsConfig): Promise<void> {
+    const { host, port } = parseListenAddress(listenAddress);
+    const handler = (req: IncomingMessage, res: ServerResponse) => void this.handle(req, res);
+    const server = tls
+      ? createHttpsServer({ cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) }, handler)
+      : createHttpServer(handler);
+    server.keepAliveTimeout = 65_000;
+    server.headersTimeout = 10_000;
+    server.requestTimeout = 30_000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host: host || undefined, port }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.server = server;
+  }
+
+  async close(): Promise<void> {
+    const s = this.server;
+    this.server = undefined;
+    if (!s) return;
+    s.closeAllConnections?.();
+    await new Promise<void>((resolve) => s.close(() => resolve()));
+  }
+
+  private findRoute(method: string, path: string): { route?: Route; pathMatched: boolean } {
+    let pathMatched = false;
+    for (const r of this.routes) {
+      const hit = r.prefix ? path.startsWith(r.path) : path === r.path;
+      if (!hit) continue;
+      pathMatched = true;
+      if (r.method === method || (method === 'HEAD' && r.method === 'GET')) return { route: r, pathMatched };
+    }
+    return { pathMatched };
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://agent');
+    } catch {
+      sendJson(res, 400, { error: 'malformed request URL' });
+      return;
+    }
+    const { route, pathMatched } = this.findRoute(req.method ?? 'GET', url.pathname);
+    if (!route) {
+      if (pathMatched) sendJson(res, 405, { error: `method ${req.method} not allowed on ${url.pathname}` });
+      else sendJson(res, 404, { error: `no such endpoint: ${url.pathname}` });
+      return;
+    }
+    const denied = await this.authorize(route.auth, req);
+    if (denied) {
+      res.writeHead(401, { 'content-type': 'application/json', ...(denied === 'basic' ? { 'www-authenticate': 'Basic realm="keepwatch"' } : { 'www-authenticate': 'Bearer' }) });
+      res.end('{"error":"unauthorized"}');
+      return;
+    }
+    try {
+      await route.handler(req, res, url);
+    } catch (e) {
+      const status = e instanceof HttpError ? e.status : 500;
+      if (status === 500) this.log.error({ err: e, path: url.pathname }, 'http handler failed');
+      if (!res.headersSent) sendJson(res, status, { error: (e as Error).message });
+      else res.destroy();
+    }
+  }
+
+  /** Returns undefined when allowed, or which challenge to send. */
+  private async authorize(auth: RouteAuth, req: IncomingMessage): Promise<'basic' | 'bearer' | undefined> {
+    const header = req.headers.authorization;
+    switch (auth) {
+      case 'open':
+        return undefined;
+      case 'web':
+        if (!this.auth.basicAuthUsers) return undefined;
+        return (await checkBasicAuth(header, this.auth.basicAuthUsers)) ? undefined : 'basic';
+      case 'peer':
+        return checkBearer(header, this.auth.peerTokens) ? undefined : 'bearer';
+      case 'api':
+        return checkBearer(header, this.auth.apiTokens) ? undefined : 'bearer';
+    }
+  }
+}
+
+/** ":9723" -> all interfaces; "127.0.0.1:9723"; "[::1]:9723". */
+export function parseListenAddress(addr: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(addr);
+  if (!m) throw new Error(`listen address "${addr}" is not HOST:PORT`);
+  const port = Number(m[3]);
+  if (port > 65535) throw new Error(`listen address "${addr}": port out of range`);
+  return { host: m[1] ?? m[2] ?? '', port };
+}

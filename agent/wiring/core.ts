@@ -1,0 +1,58 @@
+// The core module: the metrics endpoint with the keepalived and self collectors, the node's
+// state API, health and reload endpoints.
+import type { ModuleFactory } from '../module';
+import { keepalivedCollector } from '../../exporters/keepalived';
+import { selfCollector } from '../../exporters/self';
+import { sendJson } from '../http/server';
+
+export const coreModule: ModuleFactory = {
+  name: 'core',
+  slice: (c) => ({ node: c.node }),
+  build(w) {
+    return {
+      collectors: [keepalivedCollector(w.store), selfCollector(w.store, w.clock, w.version, w.agent)],
+      routes: [
+        {
+          method: 'GET',
+          path: '/metrics',
+          auth: 'web',
+          async handler(_req, res) {
+            const { contentType, body } = await w.agent.scrape();
+            res.writeHead(200, { 'content-type': contentType, 'content-length': Buffer.byteLength(body) });
+            res.end(body);
+          },
+        },
+        {
+          method: 'GET',
+          path: '/healthz',
+          auth: 'open',
+          handler(_req, res) {
+            res.writeHead(200, { 'content-type': 'text/plain' });
+            res.end('ok\n');
+          },
+        },
+        {
+          method: 'GET',
+          path: '/api/v1/state',
+          auth: 'web',
+          handler(_req, res) {
+            sendJson(res, 200, w.store.state);
+          },
+        },
+        {
+          method: 'POST',
+          path: '/-/reload',
+          auth: 'web',
+          async handler(_req, res) {
+            try {
+              await w.agent.reload();
+              sendJson(res, 200, { status: 'reloaded' });
+            } catch (e) {
+              sendJson(res, 400, { status: 'rejected', error: (e as Error).message });
+            }
+          },
+        },
+      ],
+    };
+  },
+};
