@@ -246,10 +246,12 @@ export class NodeStore {
       if (!inst.confirmedBy.includes(ev.source) && inst.source !== ev.source) inst.confirmedBy.push(ev.source);
       return undefined;
     }
-    // A transition to MASTER reported while keepalived is known dead, by a source other than the
-    // one that knows keepalived's liveness, is a stale line (e.g. a late log read): not believed.
-    if (!this.s.keepalived.up && ev.state === 'MASTER' && ev.at <= this.s.keepalived.since) {
-      return undefined;
+    const live = ev.state !== 'STOP' && ev.state !== 'DELETED' && ev.state !== 'UNKNOWN';
+    if (live && !this.s.keepalived.up) {
+      // A live state stamped before keepalived was seen to die is a stale line (a late log read):
+      // not believed. One stamped after is proof keepalived runs (FIFO/log-only setups).
+      if (this.s.keepalived.reason !== 'not yet seen' && ev.at <= this.s.keepalived.since) return undefined;
+      this.applyKeepalived(true, ev.at, 'derived');
     }
     return this.recordTransition(inst, ev.state, ev.at, ev.source, ev.cause, cursorKey);
   }
@@ -283,7 +285,7 @@ export class NodeStore {
     k.up = up;
     k.pid = up ? pid ?? k.pid : undefined;
     k.reason = up ? undefined : reason ?? 'stopped';
-    if (!up && changed) {
+    if (!up) {
       // No stale MASTER after keepalived died: every instance is STOP until it is re-read.
       const out: TransitionRecord[] = [];
       for (const inst of Object.values(this.s.instances)) {
