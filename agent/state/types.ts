@@ -52,6 +52,7 @@ export type SourceName =
   | 'vip_probe'
   | 'arp_probe'
   | 'nginx_probe'
+  | 'process'
   | 'derived';
 
 interface EventBase {
