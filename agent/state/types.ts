@@ -251,6 +251,10 @@ export interface ProbeRunEvent extends EventBase {
   ok: boolean;
   durationMs: number;
   reason?: string;
+  /** CPU time of the agent process during the run (user+system, ms); approximate: other work may overlap. */
+  cpuMs?: number;
+  /** Runs of this probe skipped so far because the previous one was still going (cumulative). */
+  overlapSkips?: number;
 }
 
 export type NodeEvent =
