@@ -1,0 +1,238 @@
+import { FakeClock } from '../../helpers/fakeClock';
+import { silentLogger } from '../../../agent/logger';
+import { ProbeScheduler, defaultJudge, type CronScheduler, type JudgedProbe } from '../../../agent/probes/scheduler';
+import type { NodeEvent, ProbeRunEvent } from '../../../agent/state/types';
+
+const flush = async () => {
+  for (let i = 0; i < 10; i++) await Promise.resolve();
+};
+
+function deferred<T>() {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+function setup(probe: JudgedProbe, o: { intervalMs?: number; schedule?: string; timeoutMs?: number; cron?: CronScheduler; runAtStart?: boolean } = {}) {
+  const clock = new FakeClock();
+  const events: NodeEvent[] = [];
+  let cpu = 0;
+  const sched = new ProbeScheduler(
+    [{ probe, intervalMs: o.intervalMs ?? 1000, schedule: o.schedule, timeoutMs: o.timeoutMs ?? 500, runAtStart: o.runAtStart }],
+    {
+      clock,
+      log: silentLogger(),
+      emit: (ev) => events.push(ev),
+      cron: o.cron,
+      monotonicNow: () => clock.now(),
+      // Every reading adds 2 ms of CPU: a run that starts and ends costs 2 ms.
+      cpuUsage: (prev) => {
+        cpu += 2000;
+        return prev ? { user: cpu - prev.user, system: 0 } : { user: cpu, system: 0 };
+      },
+    },
+  );
+  const runs = () => events.filter((e): e is ProbeRunEvent => e.kind === 'probe_run');
+  return { clock, events, sched, runs };
+}
+
+describe('ProbeScheduler', () => {
+  test('runs at start and on every interval, with duration and CPU', async () => {
+    let n = 0;
+    const probe: JudgedProbe = {
+      name: 'nginx_status',
+      async run() {
+        n++;
+        return [{ kind: 'nginx_status', source: 'nginx_probe', at: 0, up: true }];
+      },
+    };
+    const { clock, sched, runs, events } = setup(probe);
+    await sched.start();
+    await flush();
+    expect(n).toBe(1);
+    clock.advance(1000);
+    await flush();
+    clock.advance(1000);
+    await flush();
+    expect(n).toBe(3);
+    expect(runs()).toHaveLength(3);
+    expect(runs()[0]).toMatchObject({ probe: 'nginx_status', ok: true, source: 'nginx_probe', durationMs: 0, cpuMs: 2, overlapSkips: 0 });
+    expect(events.filter((e) => e.kind === 'nginx_status')).toHaveLength(3);
+    await sched.stop();
+    expect(clock.pending()).toBe(0);
+  });
+
+  test('never overlaps itself: due runs while one is going are skipped and counted', async () => {
+    const gates: Array<ReturnType<typeof deferred<NodeEvent[]>>> = [];
+    const probe: JudgedProbe = {
+      name: 'vip',
+      run() {
+        const d = deferred<NodeEvent[]>();
+        gates.push(d);
+        return d.promise;
+      },
+    };
+    const { clock, sched, runs } = setup(probe, { intervalMs: 100, timeoutMs: 10_000 });
+    await sched.start();
+    expect(gates).toHaveLength(1);
+    clock.advance(350); // three due times pass while the first run hangs
+    await flush();
+    expect(gates).toHaveLength(1);
+    expect(sched.skipped('vip')).toBe(3);
+    gates[0].resolve([]);
+    await flush();
+    expect(runs()).toHaveLength(1);
+    expect(runs()[0]).toMatchObject({ ok: true, overlapSkips: 3, durationMs: 350 });
+    clock.advance(100);
+    await flush();
+    expect(gates).toHaveLength(2);
+    gates[1].resolve([]);
+    await sched.stop();
+  });
+
+  test('a timeout aborts the signal and is a failed result at once, not an exception', async () => {
+    let seen: AbortSignal | undefined;
+    const probe: JudgedProbe = {
+      name: 'nginx_health',
+      run(signal) {
+        seen = signal;
+        return new Promise((_res, rej) => signal.addEventListener('abort', () => rej(signal.reason)));
+      },
+    };
+    const { clock, sched, runs } = setup(probe, { intervalMs: 5000, timeoutMs: 300 });
+    await sched.start();
+    clock.advance(299);
+    await flush();
+    expect(runs()).toHaveLength(0);
+    clock.advance(1);
+    await flush();
+    expect(seen?.aborted).toBe(true);
+    expect(runs()).toHaveLength(1);
+    expect(runs()[0]).toMatchObject({ ok: false, reason: 'timed out after 300 ms', durationMs: 300 });
+    await sched.stop();
+  });
+
+  test('a probe that ignores its signal blocks only itself; its late events still count, one result', async () => {
+    const d = deferred<NodeEvent[]>();
+    const probe: JudgedProbe = { name: 'nginx_config', run: () => d.promise };
+    const { clock, sched, runs, events } = setup(probe, { intervalMs: 1000, timeoutMs: 200 });
+    await sched.start();
+    clock.advance(1500);
+    await flush();
+    expect(runs()).toEqual([expect.objectContaining({ ok: false, reason: 'timed out after 200 ms' })]);
+    expect(sched.skipped('nginx_config')).toBe(1);
+    d.resolve([{ kind: 'nginx_config', source: 'nginx_probe', at: 1, valid: true, hash: 'x' }]);
+    await flush();
+    expect(runs()).toHaveLength(1);
+    expect(events.some((e) => e.kind === 'nginx_config')).toBe(true);
+    await sched.stop();
+  });
+
+  test('a thrown error (sync or async) becomes ok:false with the reason', async () => {
+    let i = 0;
+    const probe: JudgedProbe = {
+      name: 'arp',
+      run() {
+        i++;
+        if (i === 1) throw new Error('sync boom');
+        return Promise.reject(new Error('async boom'));
+      },
+    };
+    const { clock, sched, runs } = setup(probe);
+    await sched.start();
+    await flush();
+    clock.advance(1000);
+    await flush();
+    expect(runs().map((r) => [r.ok, r.reason, r.source])).toEqual([
+      [false, 'sync boom', 'arp_probe'],
+      [false, 'async boom', 'arp_probe'],
+    ]);
+    await sched.stop();
+  });
+
+  test('results that say "down" fail the run with their reason; a probe may judge itself', async () => {
+    const down: JudgedProbe = {
+      name: 'nginx_status',
+      run: async () => [{ kind: 'nginx_status', source: 'nginx_probe', at: 0, up: false, reason: 'connect ECONNREFUSED 127.0.0.1:80' }],
+    };
+    const { sched, runs } = setup(down);
+    await sched.start();
+    await flush();
+    expect(runs()[0]).toMatchObject({ ok: false, reason: 'connect ECONNREFUSED 127.0.0.1:80' });
+    await sched.stop();
+
+    const lenient: JudgedProbe = {
+      name: 'arp',
+      run: async () => [{ kind: 'vip_duplicate', source: 'arp_probe', at: 0, vip: '2001:db8::1', duplicate: false, error: 'not supported for IPv6' }],
+      judge: () => undefined,
+    };
+    const s2 = setup(lenient);
+    await s2.sched.start();
+    await flush();
+    expect(s2.runs()[0]).toMatchObject({ ok: true });
+    await s2.sched.stop();
+  });
+
+  test('trigger runs at once, or once more right after a running run', async () => {
+    const gates: Array<ReturnType<typeof deferred<NodeEvent[]>>> = [];
+    const probe: JudgedProbe = {
+      name: 'nginx_config',
+      run() {
+        const d = deferred<NodeEvent[]>();
+        gates.push(d);
+        return d.promise;
+      },
+    };
+    const { sched } = setup(probe, { schedule: '*/5 * * * *', cron: { schedule: () => ({ stop() {} }) }, runAtStart: false });
+    await sched.start();
+    expect(gates).toHaveLength(0);
+    expect(sched.trigger('nginx_config')).toBe(true);
+    expect(gates).toHaveLength(1);
+    sched.trigger('nginx_config');
+    sched.trigger('nginx_config');
+    expect(gates).toHaveLength(1);
+    gates[0].resolve([]);
+    await flush();
+    expect(gates).toHaveLength(2); // one rerun, however many triggers came in
+    gates[1].resolve([]);
+    await flush();
+    expect(gates).toHaveLength(2);
+    expect(sched.trigger('nope')).toBe(false);
+    await sched.stop();
+  });
+
+  test('cron schedule through node-cron, for real (every second)', async () => {
+    let n = 0;
+    const probe: JudgedProbe = { name: 'nginx_config', run: async () => { n++; return []; } };
+    const sched = new ProbeScheduler([{ probe, schedule: '* * * * * *', timeoutMs: 500, runAtStart: false }], {
+      clock: new FakeClock(),
+      log: silentLogger(),
+      emit: () => undefined,
+    });
+    await sched.start();
+    await new Promise((r) => setTimeout(r, 2300));
+    await sched.stop();
+    const after = n;
+    expect(after).toBeGreaterThanOrEqual(1);
+    await new Promise((r) => setTimeout(r, 1200));
+    expect(n).toBe(after); // stopped means stopped
+  });
+
+  test('bad schedules are refused when built', () => {
+    const probe: JudgedProbe = { name: 'x', run: async () => [] };
+    const mk = (o: object) => () => new ProbeScheduler([{ probe, timeoutMs: 1, ...o }], { clock: new FakeClock(), log: silentLogger(), emit: () => undefined });
+    expect(mk({ schedule: 'every minute' })).toThrow(/invalid cron schedule "every minute"/);
+    expect(mk({})).toThrow(/needs an interval or a schedule/);
+  });
+
+  test('defaultJudge', () => {
+    expect(defaultJudge([])).toBeUndefined();
+    expect(defaultJudge([{ kind: 'nginx_config', source: 'nginx_probe', at: 0, valid: false }])).toBe('nginx configuration invalid');
+    expect(defaultJudge([{ kind: 'nginx_health', source: 'nginx_probe', at: 0, target: 'local', up: false, statusCode: 502, durationMs: 1 }])).toBe('local: status 502');
+    expect(defaultJudge([{ kind: 'vip_duplicate', source: 'arp_probe', at: 0, vip: '192.0.2.100', duplicate: true, mac: 'aa' }])).toBeUndefined();
+  });
+});
