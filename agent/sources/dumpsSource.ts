@@ -1,0 +1,312 @@
+// The counters source: asks keepalived for its dumps on an interval (and on demand), waits until
+// each file is completely written, parses it and emits instance / counters / script events.
+// Requests go over D-Bus (PrintData, PrintStats: no signal, no pid needed) or as signals to the pid
+// in keepalived's pid file (USR1 data, USR2 stats, --signum=JSON for the JSON dump, which D-Bus
+// cannot ask for). Files are read from the configured dir, else keepalived's own /tmp through
+// /proc/<pid>/root/tmp (systemd PrivateTmp, containers), else /tmp.
+//
+// keepalived writes them in place, not atomically: a file counts only once it is newer than before
+// the request, its size and mtime held still between two reads, and it parses as complete.
+// This source never says anything about keepalived being up or down: a missing or half-written
+// dump is this source's problem, not a reason for keepalived_up 0.
+import { constants as fsConstants } from 'fs';
+import { access, readFile, stat } from 'fs/promises';
+import path from 'path';
+import type { Ctx } from '../context';
+import type { NodeEvent } from '../state/types';
+import { readPidFile } from './keepalivedPid';
+import type { DumpParseOptions, DumpParseResult } from './parse/dumpCommon';
+import { parseDumpData } from './parse/dumpData';
+import { parseDumpJson } from './parse/dumpJson';
+import { parseDumpStats } from './parse/dumpStats';
+import { RetryBackoff, type BackoffOptions } from './retryBackoff';
+import type { Emit, Source } from './source';
+
+export type DumpKind = 'data' | 'stats' | 'json';
+
+export interface DumpsFs {
+  stat(p: string): Promise<{ mtimeMs: number; size: number; ino: number }>;
+  readFile(p: string): Promise<string>;
+  /** Resolves when the directory can be read. */
+  accessDir(p: string): Promise<void>;
+}
+
+export interface DumpRequester {
+  printData(): Promise<void>;
+  printStats(): Promise<void>;
+}
+
+export interface DumpsSourceOptions {
+  ctx: Ctx;
+  emit: Emit;
+  /** dbus: PrintData/PrintStats over D-Bus (JSON still by signal); signal: USR1/USR2/JSON signal. */
+  method: 'dbus' | 'signal';
+  /** Which dumps each cycle reads. Default: dbus -> data, stats; signal -> json, data. */
+  kinds?: DumpKind[];
+  /** Between cycles, ms (default 15 s). */
+  intervalMs?: number;
+  /** keepalived's (parent) pid file: where signals go and whose /tmp is read. */
+  pidFile: string;
+  /** Directory keepalived writes keepalived.{data,stats,json} to. Default: /proc/<pid>/root/tmp, else /tmp. */
+  dir?: string;
+  /** The D-Bus source (or anything that can ask keepalived for PrintData/PrintStats). */
+  dbus?: DumpRequester;
+  /** Signal number of keepalived's JSON dump (`keepalived --signum=JSON`; 36 on Debian's 2.2.7). */
+  jsonSignal?: number;
+  /** Put VRRP state in instance events (off: pushed sources are fresher; see DumpParseOptions). */
+  withState?: boolean;
+  /** How often to look at a requested file, and how long to wait for it, ms. */
+  pollMs?: number;
+  timeoutMs?: number;
+  backoff?: BackoffOptions;
+  sendSignal?: (pid: number, signal: NodeJS.Signals | number) => void;
+  readPid?: (pidFile: string) => Promise<number | undefined>;
+  fs?: DumpsFs;
+  /** /proc (tests point it elsewhere). */
+  procRoot?: string;
+}
+
+export interface DumpOutcome {
+  kind: DumpKind;
+  ok: boolean;
+  file?: string;
+  instances?: number;
+  error?: string;
+}
+
+const FILE_OF: Record<DumpKind, string> = { data: 'keepalived.data', stats: 'keepalived.stats', json: 'keepalived.json' };
+const PARSER_OF: Record<DumpKind, (text: string, o: DumpParseOptions) => DumpParseResult> = {
+  data: parseDumpData,
+  stats: parseDumpStats,
+  json: parseDumpJson,
+};
+
+const defaultFs: DumpsFs = {
+  stat: async (p) => {
+    const s = await stat(p);
+    return { mtimeMs: s.mtimeMs, size: s.size, ino: s.ino };
+  },
+  readFile: (p) => readFile(p, 'utf8'),
+  accessDir: (p) => access(p, fsConstants.R_OK | fsConstants.X_OK),
+};
+
+function errText(e: unknown): string {
+  const err = e as NodeJS.ErrnoException;
+  if (err?.code === 'EACCES') return `${err.message} (keepalived writes its dumps 0600 root: the agent must run as root or be given the files)`;
+  return e instanceof Error ? e.message : String(e);
+}
+
+export class DumpsSource implements Source {
+  readonly name = 'dumps' as const;
+  private readonly log: Ctx['log'];
+  private readonly clock: Ctx['clock'];
+  private readonly kinds: DumpKind[];
+  private readonly intervalMs: number;
+  private readonly pollMs: number;
+  private readonly timeoutMs: number;
+  private readonly jsonSignal: number;
+  private readonly backoff: RetryBackoff;
+  private readonly fs: DumpsFs;
+  private readonly procRoot: string;
+  private readonly sendSignal: (pid: number, signal: NodeJS.Signals | number) => void;
+  private readonly readPid: (pidFile: string) => Promise<number | undefined>;
+  private running = false;
+  private stopped = false;
+  private timer: NodeJS.Timeout | undefined;
+  private inflight: Promise<DumpOutcome[]> | undefined;
+  private reportedUp: boolean | undefined;
+  private reportedError: string | undefined;
+  private readonly loggedOnce = new Set<string>();
+  private readonly waiters = new Set<() => void>();
+
+  constructor(private readonly opts: DumpsSourceOptions) {
+    this.log = opts.ctx.log.child({ source: 'dumps' });
+    this.clock = opts.ctx.clock;
+    this.kinds = opts.kinds ?? (opts.method === 'dbus' ? ['data', 'stats'] : ['json', 'data']);
+    this.intervalMs = opts.intervalMs ?? 15_000;
+    this.pollMs = opts.pollMs ?? 100;
+    this.timeoutMs = opts.timeoutMs ?? 5000;
+    this.jsonSignal = opts.jsonSignal ?? 36;
+    this.backoff = new RetryBackoff({ initialMs: 1000, maxMs: this.intervalMs, ...opts.backoff });
+    this.fs = opts.fs ?? defaultFs;
+    this.procRoot = opts.procRoot ?? '/proc';
+    this.sendSignal = opts.sendSignal ?? ((pid, sig) => process.kill(pid, sig));
+    this.readPid = opts.readPid ?? readPidFile;
+  }
+
+  /** Starts the cycle (the first runs at once, in the background); never throws. */
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    this.stopped = false;
+    this.schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.stopped = true;
+    this.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+    for (const wake of this.waiters) wake();
+    if (this.inflight) await this.inflight.catch(() => undefined);
+  }
+
+  /** One cycle now (joins the one in flight): request, wait, parse and emit every configured dump. */
+  refresh(): Promise<DumpOutcome[]> {
+    if (!this.inflight) {
+      this.inflight = this.cycle().finally(() => {
+        this.inflight = undefined;
+      });
+    }
+    return this.inflight;
+  }
+
+  private schedule(delayMs: number): void {
+    if (!this.running) return;
+    this.clock.clearTimeout(this.timer);
+    this.timer = this.clock.setTimeout(() => {
+      this.timer = undefined;
+      void this.refresh().then(
+        (outcomes) => this.schedule(outcomes.some((o) => o.ok) ? this.intervalMs : Math.min(this.intervalMs, this.backoff.next())),
+        () => this.schedule(Math.min(this.intervalMs, this.backoff.next())),
+      );
+    }, delayMs);
+  }
+
+  private async cycle(): Promise<DumpOutcome[]> {
+    const pid = await this.readPid(this.opts.pidFile).catch(() => undefined);
+    const dir = await this.resolveDir(pid);
+    const outcomes: DumpOutcome[] = [];
+    for (const kind of this.kinds) {
+      outcomes.push(await this.fetch(kind, pid, dir));
+    }
+    if (outcomes.some((o) => o.ok)) {
+      this.backoff.reset();
+      this.reportUp();
+    } else if (outcomes.length) {
+      this.reportDown(outcomes.map((o) => `${o.kind}: ${o.error}`).join('; '));
+    }
+    return outcomes;
+  }
+
+  private async resolveDir(pid: number | undefined): Promise<string> {
+    if (this.opts.dir) return this.opts.dir;
+    if (pid !== undefined) {
+      const own = path.join(this.procRoot, String(pid), 'root', 'tmp');
+      try {
+        await this.fs.accessDir(own);
+        return own;
+      } catch {
+        this.once(`proc-tmp:${pid}`, () => this.log.info({ dir: own }, 'cannot read keepalived\'s own /tmp; reading /tmp'));
+      }
+    }
+    return '/tmp';
+  }
+
+  private async fetch(kind: DumpKind, pid: number | undefined, dir: string): Promise<DumpOutcome> {
+    const file = path.join(dir, FILE_OF[kind]);
+    const before = await this.fs.stat(file).catch(() => undefined);
+    try {
+      await this.request(kind, pid);
+    } catch (e) {
+      return { kind, ok: false, file, error: `requesting the dump failed: ${errText(e)}` };
+    }
+    const deadline = this.clock.now() + this.timeoutMs;
+    let prev: { mtimeMs: number; size: number; ino: number } | undefined;
+    let lastBad: DumpParseResult | undefined;
+    let lastErr: string | undefined;
+    for (;;) {
+      await this.sleep(this.pollMs);
+      if (this.stopped) return { kind, ok: false, file, error: 'stopped' };
+      let st: { mtimeMs: number; size: number; ino: number } | undefined;
+      try {
+        st = await this.fs.stat(file);
+      } catch (e) {
+        lastErr = errText(e);
+      }
+      const fresh = st !== undefined && (!before || st.ino !== before.ino || st.mtimeMs > before.mtimeMs);
+      const stable = fresh && prev !== undefined && st!.size === prev.size && st!.mtimeMs === prev.mtimeMs && st!.ino === prev.ino;
+      prev = st;
+      if (stable) {
+        let text: string;
+        try {
+          text = await this.fs.readFile(file);
+        } catch (e) {
+          return { kind, ok: false, file, error: `reading ${file}: ${errText(e)}` };
+        }
+        const result = PARSER_OF[kind](text, { at: Math.round(st!.mtimeMs), withState: this.opts.withState });
+        if (result.complete) {
+          for (const ev of result.events) this.emit(ev);
+          return { kind, ok: true, file, instances: result.instances };
+        }
+        // Still being written, or cut for good: look again until the deadline.
+        lastBad = result;
+      }
+      if (this.clock.now() >= deadline) break;
+    }
+    if (lastBad) {
+      // It held still and stayed incomplete: report it (once per cycle, not per look).
+      for (const ev of lastBad.events) if (ev.kind === 'parse_error') this.emit(ev);
+      return { kind, ok: false, file, error: `${FILE_OF[kind]} stayed incomplete` };
+    }
+    const why = lastErr && !prev ? ` (${lastErr})` : '';
+    return { kind, ok: false, file, error: `keepalived did not write ${file} within ${this.timeoutMs} ms${why}` };
+  }
+
+  private async request(kind: DumpKind, pid: number | undefined): Promise<void> {
+    if (this.opts.method === 'dbus' && kind !== 'json' && this.opts.dbus) {
+      try {
+        await (kind === 'data' ? this.opts.dbus.printData() : this.opts.dbus.printStats());
+        return;
+      } catch (e) {
+        if (pid === undefined) throw e;
+        this.once(`dbus-fallback:${kind}`, () => this.log.warn({ err: errText(e) }, `D-Bus ${kind === 'data' ? 'PrintData' : 'PrintStats'} failed; asking by signal instead`));
+      }
+    }
+    if (pid === undefined) throw new Error(`no keepalived pid (pid file ${this.opts.pidFile})`);
+    const sig: NodeJS.Signals | number = kind === 'data' ? 'SIGUSR1' : kind === 'stats' ? 'SIGUSR2' : this.jsonSignal;
+    this.sendSignal(pid, sig);
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        this.clock.clearTimeout(t);
+        this.waiters.delete(wake);
+        resolve();
+      };
+      const t = this.clock.setTimeout(wake, ms);
+      this.waiters.add(wake);
+    });
+  }
+
+  private emit(ev: NodeEvent): void {
+    try {
+      this.opts.emit(ev);
+    } catch (e) {
+      this.once('emit', () => this.log.error({ err: errText(e) }, 'event consumer threw'));
+    }
+  }
+
+  private reportUp(): void {
+    if (this.reportedUp === true) return;
+    this.reportedUp = true;
+    this.reportedError = undefined;
+    this.emit({ kind: 'source', up: true, at: this.clock.now(), source: 'dumps' });
+  }
+
+  private reportDown(error: string): void {
+    if (this.reportedUp === false && this.reportedError === error) return;
+    this.reportedUp = false;
+    this.reportedError = error;
+    this.log.warn({ err: error }, 'dumps source down');
+    this.emit({ kind: 'source', up: false, at: this.clock.now(), source: 'dumps', error });
+  }
+
+  private once(key: string, fn: () => void): void {
+    if (this.loggedOnce.has(key)) return;
+    if (this.loggedOnce.size > 1000) this.loggedOnce.clear();
+    this.loggedOnce.add(key);
+    fn();
+  }
+}
