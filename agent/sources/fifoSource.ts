@@ -1,0 +1,365 @@
+// Keepalived's notify FIFO (vrrp_notify_fifo / notify_fifo), owned by the agent.
+//
+// The agent creates the FIFO (mkfifo) and opens it read-write and non-blocking: holding a write
+// end itself means it never reads EOF when keepalived closes it (restart, reload), and keepalived,
+// which opens it non-blocking too and drops lines when the pipe is full, always finds a reader
+// draining it. Reads go through libuv (net.Socket on the fd), so lines are handled as they arrive,
+// with no polling. If the FIFO is deleted or replaced, a new one is created and opened; the old one
+// stays open and drained until the new one carries data, because a running keepalived keeps
+// writing to the FIFO it opened until it restarts. The FIFO is left in place on stop: keepalived
+// may still hold it, and whatever it writes meanwhile (up to the pipe's 64 KiB) is read on restart.
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import type { Ctx } from '../context';
+import type { NodeEvent } from '../state/types';
+import { LineSplitter } from './lineSplitter';
+import { parseFifoLine } from './parse/fifoLine';
+import { RetryBackoff, type BackoffOptions } from './retryBackoff';
+import type { Emit, Source } from './source';
+
+export interface FifoSourceOptions {
+  /** Where the FIFO lives; keepalived's vrrp_notify_fifo must name the same path. */
+  path: string;
+  /** Permissions of a FIFO the agent creates (default 0600: keepalived runs as root). */
+  mode?: number;
+  /** The mkfifo program (default "mkfifo", from coreutils). */
+  mkfifoCommand?: string;
+  /** Longest accepted line; keepalived's lines are under 600 bytes. */
+  maxLineBytes?: number;
+  /** Low-frequency check that the FIFO is still there, besides fs.watch (default 1000 ms). */
+  checkIntervalMs?: number;
+  backoff?: BackoffOptions;
+}
+
+/** What the source has done, for tests and benchmarks. */
+export interface FifoSourceStats {
+  bytes: number;
+  lines: number;
+  events: number;
+  parseErrors: number;
+  /** Times the FIFO was (re)created by the agent. */
+  created: number;
+}
+
+interface Reader {
+  fdPath: string;
+  dev: number;
+  ino: number;
+  socket: net.Socket;
+  splitter: LineSplitter;
+  gotData: boolean;
+}
+
+/** Longest piece of a bad line kept in a parse_error event. */
+const INPUT_ECHO_MAX = 200;
+/** Old FIFOs kept open at most (keepalived may still write to them). */
+const MAX_RETIRED = 2;
+
+function errText(e: unknown): string {
+  const err = e as NodeJS.ErrnoException;
+  return err && err.code ? `${err.code}: ${err.message}` : String((e as Error)?.message ?? e);
+}
+
+export class FifoSource implements Source {
+  readonly name = 'fifo' as const;
+  readonly stats: FifoSourceStats = { bytes: 0, lines: 0, events: 0, parseErrors: 0, created: 0 };
+
+  private readonly log: Ctx['log'];
+  private readonly mode: number;
+  private readonly maxLineBytes: number;
+  private readonly checkIntervalMs: number;
+  private readonly backoff: RetryBackoff;
+  private running = false;
+  private current: Reader | undefined;
+  private retired: Reader[] = [];
+  private watcher: fs.FSWatcher | undefined;
+  private interval: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private checking: Promise<void> | undefined;
+  private checkAgain = false;
+  private reportedUp: boolean | undefined;
+  private reportedError: string | undefined;
+  private readonly loggedCodes = new Set<string>();
+
+  constructor(private readonly opts: FifoSourceOptions, private readonly ctx: Ctx, private readonly emitEvent: Emit) {
+    this.log = ctx.log.child({ source: 'fifo' });
+    this.mode = opts.mode ?? 0o600;
+    this.maxLineBytes = opts.maxLineBytes ?? 4096;
+    this.checkIntervalMs = opts.checkIntervalMs ?? 1000;
+    this.backoff = new RetryBackoff({ initialMs: 200, maxMs: 10_000, ...opts.backoff });
+  }
+
+  /** Creates and opens the FIFO; failures are reported as source events and retried, never thrown. */
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    this.watch();
+    this.interval = this.ctx.clock.setInterval(() => {
+      if (!this.watcher) this.watch();
+      // While failing, the backoff timer paces the retries.
+      if (!this.retryTimer) void this.check();
+    }, this.checkIntervalMs);
+    await this.check();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.ctx.clock.clearInterval(this.interval);
+    this.ctx.clock.clearTimeout(this.retryTimer);
+    this.interval = this.retryTimer = undefined;
+    this.watcher?.close();
+    this.watcher = undefined;
+    if (this.checking) await this.checking.catch(() => undefined);
+    for (const r of [...this.retired, ...(this.current ? [this.current] : [])]) this.closeReader(r);
+    this.retired = [];
+    this.current = undefined;
+  }
+
+  /** Makes sure the FIFO exists and the current reader reads it; serialised, coalesced. */
+  check(): Promise<void> {
+    if (this.checking) {
+      this.checkAgain = true;
+      return this.checking;
+    }
+    this.checking = (async () => {
+      try {
+        do {
+          this.checkAgain = false;
+          await this.checkOnce();
+        } while (this.checkAgain && this.running);
+      } finally {
+        this.checking = undefined;
+      }
+    })();
+    return this.checking;
+  }
+
+  private watch(): void {
+    if (!this.running) return;
+    const dir = path.dirname(this.opts.path);
+    const base = path.basename(this.opts.path);
+    try {
+      const w = fs.watch(dir, { persistent: false }, (event, filename) => {
+        // 'change' fires on every write into the FIFO: only creation/deletion/rename matter here.
+        if (event === 'rename' && (filename === null || filename === base)) void this.check();
+      });
+      w.on('error', () => {
+        w.close();
+        if (this.watcher === w) this.watcher = undefined;
+      });
+      this.watcher = w;
+    } catch {
+      // Directory missing: the interval check reports it and retries the watch.
+      this.watcher = undefined;
+    }
+  }
+
+  private async checkOnce(): Promise<void> {
+    if (!this.running) return;
+    const p = this.opts.path;
+    let st: fs.Stats | undefined;
+    try {
+      st = await fs.promises.stat(p);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') return this.fail(`cannot stat FIFO ${p}: ${errText(e)}`);
+    }
+    if (st && !st.isFIFO()) {
+      if (!st.isFile()) return this.fail(`${p} exists and is not a FIFO (${describe(st)}); remove it or choose another keepalived.notify_fifo`);
+      // A regular file where the FIFO belongs (someone wrote to the path while it was missing):
+      // kept aside, not deleted, in case the path was a typo for a file that matters.
+      const aside = `${p}.not-a-fifo.${this.ctx.clock.now()}`;
+      try {
+        await fs.promises.rename(p, aside);
+      } catch (e) {
+        return this.fail(`${p} is a regular file, not a FIFO, and could not be moved aside: ${errText(e)}`);
+      }
+      this.reportDown(`${p} was a regular file, not a FIFO: moved it to ${aside} and created the FIFO`);
+      st = undefined;
+    }
+    if (!st) {
+      try {
+        await this.mkfifo(p);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') return this.fail(`cannot create FIFO ${p}: ${errText(e)}`);
+      }
+      this.stats.created++;
+      if (this.current) this.log.warn({ path: p }, 'notify FIFO was deleted: created a new one (the old one stays drained until keepalived reopens)');
+      try {
+        st = await fs.promises.stat(p);
+      } catch (e) {
+        return this.fail(`cannot stat FIFO ${p} after creating it: ${errText(e)}`);
+      }
+      if (!st.isFIFO()) return this.fail(`${p} is not a FIFO after mkfifo (${describe(st)})`);
+    }
+    if (this.current && this.current.dev === st.dev && this.current.ino === st.ino) {
+      this.reportUp();
+      return;
+    }
+    let reader: Reader;
+    try {
+      reader = await this.openReader(p);
+    } catch (e) {
+      return this.fail(`cannot open FIFO ${p}: ${errText(e)}`);
+    }
+    if (!this.running) {
+      this.closeReader(reader);
+      return;
+    }
+    if (this.current) {
+      this.retired.push(this.current);
+      while (this.retired.length > MAX_RETIRED) this.closeReader(this.retired.shift()!);
+    }
+    this.current = reader;
+    this.backoff.reset();
+    this.log.info({ path: p, ino: reader.ino }, 'reading notify FIFO');
+    this.reportUp();
+  }
+
+  private mkfifo(p: string): Promise<void> {
+    const cmd = this.opts.mkfifoCommand ?? 'mkfifo';
+    return new Promise((resolve, reject) => {
+      execFile(cmd, ['-m', this.mode.toString(8), p], { timeout: 5000 }, (err, _stdout, stderr) => {
+        if (!err) return resolve();
+        const msg = String(stderr).trim();
+        const e = new Error(msg || err.message) as NodeJS.ErrnoException;
+        e.code = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'ENOENT' : /File exists/.test(msg) ? 'EEXIST' : undefined;
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') e.message = `${cmd} not found (install coreutils or set mkfifoCommand)`;
+        reject(e);
+      });
+    });
+  }
+
+  private async openReader(p: string): Promise<Reader> {
+    const fd = await new Promise<number>((resolve, reject) => {
+      fs.open(p, fs.constants.O_RDWR | fs.constants.O_NONBLOCK, (err, n) => (err ? reject(err) : resolve(n)));
+    });
+    let st: fs.Stats;
+    try {
+      st = await new Promise<fs.Stats>((resolve, reject) => fs.fstat(fd, (err, s) => (err ? reject(err) : resolve(s))));
+      if (!st.isFIFO()) throw new Error(`${p} was replaced by a ${describe(st)} while opening it`);
+    } catch (e) {
+      fs.close(fd, () => undefined);
+      throw e;
+    }
+    const socket = new net.Socket({ fd, readable: true, writable: false });
+    const reader: Reader = {
+      fdPath: p,
+      dev: st.dev,
+      ino: st.ino,
+      socket,
+      gotData: false,
+      splitter: new LineSplitter({
+        maxLineBytes: this.maxLineBytes,
+        onLine: (line) => this.onLine(line),
+        onOverlong: (head) => this.parseError('overlong', `line longer than ${this.maxLineBytes} bytes, skipped`, head),
+      }),
+    };
+    socket.on('data', (chunk: Buffer) => this.onData(reader, chunk));
+    socket.on('error', (e) => this.onReaderEnd(reader, `FIFO read error: ${errText(e)}`));
+    // Not expected (the agent holds a write end), but if the fd ends, reopen.
+    socket.on('end', () => this.onReaderEnd(reader, 'FIFO read end closed'));
+    return reader;
+  }
+
+  private onData(reader: Reader, chunk: Buffer): void {
+    this.readAt = this.ctx.clock.now();
+    this.stats.bytes += chunk.length;
+    if (!reader.gotData) {
+      reader.gotData = true;
+      // Keepalived writes to the new FIFO: it has reopened, the old ones can go.
+      if (reader === this.current && this.retired.length) {
+        for (const r of this.retired) this.closeReader(r);
+        this.retired = [];
+      }
+    }
+    reader.splitter.push(chunk);
+  }
+
+  /** Read time of the chunk being split; every line of one read shares it. */
+  private readAt = 0;
+
+  private onLine(line: string): void {
+    this.stats.lines++;
+    const r = parseFifoLine(line, this.readAt);
+    if (r.ok) {
+      for (const ev of r.events) this.emit(ev);
+    } else {
+      this.parseError(r.code, r.reason, line);
+    }
+  }
+
+  private parseError(code: string, reason: string, input: string): void {
+    this.stats.parseErrors++;
+    if (!this.loggedCodes.has(code)) {
+      this.loggedCodes.add(code);
+      this.log.warn({ code, reason }, 'bad notify FIFO line (logged once per kind, all are counted)');
+    }
+    this.emit({ kind: 'parse_error', at: this.readAt || this.ctx.clock.now(), source: 'fifo', reason, input: input.slice(0, INPUT_ECHO_MAX) });
+  }
+
+  private onReaderEnd(reader: Reader, why: string): void {
+    this.closeReader(reader);
+    this.retired = this.retired.filter((r) => r !== reader);
+    if (reader !== this.current) return;
+    this.current = undefined;
+    this.fail(why);
+  }
+
+  private closeReader(r: Reader): void {
+    r.splitter.flush();
+    r.socket.removeAllListeners('data');
+    r.socket.removeAllListeners('end');
+    // A late error of a closed socket must find a listener.
+    r.socket.removeAllListeners('error');
+    r.socket.on('error', () => undefined);
+    r.socket.destroy(); // closes the fd
+  }
+
+  private emit(ev: NodeEvent): void {
+    if (ev.kind !== 'parse_error') this.stats.events++;
+    try {
+      this.emitEvent(ev);
+    } catch (e) {
+      this.log.error({ err: e, kind: ev.kind }, 'event consumer threw; event dropped');
+    }
+  }
+
+  private fail(error: string): void {
+    this.reportDown(error);
+    if (!this.running || this.retryTimer) return;
+    const delay = this.backoff.next();
+    this.retryTimer = this.ctx.clock.setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.check();
+    }, delay);
+  }
+
+  private reportDown(error: string): void {
+    if (this.reportedUp === false && this.reportedError === error) return;
+    this.reportedUp = false;
+    this.reportedError = error;
+    this.log.warn({ error }, 'notify FIFO source down');
+    this.emit({ kind: 'source', at: this.ctx.clock.now(), source: 'fifo', up: false, error });
+  }
+
+  private reportUp(): void {
+    if (this.reportedUp === true) return;
+    this.reportedUp = true;
+    this.reportedError = undefined;
+    this.emit({ kind: 'source', at: this.ctx.clock.now(), source: 'fifo', up: true });
+  }
+}
+
+function describe(st: fs.Stats): string {
+  if (st.isDirectory()) return 'a directory';
+  if (st.isSocket()) return 'a socket';
+  if (st.isFile()) return 'a regular file';
+  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
+  return 'not a FIFO';
+}
+
+export function fifoSource(opts: FifoSourceOptions, ctx: Ctx, emit: Emit): FifoSource {
+  return new FifoSource(opts, ctx, emit);
+}
