@@ -228,13 +228,13 @@ function tail(file: string, lines = 15): string {
 export function labSupported(): { ok: boolean; why?: string } {
   if (process.platform !== 'linux') return { ok: false, why: 'not Linux' };
   if (typeof process.getuid === 'function' && process.getuid() !== 0) return { ok: false, why: 'not root (network namespaces need root)' };
-  const missing = ['ip', 'keepalived', 'nginx', 'dbus-daemon', 'busctl', 'nft', 'unshare', 'socat', 'pgrep', 'mkfifo']
+  const missing = ['ip', 'keepalived', 'nginx', 'dbus-daemon', 'dbus-send', 'nft', 'unshare', 'socat', 'pgrep', 'mkfifo']
     .filter((c) => !which(c));
   if (missing.length) return { ok: false, why: `missing commands: ${missing.join(', ')} (run ensureLabPackages() or test/run-all.sh as root)` };
   return { ok: true };
 }
 
-export const LAB_PACKAGES = ['keepalived', 'nginx-light', 'dbus', 'iproute2', 'iputils-arping', 'nftables', 'socat', 'procps', 'util-linux', 'systemd'];
+export const LAB_PACKAGES = ['keepalived', 'nginx-light', 'dbus', 'iproute2', 'iputils-arping', 'nftables', 'socat', 'procps', 'curl'];
 
 /** apt-get update + install of the lab's packages, only when some are missing. */
 export async function ensureLabPackages(): Promise<void> {
@@ -466,6 +466,8 @@ class LabImpl implements Lab {
     // A leftover lab of the same id (crashed run) would make every step fail: clear it first.
     cleanupIdSync(this.id);
     fs.mkdirSync(this.dir, { recursive: true, mode: 0o755 });
+    // cleanup.sh leaves a lab alone while this process lives.
+    fs.writeFileSync(path.join(this.dir, 'owner.pid'), `${process.pid}\n`);
     for (const n of this.nodes) {
       for (const d of [n.dir, n.tmpDir, n.nginxLogDir, path.join(n.dir, 'nginx-tmp')]) fs.mkdirSync(d, { recursive: true, mode: 0o755 });
       fs.chmodSync(n.tmpDir, 0o1777);
@@ -545,8 +547,9 @@ class LabImpl implements Lab {
     await Promise.all([...this.servers].map((s) => new Promise<void>((r) => s.close(() => r()))));
     this.servers.clear();
     const kids = [...this.children];
-    // keepalived gets SIGTERM so it releases the VIP and leaves D-Bus like in production; the rest just dies.
-    for (const c of kids) killGroup(c, [...this.keepalived.values()].includes(c) ? 'SIGTERM' : 'SIGKILL');
+    // SIGKILL for all: the namespaces go away with their VIPs and rules, and keepalived's graceful
+    // SIGTERM shutdown alone takes about a second. Tests wanting SIGTERM call killKeepalived first.
+    for (const c of kids) killGroup(c, 'SIGKILL');
     await Promise.all(kids.map(async (c) => { if (!(await waitExit(c, 3000))) { killGroup(c, 'SIGKILL'); await waitExit(c, 2000); } }));
     await Promise.all(this.createdNs.map((ns) => run(['ip', 'netns', 'del', ns])));
     cleanupIdSync(this.id);
@@ -586,8 +589,21 @@ class LabImpl implements Lab {
     await this.startDbus(n);
   }
 
-  private busctl(n: LabNode, args: string[], timeoutMs = 2000): Promise<ExecResult> {
-    return run(['busctl', `--address=${n.busAddress}`, '--timeout=1', ...args], { timeoutMs });
+  // dbus-send (package dbus) rather than busctl, which needs the whole systemd package on a fresh machine.
+  private dbusCall(n: LabNode, objPath: string, method: string, args: string[] = []): Promise<ExecResult> {
+    return run(['dbus-send', `--bus=${n.busAddress}`, '--print-reply', '--reply-timeout=1000', `--dest=${DBUS_NAME}`, objPath, method, ...args],
+      { timeoutMs: 2000 });
+  }
+
+  private async getProperty(n: LabNode, objPath: string, prop: string): Promise<string | undefined> {
+    const r = await this.dbusCall(n, objPath, 'org.freedesktop.DBus.Properties.Get', [`string:${INSTANCE_IFACE}`, `string:${prop}`]);
+    return r.code === 0 ? r.stdout : undefined;
+  }
+
+  private async childPaths(n: LabNode, objPath: string): Promise<string[] | undefined> {
+    const r = await this.dbusCall(n, objPath, 'org.freedesktop.DBus.Introspectable.Introspect');
+    if (r.code !== 0) return undefined;
+    return [...r.stdout.matchAll(/<node name="([^"]+)"/g)].map((m) => `${objPath}/${m[1]}`);
   }
 
   /** D-Bus object path of instance iname (default: the first instance) on n, enumerated once and cached. */
@@ -595,14 +611,18 @@ class LabImpl implements Lab {
     const key = `${n.name}/${iname ?? ''}`;
     const hit = this.pathCache.get(key);
     if (hit) return hit;
-    const r = await this.busctl(n, ['--list', 'tree', DBUS_NAME]);
-    if (r.code !== 0) return undefined;
-    const paths = r.stdout.split('\n').map((l) => l.trim()).filter((p) => /^\/org\/keepalived\/Vrrp1\/Instance\/[^/]+\/\d+\/IPv[46]$/.test(p));
-    for (const p of paths) {
+    // /org/keepalived/Vrrp1/Instance/<intf>/<vrid>/<IPv4|IPv6>
+    let level = ['/org/keepalived/Vrrp1/Instance'];
+    for (let depth = 0; depth < 3; depth++) {
+      const next: string[] = [];
+      for (const p of level) next.push(...((await this.childPaths(n, p)) ?? []));
+      level = next;
+    }
+    for (const p of level) {
       if (iname !== undefined) {
-        const nm = await this.busctl(n, ['get-property', DBUS_NAME, p, INSTANCE_IFACE, 'Name']);
-        // 2.2.7 returns Name as a bare 's' (introspection says '(s)'): match the quoted string either way.
-        if (nm.code !== 0 || !nm.stdout.includes(`"${iname}"`)) continue;
+        // 2.2.7 may return Name as a bare 's' (introspection says '(s)'): match the string either way.
+        const nm = await this.getProperty(n, p, 'Name');
+        if (!nm || !nm.includes(`string "${iname}"`)) continue;
       }
       this.pathCache.set(key, p);
       return p;
@@ -613,9 +633,9 @@ class LabImpl implements Lab {
   async dbusState(n: LabNode, iname?: string): Promise<{ code: number; name: string } | undefined> {
     const p = await this.instancePath(n, iname);
     if (!p) return undefined;
-    const r = await this.busctl(n, ['get-property', DBUS_NAME, p, INSTANCE_IFACE, 'State']);
-    const m = /^\(us\)\s+(\d+)\s+"([^"]*)"/.exec(r.stdout.trim());
-    if (r.code !== 0 || !m) {
+    const out = await this.getProperty(n, p, 'State');
+    const m = out ? /uint32 (\d+)\s+string "([^"]*)"/.exec(out) : null;
+    if (!m) {
       this.pathCache.delete(`${n.name}/${iname ?? ''}`); // instance may have gone away on reload
       return undefined;
     }

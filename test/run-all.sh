@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# The one test command (`npm test`, `.ci/run`): installs what is missing, builds, then runs the unit
+# tests (parallel) and the lab/e2e tests (in band, root only), and sums both runs up.
+# Extra arguments go to both jest runs, e.g. `bash test/run-all.sh test/e2e/lab.test.ts`.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUT=test/out
+mkdir -p "$OUT"
+rm -f "$OUT/unit.json" "$OUT/e2e.json"
+
+APT_PACKAGES=(keepalived nginx-light dbus iproute2 iputils-arping nftables socat procps curl
+              prometheus prometheus-alertmanager chromium)
+is_root=0; [ "$(id -u)" = 0 ] && is_root=1
+
+banner() { printf '\n%s\n%s\n%s\n\n' "########################################################################" "### $*" "########################################################################"; }
+
+if [ "$is_root" = 1 ]; then
+  missing=()
+  for p in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "run-all: installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q || { echo "run-all: apt-get update failed" >&2; exit 1; }
+    apt-get install -y -q --no-install-recommends "${missing[@]}" || { echo "run-all: apt-get install failed" >&2; exit 1; }
+  fi
+fi
+
+if [ ! -d node_modules ]; then
+  npm ci || { echo "run-all: npm ci failed" >&2; exit 1; }
+fi
+npm run build || { echo "run-all: build failed" >&2; exit 1; }
+
+status=0
+# Unit tests: parallel workers.
+npx jest --selectProjects unit --passWithNoTests --json --outputFile="$OUT/unit.json" "$@" || status=1
+
+if [ "$is_root" = 1 ]; then
+  # Leftovers of crashed runs (labs whose owner process is gone; live labs are left alone).
+  bash test/lab/cleanup.sh || true
+  npx jest --selectProjects e2e --runInBand --passWithNoTests --json --outputFile="$OUT/e2e.json" "$@" || status=1
+  bash test/lab/cleanup.sh >/dev/null 2>&1 || true
+else
+  banner "SKIPPING lab tests: not root (the e2e tests need network namespaces). Unit tests only."
+fi
+
+# Sum both runs: failed counts tests and suites that could not run (compile errors...).
+summary=$(node -e '
+  const fs = require("fs");
+  let p = 0, f = 0, s = 0; const parts = [];
+  for (const [name, file, ran] of [["unit", process.argv[1], true], ["e2e", process.argv[2], process.argv[3] === "1"]]) {
+    if (!ran) { parts.push(`${name}: not run`); continue; }
+    let r;
+    try { r = JSON.parse(fs.readFileSync(file, "utf8")); } catch { f += 1; parts.push(`${name}: no jest result (jest crashed?)`); continue; }
+    const pf = r.numFailedTests + (r.numRuntimeErrorTestSuites || 0);
+    const ps = r.numPendingTests + (r.numTodoTests || 0);
+    p += r.numPassedTests; f += pf; s += ps;
+    parts.push(`${name}: ${r.numPassedTests} passed, ${pf} failed, ${ps} skipped (${r.numTotalTestSuites} files)`);
+  }
+  console.log(parts.join("; "));
+  console.log(`${p} passed, ${f} failed, ${s} skipped`);
+  process.exitCode = f > 0 ? 1 : 0;
+' "$OUT/unit.json" "$OUT/e2e.json" "$is_root")
+sum_status=$?
+echo
+echo "$summary" | head -n 1
+[ "$is_root" = 1 ] || echo "(lab/e2e tests SKIPPED: not root)"
+echo "$summary" | tail -n 1
+[ "$sum_status" = 0 ] || status=1
+exit "$status"
