@@ -536,7 +536,7 @@ class LabImpl implements Lab {
     for (const s of this.sockets) s.destroy();
     for (const s of this.servers) s.close();
     for (const c of this.children) killGroup(c, 'SIGKILL');
-    cleanupIdSync(this.id);
+    cleanupIdSync(this.id, keepFiles());
   }
 
   async stop(): Promise<void> {
@@ -552,7 +552,7 @@ class LabImpl implements Lab {
     for (const c of kids) killGroup(c, 'SIGKILL');
     await Promise.all(kids.map(async (c) => { if (!(await waitExit(c, 3000))) { killGroup(c, 'SIGKILL'); await waitExit(c, 2000); } }));
     await Promise.all(this.createdNs.map((ns) => run(['ip', 'netns', 'del', ns])));
-    cleanupIdSync(this.id);
+    cleanupIdSync(this.id, keepFiles());
   }
 
   // -------------------------------------------------------------------------------------------
@@ -870,7 +870,10 @@ async function jsonSignal(): Promise<number> {
 }
 
 /** Removes a lab's namespaces, processes and files by id, synchronously (crash leftovers, exit handler). */
-export function cleanupIdSync(id: string): void {
+/** KW_LAB_KEEP=1 keeps /run/kwlab/<id>/ (logs, confs, dumps) after stop() for a post-mortem. */
+function keepFiles(): boolean { return process.env.KW_LAB_KEEP === '1'; }
+
+export function cleanupIdSync(id: string, keepDir = false): void {
   const prefix = `${NS_PREFIX}${id}-`;
   const list = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' });
   const names = (list.stdout ?? '').split('\n').map((l) => l.split(' ')[0]).filter((n) => n.startsWith(prefix));
@@ -884,7 +887,7 @@ export function cleanupIdSync(id: string): void {
   const pg = spawnSync('pgrep', ['-f', `${dir}/`], { encoding: 'utf8' });
   for (const p of (pg.stdout ?? '').split('\n').map(Number).filter((x) => x > 0 && x !== process.pid)) { try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } }
   for (const ns of names) spawnSync('ip', ['netns', 'del', ns]);
-  fs.rmSync(dir, { recursive: true, force: true });
+  if (keepDir) { try { fs.unlinkSync(path.join(dir, 'owner.pid')); } catch { /* none */ } } else fs.rmSync(dir, { recursive: true, force: true });
 }
 
 export async function startLab(opts: LabOptions): Promise<Lab> {
