@@ -1,6 +1,7 @@
 // The one definition of every config key, its type and its default. Strict: an unknown key is an
 // error (a typo must not silently fall back to a default), as blackbox_exporter does.
 import { z } from 'zod';
+import { parseMatcher } from '../alerting/matchers';
 
 const DURATION_RE = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -138,7 +139,15 @@ export const rulesSchema = z
     evaluation_interval: 1_000,
   });
 
-const matcherList = z.array(z.string().min(1)).default([]);
+/** One Alertmanager matcher (`a="b"`, `a!=b`, `a=~re`, `a!~re`), checked at load time. */
+const matcherString = z.string().min(1).superRefine((s, ctx) => {
+  try {
+    parseMatcher(s);
+  } catch (e) {
+    ctx.addIssue({ code: 'custom', message: (e as Error).message });
+  }
+});
+const matcherList = z.array(matcherString).default([]);
 
 export interface RouteConfig {
   receiver?: string;
@@ -206,8 +215,8 @@ export const receiverSchema = z.discriminatedUnion('type', [
 ]);
 
 export const inhibitRuleSchema = z.strictObject({
-  source_matchers: z.array(z.string().min(1)).min(1),
-  target_matchers: z.array(z.string().min(1)).min(1),
+  source_matchers: z.array(matcherString).min(1),
+  target_matchers: z.array(matcherString).min(1),
   equal: z.array(z.string().min(1)).default([]),
 });
 
@@ -231,6 +240,21 @@ export const alertingSchema = z
     api_token: z.string().min(1).optional(),
     /** Base URL of this agent's status page, used in notifications' links. */
     external_url: httpUrl.optional(),
+  })
+  .superRefine((a, ctx) => {
+    // Names must be unique and every route must name a defined receiver (Alertmanager's checks).
+    const names = new Set<string>();
+    a.receivers.forEach((r, i) => {
+      if (names.has(r.name)) ctx.addIssue({ code: 'custom', path: ['receivers', i, 'name'], message: `receiver "${r.name}" is defined twice` });
+      names.add(r.name);
+    });
+    if (!a.route) return;
+    if (!a.route.receiver) ctx.addIssue({ code: 'custom', path: ['route', 'receiver'], message: 'the root route needs a receiver' });
+    const walk = (r: RouteConfig, path: (string | number)[]) => {
+      if (r.receiver && !names.has(r.receiver)) ctx.addIssue({ code: 'custom', path: [...path, 'receiver'], message: `receiver "${r.receiver}" is not defined in alerting.receivers` });
+      r.routes.forEach((c, i) => walk(c, [...path, 'routes', i]));
+    };
+    walk(a.route, ['route']);
   })
   .default({
     receivers: [],

@@ -1,0 +1,113 @@
+// What every receiver is: a name and a send() that either resolves (the receiver accepted the
+// notification: the outbox may forget it) or throws a ReceiverError saying whether trying again
+// can help. Receivers never log or throw their secrets (webhook URLs, passwords, tokens): errors
+// name the receiver and what happened, not where it was sent.
+import type { Notification } from '../notification';
+
+export interface SendResult {
+  /** Accepted, but do not send the next notification to this receiver before this many ms. */
+  retryAfterMs: number;
+}
+
+export interface Receiver {
+  readonly name: string;
+  readonly type: string;
+  send(notification: Notification, signal: AbortSignal): Promise<void | SendResult>;
+  /** Releases connections (SMTP pools, timers). */
+  close?(): Promise<void>;
+}
+
+export class ReceiverError extends Error {
+  constructor(
+    message: string,
+    /** false: the receiver refused this notification for good (e.g. HTTP 400, SMTP 550); sending it again cannot help. */
+    readonly retryable: boolean,
+    /** The receiver asked to wait this long (HTTP 429/503 Retry-After). */
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+    this.name = 'ReceiverError';
+  }
+}
+
+/**
+ * Which HTTP answers are worth retrying. 400/413/415/422 say the payload itself was refused:
+ * retrying the same bytes cannot help. Everything else (401/403/404 from a misconfigured or
+ * re-created hook included) may be fixed by the operator within max_age, so it is retried.
+ */
+export function httpRetryable(status: number): boolean {
+  return ![400, 413, 415, 422].includes(status);
+}
+
+/** Retry-After: delay-seconds or an HTTP date; undefined when absent or unreadable. */
+export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  const v = value.trim();
+  if (/^\d+(\.\d+)?$/.test(v)) return Math.round(parseFloat(v) * 1000);
+  const t = Date.parse(v);
+  return Number.isNaN(t) ? undefined : Math.max(0, t - now);
+}
+
+export interface HttpPostOptions {
+  receiver: string;
+  url: string;
+  body: string;
+  headers: Record<string, string>;
+  timeoutMs: number;
+  signal: AbortSignal;
+}
+
+/**
+ * POSTs and classifies the answer: resolves with the response text on 2xx, throws a ReceiverError
+ * otherwise. Network errors and timeouts are retryable. The URL never appears in an error.
+ */
+export async function httpPost(o: HttpPostOptions): Promise<string> {
+  const signal = AbortSignal.any([o.signal, AbortSignal.timeout(o.timeoutMs)]);
+  let res: Response;
+  try {
+    res = await fetch(o.url, { method: 'POST', body: o.body, headers: o.headers, signal, redirect: 'error' });
+  } catch (e) {
+    throw new ReceiverError(`${o.receiver}: ${describeFetchError(e, o.timeoutMs, o.signal).split(o.url).join('<url>')}`, true);
+  }
+  let text = '';
+  try {
+    text = await readBounded(res, 4096);
+  } catch {
+    /* the status says enough */
+  }
+  if (res.ok) return text;
+  const retryAfterMs = res.status === 429 || res.status === 503 ? parseRetryAfter(res.headers.get('retry-after')) : undefined;
+  throw new ReceiverError(`${o.receiver}: HTTP ${res.status}${text ? ` ${sanitize(text)}` : ''}`, httpRetryable(res.status), retryAfterMs);
+}
+
+async function readBounded(res: Response, limit: number): Promise<string> {
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    size += value.length;
+    if (size >= limit) {
+      await reader.cancel();
+      break;
+    }
+  }
+  return Buffer.concat(chunks).toString('utf8').slice(0, limit);
+}
+
+/** One line, short, printable: response bodies go into logs. */
+export function sanitize(text: string): string {
+  return text.replace(/[^\x20-\x7e]+/g, ' ').trim().slice(0, 200);
+}
+
+function describeFetchError(e: unknown, timeoutMs: number, outer: AbortSignal): string {
+  const err = e as Error & { cause?: { code?: string; message?: string } };
+  if (outer.aborted) return 'send aborted (agent stopping)';
+  if (err.name === 'TimeoutError' || err.name === 'AbortError') return `no answer within ${timeoutMs} ms`;
+  const code = err.cause?.code;
+  if (code) return `connection failed: ${code}`;
+  return `request failed: ${sanitize(err.cause?.message ?? err.message)}`;
+}

@@ -1,0 +1,127 @@
+// The routing tree, as Alertmanager's: an alert walks down from the root; at each node the first
+// matching child wins unless it says `continue`; a node none of whose children match is itself the
+// match. Children inherit receiver, group_by and the three timers from their parent.
+import type { RouteConfig } from '../config/schema';
+import { formatMatchers, matchesAll, parseMatcher, type Matcher } from './matchers';
+
+/**
+ * Defaults tuned for paging on an HA pair, not Alertmanager's 30s/5m/4h:
+ * - group_wait 0s: the rules already debounce (their `for` durations), so a second wait here only
+ *   delays the page; alerts published in the same evaluation still coalesce (the flush runs on
+ *   the next tick), so SplitBrain can still inhibit the VipMismatch raised with it.
+ * - group_interval 10s: how soon changes to an already-paged group (another alert joining, the
+ *   resolve) go out. 10 s brings the "resolved" in seconds instead of Alertmanager's ~5 min, while a
+ *   flapping pair still makes at most 6 messages a minute per group (Slack takes ~1/s per hook,
+ *   and the flapping rule turns sustained flapping into one alert anyway).
+ * - repeat_interval 4h: Alertmanager's reminder for what is still firing.
+ * - group_by [alertname, vrid]: one page per problem per virtual router, e.g. "SplitBrain vrid=51".
+ */
+export const ROUTE_DEFAULTS = {
+  groupBy: ['alertname', 'vrid'],
+  groupWait: 0,
+  groupInterval: 10_000,
+  repeatInterval: 4 * 3_600_000,
+} as const;
+
+export interface Route {
+  /** Stable identity (Alertmanager's route key: parent key / matchers, + /index among equal siblings). */
+  readonly id: string;
+  readonly receiver: string;
+  readonly matchers: Matcher[];
+  readonly continue: boolean;
+  readonly groupBy: readonly string[];
+  /** group_by: ['...']: every label is a group label (one group per alert). */
+  readonly groupByAll: boolean;
+  readonly groupWait: number;
+  readonly groupInterval: number;
+  readonly repeatInterval: number;
+  readonly routes: Route[];
+}
+
+interface Inherited {
+  receiver: string;
+  groupBy: readonly string[];
+  groupByAll: boolean;
+  groupWait: number;
+  groupInterval: number;
+  repeatInterval: number;
+}
+
+function build(cfg: RouteConfig, parent: Inherited, parentId: string | undefined, siblingIndex: number, siblingKeys: string[]): Route {
+  const matchers = parentId === undefined ? [] : cfg.matchers.map(parseMatcher); // the root matches everything
+  const groupByAll = cfg.group_by ? cfg.group_by.includes('...') : parent.groupByAll;
+  const own: Inherited = {
+    receiver: cfg.receiver ?? parent.receiver,
+    groupBy: cfg.group_by ? (groupByAll ? [] : [...cfg.group_by]) : parent.groupBy,
+    groupByAll,
+    groupWait: cfg.group_wait ?? parent.groupWait,
+    groupInterval: cfg.group_interval ?? parent.groupInterval,
+    repeatInterval: cfg.repeat_interval ?? parent.repeatInterval,
+  };
+  const key = parentId === undefined ? formatMatchers(matchers) : `${parentId}/${formatMatchers(matchers)}`;
+  const duplicated = siblingKeys.filter((k) => k === key).length > 1;
+  const id = duplicated ? `${key}/${siblingIndex}` : key;
+  const childKeys = cfg.routes.map((c) => `${id}/${formatMatchers(c.matchers.map(parseMatcher))}`);
+  return {
+    id,
+    ...own,
+    matchers,
+    continue: cfg.continue,
+    routes: cfg.routes.map((c, i) => build(c, own, id, i, childKeys)),
+  };
+}
+
+/**
+ * The route tree from the config. Without a `route`, every receiver gets every alert (one child
+ * per receiver with `continue`), with the defaults above. Throws on a bad matcher or an unknown
+ * receiver (the config schema reports these at load time; this is the last line of defence).
+ */
+export function buildRouteTree(cfg: RouteConfig | undefined, receiverNames: string[]): Route {
+  const base: Inherited = { receiver: '', ...ROUTE_DEFAULTS, groupByAll: false };
+  const tree =
+    cfg ??
+    ({
+      matchers: [],
+      continue: false,
+      routes: receiverNames.map((r) => ({ receiver: r, matchers: [], continue: true, routes: [] })),
+    } satisfies RouteConfig);
+  const root = build(tree, base, undefined, 0, []);
+  const known = new Set(receiverNames);
+  const walk = (r: Route, path: string) => {
+    if (cfg && !r.receiver) throw new Error(`${path}: no receiver (set route.receiver)`);
+    if (r.receiver && !known.has(r.receiver)) throw new Error(`${path}: receiver "${r.receiver}" is not defined in alerting.receivers`);
+    r.routes.forEach((c, i) => walk(c, `${path}.routes.${i}`));
+  };
+  walk(root, 'route');
+  return root;
+}
+
+/** The routes an alert with these labels goes to (Alertmanager's Route.Match). */
+export function matchRoutes(route: Route, labels: Record<string, string>): Route[] {
+  if (!matchesAll(route.matchers, labels)) return [];
+  const all: Route[] = [];
+  for (const child of route.routes) {
+    const m = matchRoutes(child, labels);
+    all.push(...m);
+    if (m.length > 0 && !child.continue) break;
+  }
+  if (all.length === 0 && route.receiver) all.push(route);
+  return all;
+}
+
+/** The group labels of an alert on a route: the group_by labels it has (all of them for '...'). */
+export function groupLabels(route: Route, labels: Record<string, string>): Record<string, string> {
+  if (route.groupByAll) return { ...labels };
+  const out: Record<string, string> = {};
+  for (const k of route.groupBy) if (Object.prototype.hasOwnProperty.call(labels, k)) out[k] = labels[k];
+  return out;
+}
+
+/** Alertmanager's group key: `<route id>:{a="b", c="d"}` with the labels sorted. */
+export function groupKey(route: Route, glabels: Record<string, string>): string {
+  const body = Object.keys(glabels)
+    .sort()
+    .map((k) => `${k}=${JSON.stringify(glabels[k])}`)
+    .join(', ');
+  return `${route.id}:{${body}}`;
+}

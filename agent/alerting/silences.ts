@@ -1,0 +1,222 @@
+// Silences, as Alertmanager's: matchers plus a time window, who and why. An alert matched by an
+// active silence is not notified. Kept in one JSON file, replaced atomically on every change, so
+// a silence set before a restart still holds after it.
+import { existsSync, readFileSync, renameSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Clock } from '../context';
+import { writeFileAtomic } from './atomicFile';
+import { createMatcher, matchesAll, matcherFromJson, matcherToJson, parseMatcher, type Matcher, type MatcherJson } from './matchers';
+
+export type SilenceState = 'pending' | 'active' | 'expired';
+
+export interface Silence {
+  id: string;
+  matchers: MatcherJson[];
+  /** ms since epoch. */
+  startsAt: number;
+  endsAt: number;
+  updatedAt: number;
+  createdBy: string;
+  comment: string;
+}
+
+/** What the API and CLI send: matchers as strings (`a="b"`) or Alertmanager's JSON objects. */
+export interface SilenceInput {
+  id?: string;
+  matchers: Array<string | MatcherJson>;
+  startsAt?: number;
+  endsAt: number;
+  createdBy: string;
+  comment: string;
+}
+
+export class SilenceError extends Error {
+  constructor(message: string, readonly status: 400 | 404 | 500 = 400) {
+    super(message);
+    this.name = 'SilenceError';
+  }
+}
+
+export interface SilencesOptions {
+  file: string;
+  clock: Clock;
+  log: Logger;
+  /** Expired silences are forgotten after this long (Alertmanager keeps them 120 h). */
+  retentionMs?: number;
+  /** Bound on stored silences. */
+  maxSilences?: number;
+}
+
+const MAX_MATCHERS = 64;
+const MAX_TEXT = 2000;
+
+export class Silences {
+  private silences = new Map<string, Silence>();
+  private compiled = new Map<string, Matcher[]>();
+  private readonly retention: number;
+  private readonly max: number;
+
+  constructor(private readonly opts: SilencesOptions) {
+    this.retention = opts.retentionMs ?? 120 * 3_600_000;
+    this.max = opts.maxSilences ?? 10_000;
+  }
+
+  /** Reads the file. A missing file is an empty list; an unreadable one is moved aside and reported. */
+  load(): void {
+    const { file, log } = this.opts;
+    if (!existsSync(file)) return;
+    try {
+      const parsed = JSON.parse(readFileSync(file, 'utf8')) as { silences?: Silence[] };
+      if (!parsed || !Array.isArray(parsed.silences)) throw new Error('no "silences" array');
+      for (const s of parsed.silences) {
+        try {
+          this.compiled.set(s.id, s.matchers.map(matcherFromJson));
+          this.silences.set(s.id, s);
+        } catch (e) {
+          log.error({ file, silence: s?.id, err: (e as Error).message }, 'silences file: skipping a silence with bad matchers');
+        }
+      }
+    } catch (e) {
+      const aside = `${file}.corrupt-${this.opts.clock.now()}`;
+      log.error({ file, movedTo: aside, err: (e as Error).message }, 'silences file unreadable: moved aside, starting with no silences');
+      try {
+        renameSync(file, aside);
+      } catch {
+        /* left in place; the next save replaces it */
+      }
+    }
+  }
+
+  stateOf(s: Silence, now = this.opts.clock.now()): SilenceState {
+    if (now >= s.endsAt) return 'expired';
+    if (now < s.startsAt) return 'pending';
+    return 'active';
+  }
+
+  /** Creates a silence, or updates an existing one when input.id is set. Returns its id. */
+  add(input: SilenceInput): string {
+    const now = this.opts.clock.now();
+    if (!Array.isArray(input.matchers) || input.matchers.length === 0) throw new SilenceError('matchers: at least one matcher is required');
+    if (input.matchers.length > MAX_MATCHERS) throw new SilenceError(`matchers: at most ${MAX_MATCHERS}`);
+    const matchers: Matcher[] = input.matchers.map((m, i) => {
+      try {
+        if (typeof m === 'string') return parseMatcher(m);
+        if (!m || typeof m.name !== 'string' || typeof m.value !== 'string') throw new Error('needs name and value strings');
+        return createMatcher(m.name, m.isRegex ? (m.isEqual === false ? '!~' : '=~') : m.isEqual === false ? '!=' : '=', m.value);
+      } catch (e) {
+        throw new SilenceError(`matchers.${i}: ${(e as Error).message}`);
+      }
+    });
+    // As Alertmanager: a silence whose every matcher matches the empty label set would silence everything.
+    if (matchesAll(matchers, {})) throw new SilenceError('matchers: at least one matcher must not match the empty string (this would silence every alert)');
+    const startsAt = input.startsAt ?? now;
+    if (!Number.isFinite(startsAt) || !Number.isFinite(input.endsAt)) throw new SilenceError('startsAt/endsAt: not valid times');
+    if (input.endsAt <= startsAt) throw new SilenceError('endsAt: must be after startsAt');
+    if (input.endsAt <= now) throw new SilenceError('endsAt: is in the past');
+    if (typeof input.createdBy !== 'string' || !input.createdBy.trim()) throw new SilenceError('createdBy: required');
+    if (typeof input.comment !== 'string' || !input.comment.trim()) throw new SilenceError('comment: required (say why)');
+    if (input.createdBy.length > MAX_TEXT || input.comment.length > MAX_TEXT) throw new SilenceError(`createdBy/comment: at most ${MAX_TEXT} characters`);
+    let id = input.id;
+    if (id !== undefined) {
+      const old = this.silences.get(id);
+      if (!old) throw new SilenceError(`silence ${id} not found`, 404);
+      if (this.stateOf(old, now) === 'expired') throw new SilenceError(`silence ${id} is expired; create a new one`);
+    } else {
+      this.gc(now);
+      if (this.silences.size >= this.max) throw new SilenceError(`too many silences (${this.max}); expire some first`);
+      id = randomUUID();
+    }
+    const s: Silence = {
+      id,
+      matchers: matchers.map(matcherToJson),
+      startsAt,
+      endsAt: input.endsAt,
+      updatedAt: now,
+      createdBy: input.createdBy.trim(),
+      comment: input.comment.trim(),
+    };
+    this.commit(() => {
+      this.silences.set(id, s);
+      this.compiled.set(id, matchers);
+    });
+    this.opts.log.info({ silence: id, matchers: matchers.map(String), endsAt: new Date(s.endsAt).toISOString(), createdBy: s.createdBy }, 'silence set');
+    return id;
+  }
+
+  /** Ends a silence now. Expiring an expired one is a no-op; an unknown id is a 404. */
+  expire(id: string): void {
+    const s = this.silences.get(id);
+    if (!s) throw new SilenceError(`silence ${id} not found`, 404);
+    const now = this.opts.clock.now();
+    if (this.stateOf(s, now) === 'expired') return;
+    const next = { ...s, endsAt: now, startsAt: Math.min(s.startsAt, now), updatedAt: now };
+    this.commit(() => this.silences.set(id, next));
+    this.opts.log.info({ silence: id }, 'silence expired');
+  }
+
+  get(id: string): Silence | undefined {
+    return this.silences.get(id);
+  }
+
+  list(): Array<Silence & { state: SilenceState }> {
+    const now = this.opts.clock.now();
+    return [...this.silences.values()].map((s) => ({ ...s, state: this.stateOf(s, now) })).sort((a, b) => a.endsAt - b.endsAt);
+  }
+
+  /** Ids of the active silences matching these labels. */
+  silencedBy(labels: Record<string, string>): string[] {
+    const now = this.opts.clock.now();
+    const out: string[] = [];
+    for (const s of this.silences.values()) {
+      if (this.stateOf(s, now) !== 'active') continue;
+      if (matchesAll(this.compiled.get(s.id) ?? [], labels)) out.push(s.id);
+    }
+    return out;
+  }
+
+  counts(): Record<SilenceState, number> {
+    const c: Record<SilenceState, number> = { active: 0, pending: 0, expired: 0 };
+    const now = this.opts.clock.now();
+    for (const s of this.silences.values()) c[this.stateOf(s, now)]++;
+    return c;
+  }
+
+  /** Forgets silences expired longer than the retention. */
+  gc(now = this.opts.clock.now()): void {
+    let changed = false;
+    for (const [id, s] of this.silences) {
+      if (s.endsAt + this.retention < now) {
+        this.silences.delete(id);
+        this.compiled.delete(id);
+        changed = true;
+      }
+    }
+    if (changed) {
+      try {
+        this.save();
+      } catch (e) {
+        this.opts.log.error({ file: this.opts.file, err: (e as Error).message }, 'cannot write silences file');
+      }
+    }
+  }
+
+  /** Applies a change and persists it; when the file cannot be written the change is undone. */
+  private commit(change: () => void): void {
+    const before = new Map(this.silences);
+    const beforeCompiled = new Map(this.compiled);
+    change();
+    try {
+      this.save();
+    } catch (e) {
+      this.silences = before;
+      this.compiled = beforeCompiled;
+      this.opts.log.error({ file: this.opts.file, err: (e as Error).message }, 'cannot write silences file; change not applied');
+      throw new SilenceError(`cannot persist silences: ${(e as Error).message}`, 500);
+    }
+  }
+
+  private save(): void {
+    writeFileAtomic(this.opts.file, `${JSON.stringify({ version: 1, silences: [...this.silences.values()] }, null, 1)}\n`);
+  }
+}

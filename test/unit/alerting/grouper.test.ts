@@ -1,0 +1,71 @@
+import { Grouper, type GroupedAlert, type GroupView } from '../../../agent/alerting/grouper';
+import { buildRouteTree } from '../../../agent/alerting/route';
+import { silentLogger } from '../../../agent/logger';
+import { FakeClock } from '../../helpers/fakeClock';
+import { mkAlert } from './helpers';
+
+function setup(route = { receiver: 'r', group_wait: 5000, group_interval: 20_000, matchers: [], continue: false, routes: [] }) {
+  const clock = new FakeClock();
+  const flushes: Array<{ at: number; key: string; alerts: string[] }> = [];
+  let fail = false;
+  const g = new Grouper({
+    clock,
+    log: silentLogger(),
+    onFlush(group: GroupView, alerts: GroupedAlert[]) {
+      if (fail) throw new Error('outbox not open');
+      flushes.push({ at: clock.now(), key: group.key, alerts: alerts.map((a) => `${a.alert.labels.n}:${a.alert.status}`) });
+    },
+  });
+  const tree = buildRouteTree(route, ['r']);
+  return { clock, g, tree, flushes, setFail: (f: boolean) => (fail = f) };
+}
+
+describe('Grouper (aggregation groups)', () => {
+  test('group_wait, then every group_interval while it has alerts; resolved alerts leave after being reported', () => {
+    const { clock, g, tree, flushes } = setup();
+    const t0 = clock.now();
+    g.insert(tree, mkAlert({ alertname: 'A', vrid: '1', n: '1' }, t0));
+    clock.advance(2000);
+    g.insert(tree, mkAlert({ alertname: 'A', vrid: '1', n: '2' }, clock.now()));
+    clock.advance(3000);
+    expect(flushes).toEqual([{ at: t0 + 5000, key: '{}:{alertname="A", vrid="1"}', alerts: ['1:firing', '2:firing'] }]);
+    g.insert(tree, mkAlert({ alertname: 'A', vrid: '1', n: '1' }, clock.now(), 'resolved'));
+    clock.advance(20_000);
+    expect(flushes[1]).toEqual({ at: t0 + 25_000, key: flushes[0].key, alerts: ['1:resolved', '2:firing'] });
+    clock.advance(20_000);
+    expect(flushes[2].alerts).toEqual(['2:firing']);
+    g.insert(tree, mkAlert({ alertname: 'A', vrid: '1', n: '2' }, clock.now(), 'resolved'));
+    clock.advance(20_000);
+    expect(g.list()).toEqual([]);
+    expect(clock.pending()).toBe(0);
+  });
+
+  test('different group labels make different groups', () => {
+    const { clock, g, tree, flushes } = setup();
+    g.insert(tree, mkAlert({ alertname: 'A', vrid: '1', n: '1' }, clock.now()));
+    g.insert(tree, mkAlert({ alertname: 'A', vrid: '2', n: '2' }, clock.now()));
+    clock.advance(5000);
+    expect(flushes.map((f) => f.key).sort()).toEqual(['{}:{alertname="A", vrid="1"}', '{}:{alertname="A", vrid="2"}']);
+  });
+
+  test('a failing flush keeps everything and retries at the next interval', () => {
+    const { clock, g, tree, flushes, setFail } = setup();
+    setFail(true);
+    g.insert(tree, mkAlert({ alertname: 'A', n: '1' }, clock.now(), 'resolved'));
+    clock.advance(5000);
+    expect(g.list()[0].alerts).toHaveLength(1);
+    setFail(false);
+    clock.advance(20_000);
+    expect(flushes).toHaveLength(1);
+    expect(g.list()).toEqual([]);
+  });
+
+  test('stop clears every timer', () => {
+    const { clock, g, tree } = setup();
+    g.insert(tree, mkAlert({ alertname: 'A', n: '1' }, clock.now()));
+    g.stop();
+    expect(clock.pending()).toBe(0);
+    g.insert(tree, mkAlert({ alertname: 'B', n: '1' }, clock.now()));
+    expect(clock.pending()).toBe(0);
+  });
+});

@@ -1,0 +1,66 @@
+// Shared by the alerting unit tests: alerts, a pipeline on a fake clock, and an in-memory outbox.
+import { fingerprint, type Alert } from '../../../agent/alerting/alert';
+import { createAlertHub } from '../../../agent/alerting/hub';
+import { Inhibitor, type InhibitRuleConfig } from '../../../agent/alerting/inhibit';
+import { NotificationLog } from '../../../agent/alerting/nflog';
+import type { NewNotification, Notification } from '../../../agent/alerting/notification';
+import { AlertPipeline } from '../../../agent/alerting/pipeline';
+import { buildRouteTree } from '../../../agent/alerting/route';
+import { Silences } from '../../../agent/alerting/silences';
+import type { ReceiverConfig, RouteConfig } from '../../../agent/config/schema';
+import { silentLogger } from '../../../agent/logger';
+import { FakeClock } from '../../helpers/fakeClock';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export function mkAlert(labels: Record<string, string>, at: number, status: 'firing' | 'resolved' = 'firing', startsAt = at): Alert {
+  return {
+    labels,
+    annotations: { summary: `${labels.alertname} summary`, description: 'check it' },
+    fingerprint: fingerprint(labels),
+    status,
+    startsAt,
+    ...(status === 'resolved' ? { endsAt: at } : {}),
+  };
+}
+
+export function webhookCfg(name: string, extra: Partial<ReceiverConfig> = {}): ReceiverConfig {
+  return { type: 'webhook', name, url: 'http://127.0.0.1:1/', headers: {}, send_resolved: true, timeout: 1000, ...extra } as ReceiverConfig;
+}
+
+export function setupPipeline(o: { route?: RouteConfig; receivers?: ReceiverConfig[]; inhibit?: InhibitRuleConfig[] } = {}) {
+  const clock = new FakeClock();
+  const log = silentLogger();
+  const hub = createAlertHub();
+  const receivers = o.receivers ?? [webhookCfg('hook')];
+  const sent: Notification[] = [];
+  let seq = 1;
+  const outbox = {
+    enqueue(n: NewNotification): Notification {
+      const full = { ...n, seq, idempotencyKey: `k${seq++}` };
+      sent.push(full);
+      return full;
+    },
+    pending: (r: string) => sent.filter((n) => n.receiver === r && !(n as { done?: boolean }).done),
+  };
+  const dir = mkdtempSync(join(tmpdir(), 'kw-pipe-'));
+  const silences = new Silences({ file: join(dir, 'silences.json'), clock, log });
+  const nflog = new NotificationLog({ clock, log });
+  const pipeline = new AlertPipeline({
+    hub,
+    clock,
+    log,
+    route: buildRouteTree(o.route, receivers.map((r) => r.name)),
+    receivers,
+    inhibitor: new Inhibitor(o.inhibit),
+    silences,
+    nflog,
+    outbox,
+  });
+  pipeline.start();
+  const fire = (labels: Record<string, string>, startsAt?: number) => hub.publish(mkAlert(labels, clock.now(), 'firing', startsAt));
+  const resolve = (labels: Record<string, string>, startsAt = 0) => hub.publish(mkAlert(labels, clock.now(), 'resolved', startsAt));
+  const summary = () => sent.map((n) => `${n.receiver} ${n.status} ${n.alerts.map((a) => `${a.labels.alertname}${a.labels.vrid ?? ''}:${a.status}`).join(',')}`);
+  return { clock, hub, sent, pipeline, silences, nflog, fire, resolve, summary, dir };
+}
