@@ -1,0 +1,44 @@
+// `nginx -T` on a schedule (default every 5 min) and right after nginx restarted or reloaded:
+// -T is -t (test the configuration) plus a dump of every file it read, so one run gives both the
+// verdict (keepwatch_nginx_config_valid) and a sha256 of the full configuration for drift checks
+// between nodes. The dump is hashed as it streams and never stored (it may hold secrets).
+import type { Clock } from '../context';
+import type { NodeEvent } from '../state/types';
+import { runCommand, type CommandRunner } from './runCommand';
+import type { JudgedProbe } from './scheduler';
+
+export interface NginxConfigProbeOptions {
+  binary: string;
+  /** nginx -c <config> when set. */
+  config?: string;
+  clock: Clock;
+  run?: CommandRunner;
+}
+
+/** The line of nginx's stderr that says what is wrong ("[emerg] unknown directive ... in file:line"). */
+export function nginxErrorLine(stderr: string): string | undefined {
+  const lines = stderr.split('\n').map((l) => l.trim()).filter(Boolean);
+  return lines.find((l) => /\[(emerg|alert|crit)\]/.test(l)) ?? lines.find((l) => /failed/.test(l)) ?? lines[lines.length - 1];
+}
+
+export class NginxConfigProbe implements JudgedProbe {
+  readonly name = 'nginx_config';
+
+  constructor(private readonly opts: NginxConfigProbeOptions) {}
+
+  argv(): string[] {
+    return [this.opts.binary, '-T', ...(this.opts.config ? ['-c', this.opts.config] : [])];
+  }
+
+  async run(signal: AbortSignal): Promise<NodeEvent[]> {
+    const argv = this.argv();
+    const r = await (this.opts.run ?? runCommand)(argv, { signal, hashStdout: true, maxBytes: 4096 });
+    const base = { kind: 'nginx_config' as const, source: 'nginx_probe' as const, at: this.opts.clock.now() };
+    if (r.error) {
+      const reason = r.errorCode === 'ENOENT' ? `${argv[0]} not found (nginx.binary)` : r.error === 'aborted' ? `${argv.join(' ')} timed out` : `cannot run ${argv[0]}: ${r.error}`;
+      return [{ ...base, valid: false, reason }];
+    }
+    if (r.code !== 0) return [{ ...base, valid: false, reason: nginxErrorLine(r.stderr) ?? `${argv.join(' ')} exited ${r.code ?? r.signal}` }];
+    return [{ ...base, valid: true, hash: r.stdoutSha256 }];
+  }
+}

@@ -1,0 +1,65 @@
+// A real request to the site: GET nginx.health_url locally and, while this node holds a VIP (and
+// health_via_vip), the same URL through each VIP (host replaced by the VIP, Host header kept so
+// name-based virtual hosts answer as for users). 2xx/3xx is healthy. Targets run in parallel.
+import type { Clock } from '../context';
+import type { NodeStore } from '../state/store';
+import type { NginxHealthEvent, NodeEvent } from '../state/types';
+import { httpErrorText, type HttpGet } from './httpGet';
+import { isIpv6 } from './ipAddress';
+import type { JudgedProbe } from './scheduler';
+
+export interface NginxHealthProbeOptions {
+  url: string;
+  viaVip: boolean;
+  store: NodeStore;
+  http: HttpGet;
+  clock: Clock;
+  /** Monotonic ms for request durations (performance.now by default). */
+  monotonicNow?: () => number;
+}
+
+/** The health URL with its host replaced by the VIP (IPv6 in brackets). */
+export function urlThroughVip(url: string, vip: string): string {
+  const u = new URL(url);
+  u.hostname = isIpv6(vip) ? `[${vip}]` : vip;
+  return u.toString();
+}
+
+export class NginxHealthProbe implements JudgedProbe {
+  readonly name = 'nginx_health';
+  private readonly mono: () => number;
+
+  constructor(private readonly opts: NginxHealthProbeOptions) {
+    this.mono = opts.monotonicNow ?? (() => performance.now());
+  }
+
+  targets(): Array<{ target: string; url: string }> {
+    const out = [{ target: 'local', url: this.opts.url }];
+    if (!this.opts.viaVip) return out;
+    const seen = new Set<string>();
+    for (const v of Object.values(this.opts.store.state.vips)) {
+      if (!v.intf || seen.has(v.vip)) continue;
+      seen.add(v.vip);
+      out.push({ target: `vip:${v.vip}`, url: urlThroughVip(this.opts.url, v.vip) });
+    }
+    return out;
+  }
+
+  async run(signal: AbortSignal): Promise<NodeEvent[]> {
+    const host = new URL(this.opts.url).host;
+    return Promise.all(this.targets().map((t) => this.check(t.target, t.url, host, signal)));
+  }
+
+  private async check(target: string, url: string, host: string, signal: AbortSignal): Promise<NginxHealthEvent> {
+    const t0 = this.mono();
+    const base = { kind: 'nginx_health' as const, source: 'nginx_probe' as const, target };
+    try {
+      const res = await this.opts.http(url, { signal, headers: { host }, maxBytes: 1024 });
+      const up = res.status >= 200 && res.status < 400;
+      return { ...base, at: this.opts.clock.now(), up, statusCode: res.status, durationMs: this.mono() - t0, reason: up ? undefined : `${url} answered ${res.status}` };
+    } catch (e) {
+      const reason = signal.aborted ? `no answer from ${url}: ${httpErrorText(signal.reason)}` : `${url}: ${httpErrorText(e)}`;
+      return { ...base, at: this.opts.clock.now(), up: false, durationMs: this.mono() - t0, reason };
+    }
+  }
+}
