@@ -11,6 +11,7 @@ import type { AgentControl, Component, Hubs, Module, ModuleFactory, WiringCtx } 
 import { defaultModules } from './wiring';
 import { createMetricsRegistry, type MetricsRegistry } from '../exporters/registry';
 import { VERSION } from './version';
+import { resolveWebSettings, type WebSettings } from './http/webConfig';
 
 export interface DaemonOptions {
   configFile: string;
@@ -40,6 +41,8 @@ export class Daemon implements AgentControl {
   private readonly factories: ModuleFactory[];
   private reloading: Promise<void> = Promise.resolve();
   private listening?: string;
+  /** Effective web settings (web.config_file merged) of each accepted config, read when it is loaded. */
+  private readonly webSettings = new WeakMap<Config, WebSettings>();
   readonly startedAt: number;
   /** Outcome of the last reload attempt, for keepwatch_config_last_reload_successful. */
   lastReload: { ok: boolean; at: number; error?: string };
@@ -62,6 +65,8 @@ export class Daemon implements AgentControl {
   private loadConfig(): Config {
     const cfg = loadConfigFile(this.opts.configFile, this.env);
     if (this.opts.listenAddress) cfg.web.listen_address = this.opts.listenAddress;
+    // A bad web config file rejects the config (and so a reload) like any bad key.
+    this.webSettings.set(cfg, resolveWebSettings(cfg.web, this.opts.configFile));
     return cfg;
   }
 
@@ -104,10 +109,9 @@ export class Daemon implements AgentControl {
     const collectors = this.built.flatMap((b) => b.module.collectors ?? []);
     this.metrics = createMetricsRegistry(collectors);
     this.http.setRoutes(this.built.flatMap((b) => b.module.routes ?? []));
-    const w = this.config.web;
     const tokens = [this.config.peer_token, ...(this.config.peers ?? []).map((p) => p.token)].filter((t): t is string => Boolean(t));
     this.http.setAuth({
-      basicAuthUsers: w.basic_auth_users,
+      basicAuthUsers: this.webSettings.get(this.config)?.basicAuthUsers,
       peerTokens: tokens,
       apiTokens: [this.config.alerting.api_token ?? this.config.peer_token].filter((t): t is string => Boolean(t)),
     });
@@ -120,11 +124,11 @@ export class Daemon implements AgentControl {
   }
 
   private async listen(): Promise<void> {
-    const w = this.config.web;
-    const key = JSON.stringify([w.listen_address, w.tls_cert_file, w.tls_key_file]);
+    const web = this.webSettings.get(this.config)!;
+    const key = JSON.stringify([web.listenAddress, web.tls]);
     if (this.listening === key) return;
     await this.http.close();
-    await this.http.listen(w.listen_address, w.tls_cert_file && w.tls_key_file ? { certFile: w.tls_cert_file, keyFile: w.tls_key_file } : undefined);
+    await this.http.listen(web.listenAddress, web.tls);
     this.listening = key;
   }
 

@@ -11,6 +11,7 @@ import type { ModuleFactory } from '../../agent/module';
 import type { Logger } from 'pino';
 import type { NodeEvent } from '../../agent/state/types';
 import { fingerprint, type Alert } from '../../agent/alerting/alert';
+import { resolveWebSettings } from '../../agent/http/webConfig';
 
 export interface InProcessAgent {
   daemon: Daemon;
@@ -73,7 +74,7 @@ export async function startInProcessAgent(opts: InProcessAgentOptions = {}): Pro
     throw e;
   }
   const addr = daemon.http.address()!;
-  const tls = /tls_server_config|tls_cert_file/.test(opts.webYaml ?? '') || /tls_server_config/.test(opts.extraYaml ?? '');
+  const tls = Boolean(resolveWebSettings(daemon.currentConfig.web).tls);
   return {
     daemon,
     url: `${tls ? 'https' : 'http'}://127.0.0.1:${addr.port}`,
