@@ -16,20 +16,37 @@ export async function readPidFile(path: string): Promise<number | undefined> {
   return Number.isSafeInteger(pid) && pid > 1 ? pid : undefined;
 }
 
-/** Signal 0: the process exists (EPERM means it exists but is not ours to signal). */
-export function processAlive(pid: number): boolean {
+/**
+ * Whether pid is a live keepalived: it exists (signal 0; EPERM means it exists), is not a zombie
+ * (a killed keepalived not yet reaped still answers signal 0) and, when /proc says, is named
+ * keepalived (a stale pid file can name a reused pid).
+ */
+export async function keepalivedProcessAlive(pid: number, procRoot = '/proc'): Promise<boolean> {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
+  let stat: string;
+  try {
+    stat = await readFile(`${procRoot}/${pid}/stat`, 'utf8');
+  } catch {
+    return true; // /proc hidden (hidepid) or gone this instant: trust signal 0
+  }
+  // "<pid> (<comm>) <state> ...": comm may hold spaces and parentheses, the state follows the last ')'.
+  const open = stat.indexOf('(');
+  const close = stat.lastIndexOf(')');
+  if (open < 0 || close < open) return true;
+  const comm = stat.slice(open + 1, close);
+  const state = stat.slice(close + 2, close + 3);
+  if (state === 'Z' || state === 'X' || state === 'x') return false;
+  return comm === 'keepalived';
 }
 
 /** A liveness check for DbusSourceOptions.keepalivedAlive, from keepalived's pid file. */
-export function pidFileLiveness(pidFile: string): () => Promise<{ alive: boolean; pid?: number }> {
+export function pidFileLiveness(pidFile: string, procRoot = '/proc'): () => Promise<{ alive: boolean; pid?: number }> {
   return async () => {
     const pid = await readPidFile(pidFile);
-    return pid !== undefined && processAlive(pid) ? { alive: true, pid } : { alive: false, pid };
+    return pid !== undefined && (await keepalivedProcessAlive(pid, procRoot)) ? { alive: true, pid } : { alive: false, pid };
   };
 }
