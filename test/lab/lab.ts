@@ -709,7 +709,7 @@ class LabImpl implements Lab {
   async reloadKeepalived(n: LabNode): Promise<void> {
     const c = this.keepalived.get(n.name);
     if (!c || exited(c)) throw new Error(`lab: keepalived not running on ${n.name}`);
-    const marker = /Reload finished|Reloading/g;
+    const marker = /Reload complete|Reload finished/g; // 2.2.7 logs "Reloading ..." first, "Reload complete" when done
     const before = (fs.readFileSync(n.logPath, 'utf8').match(marker) ?? []).length;
     c.kill('SIGHUP');
     this.pathCache.clear();
