@@ -1,0 +1,137 @@
+// Paging's own health: outbox depth and age per receiver, sends, failed attempts, retries, drops
+// (never silent), delivery latency, journal write errors, and the alerts and silences behind them.
+// The counters live as long as the agent (kept across reloads by the alerting module) and are
+// registered into each new registry; the gauges are set from the outbox, hub and silences at scrape.
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { Collector } from './collector';
+import type { AlertHub } from '../agent/module';
+import type { DropReason, OutboxMetrics, QueueStatus } from '../agent/alerting/outbox';
+import type { SilenceState } from '../agent/alerting/silences';
+
+export class NotificationMetrics implements OutboxMetrics {
+  readonly sentTotal = new Counter({
+    name: 'keepwatch_notifications_sent_total',
+    help: 'Notifications the receiver accepted.',
+    labelNames: ['receiver'],
+    registers: [],
+  });
+  readonly failedTotal = new Counter({
+    name: 'keepwatch_notifications_failed_total',
+    help: 'Delivery attempts that failed (each retry that fails counts again).',
+    labelNames: ['receiver'],
+    registers: [],
+  });
+  readonly retriesTotal = new Counter({
+    name: 'keepwatch_notifications_retries_total',
+    help: 'Delivery attempts scheduled again after a retryable failure.',
+    labelNames: ['receiver'],
+    registers: [],
+  });
+  readonly droppedTotal = new Counter({
+    name: 'keepwatch_notifications_dropped_total',
+    help: 'Notifications given up: overflow (outbox full), expired (not accepted within max_age), rejected (receiver refused for good), receiver_removed, corrupt (journal record failed its checksum).',
+    labelNames: ['receiver', 'reason'],
+    registers: [],
+  });
+  readonly latency = new Histogram({
+    name: 'keepwatch_notifications_latency_seconds',
+    help: 'From the alert change reaching the pipeline to the receiver accepting the notification.',
+    labelNames: ['receiver'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800],
+    registers: [],
+  });
+  readonly writeErrors = new Counter({
+    name: 'keepwatch_outbox_write_errors_total',
+    help: 'Failed writes of the outbox journal (the disk refused: ENOSPC, EIO...). Notifications are then kept in memory.',
+    registers: [],
+  });
+
+  /** Makes the series of these receivers exist at 0 before anything happens. */
+  initReceivers(names: string[]): void {
+    for (const receiver of names) {
+      this.sentTotal.inc({ receiver }, 0);
+      this.failedTotal.inc({ receiver }, 0);
+      this.retriesTotal.inc({ receiver }, 0);
+    }
+    this.writeErrors.inc(0);
+  }
+
+  sent(receiver: string, latencySeconds: number): void {
+    this.sentTotal.inc({ receiver });
+    this.latency.observe({ receiver }, latencySeconds);
+  }
+  failed(receiver: string): void {
+    this.failedTotal.inc({ receiver });
+  }
+  retried(receiver: string): void {
+    this.retriesTotal.inc({ receiver });
+  }
+  dropped(receiver: string, reason: DropReason, count = 1): void {
+    this.droppedTotal.inc({ receiver, reason }, count);
+  }
+  writeError(): void {
+    this.writeErrors.inc();
+  }
+
+  get all() {
+    return [this.sentTotal, this.failedTotal, this.retriesTotal, this.droppedTotal, this.latency, this.writeErrors];
+  }
+}
+
+export interface NotificationsCollectorSources {
+  metrics: NotificationMetrics;
+  /** The outbox's queues (every configured receiver appears, at depth 0 when empty). */
+  queues(): QueueStatus[];
+  receivers(): string[];
+  memoryOnly(): boolean;
+  alerts: Pick<AlertHub, 'active'>;
+  silenceCounts(): Record<SilenceState, number>;
+}
+
+export function notificationsCollector(src: NotificationsCollectorSources): Collector {
+  let depth: Gauge;
+  let oldest: Gauge;
+  let memoryOnly: Gauge;
+  let alerts: Gauge;
+  let silences: Gauge;
+  return {
+    name: 'notifications',
+    register(registry: Registry) {
+      for (const m of src.metrics.all) registry.registerMetric(m);
+      depth = new Gauge({ name: 'keepwatch_notifications_queue_depth', help: 'Notifications waiting in the outbox for this receiver.', labelNames: ['receiver'], registers: [registry] });
+      oldest = new Gauge({ name: 'keepwatch_notifications_oldest_age_seconds', help: 'Age of the oldest notification waiting for this receiver (0 when none).', labelNames: ['receiver'], registers: [registry] });
+      memoryOnly = new Gauge({ name: 'keepwatch_outbox_memory_only', help: '1 while the outbox cannot write its journal and keeps notifications in memory only.', registers: [registry] });
+      alerts = new Gauge({ name: 'keepwatch_alerts', help: 'Firing alerts, by name and severity.', labelNames: ['alertname', 'severity'], registers: [registry] });
+      silences = new Gauge({ name: 'keepwatch_silences', help: 'Silences by state.', labelNames: ['state'], registers: [registry] });
+    },
+    update() {
+      depth.reset();
+      oldest.reset();
+      const seen = new Set<string>();
+      for (const q of src.queues()) {
+        seen.add(q.receiver);
+        depth.set({ receiver: q.receiver }, q.depth);
+        oldest.set({ receiver: q.receiver }, q.oldestAgeSeconds);
+      }
+      for (const r of src.receivers()) {
+        if (seen.has(r)) continue;
+        depth.set({ receiver: r }, 0);
+        oldest.set({ receiver: r }, 0);
+      }
+      memoryOnly.set(src.memoryOnly() ? 1 : 0);
+      alerts.reset();
+      const counts = new Map<string, { alertname: string; severity: string; n: number }>();
+      for (const a of src.alerts.active()) {
+        const alertname = a.labels.alertname ?? '';
+        const severity = a.labels.severity ?? '';
+        const k = `${alertname}\u0000${severity}`;
+        const c = counts.get(k) ?? { alertname, severity, n: 0 };
+        c.n++;
+        counts.set(k, c);
+      }
+      for (const c of counts.values()) alerts.set({ alertname: c.alertname, severity: c.severity }, c.n);
+      silences.reset();
+      for (const [state, n] of Object.entries(src.silenceCounts())) silences.set({ state }, n);
+    },
+  };
+}
