@@ -2,5 +2,11 @@
 // rules read it; the alert pipeline is up before the rules publish.
 import type { ModuleFactory } from '../module';
 import { coreModule } from './core';
+import { peersModule } from './peers';
+import { rulesModule } from './rules';
+// hook first among the sources: transitions spooled while the agent was down are applied before
+// the live sources re-read the current state, so the store's timeline keeps their order.
+import { hookModule } from './hook';
+import { sourcesModule } from './sources';
 
-export const defaultModules: ModuleFactory[] = [coreModule];
+export const defaultModules: ModuleFactory[] = [coreModule, hookModule, sourcesModule, peersModule, rulesModule];

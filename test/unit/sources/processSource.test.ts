@@ -6,29 +6,32 @@ import { silentLogger } from '../../../agent/logger';
 import type { NodeEvent } from '../../../agent/state/types';
 import { FakeClock } from '../../helpers/fakeClock';
 
-test('reports keepalived up/down from the pid file, once per change, and spots a stale pid', async () => {
+test('reports keepalived up/down from the pid file, once per change, and spots zombies and stale pids', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'kwproc-'));
   const pidFile = join(dir, 'keepalived.pid');
   const proc = join(dir, 'proc');
-  mkdirSync(join(proc, '4242'), { recursive: true });
-  writeFileSync(join(proc, '4242', 'comm'), 'keepalived\n');
-  const running = new Set([4242]);
+  const pid = process.pid; // a pid that really exists; /proc/<pid>/stat comes from the fixture tree
+  mkdirSync(join(proc, String(pid)), { recursive: true });
+  const stat = (comm: string, state: string) => writeFileSync(join(proc, String(pid), 'stat'), `${pid} (${comm}) ${state} 1 ${pid} ${pid} 0 -1\n`);
+  stat('keepalived', 'S');
   const events: NodeEvent[] = [];
-  const src = processSource({ pidFile, procRoot: proc, alive: (p) => running.has(p) }, { clock: new FakeClock(), log: silentLogger() }, (e) => events.push(e));
+  const src = processSource({ pidFile, procRoot: proc }, { clock: new FakeClock(), log: silentLogger() }, (e) => events.push(e));
 
   await src.check();
-  expect(events.pop()).toMatchObject({ kind: 'keepalived', up: false, reason: expect.stringContaining('ENOENT') });
-  writeFileSync(pidFile, '4242\n');
+  expect(events.pop()).toMatchObject({ kind: 'keepalived', up: false, reason: expect.stringContaining('missing or holds no pid') });
+  writeFileSync(pidFile, `${pid}\n`);
   await src.check();
   await src.check();
-  expect(events).toEqual([expect.objectContaining({ kind: 'keepalived', up: true, pid: 4242, source: 'process' })]);
-  running.delete(4242);
+  expect(events).toEqual([expect.objectContaining({ kind: 'keepalived', up: true, pid, source: 'process' })]);
+  stat('keepalived', 'Z');
   await src.check();
-  expect(events.pop()).toMatchObject({ up: false, reason: 'pid 4242 from ' + pidFile + ' is not running' });
-  running.add(4242);
-  writeFileSync(join(proc, '4242', 'comm'), 'bash\n');
+  expect(events.pop()).toMatchObject({ up: false, reason: expect.stringContaining('not a running keepalived') });
+  stat('keepalived', 'S');
   await src.check();
-  expect(events.pop()).toMatchObject({ up: false, reason: expect.stringContaining('not keepalived') });
+  expect(events.pop()).toMatchObject({ up: true });
+  stat('bash', 'S');
+  await src.check();
+  expect(events.pop()).toMatchObject({ up: false });
   writeFileSync(pidFile, 'garbage');
   await src.check();
   expect(events.pop()).toMatchObject({ up: false, reason: expect.stringContaining('holds no pid') });
