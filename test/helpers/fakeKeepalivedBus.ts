@@ -68,10 +68,12 @@ export class FakeKeepalivedBus {
   private handle(msg: dbus.Message): boolean {
     if (msg.type !== dbus.MessageType.METHOD_CALL) return false;
     const reply = (sig = '', body: unknown[] = []) => this.bus!.send(dbus.Message.newMethodReturn(msg, sig, body));
+    // dbus-next's types declare newError(msg: string, ...); at runtime it takes the Message.
+    const error = (name: string, text: string) => this.bus!.send((dbus.Message.newError as unknown as (m: dbus.Message, n: string, t: string) => dbus.Message)(msg, name, text));
     if (msg.interface === 'org.freedesktop.DBus.Introspectable' && msg.member === 'Introspect') {
       const kids = this.children(msg.path);
       if (!kids.length && !this.instances.has(msg.path)) {
-        this.bus!.send(dbus.Message.newError(msg, 'org.freedesktop.DBus.Error.UnknownObject', `No such object path '${msg.path}'`));
+        error('org.freedesktop.DBus.Error.UnknownObject', `No such object path '${msg.path}'`);
         return true;
       }
       reply('s', [`<!DOCTYPE node PUBLIC "-//freedesktop//DTD D-BUS Object Introspection 1.0//EN"\n "http://www.freedesktop.org/standards/dbus/1.0/introspect.dtd">\n<node>\n${kids.map((k) => `  <node name="${k}"/>`).join('\n')}\n</node>\n`]);
@@ -80,7 +82,7 @@ export class FakeKeepalivedBus {
     if (msg.interface === 'org.freedesktop.DBus.Properties') {
       const inst = this.instances.get(msg.path);
       if (!inst) {
-        this.bus!.send(dbus.Message.newError(msg, 'org.freedesktop.DBus.Error.UnknownObject', `No such object path '${msg.path}'`));
+        error('org.freedesktop.DBus.Error.UnknownObject', `No such object path '${msg.path}'`);
         return true;
       }
       this.calls.push(`${msg.member} ${msg.path}`);
