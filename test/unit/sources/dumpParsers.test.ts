@@ -192,6 +192,30 @@ describe('parseDumpData', () => {
   });
 });
 
+describe("the lab's own captures (test/fixtures/keepalived, node ka1 MASTER / ka2 BACKUP)", () => {
+  const LAB = path.join(__dirname, '../../fixtures/keepalived');
+  const lab = (f: string) => readFileSync(path.join(LAB, f), 'utf8');
+  test('JSON 2.2.7 and 2.2.8, data and stats: the same instance, counters that agree, no auth_data', () => {
+    const j7 = parseDumpJson(lab('dump-2.2.7.json'), { at: AT, withState: true });
+    const j8 = parseDumpJson(lab('dump-2.2.8.json'), { at: AT, withState: true });
+    expect(j8).toEqual(j7);
+    expect(instances(j7.events)).toEqual([expect.objectContaining({ key: { iname: 'VI_1', intf: 'eth0', vrid: 51, family: 'IPv4' }, state: 'MASTER', vips: ['192.0.2.100'], authType: 'PASS' })]);
+    const d = parseDumpData(lab('data.txt'), { at: AT, withState: true });
+    expect(d.complete).toBe(true);
+    expect(instances(d.events)[0]).toMatchObject({ key: instances(j7.events)[0].key, state: 'MASTER', priority: 150 });
+    expect(d.events.filter((e) => e.kind === 'script')).toEqual([expect.objectContaining({ name: 'chk_nginx', good: true })]);
+    expect(instances(parseDumpData(lab('data-backup.txt'), { at: AT, withState: true }).events)[0].state).toBe('BACKUP');
+    for (const f of ['stats.txt', 'stats-backup.txt']) {
+      const s = parseDumpStats(lab(f), { at: AT });
+      expect(s.complete).toBe(true);
+      expect(counters(s.events)[0].counters.advertisements_received).toEqual(expect.any(Number));
+    }
+    const all = JSON.stringify([j7, j8, d]);
+    expect(lab('dump-2.2.7.json')).toContain('auth_data');
+    expect(all).not.toMatch(/kwS3cret|auth_data/);
+  });
+});
+
 describe('secrets', () => {
   test('no event from any fixture, whole or cut, contains auth_data / auth_pass', () => {
     const files = readdirSync(DIR).filter((f) => !f.endsWith('.md'));
