@@ -1,6 +1,8 @@
-// The probes' HTTP client: a GET with an AbortSignal and a bounded body. node:http rather than
-// fetch: undici's fetch costs several times the CPU per request (see the probe cost test), and a
-// probe that runs every few seconds must stay cheap. Injectable (tests, other transports).
+// The probes' HTTP client: a GET with an AbortSignal and a bounded body. node:http with a
+// keep-alive agent rather than fetch: measured against a real nginx (test/unit/probes/nginxReal),
+// a stub_status run costs 0.27 ms CPU median this way, 0.33 ms with a new connection each time
+// and 0.51 ms through fetch/undici; a probe that runs every few seconds must stay cheap.
+// Injectable (tests, other transports).
 import * as http from 'node:http';
 import * as https from 'node:https';
 

@@ -17,7 +17,12 @@ export interface NginxConfigProbeOptions {
 
 /** The line of nginx's stderr that says what is wrong ("[emerg] unknown directive ... in file:line"). */
 export function nginxErrorLine(stderr: string): string | undefined {
-  const lines = stderr.split('\n').map((l) => l.trim()).filter(Boolean);
+  // "2026/11/25 19:30:12 [emerg] 21617#21617: unknown directive ..." -> "[emerg] unknown directive ...":
+  // without the time and pid the reason stays the same run after run.
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.trim().replace(/^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d /, '').replace(/^(\[\w+\]) \d+#\d+: /, '$1 '))
+    .filter(Boolean);
   return lines.find((l) => /\[(emerg|alert|crit)\]/.test(l)) ?? lines.find((l) => /failed/.test(l)) ?? lines[lines.length - 1];
 }
 

@@ -82,7 +82,7 @@ export class NginxProcessProbe implements JudgedProbe {
 
   private down(base: { kind: 'nginx_process'; source: 'nginx_probe'; at: number }, reason: string, pid?: number): NginxProcessEvent {
     // A later start is a change too (the config may differ from the one last checked).
-    if (this.identity) this.identity = { pid: -1, start: '', workers: '' };
+    this.identity = { pid: -1, start: '', workers: '' };
     return { ...base, up: false, pid, reason };
   }
 }

@@ -1,0 +1,163 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { FakeClock } from '../../helpers/fakeClock';
+import { NodeStore } from '../../../agent/state/store';
+import { NginxStatusProbe } from '../../../agent/probes/nginxStatusProbe';
+import { NginxHealthProbe, urlThroughVip } from '../../../agent/probes/nginxHealthProbe';
+import { NginxProcessProbe } from '../../../agent/probes/nginxProcessProbe';
+import { NginxConfigProbe, nginxErrorLine } from '../../../agent/probes/nginxConfigProbe';
+import type { HttpGet } from '../../../agent/probes/httpGet';
+import type { NginxHealthEvent } from '../../../agent/state/types';
+
+const FIX = path.join(__dirname, '../../fixtures/probes');
+const sig = () => new AbortController().signal;
+
+describe('NginxStatusProbe', () => {
+  test('200 + stub_status -> up with the numbers; other status, garbage, refused -> down with the reason', async () => {
+    const clock = new FakeClock();
+    let answer: () => Promise<{ status: number; body: string }> = async () => ({ status: 200, body: fs.readFileSync(path.join(FIX, 'stub-status-facts.txt'), 'utf8') });
+    const http: HttpGet = () => answer();
+    const p = new NginxStatusProbe({ url: 'http://127.0.0.1/nginx_status', http, clock });
+    expect(await p.run(sig())).toEqual([
+      { kind: 'nginx_status', source: 'nginx_probe', at: clock.now(), up: true, status: { active: 291, accepted: 16630948, handled: 16630948, requests: 31070465, reading: 6, writing: 179, waiting: 106 } },
+    ]);
+    answer = async () => ({ status: 403, body: 'forbidden' });
+    expect(await p.run(sig())).toEqual([expect.objectContaining({ up: false, reason: 'http://127.0.0.1/nginx_status answered 403' })]);
+    answer = async () => ({ status: 200, body: fs.readFileSync(path.join(FIX, 'stub-status-html-404.txt'), 'utf8') });
+    expect(await p.run(sig())).toEqual([expect.objectContaining({ up: false, reason: expect.stringContaining('not a stub_status page') })]);
+    answer = async () => {
+      throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:80'), { code: 'ECONNREFUSED' });
+    };
+    expect(await p.run(sig())).toEqual([expect.objectContaining({ up: false, reason: 'http://127.0.0.1/nginx_status: connect ECONNREFUSED 127.0.0.1:80' })]);
+  });
+});
+
+describe('NginxHealthProbe', () => {
+  test('local always; through each VIP held here (host replaced, Host header kept); IPv6 bracketed', async () => {
+    const clock = new FakeClock();
+    const store = new NodeStore('n1', clock);
+    store.apply({
+      kind: 'vip',
+      source: 'vip_probe',
+      at: 1,
+      vips: [
+        { iname: 'VI_1', vip: '192.0.2.100', intf: 'eth0' },
+        { iname: 'VI_1', vip: '192.0.2.101', intf: null },
+        { iname: 'VI_6', vip: '2001:db8::100', intf: 'eth0' },
+      ],
+    });
+    const calls: Array<[string, Record<string, string> | undefined]> = [];
+    const http: HttpGet = async (url, o) => {
+      calls.push([url, o.headers]);
+      if (url.includes('[2001:db8::100]')) throw new Error('connect ETIMEDOUT');
+      return { status: url.includes('192.0.2.100') ? 502 : 200, body: '' };
+    };
+    let t = 0;
+    const p = new NginxHealthProbe({ url: 'http://127.0.0.1:8080/health?x=1', viaVip: true, store, http, clock, monotonicNow: () => (t += 5) });
+    const evs = (await p.run(sig())) as NginxHealthEvent[];
+    expect(calls).toEqual([
+      ['http://127.0.0.1:8080/health?x=1', { host: '127.0.0.1:8080' }],
+      ['http://192.0.2.100:8080/health?x=1', { host: '127.0.0.1:8080' }],
+      ['http://[2001:db8::100]:8080/health?x=1', { host: '127.0.0.1:8080' }],
+    ]);
+    expect(evs.map((e) => [e.target, e.up, e.statusCode, e.reason])).toEqual([
+      ['local', true, 200, undefined],
+      ['vip:192.0.2.100', false, 502, 'http://192.0.2.100:8080/health?x=1 answered 502'],
+      ['vip:2001:db8::100', false, undefined, 'http://[2001:db8::100]:8080/health?x=1: connect ETIMEDOUT'],
+    ]);
+    expect(evs.every((e) => e.durationMs > 0 && e.durationMs <= 30)).toBe(true);
+    const noVip = new NginxHealthProbe({ url: 'http://127.0.0.1/', viaVip: false, store, http, clock });
+    expect(noVip.targets()).toEqual([{ target: 'local', url: 'http://127.0.0.1/' }]);
+    expect(urlThroughVip('https://site.example:8443/a/b', '192.0.2.7')).toBe('https://192.0.2.7:8443/a/b');
+  });
+});
+
+describe('NginxProcessProbe', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kw-ngxproc-'));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  const proc = (pid: number, comm: string, start: string, children: string) => {
+    const d = path.join(dir, 'proc', String(pid));
+    fs.mkdirSync(path.join(d, 'task', String(pid)), { recursive: true });
+    fs.writeFileSync(path.join(d, 'comm'), `${comm}\n`);
+    // 52 fields; comm may contain spaces and parentheses, starttime is field 22.
+    const fields = Array.from({ length: 50 }, (_, i) => String(i + 3));
+    fields[22 - 3] = start;
+    fs.writeFileSync(path.join(d, 'stat'), `${pid} (${comm}) ${fields.join(' ')}\n`);
+    fs.writeFileSync(path.join(d, 'task', String(pid), 'children'), children);
+  };
+
+  test('alive, stale pid file, wrong process, no pid file; restart and reload call onMasterChange', async () => {
+    const pidFile = path.join(dir, 'nginx.pid');
+    const clock = new FakeClock();
+    const alive = new Set<number>();
+    const changes: string[] = [];
+    const p = new NginxProcessProbe({
+      pidFile,
+      clock,
+      procRoot: path.join(dir, 'proc'),
+      signal0: (pid) => {
+        if (!alive.has(pid)) throw Object.assign(new Error('kill ESRCH'), { code: 'ESRCH' });
+      },
+      onMasterChange: (why) => changes.push(why),
+    });
+    expect(await p.run(sig())).toEqual([expect.objectContaining({ up: false, reason: `no pid file ${pidFile} (nginx not running?)` })]);
+
+    fs.writeFileSync(pidFile, '4242\n');
+    proc(4242, 'nginx', '1000', '4243 ');
+    alive.add(4242);
+    expect(await p.run(sig())).toEqual([{ kind: 'nginx_process', source: 'nginx_probe', at: clock.now(), up: true, pid: 4242 }]);
+    expect(changes).toEqual(['nginx master changed (pid -1 -> 4242)']); // started after it was seen down
+
+    await p.run(sig());
+    expect(changes).toHaveLength(1);
+    proc(4242, 'nginx', '1000', '4250 ');
+    await p.run(sig());
+    expect(changes.at(-1)).toBe('nginx workers replaced (reload)');
+
+    alive.delete(4242);
+    expect(await p.run(sig())).toEqual([expect.objectContaining({ up: false, pid: 4242, reason: `pid 4242 from ${pidFile} is not running` })]);
+
+    alive.add(4242);
+    proc(4242, 'bash (x)', '1000', '');
+    expect(await p.run(sig())).toEqual([expect.objectContaining({ up: false, reason: `pid 4242 from ${pidFile} is "bash (x)", not nginx (stale pid file)` })]);
+
+    fs.writeFileSync(pidFile, 'garbage');
+    expect(await p.run(sig())).toEqual([expect.objectContaining({ up: false, reason: `${pidFile} holds no pid` })]);
+
+    fs.writeFileSync(pidFile, '5000');
+    proc(5000, 'nginx', '2000', '5001');
+    alive.add(5000);
+    await p.run(sig());
+    expect(changes.at(-1)).toBe('nginx master changed (pid -1 -> 5000)');
+  });
+
+  test('the real process table: this test process is not nginx', async () => {
+    const pidFile = path.join(dir, 'self.pid');
+    fs.writeFileSync(pidFile, String(process.pid));
+    const p = new NginxProcessProbe({ pidFile, clock: new FakeClock() });
+    expect(await p.run(sig())).toEqual([expect.objectContaining({ up: false, reason: expect.stringMatching(/is "(node|jest).*", not nginx/) })]);
+  });
+});
+
+describe('NginxConfigProbe (fake runner)', () => {
+  test('valid -> hash; invalid -> the [emerg] line; missing binary -> says so', async () => {
+    const clock = new FakeClock();
+    const p = new NginxConfigProbe({ binary: '/usr/sbin/nginx', config: '/etc/nginx/nginx.conf', clock, run: async () => ({ code: 0, signal: null, stdout: '', stderr: '', stdoutSha256: 'ab'.repeat(32), truncated: false }) });
+    expect(p.argv()).toEqual(['/usr/sbin/nginx', '-T', '-c', '/etc/nginx/nginx.conf']);
+    expect(await p.run(sig())).toEqual([{ kind: 'nginx_config', source: 'nginx_probe', at: clock.now(), valid: true, hash: 'ab'.repeat(32) }]);
+    const stderr = 'nginx: [emerg] unknown directive "bogus" in /etc/nginx/nginx.conf:3\nnginx: configuration file /etc/nginx/nginx.conf test failed\n';
+    const bad = new NginxConfigProbe({ binary: 'nginx', clock, run: async () => ({ code: 1, signal: null, stdout: '', stderr, truncated: false }) });
+    expect(await bad.run(sig())).toEqual([expect.objectContaining({ valid: false, reason: 'nginx: [emerg] unknown directive "bogus" in /etc/nginx/nginx.conf:3' })]);
+    const missing = new NginxConfigProbe({ binary: '/nonexistent/nginx', clock });
+    expect(await missing.run(sig())).toEqual([expect.objectContaining({ valid: false, reason: '/nonexistent/nginx not found (nginx.binary)' })]);
+    expect(nginxErrorLine('')).toBeUndefined();
+    expect(nginxErrorLine('2026/11/25 19:30:12 [emerg] 21617#21617: unknown directive "x" in /etc/nginx/nginx.conf:15\nnginx: configuration file /etc/nginx/nginx.conf test failed\n')).toBe(
+      '[emerg] unknown directive "x" in /etc/nginx/nginx.conf:15',
+    );
+  });
+});

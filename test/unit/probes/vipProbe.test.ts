@@ -1,0 +1,210 @@
+import { EventEmitter } from 'node:events';
+import { PassThrough } from 'node:stream';
+import { spawnSync, type ChildProcess } from 'node:child_process';
+import { FakeClock } from '../../helpers/fakeClock';
+import { silentLogger } from '../../../agent/logger';
+import { NodeStore } from '../../../agent/state/store';
+import { VipProbe, osAddressReader, type AddressReader } from '../../../agent/probes/vipProbe';
+import { parseIpAddrJson } from '../../../agent/probes/parse/ipAddrJson';
+import type { NodeEvent, VipObservationEvent } from '../../../agent/state/types';
+
+const tick = () => new Promise((r) => setImmediate(r));
+
+class FakeChild extends EventEmitter {
+  stdout = new PassThrough();
+  stderr = new PassThrough();
+  exitCode: number | null = null;
+  signalCode: NodeJS.Signals | null = null;
+  kill() {
+    this.exit(null, 'SIGTERM');
+    return true;
+  }
+  exit(code: number | null, sig: NodeJS.Signals | null = null) {
+    this.exitCode = code;
+    this.signalCode = sig;
+    this.emit('close', code, sig);
+  }
+}
+
+function storeWith(clock: FakeClock) {
+  const store = new NodeStore('n1', clock);
+  store.apply({ kind: 'instance', source: 'keepalived_conf', at: 1, key: { iname: 'VI_1', intf: 'eth0', vrid: 51, family: 'IPv4' }, vips: ['192.0.2.100', '192.0.2.101'] });
+  store.apply({ kind: 'instance', source: 'keepalived_conf', at: 1, key: { iname: 'VI_6', intf: 'eth0', vrid: 52, family: 'IPv6' }, vips: ['2001:DB8:0:0::100'] });
+  return store;
+}
+
+describe('VipProbe', () => {
+  test('expected VIPs from the store, the config override winning for its instance; IPv6 normalized', async () => {
+    const clock = new FakeClock();
+    const store = storeWith(clock);
+    const bound = new Map([['192.0.2.100', 'eth0'], ['2001:db8::100', 'eth1']]);
+    const p = new VipProbe({ store, clock, log: silentLogger(), readAddresses: () => bound, monitorCommand: null, overrides: { VI_1: ['192.0.2.100/24', '192.0.2.102'], VI_X: ['192.0.2.9'] } });
+    expect(p.expected()).toEqual([
+      { iname: 'VI_1', vip: '192.0.2.100' },
+      { iname: 'VI_1', vip: '192.0.2.102' },
+      { iname: 'VI_X', vip: '192.0.2.9' },
+      { iname: 'VI_6', vip: '2001:db8::100' },
+    ]);
+    const [ev] = (await p.run(new AbortController().signal)) as VipObservationEvent[];
+    expect(ev.vips).toEqual([
+      { iname: 'VI_1', vip: '192.0.2.100', intf: 'eth0' },
+      { iname: 'VI_1', vip: '192.0.2.102', intf: null },
+      { iname: 'VI_X', vip: '192.0.2.9', intf: null },
+      { iname: 'VI_6', vip: '2001:db8::100', intf: 'eth1' },
+    ]);
+    store.apply(ev);
+    expect(store.state.vips['VI_1|192.0.2.100']).toMatchObject({ intf: 'eth0' });
+  });
+
+  test('os reader: labels map to their device, IPv6 normalized', () => {
+    const read = osAddressReader(() => ({
+      eth0: [{ address: '192.0.2.11', family: 'IPv4', mac: 'aa', internal: false, netmask: '', cidr: null }],
+      'eth0:vip': [{ address: '192.0.2.100', family: 'IPv4', mac: 'aa', internal: false, netmask: '', cidr: null }],
+      eth1: [{ address: '2001:db8::100', family: 'IPv6', mac: 'aa', internal: false, netmask: '', cidr: null, scopeid: 0 }],
+    }));
+    expect([...read()]).toEqual([['192.0.2.11', 'eth0'], ['192.0.2.100', 'eth0'], ['2001:db8::100', 'eth1']]);
+  });
+
+  test('the monitor: any line re-reads, only a change is emitted; it is restarted with backoff when it dies', async () => {
+    const clock = new FakeClock();
+    const store = storeWith(clock);
+    let bound = new Map<string, string>();
+    const children: FakeChild[] = [];
+    const spawned: string[][] = [];
+    const p = new VipProbe({
+      store,
+      clock,
+      log: silentLogger(),
+      readAddresses: () => bound,
+      spawn: (cmd, args) => {
+        spawned.push([cmd, ...args]);
+        const c = new FakeChild();
+        children.push(c);
+        setImmediate(() => c.emit('spawn'));
+        return c as unknown as ChildProcess;
+      },
+    });
+    const events: NodeEvent[] = [];
+    await p.start((e) => {
+      events.push(e);
+      store.apply(e);
+    });
+    await tick();
+    await tick();
+    expect(spawned).toEqual([['ip', '-o', 'monitor', 'address']]);
+    const vipEvents = () => events.filter((e): e is VipObservationEvent => e.kind === 'vip');
+    expect(vipEvents()).toHaveLength(1); // the read right after the monitor is up
+    expect(events.find((e) => e.kind === 'source')).toMatchObject({ up: true });
+
+    bound = new Map([['192.0.2.100', 'eth0']]);
+    children[0].stdout.write('2: eth0    inet 192.0.2.100/24 scope global secondary eth0\\       valid_lft forever preferred_lft forever\n');
+    await tick();
+    await tick();
+    expect(vipEvents()).toHaveLength(2);
+    expect(vipEvents()[1].vips[0]).toEqual({ iname: 'VI_1', vip: '192.0.2.100', intf: 'eth0' });
+    expect(store.state.vipChanges).toBe(1);
+
+    // An unrelated change: no event.
+    children[0].stdout.write('1: lo    inet 198.51.100.7/24 scope host lo\\       valid_lft forever preferred_lft forever\n');
+    await tick();
+    await tick();
+    expect(vipEvents()).toHaveLength(2);
+
+    children[0].exit(1);
+    expect(events[events.length - 1]).toMatchObject({ kind: 'source', up: false, error: expect.stringContaining('restarting in 200 ms') });
+    clock.advance(199);
+    expect(spawned).toHaveLength(1);
+    clock.advance(1);
+    expect(spawned).toHaveLength(2);
+    await tick();
+    children[1].exit(1);
+    expect(events[events.length - 1]).toMatchObject({ kind: 'source', up: false, error: expect.stringContaining('restarting in 400 ms') });
+    clock.advance(400);
+    expect(spawned).toHaveLength(3);
+
+    // An instance learnt later (D-Bus, conf re-read) is picked up without waiting for a run.
+    store.apply({ kind: 'instance', source: 'dbus', at: 2, key: { iname: 'VI_2', intf: 'eth0', vrid: 53, family: 'IPv4' }, vips: ['192.0.2.200'] });
+    await tick();
+    expect(vipEvents().at(-1)!.vips.map((v) => v.vip)).toContain('192.0.2.200');
+
+    await p.stop();
+    expect(clock.pending()).toBe(0);
+  });
+
+  test('a missing ip binary: reported, retried, never thrown', async () => {
+    const clock = new FakeClock();
+    const store = storeWith(clock);
+    const p = new VipProbe({ store, clock, log: silentLogger(), readAddresses: () => new Map(), monitorCommand: ['/nonexistent/ip', 'monitor'] });
+    const events: NodeEvent[] = [];
+    await p.start((e) => events.push(e));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(events.find((e) => e.kind === 'source')).toMatchObject({ up: false, error: expect.stringContaining('/nonexistent/ip not found (install iproute2)') });
+    await p.stop();
+  });
+});
+
+// ---------------------------------------------------------------- real netlink, in a private namespace
+
+const NS = `kwp-vipunit-${process.pid}`;
+const root = typeof process.getuid === 'function' && process.getuid() === 0;
+const hasIp = spawnSync('ip', ['-V']).status === 0;
+if (!root || !hasIp) console.warn(`SKIPPED: real ip-monitor VIP probe test needs root and iproute2 (root=${root}, ip=${hasIp})`);
+const describeReal = root && hasIp ? describe : describe.skip;
+
+describeReal('VipProbe with a real `ip -o monitor address` in a namespace', () => {
+  const ip = (...a: string[]) => {
+    const r = spawnSync('ip', a, { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`ip ${a.join(' ')}: ${r.stderr}`);
+  };
+  beforeAll(() => {
+    ip('netns', 'add', NS);
+    ip('-n', NS, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth1');
+    ip('-n', NS, 'link', 'set', 'eth1', 'up');
+    ip('-n', NS, 'link', 'set', 'eth0', 'up');
+  });
+  afterAll(() => {
+    spawnSync('ip', ['netns', 'del', NS]);
+  });
+
+  test('a VIP that appears or vanishes is seen without polling', async () => {
+    const clock = { now: () => Date.now(), setTimeout, clearTimeout, setInterval, clearInterval } as unknown as FakeClock;
+    const store = storeWith(new FakeClock());
+    // Addresses of the namespace, read as the agent inside it would (through ip -json there).
+    const read: AddressReader = () => {
+      const r = parseIpAddrJson(spawnSync('ip', ['-n', NS, '-json', 'addr', 'show'], { encoding: 'utf8' }).stdout);
+      return new Map(r.ok ? r.addresses.map((a) => [a.address, a.dev]) : []);
+    };
+    const p = new VipProbe({ store, clock, log: silentLogger(), readAddresses: read, monitorCommand: ['ip', 'netns', 'exec', NS, 'ip', '-o', 'monitor', 'address'] });
+    const seen: Array<{ at: number; ev: VipObservationEvent }> = [];
+    await p.start((e) => {
+      if (e.kind === 'vip') seen.push({ at: performance.now(), ev: e });
+    });
+    await new Promise((r) => setTimeout(r, 300)); // monitor listening
+    const waitFor = async (pred: (ev: VipObservationEvent) => boolean) => {
+      const t0 = performance.now();
+      while (performance.now() - t0 < 2000) {
+        const hit = seen.find((s) => s.at >= t0 - 1000 && pred(s.ev));
+        if (hit) return hit.at;
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      throw new Error('not seen within 2 s');
+    };
+    const bound = (ev: VipObservationEvent, vip: string) => ev.vips.find((v) => v.vip === vip)?.intf;
+
+    seen.length = 0;
+    let t0 = performance.now();
+    ip('-n', NS, 'addr', 'add', '192.0.2.100/24', 'dev', 'eth0', 'label', 'eth0:vip');
+    const tAdd = (await waitFor((ev) => bound(ev, '192.0.2.100') === 'eth0')) - t0;
+    seen.length = 0;
+    t0 = performance.now();
+    ip('-n', NS, '-6', 'addr', 'add', '2001:db8::100/64', 'dev', 'eth0', 'nodad');
+    const tAdd6 = (await waitFor((ev) => bound(ev, '2001:db8::100') === 'eth0')) - t0;
+    seen.length = 0;
+    t0 = performance.now();
+    ip('-n', NS, 'addr', 'del', '192.0.2.100/24', 'dev', 'eth0');
+    const tDel = (await waitFor((ev) => bound(ev, '192.0.2.100') === null)) - t0;
+    console.log(`VIP probe, real netlink monitor: appear seen after ${tAdd.toFixed(1)} ms, IPv6 appear ${tAdd6.toFixed(1)} ms, vanish ${tDel.toFixed(1)} ms (each includes one 'ip -json addr' read, ~ms)`);
+    expect(p.monitorLines).toBeGreaterThanOrEqual(3);
+    await p.stop();
+  });
+});
