@@ -1,0 +1,182 @@
+// Runs the real keepwatch agent (node bin/keepwatch run, the built dist/) inside each lab node's
+// namespace, wired to that node's keepalived (its D-Bus, FIFO, log, pid file, conf) and nginx, with
+// the other nodes as peers over the lab network. The host reaches each agent through lab.forward.
+// Used by the e2e tests, the demo and the benchmarks.
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { stringify } from 'yaml';
+import type { Lab, LabNode } from './lab';
+
+export const AGENT_PORT = 9723;
+export const LAB_PEER_TOKEN = 'lab-peer-token-0123456789';
+const REPO = resolve(__dirname, '../..');
+
+export interface LabAgent {
+  node: LabNode;
+  /** http://127.0.0.1:<forwarded port> on the host. */
+  url: string;
+  configFile: string;
+  logFile: string;
+  dataDir: string;
+  proc: ChildProcess;
+  /** GET a path with the peer token; parsed JSON for /api paths, text otherwise. */
+  get(path: string): Promise<string>;
+  getJson<T = unknown>(path: string): Promise<T>;
+  metrics(): Promise<string>;
+  /** Stops the agent (SIGTERM, or the given signal) and waits for exit. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
+  /** Starts it again with the same config. */
+  restart(): Promise<void>;
+}
+
+export interface StartAgentsOptions {
+  /** Deep-merged over the generated config of each node (e.g. alerting receivers, rules). */
+  config?: (node: LabNode) => Record<string, unknown>;
+  /** Run agents only on these nodes (default all). */
+  only?: string[];
+  /** Wire the agent-owned FIFO (the lab must be started with fifo: true). Default: lab.opts.fifo. */
+  fifo?: boolean;
+  /** Extra environment. */
+  env?: Record<string, string>;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+export function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...a };
+  for (const [k, v] of Object.entries(b)) out[k] = isObject(v) && isObject(out[k]) ? deepMerge(out[k] as Record<string, unknown>, v) : v;
+  return out;
+}
+
+/** The config an agent gets on a lab node (before opts.config is merged over it). */
+export function labAgentConfig(lab: Lab, node: LabNode, fifo: boolean): Record<string, unknown> {
+  const dataDir = join(node.dir, 'keepwatch');
+  return {
+    node: node.name,
+    log: { level: 'info', format: 'json' },
+    keepalived: {
+      dbus: node.busAddress,
+      ...(fifo ? { notify_fifo: node.fifoPath } : {}),
+      log: node.logPath,
+      config: node.confPath,
+      pid_file: node.keepalivedPidFile,
+      dumps: { interval: '5s', method: 'dbus', dir: node.tmpDir },
+      hook_socket: join(dataDir, 'hook.sock'),
+      hook_spool: join(dataDir, 'spool'),
+    },
+    web: { listen_address: `0.0.0.0:${AGENT_PORT}` },
+    nginx: {
+      status_url: 'http://127.0.0.1/nginx_status',
+      health_url: 'http://127.0.0.1/health',
+      pid_file: node.nginxPidFile,
+      config: node.nginxConfPath,
+    },
+    peers: lab.nodes.filter((n) => n !== node).map((n) => ({ name: n.name, url: `http://${n.ip}:${AGENT_PORT}` })),
+    peer_token: LAB_PEER_TOKEN,
+    alerting: {
+      outbox: { path: join(dataDir, 'outbox') },
+      silences_file: join(dataDir, 'silences.json'),
+    },
+  };
+}
+
+async function waitHealthy(url: string, proc: ChildProcess, logFile: string, timeoutMs = 15_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (proc.exitCode !== null) throw new Error(`agent exited with ${proc.exitCode}; see ${logFile}`);
+    try {
+      const r = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(500) });
+      if (r.ok) return;
+    } catch {
+      /* not up yet */
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`agent at ${url} not healthy within ${timeoutMs} ms; see ${logFile}`);
+}
+
+export async function startAgent(lab: Lab, node: LabNode, opts: StartAgentsOptions = {}): Promise<LabAgent> {
+  if (!existsSync(join(REPO, 'dist/agent/cli/main.js'))) throw new Error('dist/ missing: run `npm run build` first');
+  const fifo = opts.fifo ?? Boolean(lab.opts.fifo);
+  const dataDir = join(node.dir, 'keepwatch');
+  mkdirSync(dataDir, { recursive: true });
+  const configFile = join(dataDir, 'keepwatch.yml');
+  const cfg = deepMerge(labAgentConfig(lab, node, fifo), opts.config?.(node) ?? {});
+  writeFileSync(configFile, stringify(cfg));
+  const logFile = join(dataDir, 'agent.log');
+  const spawnIt = () => node.spawn([process.execPath, join(REPO, 'bin/keepwatch'), 'run', '--config.file', configFile], { env: opts.env, logFile });
+  const port = await lab.forward(node, AGENT_PORT);
+  const url = `http://127.0.0.1:${port}`;
+  const agent: LabAgent = {
+    node,
+    url,
+    configFile,
+    logFile,
+    dataDir,
+    proc: spawnIt(),
+    async get(path) {
+      const r = await fetch(`${url}${path}`, { headers: { authorization: `Bearer ${LAB_PEER_TOKEN}` }, signal: AbortSignal.timeout(5000) });
+      if (!r.ok) throw new Error(`GET ${path} on ${node.name}: ${r.status}`);
+      return r.text();
+    },
+    async getJson<T>(path: string) {
+      return JSON.parse(await agent.get(path)) as T;
+    },
+    metrics: () => agent.get('/metrics'),
+    async stop(signal = 'SIGTERM') {
+      const p = agent.proc;
+      if (p.exitCode !== null || p.signalCode !== null) return;
+      await new Promise<void>((res) => {
+        p.once('exit', () => res());
+        p.kill(signal);
+      });
+    },
+    async restart() {
+      await agent.stop();
+      agent.proc = spawnIt();
+      await waitHealthy(url, agent.proc, logFile);
+    },
+  };
+  await waitHealthy(url, agent.proc, logFile);
+  return agent;
+}
+
+/** Starts one agent per lab node (or opts.only), in parallel. lab.stop() kills them. */
+export async function startAgents(lab: Lab, opts: StartAgentsOptions = {}): Promise<LabAgent[]> {
+  const nodes = lab.nodes.filter((n) => !opts.only || opts.only.includes(n.name));
+  return Promise.all(nodes.map((n) => startAgent(lab, n, opts)));
+}
+
+/** The value of one sample in an exposition text, or undefined. `labels` must match exactly as printed. */
+export function sample(metrics: string, name: string, labels?: Record<string, string>): number | undefined {
+  for (const line of metrics.split('\n')) {
+    if (!line.startsWith(name)) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    if (labels) {
+      const got: Record<string, string> = {};
+      for (const lm of (m[3] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) got[lm[1]] = lm[2];
+      if (!Object.entries(labels).every(([k, v]) => got[k] === v)) continue;
+    }
+    return Number(m[4]);
+  }
+  return undefined;
+}
+
+/** Polls fn until it returns a truthy value or the time runs out; resolves with Date.now() when it did. */
+export async function waitUntil(fn: () => Promise<unknown> | unknown, timeoutMs: number, stepMs = 25, what = 'condition'): Promise<number> {
+  const end = Date.now() + timeoutMs;
+  let lastErr: unknown;
+  while (Date.now() < end) {
+    try {
+      if (await fn()) return Date.now();
+    } catch (e) {
+      lastErr = e;
+    }
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? `: ${(lastErr as Error).message}` : ''}`);
+}
