@@ -139,7 +139,7 @@ const GROUP_LOOSE = /^VRRP_Group\(.*\bSyncing instances\b/;
 const SCRIPT = /^VRRP_Script\(([^)]*)\) (succeeded|failed|timed out|considered successful on reload)(?: \((.*)\))?$/;
 const SCRIPT_LOOSE = /^VRRP_Script\(.*\) (?:succeeded|failed)\b/;
 // Lifecycle of the VRRP process.
-const CHILD_START = /^Starting VRRP child process, pid=(\d+)$/;
+const CHILD_START = /^Starting VRRP child process, pid=\d+$/;
 const CHILD_DIED = /^VRRP child process\((\d+)\) died: (.*)$/;
 const VRRP_EXITED = /^Keepalived_vrrp exited (.*)$/;
 const STOPPED_VRRP = /^Stopped(?: - used .*)?$/;
@@ -227,8 +227,9 @@ export function parseLogLine(line: string, ctx: LogLineContext): LogParseResult 
   }
   if (SCRIPT_LOOSE.test(msg)) return fail('bad_script', `script line not understood: ${echo(msg)}`);
 
-  m = CHILD_START.exec(msg);
-  if (m) return { ok: true, events: [{ kind: 'keepalived', ...base, up: true, pid: Number(m[1]) }] };
+  // The VRRP child's pid is not keepalived's pid (the parent's, which the pid file and the
+  // process source give): it goes in no event, so KeepalivedEvent.pid keeps one meaning.
+  if (CHILD_START.test(msg)) return { ok: true, events: [{ kind: 'keepalived', ...base, up: true }] };
   m = CHILD_DIED.exec(msg);
   if (m) return { ok: true, events: [{ kind: 'keepalived', ...base, up: false, reason: `VRRP process ${m[1]} died (${m[2]})` }] };
   m = VRRP_EXITED.exec(msg);
