@@ -8,23 +8,12 @@ OUT=test/out
 mkdir -p "$OUT"
 rm -f "$OUT/unit.json" "$OUT/e2e.json"
 
-APT_PACKAGES=(keepalived nginx-light dbus iproute2 iputils-arping nftables socat procps curl
-              prometheus prometheus-alertmanager chromium)
 is_root=0; [ "$(id -u)" = 0 ] && is_root=1
 
 banner() { printf '\n%s\n%s\n%s\n\n' "########################################################################" "### $*" "########################################################################"; }
 
 if [ "$is_root" = 1 ]; then
-  missing=()
-  for p in "${APT_PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-  done
-  if [ ${#missing[@]} -gt 0 ]; then
-    echo "run-all: installing ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -q || { echo "run-all: apt-get update failed" >&2; exit 1; }
-    apt-get install -y -q --no-install-recommends "${missing[@]}" || { echo "run-all: apt-get install failed" >&2; exit 1; }
-  fi
+  bash scripts/setup.sh || { echo "run-all: installing Debian packages failed" >&2; exit 1; }
 fi
 
 if [ ! -d node_modules ]; then
