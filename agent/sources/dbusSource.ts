@@ -435,7 +435,7 @@ export class DbusSource implements Source {
     let info: PathInfo | undefined;
     try {
       const bus = this.bus;
-      if (!bus) return;
+      if (!bus) throw new Error('not connected');
       // To the sender's unique name: keepalived emits before it owns org.keepalived.Vrrp1.
       const reply = await this.getProperty(bus, sender, path, 'Name');
       const iname = unwrapString(reply);

@@ -190,6 +190,7 @@ describeLab('DbusSource + DumpsSource on a real keepalived and dbus-daemon', () 
 
   test('reload adding and removing an instance: it appears, then is DELETED', async () => {
     const [a1] = agents;
+    const from = a1.events.length;
     const conf = readFileSync(a1.node.confPath, 'utf8');
     const extra = `\nvrrp_instance VI_2 {\n  state BACKUP\n  interface ${a1.node.intf}\n  virtual_router_id 52\n  priority 50\n  advert_int 1\n  virtual_ipaddress {\n    192.0.2.101/24 dev ${a1.node.intf}\n  }\n}\n`;
     try {
@@ -203,6 +204,8 @@ describeLab('DbusSource + DumpsSource on a real keepalived and dbus-daemon', () 
     await lab.reloadKeepalived(a1.node);
     await waitFor('VI_2 DELETED', () => a1.store.state.instances.VI_2?.state === 'DELETED');
     expect(inst(a1).state).toBe('MASTER');
+    // The instance that stayed was never taken for a removed one during the reloads.
+    expect(a1.events.slice(from).some((e) => e.kind === 'transition' && e.iname === 'VI_1' && e.state === 'DELETED')).toBe(false);
   });
 
   test('dumps source: counters, instance details and scripts from the real keepalived, no auth_pass', async () => {
