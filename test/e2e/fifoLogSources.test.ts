@@ -117,4 +117,16 @@ describeLab('FIFO and log sources on real keepalived', () => {
     await until('ka2 MASTER through the deleted FIFO', () => lastState(a2.fifoEvents) === 'MASTER');
     expect(a2.fifo.stats.parseErrors).toBe(0);
   });
+
+  test('SIGHUP reload: keepalived keeps writing to the agent\'s FIFO', async () => {
+    const [a1, a2] = agents;
+    await lab.startKeepalived(a1.node);
+    await lab.waitForState(a1.node, 'MASTER');
+    await until('ka2 BACKUP', () => lastState(a2.fifoEvents) === 'BACKUP');
+    await lab.reloadKeepalived(a2.node);
+    const before = a2.fifoEvents.length;
+    await lab.killKeepalived(a1.node, 'SIGTERM');
+    await until('ka2 MASTER on the FIFO after its reload', () => a2.fifoEvents.length > before && lastState(a2.fifoEvents) === 'MASTER');
+    await until('ka2 MASTER in the log after its reload', () => lastState(a2.logEvents) === 'MASTER');
+  });
 });
