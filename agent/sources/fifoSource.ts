@@ -308,7 +308,9 @@ export class FifoSource implements Source {
   }
 
   private closeReader(r: Reader): void {
-    r.splitter.flush();
+    // keepalived writes each line with one write() (atomic under PIPE_BUF): an unfinished line
+    // here is noise, not a line to parse.
+    r.splitter.reset();
     r.socket.removeAllListeners('data');
     r.socket.removeAllListeners('end');
     // A late error of a closed socket must find a listener.
