@@ -24,7 +24,7 @@ export const ROUTE_DEFAULTS = {
 } as const;
 
 export interface Route {
-  /** Stable identity (Alertmanager's route key: parent key / matchers, + /index among equal siblings). */
+  /** Stable identity (Alertmanager's route key: parent key / matchers; equal siblings get /receiver, then /index). */
   readonly id: string;
   readonly receiver: string;
   readonly matchers: Matcher[];
@@ -47,8 +47,19 @@ interface Inherited {
   repeatInterval: number;
 }
 
-function build(cfg: RouteConfig, parent: Inherited, parentId: string | undefined, siblingIndex: number, siblingKeys: string[]): Route {
-  const matchers = parentId === undefined ? [] : cfg.matchers.map(parseMatcher); // the root matches everything
+/** Sibling ids: parent/matchers; equal siblings told apart by receiver, then by index. */
+function childIds(parentId: string, children: RouteConfig[], inheritedReceiver: string, synthetic: boolean): string[] {
+  const base = children.map((c) => `${parentId}/${formatMatchers(c.matchers.map(parseMatcher))}`);
+  // The implicit one-child-per-receiver tree always names the receiver, so adding a receiver later
+  // does not change the ids (and group keys) of the others: the notification log still knows them.
+  if (synthetic) return base.map((b, i) => `${b}/${children[i].receiver}`);
+  const dup = (list: string[], x: string) => list.filter((y) => y === x).length > 1;
+  const withReceiver = base.map((b, i) => (dup(base, b) ? `${b}/${children[i].receiver ?? inheritedReceiver}` : b));
+  return withReceiver.map((b, i) => (dup(withReceiver, b) ? `${b}/${i}` : b));
+}
+
+function build(cfg: RouteConfig, parent: Inherited, id: string, isRoot: boolean, synthetic: boolean): Route {
+  const matchers = isRoot ? [] : cfg.matchers.map(parseMatcher); // the root matches everything
   const groupByAll = cfg.group_by ? cfg.group_by.includes('...') : parent.groupByAll;
   const own: Inherited = {
     receiver: cfg.receiver ?? parent.receiver,
@@ -58,16 +69,13 @@ function build(cfg: RouteConfig, parent: Inherited, parentId: string | undefined
     groupInterval: cfg.group_interval ?? parent.groupInterval,
     repeatInterval: cfg.repeat_interval ?? parent.repeatInterval,
   };
-  const key = parentId === undefined ? formatMatchers(matchers) : `${parentId}/${formatMatchers(matchers)}`;
-  const duplicated = siblingKeys.filter((k) => k === key).length > 1;
-  const id = duplicated ? `${key}/${siblingIndex}` : key;
-  const childKeys = cfg.routes.map((c) => `${id}/${formatMatchers(c.matchers.map(parseMatcher))}`);
+  const ids = childIds(id, cfg.routes, own.receiver, synthetic);
   return {
     id,
     ...own,
     matchers,
     continue: cfg.continue,
-    routes: cfg.routes.map((c, i) => build(c, own, id, i, childKeys)),
+    routes: cfg.routes.map((c, i) => build(c, own, ids[i], false, false)),
   };
 }
 
@@ -85,7 +93,7 @@ export function buildRouteTree(cfg: RouteConfig | undefined, receiverNames: stri
       continue: false,
       routes: receiverNames.map((r) => ({ receiver: r, matchers: [], continue: true, routes: [] })),
     } satisfies RouteConfig);
-  const root = build(tree, base, undefined, 0, []);
+  const root = build(tree, base, formatMatchers([]), true, !cfg);
   const known = new Set(receiverNames);
   const walk = (r: Route, path: string) => {
     if (cfg && !r.receiver) throw new Error(`${path}: no receiver (set route.receiver)`);

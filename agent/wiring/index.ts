@@ -2,6 +2,7 @@
 // rules read it; the alert pipeline is up before the rules publish.
 import type { ModuleFactory } from '../module';
 import { coreModule } from './core';
+import { alertingModule } from './alerting';
 import { peersModule } from './peers';
 import { rulesModule } from './rules';
 // hook first among the sources: transitions spooled while the agent was down are applied before
@@ -9,4 +10,4 @@ import { rulesModule } from './rules';
 import { hookModule } from './hook';
 import { sourcesModule } from './sources';
 
-export const defaultModules: ModuleFactory[] = [coreModule, hookModule, sourcesModule, peersModule, rulesModule];
+export const defaultModules: ModuleFactory[] = [coreModule, alertingModule, hookModule, sourcesModule, peersModule, rulesModule];

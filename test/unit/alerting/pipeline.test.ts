@@ -8,7 +8,7 @@ describe('alert pipeline (route -> group -> inhibit/silence -> dedup -> outbox),
     expect(p.sent).toHaveLength(0); // same tick: others published now may still join
     p.clock.advance(0);
     expect(p.summary()).toEqual(['hook firing SplitBrain51:firing']);
-    expect(p.sent[0]).toMatchObject({ groupKey: '{}/{}:{alertname="SplitBrain", vrid="51"}', groupLabels: { alertname: 'SplitBrain', vrid: '51' }, triggeredAt: p.clock.now() });
+    expect(p.sent[0]).toMatchObject({ groupKey: '{}/{}/hook:{alertname="SplitBrain", vrid="51"}', groupLabels: { alertname: 'SplitBrain', vrid: '51' }, triggeredAt: p.clock.now() });
   });
 
   test('alerts published in the same evaluation share one notification; later ones wait for group_interval', () => {

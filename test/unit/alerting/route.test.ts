@@ -39,8 +39,11 @@ describe('route tree', () => {
   test('route ids are Alertmanager-like keys, unique among equal siblings', () => {
     expect(tree.id).toBe('{}');
     expect(tree.routes[0].routes[0].id).toBe('{}/{severity="critical"}/{alertname="SplitBrain"}');
-    const dup = buildRouteTree(r({ receiver: 'a', routes: [r({ matchers: ['x=1'] }), r({ matchers: ['x=1'] })] }), ['a']);
-    expect(dup.routes.map((x) => x.id)).toEqual(['{}/{x="1"}/0', '{}/{x="1"}/1']);
+    const dup = buildRouteTree(r({ receiver: 'a', routes: [r({ matchers: ['x=1'] }), r({ matchers: ['x=1'] }), r({ matchers: ['x=1'], receiver: 'b' })] }), ['a', 'b']);
+    expect(dup.routes.map((x) => x.id)).toEqual(['{}/{x="1"}/a/0', '{}/{x="1"}/a/1', '{}/{x="1"}/b']);
+    // the implicit tree names receivers, so adding one does not change the others' group keys
+    expect(buildRouteTree(undefined, ['a']).routes.map((x) => x.id)).toEqual(['{}/{}/a']);
+    expect(buildRouteTree(undefined, ['a', 'b']).routes.map((x) => x.id)).toEqual(['{}/{}/a', '{}/{}/b']);
   });
 
   test("group_by ['...'] groups by every label", () => {

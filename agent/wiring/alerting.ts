@@ -1,0 +1,244 @@
+// The alerting module: the pipeline (route, group, inhibit, silence), the durable outbox and the
+// receivers, the silences and alerts API, and the notification metrics. On reload it is rebuilt
+// when its slice changes; the new one opens the same outbox directory (what was pending is sent by
+// the new receivers), reads the same notification log (nothing is paged twice) and the counters
+// carry on (kept in the shared map).
+import { join } from 'node:path';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ModuleFactory, RouteSpec, WiringCtx } from '../module';
+import { duration } from '../config/schema';
+import type { Alert } from '../alerting/alert';
+import { Inhibitor } from '../alerting/inhibit';
+import { NotificationLog } from '../alerting/nflog';
+import { isoTime } from '../alerting/notification';
+import { Outbox } from '../alerting/outbox';
+import { AlertPipeline } from '../alerting/pipeline';
+import { createReceiver } from '../alerting/receivers';
+import { buildRouteTree } from '../alerting/route';
+import { SilenceError, Silences, type Silence, type SilenceInput, type SilenceState } from '../alerting/silences';
+import { HttpError, readJsonBody, sendJson } from '../http/server';
+import { NotificationMetrics, notificationsCollector } from '../../exporters/notifications';
+
+const METRICS_KEY = 'alerting.metrics';
+/** What the status page may read: receivers (name and type only) and their queues. */
+export const ALERTING_STATUS_KEY = 'alerting.status';
+
+export interface AlertingStatus {
+  receivers: Array<{ name: string; type: string }>;
+  queues: ReturnType<Outbox['status']>;
+  memoryOnly: boolean;
+}
+
+function silenceJson(s: Silence & { state: SilenceState }) {
+  return {
+    id: s.id,
+    matchers: s.matchers,
+    startsAt: isoTime(s.startsAt),
+    endsAt: isoTime(s.endsAt),
+    updatedAt: isoTime(s.updatedAt),
+    createdBy: s.createdBy,
+    comment: s.comment,
+    status: { state: s.state },
+  };
+}
+
+function parseTime(v: unknown, field: string): number | undefined {
+  if (v === undefined || v === null || v === '') return undefined;
+  const t = typeof v === 'number' ? v : typeof v === 'string' ? Date.parse(v) : NaN;
+  if (!Number.isFinite(t)) throw new HttpError(400, `${field}: not a time (use RFC 3339, e.g. 2026-11-25T12:00:00Z)`);
+  return t;
+}
+
+/** The POST body: Alertmanager's silence shape, plus `duration` ("2h") instead of endsAt. */
+export function silenceInputFromBody(body: unknown, now: number): SilenceInput {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) throw new HttpError(400, 'body: expected a JSON object with matchers, endsAt or duration, createdBy, comment');
+  const b = body as Record<string, unknown>;
+  if (!Array.isArray(b.matchers)) throw new HttpError(400, 'matchers: expected an array of "name=value" strings or {name, value, isRegex, isEqual}');
+  const startsAt = parseTime(b.startsAt, 'startsAt');
+  let endsAt = parseTime(b.endsAt, 'endsAt');
+  if (b.duration !== undefined) {
+    const d = duration.safeParse(b.duration);
+    if (!d.success || d.data <= 0) throw new HttpError(400, `duration: not a positive duration: ${JSON.stringify(b.duration)} (use e.g. 30m, 2h)`);
+    endsAt = (startsAt ?? now) + d.data;
+  }
+  if (endsAt === undefined) throw new HttpError(400, 'endsAt or duration: required');
+  return {
+    ...(typeof b.id === 'string' && b.id ? { id: b.id } : {}),
+    matchers: b.matchers as SilenceInput['matchers'],
+    startsAt,
+    endsAt,
+    createdBy: typeof b.createdBy === 'string' ? b.createdBy : '',
+    comment: typeof b.comment === 'string' ? b.comment : '',
+  };
+}
+
+function silenceCall<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof SilenceError) throw new HttpError(e.status, e.message);
+    throw e;
+  }
+}
+
+export const alertingModule: ModuleFactory = {
+  name: 'alerting',
+  slice: (c) => ({ alerting: c.alerting }),
+  build(w: WiringCtx) {
+    const cfg = w.config.alerting;
+    const log = w.log.child({ module: 'alerting' });
+    let metrics = w.shared.get(METRICS_KEY) as NotificationMetrics | undefined;
+    if (!metrics) {
+      metrics = new NotificationMetrics();
+      w.shared.set(METRICS_KEY, metrics);
+    }
+    const receiverNames = cfg.receivers.map((r) => r.name);
+    metrics.initReceivers(receiverNames);
+    const silences = new Silences({ file: cfg.silences_file, clock: w.clock, log });
+    silences.load();
+    const nflog = new NotificationLog({ file: join(cfg.outbox.path, 'nflog.json'), clock: w.clock, log });
+    const outbox = new Outbox({
+      dir: cfg.outbox.path,
+      maxEntries: cfg.outbox.max_entries,
+      maxBytes: cfg.outbox.max_bytes,
+      retry: { initial: cfg.retry.initial, max: cfg.retry.max, maxAge: cfg.retry.max_age },
+      clock: w.clock,
+      log,
+      metrics,
+    });
+    const receivers = cfg.receivers.map((r) => createReceiver(r, () => w.clock.now()));
+    const pipeline = new AlertPipeline({
+      hub: w.alerts,
+      clock: w.clock,
+      log,
+      route: buildRouteTree(cfg.route, receiverNames),
+      receivers: cfg.receivers,
+      inhibitor: new Inhibitor(cfg.inhibit_rules),
+      silences,
+      nflog,
+      outbox,
+      externalURL: cfg.external_url,
+    });
+    const status = (): AlertingStatus => ({
+      receivers: cfg.receivers.map((r) => ({ name: r.name, type: r.type })),
+      queues: outbox.status(),
+      memoryOnly: outbox.memoryOnly,
+    });
+    w.shared.set(ALERTING_STATUS_KEY, status);
+    let gcTimer: NodeJS.Timeout | undefined;
+
+    const alertJson = (a: Alert) => {
+      const st = pipeline.alertStatus(a);
+      return {
+        fingerprint: a.fingerprint,
+        labels: a.labels,
+        annotations: a.annotations,
+        startsAt: isoTime(a.startsAt),
+        endsAt: isoTime(a.endsAt),
+        generatorURL: a.generatorURL ?? cfg.external_url ?? '',
+        status: { state: st.state, silencedBy: st.silencedBy, inhibitedBy: st.inhibitedBy },
+        receivers: st.receivers.map((name) => ({ name })),
+      };
+    };
+    const silenceId = (url: URL) => {
+      const id = decodeURIComponent(url.pathname.slice('/api/v1/silences/'.length));
+      if (!id || id.includes('/')) throw new HttpError(404, `no such silence: ${id}`);
+      return id;
+    };
+    const routes: RouteSpec[] = [
+      {
+        method: 'GET',
+        path: '/api/v1/alerts',
+        auth: 'web',
+        handler(_req: IncomingMessage, res: ServerResponse) {
+          sendJson(res, 200, w.alerts.active().map(alertJson));
+        },
+      },
+      {
+        method: 'GET',
+        path: '/api/v1/notifications',
+        auth: 'web',
+        handler(_req, res) {
+          sendJson(res, 200, status());
+        },
+      },
+      {
+        method: 'GET',
+        path: '/api/v1/silences',
+        auth: 'api',
+        handler(_req, res) {
+          sendJson(res, 200, silences.list().map(silenceJson));
+        },
+      },
+      {
+        method: 'POST',
+        path: '/api/v1/silences',
+        auth: 'api',
+        async handler(req, res) {
+          const input = silenceInputFromBody(await readJsonBody(req, 64 * 1024), w.clock.now());
+          const id = silenceCall(() => silences.add(input));
+          sendJson(res, 200, { silenceID: id });
+        },
+      },
+      {
+        method: 'GET',
+        path: '/api/v1/silences/*',
+        auth: 'api',
+        handler(_req, res, url) {
+          const id = silenceId(url);
+          const s = silences.list().find((x) => x.id === id);
+          if (!s) throw new HttpError(404, `no such silence: ${id}`);
+          sendJson(res, 200, silenceJson(s));
+        },
+      },
+      {
+        method: 'DELETE',
+        path: '/api/v1/silences/*',
+        auth: 'api',
+        handler(_req, res, url) {
+          const id = silenceId(url);
+          silenceCall(() => silences.expire(id));
+          sendJson(res, 200, { silenceID: id, status: 'expired' });
+        },
+      },
+    ];
+
+    return {
+      components: [
+        {
+          name: 'alerting',
+          async start() {
+            gcTimer = w.clock.setInterval(() => silences.gc(), 600_000);
+            if (!receivers.length) {
+              // Nothing can be routed, so nothing is enqueued: the outbox directory is not touched.
+              log.warn('alerting: no receivers configured: alerts are not sent anywhere');
+              return;
+            }
+            nflog.load();
+            await outbox.open();
+            outbox.setReceivers(receivers);
+            pipeline.start();
+          },
+          async stop() {
+            w.clock.clearInterval(gcTimer);
+            pipeline.stop();
+            nflog.save();
+            await outbox.close();
+            for (const r of receivers) await r.close?.().catch(() => undefined);
+          },
+        },
+      ],
+      routes,
+      collectors: [
+        notificationsCollector({
+          metrics,
+          queues: () => outbox.status(),
+          receivers: () => receiverNames,
+          memoryOnly: () => outbox.memoryOnly,
+          alerts: w.alerts,
+          silenceCounts: () => silences.counts(),
+        }),
+      ],
+    };
+  },
+};
