@@ -9,5 +9,6 @@ import { rulesModule } from './rules';
 // the live sources re-read the current state, so the store's timeline keeps their order.
 import { hookModule } from './hook';
 import { sourcesModule } from './sources';
+import { pageModule } from './page';
 
-export const defaultModules: ModuleFactory[] = [coreModule, alertingModule, hookModule, sourcesModule, peersModule, rulesModule];
+export const defaultModules: ModuleFactory[] = [coreModule, alertingModule, hookModule, sourcesModule, peersModule, rulesModule, pageModule];

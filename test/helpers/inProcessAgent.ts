@@ -12,6 +12,10 @@ import type { Logger } from 'pino';
 import type { NodeEvent } from '../../agent/state/types';
 import { fingerprint, type Alert } from '../../agent/alerting/alert';
 import { resolveWebSettings } from '../../agent/http/webConfig';
+import { NodeStore } from '../../agent/state/store';
+import { systemClock } from '../../agent/context';
+import { sharedPeerDirectory } from '../../agent/peers/peerDirectory';
+import type { NodeState } from '../../agent/state/types';
 
 export interface InProcessAgent {
   daemon: Daemon;
@@ -125,6 +129,22 @@ export function everyKindOfEvent(at: number): NodeEvent[] {
     { kind: 'nginx_health', at, source: 'nginx_probe', target: 'vip:192.0.2.100', up: true, statusCode: 200, durationMs: 3 },
     { kind: 'probe_run', at, source: 'nginx_probe', probe: 'nginx_status', ok: true, durationMs: 1.5 },
   ];
+}
+
+/** A peer node's state, as its agent would stream it: a store of its own fed with events. */
+export function peerState(node: string, events: NodeEvent[]): NodeState {
+  const store = new NodeStore(node, systemClock);
+  for (const ev of events) store.apply(ev);
+  return store.snapshot();
+}
+
+/** Puts a peer into the agent's peer directory, as the peer client does when its stream delivers. */
+export function setPeer(agent: InProcessAgent, state: NodeState, up = true, url = 'http://192.0.2.12:9723'): void {
+  const dir = sharedPeerDirectory(agent.daemon.hubs.shared);
+  const now = Date.now();
+  dir.ensure(state.node, url, now);
+  dir.setState(state.node, state, now, now);
+  dir.setUp(state.node, up, now, up ? undefined : 'connect: ECONNREFUSED');
 }
 
 /** An alert as a rule would publish it. */
