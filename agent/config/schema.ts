@@ -1,6 +1,8 @@
 // The one definition of every config key, its type and its default. Strict: an unknown key is an
 // error (a typo must not silently fall back to a default), as blackbox_exporter does.
 import { z } from 'zod';
+import * as net from 'node:net';
+import cron from 'node-cron';
 import { parseMatcher } from '../alerting/matchers';
 
 const DURATION_RE = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
@@ -32,12 +34,22 @@ const absPath = z.string().min(1).refine((p) => p.startsWith('/'), 'must be an a
 const httpUrl = z.url({ protocol: /^https?$/ });
 
 /** A probe's schedule: a fixed interval, or a cron expression (node-cron, seconds field allowed). */
-export const probeSchedule = z.strictObject({
-  interval: duration.optional(),
-  schedule: z.string().min(1).optional(),
-  timeout: duration.optional(),
-  enabled: z.boolean().default(true),
-});
+export const probeSchedule = z
+  .strictObject({
+    interval: duration.optional(),
+    schedule: z.string().min(1).optional(),
+    timeout: duration.optional(),
+    enabled: z.boolean().default(true),
+  })
+  .superRefine((p, ctx) => {
+    if (p.interval !== undefined && p.schedule !== undefined) ctx.addIssue({ code: 'custom', path: ['schedule'], message: 'set interval or schedule, not both' });
+    if (p.interval !== undefined && p.interval < 100) ctx.addIssue({ code: 'custom', path: ['interval'], message: 'must be at least 100ms' });
+    if (p.schedule !== undefined && !cron.validate(p.schedule)) ctx.addIssue({ code: 'custom', path: ['schedule'], message: `not a cron expression: "${p.schedule}" (e.g. "*/5 * * * *", or with seconds "*/10 * * * * *")` });
+    if (p.timeout !== undefined && p.timeout < 1) ctx.addIssue({ code: 'custom', path: ['timeout'], message: 'must be more than 0' });
+  });
+
+/** An IP address, optionally with /prefix (the prefix is ignored: VIPs are compared by address). */
+const ipAddress = z.string().refine((a) => net.isIP(a.trim().replace(/\/\d{1,3}$/, '')) !== 0, 'not an IP address');
 
 export const webSchema = z.strictObject({
   listen_address: listenAddress.default(':9723'),
@@ -272,7 +284,7 @@ export const configSchema = z.strictObject({
   web: webSchema.default(() => webSchema.parse({})),
   nginx: nginxSchema.default(() => nginxSchema.parse({})),
   /** Expected VIPs per instance, overriding what keepalived and keepalived.conf say. */
-  vips: z.record(z.string().min(1), z.array(z.string().min(2))).optional(),
+  vips: z.record(z.string().min(1), z.array(ipAddress)).optional(),
   probes: probesSchema,
   peers: z.array(peerSchema).optional(),
   peer_token: z.string().min(16, 'must be at least 16 characters').optional(),
