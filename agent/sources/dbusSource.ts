@@ -2,7 +2,8 @@
 // one AddMatch per signal family on a raw bus connection, so VrrpStatusChange of every instance
 // (also of instances that appear after a reload) arrives without a proxy object per instance.
 // NameOwnerChanged says when keepalived joins or leaves the bus; on joining, and after a reload,
-// the instances are enumerated (Introspect, then GetAll of Name and State).
+// the instances are enumerated (Introspect, then GetAll of Name and State, or Get where the
+// bus policy allows only that).
 //
 // Instance paths are /org/keepalived/Vrrp1/Instance/<intf>/<vrid>/<IPv4|IPv6>, where keepalived
 // replaced every non-alphanumeric character of the interface name by "_" (eth0.100 -> eth0_100).
@@ -158,6 +159,8 @@ export class DbusSource implements Source {
   /** Unique name of keepalived's connection; null when nobody owns the name; undefined when unknown. */
   private owner: string | null | undefined;
   private stoppedSignalled = false;
+  /** Whether the bus policy lets us call Properties.GetAll (undefined: not tried on this connection). */
+  private getAllAllowed: boolean | undefined;
   private aliveChecks = 0;
   private offBusReason = 'keepalived is not on the bus';
   private readonly paths = new Map<string, PathInfo>();
@@ -228,6 +231,7 @@ export class DbusSource implements Source {
     }
     this.bus = bus;
     this.owner = undefined;
+    this.getAllAllowed = undefined;
     // Errors of this connection end it; without a listener an 'error' event would crash the agent.
     bus.on('error', (e: unknown) => this.lost(gen, `D-Bus connection error: ${errText(e)}`));
     // dbus-next does not surface the socket's end (dbus-daemon stopped) on the bus object.
@@ -511,13 +515,7 @@ export class DbusSource implements Source {
     try {
       const paths = await this.instancePaths(bus, owner);
       results = await Promise.all(
-        paths.map(async (path) => {
-          const r = await this.call(bus, { destination: owner, path, interface: 'org.freedesktop.DBus.Properties', member: 'GetAll', signature: 's', body: [INSTANCE_IFACE] });
-          const props = (r.body[0] ?? {}) as Record<string, unknown>;
-          const iname = unwrapString(variantValue(props.Name));
-          if (!iname) throw new Error(`instance ${path} has no Name`);
-          return { path, iname, state: stateOfProperty(variantValue(props.State)), sender: r.sender, serial: r.serial ?? 0 };
-        }),
+        paths.map((path) => this.readInstance(bus, owner, path)),
       );
     } catch (e) {
       if (gen !== this.gen || this.owner !== owner) return; // keepalived left meanwhile: not our failure
@@ -552,6 +550,32 @@ export class DbusSource implements Source {
     }
     this.known = seen;
     this.log.debug({ instances: seen.size }, 'enumerated keepalived instances');
+  }
+
+  /** Name and State of one instance: one GetAll, or two Gets where the bus policy allows only Get. */
+  private async readInstance(bus: dbus.MessageBus, dest: string, path: string): Promise<{ path: string; iname: string; state?: VrrpState; sender: string; serial: number }> {
+    if (this.getAllAllowed !== false) {
+      try {
+        const r = await this.call(bus, { destination: dest, path, interface: 'org.freedesktop.DBus.Properties', member: 'GetAll', signature: 's', body: [INSTANCE_IFACE] });
+        this.getAllAllowed = true;
+        const props = (r.body[0] ?? {}) as Record<string, unknown>;
+        const iname = unwrapString(variantValue(props.Name));
+        if (!iname) throw new Error(`instance ${path} has no Name`);
+        return { path, iname, state: stateOfProperty(variantValue(props.State)), sender: r.sender, serial: r.serial ?? 0 };
+      } catch (e) {
+        // A least-privilege policy (deploy/dbus) may allow Properties.Get only.
+        if (!(e instanceof dbus.DBusError) || !/AccessDenied|UnknownMethod|NotSupported/.test(e.type)) throw e;
+        this.getAllAllowed = false;
+        this.once('getall-denied', () => this.log.info({ err: e.type }, 'Properties.GetAll refused; reading Name and State with Get'));
+      }
+    }
+    const get = (prop: string) => this.call(bus, { destination: dest, path, interface: 'org.freedesktop.DBus.Properties', member: 'Get', signature: 'ss', body: [INSTANCE_IFACE, prop] });
+    const nameReply = await get('Name');
+    // State asked second: its reply's serial is what orders it against the instance's signals.
+    const stateReply = await get('State');
+    const iname = unwrapString(variantValue(nameReply.body[0]));
+    if (!iname) throw new Error(`instance ${path} has no Name`);
+    return { path, iname, state: stateOfProperty(variantValue(stateReply.body[0])), sender: stateReply.sender, serial: stateReply.serial ?? 0 };
   }
 
   /** Instance object paths under /org/keepalived/Vrrp1/Instance, by walking Introspect. */

@@ -19,6 +19,8 @@ export interface FakeInstance {
 export class FakeKeepalivedBus {
   readonly instances = new Map<string, FakeInstance>();
   readonly calls: string[] = [];
+  /** Refuse Properties.GetAll with AccessDenied, as a Get-only bus policy does. */
+  denyGetAll = false;
   bus: dbus.MessageBus | undefined;
 
   constructor(readonly address: string) {}
@@ -86,6 +88,10 @@ export class FakeKeepalivedBus {
         return true;
       }
       this.calls.push(`${msg.member} ${msg.path}`);
+      if (msg.member === 'GetAll' && this.denyGetAll) {
+        error('org.freedesktop.DBus.Error.AccessDenied', 'Rejected send message (test policy)');
+        return true;
+      }
       const name = inst.nameSignature === '(s)' ? new dbus.Variant('(s)', [inst.name]) : new dbus.Variant('s', inst.name);
       const state = new dbus.Variant('(us)', [inst.state, NAMES[inst.state] ?? 'Unknown']);
       if (msg.member === 'GetAll') reply('a{sv}', [{ Name: name, State: state }]);

@@ -101,6 +101,21 @@ describeBus('DbusSource on a private dbus-daemon', () => {
     expect(store.state.sources.dbus?.up).toBe(true);
   });
 
+  test('a bus policy that allows Properties.Get but not GetAll (deploy/dbus): Name and State by Get', async () => {
+    ka.denyGetAll = true;
+    await ka.connect();
+    await makeSource().start();
+    await waitFor('two instances', () => of('instance').length === 2);
+    expect(Object.fromEntries(of('instance').map((e) => [e.key.iname, e.state]))).toEqual({ VI_1: 'MASTER', VI_6: 'BACKUP' });
+    expect(store.state.sources.dbus?.up).toBe(true);
+    // Tried in the first (parallel) round only; after that, Get only.
+    const tried = ka.calls.filter((c) => c.startsWith('GetAll')).length;
+    expect(tried).toBeLessThanOrEqual(2);
+    ka.global('VrrpReloaded');
+    await waitFor('re-enumerated', () => of('instance').length === 4);
+    expect(ka.calls.filter((c) => c.startsWith('GetAll'))).toHaveLength(tried);
+  });
+
   test('a signal of a known instance is emitted as a transition, in order', async () => {
     await ka.connect();
     await makeSource().start();
