@@ -56,7 +56,7 @@ describe('Daemon', () => {
     writeFileSync(file, 'node: ka1\nweb: {listen_address: "127.0.0.1:0"}\nrules: {no_master_for: banana}\n');
     const bad = await fetch(`${base}/-/reload`, { method: 'POST' });
     expect(bad.status).toBe(400);
-    expect((await bad.json()).error).toMatch(/rules\.no_master_for: not a duration/);
+    expect(((await bad.json()) as { error: string }).error).toMatch(/rules\.no_master_for: not a duration/);
     expect(daemon.currentConfig.rules.no_master_for).toBe(5000);
     expect(await (await fetch(`${base}/metrics`)).text()).toMatch(/^keepwatch_config_last_reload_successful 0$/m);
 
