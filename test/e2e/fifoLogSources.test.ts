@@ -25,7 +25,9 @@ interface Agent {
 
 async function until(what: string, cond: () => boolean, timeoutMs = 15_000): Promise<void> {
   const end = Date.now() + timeoutMs;
-  while (!cond()) {
+  // A condition that throws (a file caught between rename and re-creation) is not met yet.
+  const met = () => { try { return cond(); } catch { return false; } };
+  while (!met()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }

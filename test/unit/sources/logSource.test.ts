@@ -37,7 +37,9 @@ function make(opts: Partial<LogSourceOptions> = {}) {
 
 async function until(what: string, cond: () => boolean, timeoutMs = 10_000): Promise<void> {
   const end = Date.now() + timeoutMs;
-  while (!cond()) {
+  // A condition that throws (a file caught between rename and re-creation) is not met yet.
+  const met = () => { try { return cond(); } catch { return false; } };
+  while (!met()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
