@@ -3,6 +3,8 @@ import { Command } from 'commander';
 import { VERSION } from '../version';
 import { registerRun } from './run';
 import { registerCheckConfig } from './checkConfig';
+import { registerTestAlert } from './testAlert';
+import { registerSilence } from './silence';
 
 export function buildProgram(): Command {
   const program = new Command('keepwatch')
@@ -12,6 +14,8 @@ export function buildProgram(): Command {
     .exitOverride();
   registerRun(program);
   registerCheckConfig(program);
+  registerTestAlert(program);
+  registerSilence(program);
   return program;
 }
 
