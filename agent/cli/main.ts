@@ -5,6 +5,7 @@ import { registerRun } from './run';
 import { registerCheckConfig } from './checkConfig';
 import { registerTestAlert } from './testAlert';
 import { registerSilence } from './silence';
+import { registerStatus } from './status';
 
 export function buildProgram(): Command {
   const program = new Command('keepwatch')
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
   registerCheckConfig(program);
   registerTestAlert(program);
   registerSilence(program);
+  registerStatus(program);
   return program;
 }
 
