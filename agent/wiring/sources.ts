@@ -1,19 +1,17 @@
-// The sources of keepalived state: D-Bus first (pushed, immediate), the notify FIFO and the log
-// beside it, the dumps for counters, and the pid file for liveness where D-Bus is off. Each
-// emits into the one store; the store counts a transition once whichever sources saw it.
-import type { ModuleFactory } from '../module';
-import type { Component } from '../module';
+// Keepalived's own interfaces: D-Bus first (pushed, immediate), the dumps for counters, and the
+// pid file for liveness where D-Bus is off. (The FIFO and the log are the fifo_log module, the
+// hook the hook module.) Each emits into the one store; the store counts a transition once
+// whichever sources saw it.
+import type { Component, ModuleFactory } from '../module';
 import { DbusSource } from '../sources/dbusSource';
 import { DumpsSource } from '../sources/dumpsSource';
-import { fifoSource } from '../sources/fifoSource';
-import { logSource } from '../sources/logSource';
 import { processSource } from '../sources/processSource';
 import { pidFileLiveness } from '../sources/keepalivedPid';
 
 export const sourcesModule: ModuleFactory = {
   name: 'sources',
-  // The hook and keepalived.conf keys belong to other modules: changing them does not reconnect D-Bus.
-  slice: (c) => ({ ...c.keepalived, hook_enabled: undefined, hook_socket: undefined, hook_spool: undefined, config: undefined }),
+  // Keys of the hook, fifo_log and conf modules are theirs: changing them does not reconnect D-Bus.
+  slice: (c) => ({ dbus: c.keepalived.dbus, dbus_enabled: c.keepalived.dbus_enabled, pid_file: c.keepalived.pid_file, dumps: c.keepalived.dumps }),
   build(w) {
     const k = w.config.keepalived;
     const emit = (ev: Parameters<typeof w.store.apply>[0]) => void w.store.apply(ev);
@@ -26,8 +24,6 @@ export const sourcesModule: ModuleFactory = {
     } else {
       components.push(processSource({ pidFile: k.pid_file }, ctxFor('process'), emit));
     }
-    if (k.notify_fifo) components.push(fifoSource({ path: k.notify_fifo }, ctxFor('fifo'), emit));
-    if (k.log) components.push(logSource({ path: k.log }, ctxFor('log'), emit));
     if (k.dumps.method !== 'off') {
       components.push(
         new DumpsSource({
