@@ -118,38 +118,62 @@ export const probesSchema = z
   .default({});
 
 export const peerSchema = z.strictObject({
-  name: z.string().min(1),
+  /** The peer's node name (its `node:`); the `peer` label of keepwatch_peer_*. */
+  name: z.string().min(1).regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only'),
+  /** Base URL of the peer agent, e.g. http://192.0.2.12:9723 or https://... */
   url: httpUrl,
-  token: z.string().min(1).optional(),
+  /** Token this agent sends to that peer (default: peer_token). The peer must accept it. */
+  token: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** https peers: PEM CA bundle their certificate is checked against (default: the system CAs). */
+  ca_file: absPath.optional(),
+  /** https peers: accept any certificate (self-signed without its CA). Encrypts, but does not authenticate the peer. */
+  tls_insecure_skip_verify: z.boolean().default(false),
 });
+
+const RULES_DEFAULTS = {
+  no_master_for: 5_000,
+  split_brain_for: 1_000,
+  condition_for: 5_000,
+  event_hold: 300_000,
+  drift_for: 60_000,
+  flapping: { window: 21, high_threshold: 20, low_threshold: 5, horizon: 600_000 },
+  sync_group_for: 3_000,
+  peer_timeout: 3_000,
+  evaluation_interval: 1_000,
+};
 
 export const rulesSchema = z
   .strictObject({
-    no_master_for: duration.default(5_000),
-    /** SplitBrain needs the double MASTER to last this long (absorbs the instant of a handover). */
-    split_brain_for: duration.default(0),
+    /** NoMaster: no node MASTER (and none able to hear one) for this long. */
+    no_master_for: duration.default(RULES_DEFAULTS.no_master_for),
+    /** SplitBrain needs the double MASTER to last this long: absorbs the milliseconds of a normal
+     *  preemption and the peer stream's delay (fires within ~split_brain_for + 0.2 s). */
+    split_brain_for: duration.default(RULES_DEFAULTS.split_brain_for),
+    /** How long a state condition (KeepalivedDown, InstanceFault, VipMismatch, NginxDownOnVipHolder,
+     *  RedundancyLost) must hold before it fires: absorbs the seconds of a normal failover. */
+    condition_for: duration.default(RULES_DEFAULTS.condition_for),
+    /** Event-like alerts (Failover, PriorityChanged) stay firing this long, then resolve. */
+    event_hold: duration.default(RULES_DEFAULTS.event_hold),
+    /** ConfigDrift: nodes must disagree this long (a config rollout reaches nodes one at a time). */
+    drift_for: duration.default(RULES_DEFAULTS.drift_for),
     flapping: z
       .strictObject({
         /** Nagios: how many recent states are scored (21 states = 20 changes). */
         window: z.number().int().min(3).max(200).default(21),
         high_threshold: z.number().min(0).max(100).default(20),
         low_threshold: z.number().min(0).max(100).default(5),
-        /** Only changes within this time count (a stable instance is not flapping forever). */
+        /** The scored states span this time: one "check" every horizon / (window - 1). */
         horizon: duration.default(600_000),
       })
-      .default({ window: 21, high_threshold: 20, low_threshold: 5, horizon: 600_000 }),
-    sync_group_for: duration.default(3_000),
-    peer_timeout: duration.default(3_000),
-    evaluation_interval: duration.default(1_000),
+      .refine((f) => f.low_threshold <= f.high_threshold, 'low_threshold must not exceed high_threshold')
+      .default(RULES_DEFAULTS.flapping),
+    sync_group_for: duration.default(RULES_DEFAULTS.sync_group_for),
+    /** A peer that sends nothing (no state, no heartbeat) for this long is down. */
+    peer_timeout: duration.default(RULES_DEFAULTS.peer_timeout),
+    /** The rules also run on this timer, for conditions about time. */
+    evaluation_interval: duration.default(RULES_DEFAULTS.evaluation_interval),
   })
-  .default({
-    no_master_for: 5_000,
-    split_brain_for: 0,
-    flapping: { window: 21, high_threshold: 20, low_threshold: 5, horizon: 600_000 },
-    sync_group_for: 3_000,
-    peer_timeout: 3_000,
-    evaluation_interval: 1_000,
-  });
+  .default(RULES_DEFAULTS);
 
 /** One Alertmanager matcher (`a="b"`, `a!=b`, `a=~re`, `a!~re`), checked at load time. */
 const matcherString = z.string().min(1).superRefine((s, ctx) => {

@@ -1,0 +1,327 @@
+// The client side of the peer protocol: one long-lived server-sent-events stream per configured
+// peer (http or https), so a peer's change arrives within one coalescing period instead of a poll
+// interval. A peer is up while complete events or heartbeats keep arriving within peer_timeout.
+// Everything a peer sends is bounded: event size, events and bytes per second; a peer that
+// breaks the bounds or sends garbage is cut off, counted, and retried later with backoff. The
+// agent never depends on a peer: a dead one only makes the cluster view stale.
+import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { readFileSync } from 'node:fs';
+import type { Logger } from 'pino';
+import type { Clock } from '../context';
+import type { Component } from '../module';
+import { PeerDirectory, type PeerErrorReason } from './peerDirectory';
+import { parsePeerMessage } from './peerMessage';
+import { SseParser, SseTooLargeError } from './sseParser';
+import { PEER_STREAM_PATH } from './peerServer';
+
+export interface PeerTarget {
+  name: string;
+  /** Base URL of the peer agent (http:// or https://). */
+  url: string;
+  token?: string;
+  /** PEM CA bundle to verify an https peer against (default: the system's). */
+  caFile?: string;
+  /** Accept any certificate (a self-signed one without its CA at hand). Encrypts, does not authenticate. */
+  insecureSkipVerify?: boolean;
+}
+
+export interface PeerClientOptions {
+  directory: PeerDirectory;
+  clock: Clock;
+  log: Logger;
+  /** No event or heartbeat for this long: the peer is down (rules.peer_timeout). */
+  timeoutMs?: number;
+  maxEventBytes?: number;
+  /** Items (events + heartbeats) per second above which a peer is flooding. */
+  maxEventsPerSecond?: number;
+  maxBytesPerSecond?: number;
+  backoffInitialMs?: number;
+  backoffMaxMs?: number;
+  /** Wait after cutting off a misbehaving peer. */
+  penaltyMs?: number;
+  random?: () => number;
+}
+
+/** Reasons that mean the peer misbehaved (not merely went away): retried only after penaltyMs. */
+const MISBEHAVIOUR: PeerErrorReason[] = ['too_large', 'bad_data', 'flood'];
+
+class PeerConnection {
+  private req?: ClientRequest;
+  private res?: IncomingMessage;
+  private reconnectTimer?: NodeJS.Timeout;
+  private watchdog?: NodeJS.Timeout;
+  private attempt = 0;
+  private attemptStartedAt = 0;
+  private responded = false;
+  private stopped = true;
+  private parser!: SseParser;
+  private windowStart = 0;
+  private windowItems = 0;
+  private windowBytes = 0;
+  private readonly ca?: Buffer;
+  private caError?: string;
+  private generation = 0;
+
+  constructor(readonly target: PeerTarget, private readonly o: Required<Omit<PeerClientOptions, 'directory' | 'clock' | 'log'>> & PeerClientOptions) {
+    if (target.caFile) {
+      try {
+        this.ca = readFileSync(target.caFile);
+      } catch (e) {
+        this.caError = `cannot read ca_file ${target.caFile}: ${(e as Error).message}`;
+      }
+    }
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.o.directory.ensure(this.target.name, this.target.url, this.o.clock.now());
+    this.watchdog = this.o.clock.setInterval(() => this.check(), Math.max(20, Math.min(250, this.o.timeoutMs / 4)));
+    this.connect();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.o.clock.clearInterval(this.watchdog);
+    this.o.clock.clearTimeout(this.reconnectTimer);
+    this.teardown();
+    this.o.directory.setConnected(this.target.name, false);
+  }
+
+  private get name(): string {
+    return this.target.name;
+  }
+
+  private teardown(): void {
+    this.generation++;
+    const req = this.req;
+    this.req = undefined;
+    this.res = undefined;
+    req?.destroy();
+  }
+
+  private connect(): void {
+    if (this.stopped) return;
+    const { clock, directory } = this.o;
+    this.attemptStartedAt = clock.now();
+    this.responded = false;
+    this.parser = new SseParser(this.o.maxEventBytes);
+    this.windowStart = clock.now();
+    this.windowItems = 0;
+    this.windowBytes = 0;
+    if (this.caError) {
+      this.fail('connect', this.caError);
+      return;
+    }
+    let url: URL;
+    try {
+      const base = this.target.url.endsWith('/') ? this.target.url : `${this.target.url}/`;
+      url = new URL(PEER_STREAM_PATH.slice(1), base);
+    } catch (e) {
+      this.fail('connect', `bad peer URL ${this.target.url}: ${(e as Error).message}`);
+      return;
+    }
+    const gen = ++this.generation;
+    const headers: Record<string, string> = { accept: 'text/event-stream' };
+    if (this.target.token) headers.authorization = `Bearer ${this.target.token}`;
+    const opts = { method: 'GET', headers, agent: false as const };
+    let req: ClientRequest;
+    try {
+      req =
+        url.protocol === 'https:'
+          ? httpsRequest(url, { ...opts, ca: this.ca, rejectUnauthorized: !this.target.insecureSkipVerify })
+          : httpRequest(url, opts);
+    } catch (e) {
+      this.fail('connect', (e as Error).message);
+      return;
+    }
+    this.req = req;
+    req.on('socket', (s) => s.setNoDelay(true));
+    req.on('response', (res) => {
+      if (gen !== this.generation) return;
+      this.res = res;
+      this.responded = true;
+      if (res.statusCode !== 200) {
+        res.resume();
+        this.fail('http_status', `HTTP ${res.statusCode}${res.statusCode === 401 ? ' (wrong or missing peer token)' : ''}`);
+        return;
+      }
+      if (!/^text\/event-stream/.test(String(res.headers['content-type'] ?? ''))) {
+        res.resume();
+        this.fail('bad_data', `not an event stream (content-type ${res.headers['content-type'] ?? 'none'})`);
+        return;
+      }
+      directory.setConnected(this.name, true);
+      directory.seen(this.name, clock.now());
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        if (gen === this.generation) this.onData(chunk);
+      });
+      res.on('end', () => {
+        if (gen === this.generation) this.fail('closed', 'peer ended the stream');
+      });
+      res.on('error', (e) => {
+        if (gen === this.generation) this.fail('closed', e.message);
+      });
+    });
+    req.on('error', (e) => {
+      if (gen !== this.generation) return;
+      this.fail(this.responded ? 'closed' : 'connect', e.message);
+    });
+    req.end();
+  }
+
+  private onData(chunk: string): void {
+    const { clock, directory } = this.o;
+    const now = clock.now();
+    if (now - this.windowStart >= 1000) {
+      this.windowStart = now;
+      this.windowItems = 0;
+      this.windowBytes = 0;
+    }
+    this.windowBytes += chunk.length;
+    if (this.windowBytes > this.o.maxBytesPerSecond) {
+      this.fail('flood', `more than ${this.o.maxBytesPerSecond} bytes in one second`);
+      return;
+    }
+    let items;
+    try {
+      items = this.parser.push(chunk);
+    } catch (e) {
+      if (e instanceof SseTooLargeError) this.fail('too_large', e.message);
+      else this.fail('bad_data', (e as Error).message);
+      return;
+    }
+    this.windowItems += items.length;
+    if (this.windowItems > this.o.maxEventsPerSecond) {
+      this.fail('flood', `more than ${this.o.maxEventsPerSecond} events in one second`);
+      return;
+    }
+    for (const item of items) {
+      if (item.kind === 'comment') {
+        directory.seen(this.name, now);
+        continue;
+      }
+      if (item.event !== 'state') continue; // unknown event types from newer agents are skipped
+      const parsed = parsePeerMessage(item.data);
+      if (!parsed.ok) {
+        this.fail('bad_data', parsed.error);
+        return;
+      }
+      directory.setState(this.name, parsed.message.state, parsed.message.sentAt, now);
+      this.attempt = 0; // a good state: the next reconnect starts from the short delay again
+      const p = directory.get(this.name);
+      if (p && !p.up) {
+        directory.setUp(this.name, true, now);
+        this.o.log.info({ peer: this.name, node: parsed.message.state.node }, 'peer up');
+      }
+    }
+  }
+
+  /** Liveness: nothing complete from the peer within the timeout means it is down. */
+  private check(): void {
+    if (this.stopped) return;
+    const now = this.o.clock.now();
+    const p = this.o.directory.get(this.name);
+    if (!p) return;
+    if (this.req && !this.responded && now - this.attemptStartedAt > this.o.timeoutMs) {
+      this.fail('timeout', `no answer within ${this.o.timeoutMs} ms`);
+      return;
+    }
+    if (p.up && now - (p.lastSeenAt ?? 0) > this.o.timeoutMs) {
+      if (this.req) this.fail('timeout', `nothing received for ${now - (p.lastSeenAt ?? 0)} ms`);
+      else this.markDown(now, `nothing received for ${now - (p.lastSeenAt ?? 0)} ms`);
+    }
+  }
+
+  private markDown(now: number, why: string): void {
+    const p = this.o.directory.get(this.name);
+    if (p?.up) this.o.log.warn({ peer: this.name, why }, 'peer down');
+    this.o.directory.setUp(this.name, false, now);
+  }
+
+  private fail(reason: PeerErrorReason, message: string): void {
+    if (this.stopped) return;
+    const { clock, directory } = this.o;
+    const now = clock.now();
+    const wasConnected = this.responded && reason !== 'http_status';
+    this.teardown();
+    directory.setConnected(this.name, false);
+    directory.countError(this.name, reason, message);
+    const p = directory.get(this.name);
+    // A stream that ends is retried at once and the peer stays up while the retry succeeds within
+    // the timeout (a peer agent's reload is not an outage). Anything else marks it down now.
+    const stale = now - (p?.lastSeenAt ?? 0) > this.o.timeoutMs;
+    if (!(reason === 'closed' && wasConnected) || stale) this.markDown(now, `${reason}: ${message}`);
+    if (p?.up === false || MISBEHAVIOUR.includes(reason)) this.o.log.debug({ peer: this.name, reason, message }, 'peer stream failed');
+    let delay: number;
+    if (MISBEHAVIOUR.includes(reason)) {
+      this.o.log.warn({ peer: this.name, reason, message }, 'peer cut off');
+      delay = this.o.penaltyMs;
+    } else {
+      const d = Math.min(this.o.backoffMaxMs, this.o.backoffInitialMs * 2 ** this.attempt);
+      this.attempt = Math.min(this.attempt + 1, 30);
+      delay = d / 2 + (d / 2) * this.o.random();
+    }
+    clock.clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = clock.setTimeout(() => {
+      this.reconnectTimer = undefined;
+      this.connect();
+    }, Math.round(delay));
+  }
+}
+
+/** Keeps one stream per configured peer; setPeers() reconciles on reload without touching unchanged peers. */
+export class PeerClient implements Component {
+  readonly name = 'peer-client';
+  private readonly conns = new Map<string, { key: string; conn: PeerConnection }>();
+  private readonly o: Required<Omit<PeerClientOptions, 'directory' | 'clock' | 'log'>> & PeerClientOptions;
+  private running = false;
+  private targets: PeerTarget[];
+
+  constructor(targets: PeerTarget[], opts: PeerClientOptions) {
+    this.targets = targets;
+    this.o = {
+      timeoutMs: 3000,
+      maxEventBytes: 1024 * 1024,
+      maxEventsPerSecond: 100,
+      maxBytesPerSecond: 16 * 1024 * 1024,
+      backoffInitialMs: 100,
+      backoffMaxMs: 5000,
+      penaltyMs: 30_000,
+      random: Math.random,
+      ...opts,
+    };
+  }
+
+  async start(): Promise<void> {
+    this.running = true;
+    this.setPeers(this.targets);
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    for (const { conn } of this.conns.values()) conn.stop();
+    this.conns.clear();
+  }
+
+  setPeers(targets: PeerTarget[]): void {
+    this.targets = targets;
+    if (!this.running) return;
+    const want = new Map(targets.map((t) => [t.name, t]));
+    for (const [name, c] of [...this.conns]) {
+      const t = want.get(name);
+      if (!t || JSON.stringify(t) !== c.key) {
+        c.conn.stop();
+        this.conns.delete(name);
+      }
+    }
+    for (const t of targets) {
+      if (this.conns.has(t.name)) continue;
+      const conn = new PeerConnection(t, this.o);
+      this.conns.set(t.name, { key: JSON.stringify(t), conn });
+      conn.start();
+    }
+    this.o.directory.retain(targets.map((t) => t.name));
+  }
+}

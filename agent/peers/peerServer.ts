@@ -1,0 +1,163 @@
+// The server side of the peer protocol: GET /api/v1/peer/state (one snapshot) and
+// GET /api/v1/peer/stream (server-sent events: the full state on connect, a new state after every
+// store change, coalesced to at most one per coalesceMs, and a heartbeat comment every heartbeatMs
+// so the peer can tell a quiet node from a dead one). Both need the peer bearer token ('peer' auth
+// in the HTTP server: 401 and nothing else without it).
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { Clock } from '../context';
+import type { Component, RouteSpec } from '../module';
+import type { NodeStore } from '../state/store';
+import { sendJson } from '../http/server';
+import { encodePeerMessage } from './peerMessage';
+
+export interface PeerServerOptions {
+  store: NodeStore;
+  clock: Clock;
+  log: Logger;
+  heartbeatMs?: number;
+  coalesceMs?: number;
+  /** Streams served at once; more get 503 (a peer set is small: this only stops abuse). */
+  maxStreams?: number;
+  /** A client that lets this much pile up unread is cut off (a slow reader must not grow our memory). */
+  maxBufferedBytes?: number;
+}
+
+export const PEER_STATE_PATH = '/api/v1/peer/state';
+export const PEER_STREAM_PATH = '/api/v1/peer/stream';
+
+interface Stream {
+  res: ServerResponse;
+  close(): void;
+}
+
+export class PeerServer implements Component {
+  readonly name = 'peer-server';
+  private readonly streams = new Set<Stream>();
+  private readonly heartbeatMs: number;
+  private readonly coalesceMs: number;
+  private readonly maxStreams: number;
+  private readonly maxBuffered: number;
+  // One encoding per revision, shared by every stream.
+  private cache?: { revision: number; at: number; text: string };
+  private stopped = false;
+  /** Streams cut off because they read too slowly. */
+  slowClientsDropped = 0;
+
+  constructor(private readonly o: PeerServerOptions) {
+    this.heartbeatMs = o.heartbeatMs ?? 1000;
+    this.coalesceMs = o.coalesceMs ?? 50;
+    this.maxStreams = o.maxStreams ?? 32;
+    this.maxBuffered = o.maxBufferedBytes ?? 8 * 1024 * 1024;
+  }
+
+  routes(): RouteSpec[] {
+    return [
+      {
+        method: 'GET',
+        path: PEER_STATE_PATH,
+        auth: 'peer',
+        handler: (_req, res) => {
+          res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+          res.end(this.encoded());
+        },
+      },
+      { method: 'GET', path: PEER_STREAM_PATH, auth: 'peer', handler: (req, res) => this.serveStream(req, res) },
+    ];
+  }
+
+  get streamCount(): number {
+    return this.streams.size;
+  }
+
+  async start(): Promise<void> {
+    this.stopped = false;
+  }
+
+  /** Ends every stream: peers reconnect to whatever serves next (a reload's new module). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const s of [...this.streams]) s.close();
+  }
+
+  private encoded(): string {
+    const st = this.o.store.state;
+    const now = this.o.clock.now();
+    // Re-encoded when the state changed, or when the cached sentAt would mislead a new reader.
+    if (this.cache?.revision !== st.revision || now - this.cache.at > this.heartbeatMs) this.cache = { revision: st.revision, at: now, text: encodePeerMessage(st, now) };
+    return this.cache.text;
+  }
+
+  private serveStream(req: IncomingMessage, res: ServerResponse): void {
+    if (this.stopped || this.streams.size >= this.maxStreams) {
+      sendJson(res, 503, { error: `peer stream unavailable (${this.streams.size} streams open)` });
+      return;
+    }
+    const { clock } = this.o;
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      'x-accel-buffering': 'no',
+      connection: 'keep-alive',
+    });
+    res.socket?.setNoDelay(true);
+    let timer: NodeJS.Timeout | undefined;
+    let lastSentAt = 0;
+    let sentRevision = -1;
+    let blocked = false;
+    let closed = false;
+
+    const write = (text: string): void => {
+      if (closed) return;
+      if (res.writableLength > this.maxBuffered) {
+        this.slowClientsDropped++;
+        this.o.log.warn({ peer: req.socket.remoteAddress, buffered: res.writableLength }, 'peer stream reader too slow, closing its stream');
+        stream.close();
+        return;
+      }
+      if (!res.write(text)) blocked = true;
+    };
+    const sendState = (): void => {
+      timer = undefined;
+      if (closed) return;
+      if (blocked) return; // 'drain' sends the newest state
+      const rev = this.o.store.state.revision;
+      if (rev === sentRevision) return;
+      sentRevision = rev;
+      lastSentAt = clock.now();
+      write(`event: state\ndata: ${this.encoded()}\n\n`);
+    };
+    const schedule = (): void => {
+      if (timer || closed) return;
+      // Never send from inside store.apply (the source that applied an event must not wait for
+      // JSON encoding): at least a timer tick later, and no more often than coalesceMs.
+      timer = clock.setTimeout(sendState, Math.max(0, lastSentAt + this.coalesceMs - clock.now()));
+    };
+    const unsubscribe = this.o.store.subscribe(schedule);
+    const heartbeat = clock.setInterval(() => {
+      if (!blocked) write(`: hb ${clock.now()}\n\n`);
+    }, this.heartbeatMs);
+    const onDrain = (): void => {
+      blocked = false;
+      schedule();
+    };
+    res.on('drain', onDrain);
+    const stream: Stream = {
+      res,
+      close: () => {
+        if (closed) return;
+        closed = true;
+        unsubscribe();
+        clock.clearTimeout(timer);
+        clock.clearInterval(heartbeat);
+        res.off('drain', onDrain);
+        this.streams.delete(stream);
+        res.destroy();
+      },
+    };
+    this.streams.add(stream);
+    res.on('close', () => stream.close());
+    res.on('error', () => stream.close());
+    sendState();
+  }
+}

@@ -1,0 +1,241 @@
+// The rules engine: on every store change and peer update (debounced a few ms), on a timer for
+// conditions about time, and at times the rules ask for, it builds the cluster view, runs every
+// rule, and diffs the conditions against the active alerts: new conditions fire, vanished ones
+// resolve, on the AlertHub. Its state (active alerts, rule memories) lives in an EngineState the
+// rules module keeps in w.shared, so a reload of the rules does not re-page what is already firing.
+import { Histogram } from 'prom-client';
+import type { Logger } from 'pino';
+import type { Clock } from '../agent/context';
+import type { AlertHub, Component } from '../agent/module';
+import type { NodeStore } from '../agent/state/store';
+import { fingerprint, type Alert } from '../agent/alerting/alert';
+import { buildClusterView, type ClusterView, type PeerView } from '../agent/state/cluster';
+import type { Condition, Rule, RuleContext, RuleSettings } from './rule';
+
+export const ENGINE_STATE_KEY = 'rules.engine';
+
+/** What survives a reload of the rules module. */
+export interface EngineState {
+  active: Map<string, Alert>;
+  memory: Map<string, unknown>;
+  /** Per-transition alerts folded into a Flapping alert, per VRID key. */
+  folded: Map<string, number>;
+  flapping: Set<string>;
+  lastView?: ClusterView;
+  lastEvaluation?: { at: number; durationMs: number; conditions: number; errors: string[] };
+  evaluations: number;
+  /** keepwatch_rule_evaluation_duration_seconds: one histogram for the agent's life (registries come and go on reload). */
+  histogram: Histogram<string>;
+}
+
+export function createEngineState(): EngineState {
+  return {
+    active: new Map(),
+    memory: new Map(),
+    folded: new Map(),
+    flapping: new Set(),
+    evaluations: 0,
+    histogram: new Histogram({
+      name: 'keepwatch_rule_evaluation_duration_seconds',
+      help: 'Time to build the cluster view and evaluate every rule once.',
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1],
+      registers: [],
+    }),
+  };
+}
+
+export function sharedEngineState(shared: Map<string, unknown>): EngineState {
+  let s = shared.get(ENGINE_STATE_KEY) as EngineState | undefined;
+  if (!s) {
+    s = createEngineState();
+    shared.set(ENGINE_STATE_KEY, s);
+  }
+  return s;
+}
+
+export interface PeerSource {
+  views(): PeerView[];
+  subscribe(fn: (name: string) => void): () => void;
+}
+
+export interface RulesEngineOptions {
+  store: NodeStore;
+  peers: PeerSource;
+  alerts: AlertHub;
+  clock: Clock;
+  log: Logger;
+  settings: RuleSettings;
+  rules: Rule[];
+  state: EngineState;
+  intervalMs: number;
+  /** Changes within this time are evaluated together. */
+  debounceMs?: number;
+}
+
+export class RulesEngine implements Component {
+  readonly name = 'rules-engine';
+  private debounceTimer?: NodeJS.Timeout;
+  private interval?: NodeJS.Timeout;
+  private wakeTimer?: { at: number; t: NodeJS.Timeout };
+  private unsubs: Array<() => void> = [];
+  private running = false;
+  private readonly debounceMs: number;
+  private readonly loggedErrors = new Set<string>();
+
+  constructor(private readonly o: RulesEngineOptions) {
+    this.debounceMs = o.debounceMs ?? 5;
+  }
+
+  get state(): EngineState {
+    return this.o.state;
+  }
+
+  async start(): Promise<void> {
+    this.running = true;
+    this.unsubs.push(this.o.store.subscribe(() => this.schedule()));
+    this.unsubs.push(this.o.peers.subscribe(() => this.schedule()));
+    this.interval = this.o.clock.setInterval(() => this.evaluate(), this.o.intervalMs);
+    this.schedule();
+  }
+
+  async stop(): Promise<void> {
+    // Active alerts stay as they are: a stopping agent has not seen anything resolve.
+    this.running = false;
+    for (const u of this.unsubs) u();
+    this.unsubs = [];
+    this.o.clock.clearTimeout(this.debounceTimer);
+    this.debounceTimer = undefined;
+    this.o.clock.clearInterval(this.interval);
+    if (this.wakeTimer) this.o.clock.clearTimeout(this.wakeTimer.t);
+    this.wakeTimer = undefined;
+  }
+
+  private schedule(): void {
+    if (!this.running || this.debounceTimer) return;
+    this.debounceTimer = this.o.clock.setTimeout(() => {
+      this.debounceTimer = undefined;
+      this.evaluate();
+    }, this.debounceMs);
+  }
+
+  private wakeAt(at: number): void {
+    if (!this.running) return;
+    const { clock } = this.o;
+    if (this.wakeTimer && this.wakeTimer.at <= at) return;
+    if (this.wakeTimer) clock.clearTimeout(this.wakeTimer.t);
+    const t = clock.setTimeout(() => {
+      this.wakeTimer = undefined;
+      this.evaluate();
+    }, Math.max(0, at - clock.now()) + 1);
+    this.wakeTimer = { at, t };
+  }
+
+  /** One evaluation of every rule; publishes what changed. Never throws. */
+  evaluate(): void {
+    const { clock, state, settings } = this.o;
+    const t0 = performance.now();
+    const now = clock.now();
+    let view: ClusterView;
+    try {
+      view = buildClusterView(this.o.store.state, this.o.peers.views(), now);
+    } catch (e) {
+      this.logOnce('view', e);
+      return;
+    }
+    state.lastView = view;
+    state.flapping = new Set();
+    const wakes: number[] = [];
+    const errors: string[] = [];
+    const firing = new Map<string, { labels: Record<string, string>; cond: Condition }>();
+    const failedRules = new Set<string>();
+    let count = 0;
+    for (const rule of this.o.rules) {
+      const ctx: RuleContext = {
+        now,
+        view,
+        settings,
+        memory: <T>(init: () => T): T => {
+          let m = state.memory.get(rule.name) as T | undefined;
+          if (m === undefined) {
+            m = init();
+            state.memory.set(rule.name, m);
+          }
+          return m;
+        },
+        flapping: state.flapping,
+        fold: (key) => state.folded.set(key, (state.folded.get(key) ?? 0) + 1),
+        wakeAt: (at) => wakes.push(at),
+        isFiring: (alertname, labels) =>
+          [...state.active.values()].some((a) => a.labels.alertname === alertname && Object.entries(labels).every(([k, v]) => a.labels[k] === v)),
+      };
+      let conds: Condition[];
+      try {
+        conds = rule.evaluate(ctx);
+      } catch (e) {
+        // A broken rule keeps its alerts as they were (resolving them would be a false all-clear).
+        failedRules.add(rule.name);
+        errors.push(`${rule.name}: ${(e as Error).message}`);
+        this.logOnce(rule.name, e);
+        continue;
+      }
+      for (const cond of conds) {
+        count++;
+        const labels = { alertname: rule.name, severity: cond.severity, ...cond.labels };
+        const fp = fingerprint(labels);
+        if (cond.endsAt !== undefined) {
+          this.publishPast(fp, labels, cond, view.self);
+          continue;
+        }
+        if (!firing.has(fp)) firing.set(fp, { labels, cond });
+      }
+    }
+
+    for (const [fp, { labels, cond }] of firing) {
+      const annotations = { ...cond.annotations, observer: view.self };
+      const cur = state.active.get(fp);
+      if (cur) {
+        // Kept current for the API and for the resolved notice; not re-published (no re-page).
+        cur.annotations = annotations;
+        continue;
+      }
+      const alert: Alert = { fingerprint: fp, labels, annotations, status: 'firing', startsAt: Math.min(cond.startsAt ?? now, now) };
+      state.active.set(fp, alert);
+      this.o.log.info({ alert: labels, startsAt: alert.startsAt }, `alert firing: ${annotations.summary}`);
+      this.o.alerts.publish(alert);
+    }
+    for (const [fp, alert] of [...state.active]) {
+      if (firing.has(fp) || failedRules.has(alert.labels.alertname)) continue;
+      state.active.delete(fp);
+      const resolved: Alert = { ...alert, status: 'resolved', endsAt: now };
+      this.o.log.info({ alert: alert.labels }, `alert resolved: ${alert.annotations.summary}`);
+      this.o.alerts.publish(resolved);
+    }
+    for (const k of [...state.folded.keys()]) if (!state.flapping.has(k)) state.folded.delete(k);
+
+    const durationMs = performance.now() - t0;
+    state.histogram.observe(durationMs / 1000);
+    state.evaluations++;
+    state.lastEvaluation = { at: now, durationMs, conditions: count, errors };
+    const next = wakes.filter((w) => w > now).sort((a, b) => a - b)[0];
+    if (next !== undefined) this.wakeAt(next);
+  }
+
+  /** A condition found after it ended: one firing and one resolved notice, unless already active. */
+  private publishPast(fp: string, labels: Record<string, string>, cond: Condition, self: string): void {
+    if (this.o.state.active.has(fp)) return;
+    const annotations = { ...cond.annotations, observer: self };
+    const startsAt = cond.startsAt ?? cond.endsAt!;
+    const firing: Alert = { fingerprint: fp, labels, annotations, status: 'firing', startsAt };
+    this.o.log.warn({ alert: labels, startsAt, endsAt: cond.endsAt }, `past alert found: ${annotations.summary}`);
+    this.o.alerts.publish(firing);
+    this.o.alerts.publish({ ...firing, status: 'resolved', endsAt: cond.endsAt });
+  }
+
+  private logOnce(what: string, e: unknown): void {
+    const key = `${what}:${(e as Error)?.message}`;
+    if (this.loggedErrors.has(key)) return;
+    if (this.loggedErrors.size > 100) this.loggedErrors.clear();
+    this.loggedErrors.add(key);
+    this.o.log.error({ err: e, rule: what }, 'rule evaluation failed');
+  }
+}

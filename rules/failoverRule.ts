@@ -1,0 +1,128 @@
+// Failover (warning): the MASTER of a VRID moved from one node to another, with the cause when the
+// cluster view shows it: the old master unreachable, its keepalived stopped, FAULT (and why: nginx
+// down, a failing track script), a priority change, or preemption when a former master came back.
+// A failover is an event: its alert fires when seen and resolves event_hold later (see
+// rules/index.ts for why that hold). While the VRID flaps, failovers fold into the Flapping alert.
+import type { ClusterMember, ClusterView, ClusterVrid } from '../agent/state/cluster';
+import { nginxServing } from '../agent/state/cluster';
+import { describeVrid, fmtTime, inameOf, vridLabels, type Condition, type Rule, type RuleContext } from './rule';
+
+interface FailoverEvent {
+  from: string;
+  to: string;
+  at: number;
+  cause: string;
+  folded: boolean;
+}
+
+interface Memory {
+  master: Map<string, string>;
+  /** Previous masters, newest last (to tell a comeback, i.e. preemption). */
+  history: Map<string, string[]>;
+  events: Map<string, FailoverEvent[]>;
+}
+
+const MAX_EVENTS = 20;
+
+function prio(m: ClusterMember | undefined): number | undefined {
+  return m?.effectivePriority ?? m?.priority;
+}
+
+/** Why the master moved from `from` to `to`, as far as the view shows. */
+export function failoverCause(view: ClusterView, v: ClusterVrid, from: string, to: string, history: string[]): string {
+  const o = v.members.find((m) => m.node === from);
+  const n = v.members.find((m) => m.node === to);
+  const oNode = view.nodes.find((x) => x.node === from);
+  const parts: string[] = [];
+  const nginxDown = (): string | undefined => {
+    const s = oNode?.state ? nginxServing(oNode.state) : undefined;
+    return s?.up === false ? `nginx down on ${from} (${s.reason})` : undefined;
+  };
+  if (!o) return `${from} no longer reports this VRID (instance removed from its keepalived.conf?)`;
+  if (!o.fresh || !oNode?.fresh) {
+    parts.push(`${from} unreachable (its agent does not answer: host down or cut off from ${view.self})`);
+  } else if (oNode.keepalivedUp === false || o.state === 'STOP') {
+    const reason = oNode.state?.keepalived.reason;
+    parts.push(`keepalived stopped on ${from}${reason ? ` (${reason})` : ''}`);
+  } else if (o.state === 'FAULT') {
+    const failing = Object.entries(oNode.state?.scripts ?? {})
+      .filter(([, s]) => !s.good)
+      .map(([name]) => name);
+    parts.push(`${from} went FAULT${failing.length ? ` (failing track script${failing.length > 1 ? 's' : ''}: ${failing.join(', ')})` : ''}`);
+    const ng = nginxDown();
+    if (ng) parts.push(ng);
+  } else {
+    const po = prio(o);
+    const pn = prio(n);
+    const cameBack = history.slice(0, -1).includes(to);
+    if (cameBack && pn !== undefined && po !== undefined && pn > po) {
+      const delay = n?.preemptDelayS ? ` after preempt_delay ${n.preemptDelayS} s` : '';
+      const np = n?.nopreempt ? ' although nopreempt is set on it' : '';
+      parts.push(`preemption: ${to} came back with priority ${pn} > ${po} and took over${delay}${np}`);
+    } else if (pn !== undefined && po !== undefined && pn > po) {
+      if (o.priority !== undefined && po < o.priority) parts.push(`priority change: ${from}'s priority fell to ${po} (configured ${o.priority}): a tracked script, interface or file lowered it`);
+      else if (n?.priority !== undefined && pn > n.priority) parts.push(`priority change: ${to}'s priority rose to ${pn} (configured ${n.priority})`);
+      else parts.push(`${to} has the higher priority (${pn} > ${po})`);
+    } else if (o.state === 'BACKUP') {
+      parts.push(`${from} received a higher-priority advert and went BACKUP`);
+    }
+    const ng = nginxDown();
+    if (ng) parts.push(ng);
+  }
+  return parts.length ? parts.join('; ') : 'cause unknown';
+}
+
+export const failoverRule: Rule = {
+  name: 'Failover',
+  evaluate(ctx: RuleContext): Condition[] {
+    const { now, view, settings } = ctx;
+    const mem = ctx.memory<Memory>(() => ({ master: new Map(), history: new Map(), events: new Map() }));
+    const out: Condition[] = [];
+    for (const v of view.vrids) {
+      // Only a single master is a verdict: zero is a gap (NoMaster), two a split brain.
+      if (v.masters.length === 1) {
+        const to = v.masters[0];
+        const prev = mem.master.get(v.key);
+        if (prev !== to) {
+          const hist = mem.history.get(v.key) ?? [];
+          hist.push(to);
+          if (hist.length > 10) hist.shift();
+          mem.history.set(v.key, hist);
+          mem.master.set(v.key, to);
+          if (prev !== undefined) {
+            const m = v.members.find((x) => x.node === to);
+            const folded = ctx.flapping.has(v.key);
+            const ev: FailoverEvent = { from: prev, to, at: Math.min(m?.since ?? now, now), cause: failoverCause(view, v, prev, to, hist), folded };
+            if (folded) ctx.fold(v.key, `failover ${prev} -> ${to}`);
+            const list = mem.events.get(v.key) ?? [];
+            list.push(ev);
+            if (list.length > MAX_EVENTS) list.shift();
+            mem.events.set(v.key, list);
+          }
+        }
+      }
+      const list = (mem.events.get(v.key) ?? []).filter((e) => now - e.at < settings.eventHoldMs);
+      mem.events.set(v.key, list);
+      const iname = inameOf(v, view.self);
+      for (const e of list) {
+        if (e.folded) continue;
+        ctx.wakeAt(e.at + settings.eventHoldMs);
+        out.push({
+          severity: 'warning',
+          labels: { ...vridLabels(v, iname), node: e.to },
+          startsAt: e.at,
+          annotations: {
+            summary: `Failover of ${describeVrid(v)} from ${e.from} to ${e.to}: ${e.cause}`,
+            description:
+              `${e.to} became MASTER at ${fmtTime(e.at)}, taking over from ${e.from}. Cause: ${e.cause}. ` +
+              `Check that ${e.to} serves (nginx health through the VIP), then why ${e.from} lost the election before it comes back ` +
+              '(with preemption it takes the VIP back at once).',
+            from: e.from,
+            cause: e.cause,
+          },
+        });
+      }
+    }
+    return out;
+  },
+};

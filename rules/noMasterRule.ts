@@ -1,0 +1,40 @@
+// NoMaster (critical): no node is MASTER for a VRID for longer than rules.no_master_for: nobody
+// answers for the VIP. Only judged when the view can know it: a member in BACKUP means keepalived
+// there still hears some master's adverts (or will take over within 3 adverts), and a member out
+// of sight whose last state was MASTER may still be one; either makes "no master" unknowable.
+import { describeVrid, due, fmtDuration, PendingSince, vridLabels, inameOf, type Condition, type Rule, type RuleContext } from './rule';
+
+interface Memory {
+  pending: PendingSince;
+}
+
+export const noMasterRule: Rule = {
+  name: 'NoMaster',
+  evaluate(ctx: RuleContext): Condition[] {
+    const { now, view, settings } = ctx;
+    const mem = ctx.memory<Memory>(() => ({ pending: new PendingSince() }));
+    const out: Condition[] = [];
+    for (const v of view.vrids) {
+      if (!v.members.length) continue;
+      if (v.members.some((m) => m.state === 'MASTER' || m.state === 'BACKUP')) continue;
+      // When the last one left MASTER (or first seen so), not when we first looked.
+      const since = mem.pending.hold(v.key, now, Math.max(...v.members.map((m) => m.since)));
+      if (!due(ctx, since, settings.noMasterForMs)) continue;
+      const states = v.members.map((m) => `${m.node} ${m.state}${m.fresh ? '' : ' (last known, unreachable)'}`).join(', ');
+      out.push({
+        severity: 'critical',
+        labels: vridLabels(v, inameOf(v, view.self)),
+        startsAt: since,
+        annotations: {
+          summary: `No MASTER for ${describeVrid(v)} for ${fmtDuration(now - since)}: ${states}`,
+          description:
+            'Nobody answers for the VIP. Check first why each node cannot become MASTER: keepalived running ' +
+            '(systemctl status keepalived), track scripts failing on every node (nginx down everywhere?), the interface ' +
+            'up with its address.',
+        },
+      });
+    }
+    mem.pending.sweep();
+    return out;
+  },
+};

@@ -1,0 +1,262 @@
+// SplitBrain (critical): two or more nodes MASTER for one VRID. Any one of these paths proves it:
+//  - the cluster view: two fresh nodes report MASTER (the agents still reach each other, e.g. a
+//    firewall drops VRRP only);
+//  - one VIP bound on two nodes;
+//  - duplicate-address probing finds another host answering for a VIP this node holds;
+//  - keepalived's own evidence, repeated: a MASTER receiving lower-priority adverts and forcing
+//    new elections (MASTER_RX_LOWER_PRI / "forcing new election") while it lasts.
+// It resolves when one master remains. When no path works (a full partition: each agent sees its
+// peer down) nothing can be seen while it lasts; when the peers meet again their timelines show
+// both MASTER over the same interval, and it is reported as "lasted from X to Y": an alert that
+// fires and resolves at once. An alert that was firing is not resolved because the other MASTER
+// went out of sight (its agent restarted, or the partition became total): not seeing is not an all-clear.
+import type { ClusterView, ClusterVrid } from '../agent/state/cluster';
+import type { NodeState } from '../agent/state/types';
+import { masterIntervals, overlaps } from './masterIntervals';
+import { describeVrid, fmtDuration, fmtTime, inameOf, vridLabels, type Condition, type Rule, type RuleContext } from './rule';
+
+interface Episode {
+  startsAt: number;
+  masters: Set<string>;
+}
+
+interface Memory {
+  createdAt: number;
+  episodes: Map<string, Episode>;
+  /** Split brains already reported (live or after the fact), per VRID key: never twice. */
+  reported: Map<string, Array<{ start: number; end: number }>>;
+  /** keepalived evidence already looked at, per VRID key + node: its time. */
+  evidenceSeen: Map<string, number>;
+}
+
+/** A one-off MASTER_RX_LOWER_PRI is reported on its own only after this long without peer timelines to say more. */
+export const EVIDENCE_SETTLE_MS = 30_000;
+const MAX_REPORTED = 50;
+
+function stateOf(view: ClusterView, node: string): NodeState | undefined {
+  return view.nodes.find((n) => n.node === node)?.state;
+}
+
+function covered(list: Array<{ start: number; end: number }> | undefined, start: number, end: number, slack: number): boolean {
+  return (list ?? []).some((r) => start <= r.end + slack && end >= r.start - slack);
+}
+
+function remember(m: Memory, key: string, start: number, end: number): void {
+  const list = m.reported.get(key) ?? [];
+  list.push({ start, end });
+  if (list.length > MAX_REPORTED) list.splice(0, list.length - MAX_REPORTED);
+  m.reported.set(key, list);
+}
+
+const EVIDENCE_TYPES = new Set(['MASTER_RX_LOWER_PRI', 'RX_LOWER_PRI_ADVERT']);
+
+export const splitBrainRule: Rule = {
+  name: 'SplitBrain',
+  evaluate(ctx: RuleContext): Condition[] {
+    const { now, view, settings } = ctx;
+    const mem = ctx.memory<Memory>(() => ({ createdAt: now, episodes: new Map(), reported: new Map(), evidenceSeen: new Map() }));
+    const out: Condition[] = [];
+    const minOverlap = Math.max(settings.splitBrainForMs, 1000);
+    for (const v of view.vrids) {
+      const live = liveEvidence(ctx, v);
+      const ep = mem.episodes.get(v.key);
+      const iname = inameOf(v, view.self);
+      if (live) {
+        const startsAt = ep?.startsAt ?? live.start;
+        if (!ep && now - live.start < settings.splitBrainForMs) {
+          ctx.wakeAt(live.start + settings.splitBrainForMs);
+        } else {
+          const episode = ep ?? { startsAt, masters: new Set<string>() };
+          for (const n of live.masters) episode.masters.add(n);
+          mem.episodes.set(v.key, episode);
+          out.push(condition(v, iname, episode.startsAt, live.masters, live.reasons, now));
+          continue;
+        }
+      } else if (ep) {
+        // Still firing while a master of the episode is out of sight and another is still MASTER.
+        const unseen = [...ep.masters].filter((n) => v.staleMasters.includes(n));
+        const stillMaster = [...ep.masters].filter((n) => v.masters.includes(n));
+        if (unseen.length && stillMaster.length) {
+          out.push(
+            condition(v, iname, ep.startsAt, [...stillMaster, ...unseen], [`${unseen.join(', ')} out of sight since the split brain began; last known state MASTER`], now),
+          );
+          continue;
+        }
+        remember(mem, v.key, ep.startsAt, now);
+        mem.episodes.delete(v.key);
+      }
+      out.push(...pastFromTimelines(ctx, v, mem, iname, minOverlap));
+      out.push(...pastFromEvidence(ctx, v, mem, iname));
+    }
+    for (const k of [...mem.episodes.keys()]) if (!view.vrids.some((v) => v.key === k)) mem.episodes.delete(k);
+    return out;
+  },
+};
+
+interface Live {
+  start: number;
+  masters: string[];
+  reasons: string[];
+}
+
+function liveEvidence(ctx: RuleContext, v: ClusterVrid): Live | undefined {
+  const { now, view } = ctx;
+  const reasons: string[] = [];
+  const masters = new Set<string>();
+  const starts: number[] = [];
+  if (v.masters.length >= 2) {
+    const sinces = v.members.filter((m) => m.fresh && m.state === 'MASTER').map((m) => m.since).sort((a, b) => a - b);
+    starts.push(sinces[1]);
+    v.masters.forEach((n) => masters.add(n));
+    reasons.push(`${v.masters.join(' and ')} report MASTER`);
+  }
+  for (const [vip, holders] of Object.entries(v.vipHolders)) {
+    if (holders.length < 2) continue;
+    const sinces = holders
+      .map((h) => Object.values(stateOf(view, h)?.vips ?? {}).find((x) => x.vip === vip && x.intf !== null)?.since ?? now)
+      .sort((a, b) => a - b);
+    starts.push(sinces[1]);
+    holders.forEach((n) => masters.add(n));
+    reasons.push(`VIP ${vip} is bound on ${holders.join(' and ')}`);
+  }
+  for (const m of v.members) {
+    if (!m.fresh) continue;
+    const s = stateOf(view, m.node);
+    if (!s) continue;
+    for (const vs of Object.values(s.vips)) {
+      if (vs.iname !== m.iname || vs.intf === null || !vs.duplicate?.duplicate) continue;
+      starts.push(vs.duplicate.at);
+      masters.add(m.node);
+      reasons.push(`another host${vs.duplicate.mac ? ` (MAC ${vs.duplicate.mac})` : ''} answers for VIP ${vs.vip}, which ${m.node} holds (duplicate-address probe)`);
+    }
+    const ev = s.instances[m.iname]?.lastEvidence;
+    const window = Math.max(3000, 3 * (m.advertIntervalMs ?? 1000));
+    if (ev && EVIDENCE_TYPES.has(ev.type) && ev.count >= 2 && now - ev.at <= window) {
+      // One piece of evidence per advert: the fight began about count - 1 adverts ago.
+      starts.push(ev.at - (ev.count - 1) * (m.advertIntervalMs ?? 1000));
+      masters.add(m.node);
+      reasons.push(`keepalived on ${m.node} keeps receiving adverts from a lower-priority MASTER${ev.peer ? ` (${ev.peer})` : ''} and forcing new elections (${ev.count} times)`);
+    }
+  }
+  if (!reasons.length) return undefined;
+  return { start: Math.min(...starts), masters: [...masters], reasons };
+}
+
+function condition(v: ClusterVrid, iname: string, startsAt: number, masters: string[], reasons: string[], now: number): Condition {
+  const who = masters.length ? masters.join(' and ') : 'two nodes';
+  return {
+    severity: 'critical',
+    labels: vridLabels(v, iname),
+    startsAt,
+    annotations: {
+      summary: `Split brain on ${describeVrid(v)}: ${who} are MASTER`,
+      description:
+        `${reasons.join('; ')}. Since ${fmtTime(startsAt)} (${fmtDuration(now - startsAt)}). ` +
+        'Both nodes answer for the VIP: clients are split between them. Check first that VRRP (IP protocol 112, ' +
+        'multicast 224.0.0.18 or the unicast_peer addresses) passes between the nodes: firewall rules (nft list ruleset, ' +
+        'security groups), then virtual_router_id and authentication on both nodes.',
+      nodes: masters.join(','),
+    },
+  };
+}
+
+/** Overlapping MASTER intervals in two fresh nodes' timelines that nobody reported while they lasted. */
+function pastFromTimelines(ctx: RuleContext, v: ClusterVrid, mem: Memory, iname: string, minOverlap: number): Condition[] {
+  const { now, view } = ctx;
+  const fresh = v.members.filter((m) => m.fresh);
+  if (fresh.length < 2) return [];
+  const out: Condition[] = [];
+  const found: Array<{ start: number; end: number; nodes: string[] }> = [];
+  for (let i = 0; i < fresh.length; i++) {
+    for (let j = i + 1; j < fresh.length; j++) {
+      const a = fresh[i];
+      const b = fresh[j];
+      const sa = stateOf(view, a.node);
+      const sb = stateOf(view, b.node);
+      if (!sa || !sb) continue;
+      for (const o of overlaps(masterIntervals(sa, a.iname), masterIntervals(sb, b.iname), now)) {
+        if (!o.closed || o.end - o.start < minOverlap || o.end < mem.createdAt) continue;
+        const same = found.find((f) => o.start <= f.end && o.end >= f.start);
+        if (same) {
+          same.start = Math.min(same.start, o.start);
+          same.end = Math.max(same.end, o.end);
+          for (const n of [a.node, b.node]) if (!same.nodes.includes(n)) same.nodes.push(n);
+        } else found.push({ start: o.start, end: o.end, nodes: [a.node, b.node] });
+      }
+    }
+  }
+  for (const f of found) {
+    if (covered(mem.reported.get(v.key), f.start, f.end, 1000)) continue;
+    remember(mem, v.key, f.start, f.end);
+    out.push({
+      severity: 'critical',
+      labels: vridLabels(v, iname),
+      startsAt: f.start,
+      endsAt: f.end,
+      annotations: {
+        summary: `Split brain on ${describeVrid(v)} lasted from ${fmtTime(f.start)} to ${fmtTime(f.end)} (${fmtDuration(f.end - f.start)}): ${f.nodes.join(' and ')} were both MASTER`,
+        description:
+          'Found after the fact in the nodes\' transition timelines: while it lasted the agents could not reach each other ' +
+          '(a full partition, or the agents were down). Both nodes served the VIP meanwhile: check the application for ' +
+          'writes on both sides, and what cut the nodes off from each other (links, switch, firewall) at that time. ' +
+          'Times are each node\'s own clock.',
+        nodes: f.nodes.join(','),
+        duration_seconds: String(Math.round((f.end - f.start) / 100) / 10),
+        detected: 'after healing',
+      },
+    });
+  }
+  return out;
+}
+
+/** A one-off MASTER_RX_LOWER_PRI (the moment a split brain heals) with no peer timeline to place it. */
+function pastFromEvidence(ctx: RuleContext, v: ClusterVrid, mem: Memory, iname: string): Condition[] {
+  const { now, view } = ctx;
+  const out: Condition[] = [];
+  for (const m of v.members) {
+    if (!m.fresh) continue;
+    const ev = stateOf(view, m.node)?.instances[m.iname]?.lastEvidence;
+    if (!ev || !EVIDENCE_TYPES.has(ev.type)) continue;
+    const seenKey = `${v.key}\u0000${m.node}`;
+    if (mem.evidenceSeen.get(seenKey) === ev.at) continue;
+    // More may follow (a fight that goes on is the live path's): one-off only after a quiet window.
+    const window = Math.max(3000, 3 * (m.advertIntervalMs ?? 1000));
+    if (now - ev.at < window) {
+      ctx.wakeAt(ev.at + window);
+      continue;
+    }
+    if (ev.at < mem.createdAt || covered(mem.reported.get(v.key), ev.at, ev.at, 5000) || mem.episodes.has(v.key)) {
+      mem.evidenceSeen.set(seenKey, ev.at);
+      continue;
+    }
+    // Another member in sight: its timeline says whether there was a real overlap (pastFromTimelines).
+    const others = v.members.filter((o) => o.node !== m.node);
+    if (others.some((o) => o.fresh)) {
+      mem.evidenceSeen.set(seenKey, ev.at);
+      continue;
+    }
+    const peersConfigured = ctx.settings.peers.length > 0;
+    if (peersConfigured && now - ev.at < EVIDENCE_SETTLE_MS) {
+      ctx.wakeAt(ev.at + EVIDENCE_SETTLE_MS);
+      continue;
+    }
+    mem.evidenceSeen.set(seenKey, ev.at);
+    remember(mem, v.key, ev.at, ev.at);
+    out.push({
+      severity: 'critical',
+      labels: vridLabels(v, iname),
+      startsAt: ev.at,
+      endsAt: ev.at,
+      annotations: {
+        summary: `Split brain on ${describeVrid(v)} ended at ${fmtTime(ev.at)}: keepalived on ${m.node} received a lower-priority MASTER's advert${ev.peer ? ` from ${ev.peer}` : ''}`,
+        description:
+          `keepalived's own evidence (${ev.type}) that another node was MASTER at the same time as ${m.node}; ` +
+          'no peer agent was in sight to say since when. Check why VRRP between the nodes was interrupted (links, firewall) ' +
+          'and run peer agents so the next one is seen while it lasts.',
+        nodes: m.node,
+        detected: 'after healing (keepalived evidence)',
+      },
+    });
+  }
+  return out;
+}

@@ -1,0 +1,246 @@
+import { healthyPair, SimCluster } from './harness';
+
+describe('SplitBrain', () => {
+  test('a healthy pair raises nothing', () => {
+    const c = healthyPair();
+    c.advance(60_000);
+    expect(c.names()).toEqual([]);
+    expect(c.published).toEqual([]);
+  });
+
+  test('second MASTER seen through the peer: fires within 2 s with the second MASTER\'s time, resolves once one master remains', () => {
+    const c = healthyPair();
+    const t0 = c.now;
+    c.transition('ka2', 'MASTER');
+    c.advance(900, 50);
+    expect(c.firing('SplitBrain')).toHaveLength(0); // absorbs a preemption's milliseconds
+    c.advance(1100, 50);
+    const fired = c.firing('SplitBrain');
+    expect(fired).toHaveLength(1);
+    const firedAt = c.events('SplitBrain', 'firing')[0];
+    expect(firedAt.startsAt).toBe(t0);
+    expect(fired[0].labels).toEqual({ alertname: 'SplitBrain', severity: 'critical', vrid: '51', iname: 'VI_1' });
+    expect(fired[0].annotations.summary).toMatch(/ka1 and ka2 are MASTER/);
+    expect(fired[0].annotations.description).toMatch(/VIP 192\.0\.2\.100 is bound on ka1 and ka2/);
+    c.advance(20_000);
+    expect(c.events('SplitBrain')).toHaveLength(1); // no re-page while it lasts
+    c.transition('ka2', 'BACKUP');
+    c.advance(200);
+    expect(c.firing('SplitBrain')).toHaveLength(0);
+    const resolved = c.events('SplitBrain', 'resolved');
+    expect(resolved).toHaveLength(1);
+    expect(resolved[0].endsAt! - resolved[0].startsAt).toBeGreaterThanOrEqual(21_000);
+    // No after-the-fact duplicate from the timelines once the live one is over.
+    c.advance(60_000);
+    expect(c.events('SplitBrain')).toHaveLength(2);
+  });
+
+  test('a preemption (both MASTER for 100 ms) is not a split brain', () => {
+    const c = healthyPair();
+    c.transition('ka1', 'BACKUP');
+    c.transition('ka2', 'MASTER');
+    c.advance(30_000);
+    c.transition('ka1', 'MASTER');
+    c.advance(100, 10);
+    c.transition('ka2', 'BACKUP');
+    c.advance(120_000);
+    expect(c.events('SplitBrain')).toEqual([]);
+  });
+
+  test('simultaneous transitions (one evaluation sees master handed over) raise no SplitBrain and no NoMaster', () => {
+    const c = healthyPair();
+    c.apply('ka1', { kind: 'transition', iname: 'VI_1', state: 'BACKUP' });
+    c.apply('ka2', { kind: 'transition', iname: 'VI_1', state: 'MASTER' });
+    c.vipsFromState('ka1');
+    c.vipsFromState('ka2');
+    c.advance(30_000);
+    expect(c.events('SplitBrain')).toEqual([]);
+    expect(c.events('NoMaster')).toEqual([]);
+    expect(c.events('Failover', 'firing')).toHaveLength(1);
+  });
+
+  test('one VIP bound on two nodes is a split brain even when the states look right', () => {
+    const c = healthyPair();
+    c.vipsFromState('ka2', { '192.0.2.100': true });
+    c.advance(2000);
+    const sb = c.firing('SplitBrain');
+    expect(sb).toHaveLength(1);
+    expect(sb[0].annotations.description).toMatch(/VIP 192\.0\.2\.100 is bound on ka1 and ka2/);
+    c.advance(5000);
+    expect(c.firing('VipMismatch').map((a) => a.labels.node)).toEqual(['ka2']);
+  });
+
+  test('a node alone: duplicate-address probing on a VIP it holds', () => {
+    const c = new SimCluster(['ka1']);
+    c.boot('ka1', [{ state: 'MASTER', priority: 150 }]);
+    c.advance(5000);
+    c.apply('ka1', { kind: 'vip_duplicate', vip: '192.0.2.100', duplicate: true, mac: '02:00:00:00:00:02', source: 'arp_probe' });
+    c.advance(1500);
+    const sb = c.firing('SplitBrain');
+    expect(sb).toHaveLength(1);
+    expect(sb[0].annotations.description).toMatch(/MAC 02:00:00:00:00:02/);
+    c.apply('ka1', { kind: 'vip_duplicate', vip: '192.0.2.100', duplicate: false, source: 'arp_probe' });
+    c.advance(500);
+    expect(c.firing('SplitBrain')).toHaveLength(0);
+  });
+
+  test('a node alone: keepalived forcing new elections again and again, while it lasts', () => {
+    const c = new SimCluster(['ka1']);
+    c.boot('ka1', [{ state: 'MASTER', priority: 150 }]);
+    c.advance(5000);
+    for (let i = 0; i < 5; i++) {
+      c.apply('ka1', { kind: 'evidence', iname: 'VI_1', type: 'RX_LOWER_PRI_ADVERT', peer: '192.0.2.12', peerPriority: 100, ourPriority: 150, source: 'log' });
+      c.advance(1000);
+    }
+    expect(c.firing('SplitBrain')).toHaveLength(1);
+    expect(c.firing('SplitBrain')[0].annotations.description).toMatch(/forcing new elections/);
+    c.advance(5000);
+    expect(c.firing('SplitBrain')).toHaveLength(0);
+    expect(c.events('SplitBrain')).toHaveLength(2);
+  });
+
+  test('a node alone: one MASTER_RX_LOWER_PRI is reported as a split brain that ended', () => {
+    const c = new SimCluster(['ka1']);
+    c.boot('ka1', [{ state: 'MASTER', priority: 150 }]);
+    c.advance(5000);
+    const at = c.now;
+    c.apply('ka1', { kind: 'evidence', iname: 'VI_1', type: 'MASTER_RX_LOWER_PRI', source: 'fifo' });
+    c.advance(2000);
+    expect(c.events('SplitBrain')).toEqual([]); // waits a few adverts: a fight that goes on is a live split brain
+    c.advance(2000);
+    const ev = c.events('SplitBrain');
+    expect(ev.map((a) => a.status)).toEqual(['firing', 'resolved']);
+    expect(ev[1].endsAt).toBe(at);
+    c.advance(60_000);
+    expect(c.events('SplitBrain')).toHaveLength(2);
+  });
+
+  test('full partition: nothing while it lasts, "lasted from X to Y" when the peers meet again', () => {
+    const c = healthyPair();
+    c.setPeerUp('ka2', false); // no path at all: the peer stream is cut too
+    c.advance(3500);
+    const t1 = c.now;
+    c.transition('ka2', 'MASTER'); // ka2 stops hearing ka1
+    c.advance(40_000);
+    expect(c.events('SplitBrain')).toEqual([]);
+    const t2 = c.now;
+    c.transition('ka2', 'BACKUP'); // healed: ka2 hears ka1's higher priority
+    c.apply('ka1', { kind: 'evidence', iname: 'VI_1', type: 'MASTER_RX_LOWER_PRI', source: 'fifo' });
+    c.advance(2000);
+    c.setPeerUp('ka2', true); // the peer stream reconnects a little later
+    c.advance(1000);
+    const ev = c.events('SplitBrain');
+    expect(ev.map((a) => a.status)).toEqual(['firing', 'resolved']);
+    expect(ev[0].startsAt).toBe(t1);
+    expect(ev[1].endsAt).toBe(t2);
+    expect(ev[0].annotations.summary).toMatch(/lasted from .* to .* \(40\.0 s\): ka1 and ka2 were both MASTER/);
+    expect(ev[0].annotations.detected).toBe('after healing');
+    c.advance(120_000); // the keepalived evidence is explained by the timelines: not a second report
+    expect(c.events('SplitBrain')).toHaveLength(2);
+  });
+
+  test('full partition healed in the other order: peers meet while both are still MASTER', () => {
+    const c = healthyPair();
+    c.setPeerUp('ka2', false);
+    c.advance(3500);
+    const t1 = c.now;
+    c.transition('ka2', 'MASTER');
+    c.advance(20_000);
+    c.setPeerUp('ka2', true);
+    c.advance(1200, 50);
+    const live = c.firing('SplitBrain');
+    expect(live).toHaveLength(1);
+    expect(live[0].startsAt).toBe(t1);
+    c.transition('ka2', 'BACKUP');
+    c.advance(60_000);
+    expect(c.events('SplitBrain').map((a) => a.status)).toEqual(['firing', 'resolved']);
+  });
+
+  test('a peer agent restarting during a split brain: no resolve, no second page', () => {
+    const c = healthyPair();
+    c.transition('ka2', 'MASTER');
+    c.advance(2000);
+    expect(c.firing('SplitBrain')).toHaveLength(1);
+    c.restartPeerAgent('ka2', [{ state: 'MASTER', priority: 100 }]);
+    expect(c.store('ka2').state.bootAt).toBeGreaterThan(c.store('ka1').state.bootAt);
+    c.advance(10_000);
+    expect(c.events('SplitBrain')).toHaveLength(1);
+    c.transition('ka2', 'BACKUP');
+    c.advance(1000);
+    expect(c.events('SplitBrain').map((a) => a.status)).toEqual(['firing', 'resolved']);
+  });
+
+  test('the other MASTER going out of sight keeps the alert; seen BACKUP again resolves it', () => {
+    const c = healthyPair();
+    c.transition('ka2', 'MASTER');
+    c.advance(2000);
+    c.setPeerUp('ka2', false);
+    c.advance(60_000);
+    expect(c.firing('SplitBrain')).toHaveLength(1);
+    expect(c.firing('SplitBrain')[0].annotations.description).toMatch(/out of sight/);
+    c.transition('ka2', 'BACKUP');
+    c.setPeerUp('ka2', true);
+    c.advance(1000);
+    expect(c.firing('SplitBrain')).toHaveLength(0);
+    expect(c.events('SplitBrain')).toHaveLength(2);
+  });
+
+  test('our own agent restarting during a split brain fires again; a reload of the rules does not', () => {
+    const c = healthyPair();
+    c.transition('ka2', 'MASTER');
+    c.advance(2000);
+    expect(c.events('SplitBrain')).toHaveLength(1);
+    c.startEngine(c.state); // reload: same engine state
+    c.advance(5000);
+    expect(c.events('SplitBrain')).toHaveLength(1);
+    c.startEngine({ ...c.state, active: new Map(), memory: new Map() }); // restart: state lost
+    c.advance(2000);
+    const ev = c.events('SplitBrain');
+    expect(ev.map((a) => a.status)).toEqual(['firing', 'firing']);
+    expect(ev[1].fingerprint).toBe(ev[0].fingerprint); // a receiver or Alertmanager dedups it
+  });
+
+  test('three nodes: counts masters, names the two', () => {
+    const c = new SimCluster(['ka1', 'ka2', 'ka3']);
+    c.boot('ka1', [{ state: 'MASTER', priority: 150 }]);
+    c.boot('ka2', [{ state: 'BACKUP', priority: 100 }]);
+    c.boot('ka3', [{ state: 'BACKUP', priority: 50 }]);
+    c.advance(30_000);
+    expect(c.published).toEqual([]);
+    c.transition('ka3', 'MASTER');
+    c.advance(2000);
+    const sb = c.firing('SplitBrain');
+    expect(sb).toHaveLength(1);
+    expect(sb[0].annotations.nodes).toBe('ka1,ka3');
+  });
+
+  test('three nodes, observed from a backup that sees both masters', () => {
+    const c = new SimCluster(['ka1', 'ka2', 'ka3'], 'ka2');
+    c.boot('ka1', [{ state: 'MASTER', priority: 150 }]);
+    c.boot('ka2', [{ state: 'BACKUP', priority: 100 }]);
+    c.boot('ka3', [{ state: 'BACKUP', priority: 50 }]);
+    c.advance(10_000);
+    c.transition('ka3', 'MASTER');
+    c.advance(2000);
+    expect(c.firing('SplitBrain')).toHaveLength(1);
+    expect(c.firing('SplitBrain')[0].annotations.observer).toBe('ka2');
+  });
+
+  test('active-active: two VRIDs, each node MASTER of one: no alert', () => {
+    const c = new SimCluster(['ka1', 'ka2']);
+    c.boot('ka1', [
+      { iname: 'VI_1', vrid: 51, state: 'MASTER', priority: 150, vips: ['192.0.2.100'] },
+      { iname: 'VI_2', vrid: 52, state: 'BACKUP', priority: 100, vips: ['192.0.2.101'] },
+    ]);
+    c.boot('ka2', [
+      { iname: 'VI_1', vrid: 51, state: 'BACKUP', priority: 100, vips: ['192.0.2.100'] },
+      { iname: 'VI_2', vrid: 52, state: 'MASTER', priority: 150, vips: ['192.0.2.101'] },
+    ]);
+    c.advance(120_000);
+    expect(c.published).toEqual([]);
+    // And a split brain on one VRID is reported for that VRID only.
+    c.transition('ka2', 'MASTER', 'VI_1');
+    c.advance(2000);
+    expect(c.firing('SplitBrain').map((a) => a.labels.vrid)).toEqual(['51']);
+  });
+});
