@@ -6,7 +6,7 @@ import type { NodeStore } from '../agent/state/store';
 import type { Collector } from './collector';
 
 /** prom-client always prints a label-less metric (0 after reset); these print no sample while nginx is down. */
-function silentWhen<T extends Gauge | Counter>(metric: T, silent: () => boolean): T {
+export function silentWhen<T extends Gauge | Counter>(metric: T, silent: () => boolean): T {
   const get = metric.get.bind(metric);
   (metric as { get: () => ReturnType<typeof get> }).get = async () => {
     const r = await get();

@@ -5,6 +5,7 @@
 import { Gauge, Histogram, type Registry } from 'prom-client';
 import type { NodeStore } from '../agent/state/store';
 import type { Collector } from './collector';
+import { silentWhen } from './nginx';
 
 export const HEALTH_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -36,8 +37,9 @@ export function nginxHealthCollector(store: NodeStore): NginxHealthCollector {
       statusCode = new Gauge({ name: 'keepwatch_nginx_health_status_code', help: 'HTTP status of the last health request, per target (0: no answer).', labelNames: ['target'], registers: r });
       duration = new Histogram({ name: 'keepwatch_nginx_health_duration_seconds', help: 'Duration of nginx health requests.', labelNames: ['target'], buckets: HEALTH_BUCKETS, registers: r });
       for (const e of early.splice(0)) duration.observe({ target: e.target }, e.s);
-      processUp = new Gauge({ name: 'keepwatch_nginx_process_up', help: 'Whether the nginx master process from the pid file is alive.', registers: r });
-      configValid = new Gauge({ name: 'keepwatch_nginx_config_valid', help: 'Whether `nginx -t` accepts the configuration (1) or not (0).', registers: r });
+      // No sample until the probe has said something (unknown is not 0).
+      processUp = silentWhen(new Gauge({ name: 'keepwatch_nginx_process_up', help: 'Whether the nginx master process from the pid file is alive.', registers: r }), () => !store.state.nginx.process);
+      configValid = silentWhen(new Gauge({ name: 'keepwatch_nginx_config_valid', help: 'Whether `nginx -t` accepts the configuration (1) or not (0).', registers: r }), () => !store.state.nginx.config);
       configInfo = new Gauge({ name: 'keepwatch_nginx_config_info', help: 'sha256 of `nginx -T` (the full configuration), for drift checks between nodes; value is always 1.', labelNames: ['hash'], registers: r });
     },
     update() {

@@ -164,6 +164,14 @@ describe('nginx health collector', () => {
   });
 });
 
+test('nginx health collector: no process/config sample before the probes said anything', async () => {
+  const store = new NodeStore('n1', new FakeClock());
+  const c = nginxHealthCollector(store);
+  const text = await scrape([c]);
+  expect(samples(text, 'keepwatch_nginx_')).toEqual([]);
+  c.close();
+});
+
 describe('probes collector', () => {
   test('duration histogram, success, CPU and skips from probe_run events', async () => {
     const clock = new FakeClock();

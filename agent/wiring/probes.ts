@@ -1,0 +1,171 @@
+// The probes module: keepalived.conf read into the store (what each instance should be), then the
+// probes that check what keepalived itself does not (where the VIPs are bound, a second holder on
+// the wire, whether nginx serves), one scheduler running them, and their collectors. Its config
+// slice is nginx, probes, vips and keepalived.config: a reload touching only those rebuilds this.
+import si from 'systeminformation';
+import type { Component, ModuleFactory, WiringCtx } from '../module';
+import type { ProbeSchedule } from '../config/schema';
+import { KeepalivedConfSource } from '../keepalived/confSource';
+import { ProbeScheduler, type ScheduledProbe, type CronScheduler } from '../probes/scheduler';
+import { VipProbe, type AddressReader, type SpawnFn } from '../probes/vipProbe';
+import { ArpProbe } from '../probes/arpProbe';
+import { NginxStatusProbe } from '../probes/nginxStatusProbe';
+import { NginxHealthProbe } from '../probes/nginxHealthProbe';
+import { NginxProcessProbe } from '../probes/nginxProcessProbe';
+import { NginxConfigProbe } from '../probes/nginxConfigProbe';
+import { createHttpGet, type HttpGet } from '../probes/httpGet';
+import type { CommandRunner } from '../probes/runCommand';
+import { sendJson } from '../http/server';
+import { nginxCollector } from '../../exporters/nginx';
+import { vipCollector } from '../../exporters/vip';
+import { nginxHealthCollector } from '../../exporters/nginxHealth';
+import { probesCollector } from '../../exporters/probes';
+
+export type ProbeName = 'vip' | 'arp' | 'nginx_status' | 'nginx_health' | 'nginx_process' | 'nginx_config';
+
+/** Defaults when `probes.<name>` does not say: the VIP interval run is a safety net (the address monitor sees changes at once). */
+export const PROBE_DEFAULTS: Record<ProbeName, { intervalMs?: number; schedule?: string; timeoutMs: number }> = {
+  vip: { intervalMs: 10_000, timeoutMs: 2_000 },
+  arp: { intervalMs: 10_000, timeoutMs: 5_000 },
+  nginx_status: { intervalMs: 5_000, timeoutMs: 3_000 },
+  nginx_health: { intervalMs: 5_000, timeoutMs: 3_000 },
+  nginx_process: { intervalMs: 5_000, timeoutMs: 1_000 },
+  nginx_config: { schedule: '*/5 * * * *', timeoutMs: 30_000 },
+};
+
+/** probes.<name> over the defaults: an interval replaces a default schedule and vice versa; the timeout never exceeds the interval. */
+export function effectiveSchedule(name: ProbeName, cfg: ProbeSchedule | undefined): { enabled: boolean; intervalMs?: number; schedule?: string; timeoutMs: number } {
+  const d = PROBE_DEFAULTS[name];
+  const enabled = cfg?.enabled ?? true;
+  let intervalMs = d.intervalMs;
+  let schedule = d.schedule;
+  if (cfg?.interval !== undefined) {
+    intervalMs = cfg.interval;
+    schedule = undefined;
+  } else if (cfg?.schedule !== undefined) {
+    schedule = cfg.schedule;
+    intervalMs = undefined;
+  }
+  const timeoutMs = cfg?.timeout ?? (intervalMs !== undefined ? Math.min(d.timeoutMs, intervalMs) : d.timeoutMs);
+  return { enabled, intervalMs, schedule, timeoutMs };
+}
+
+/** What tests and the lab may swap; everything else comes from the config. */
+export interface ProbesModuleOptions {
+  http?: HttpGet;
+  run?: CommandRunner;
+  monitorCommand?: string[] | null;
+  spawn?: SpawnFn;
+  readAddresses?: AddressReader;
+  arpingCommand?: (dev: string, vip: string) => string[];
+  cron?: CronScheduler;
+  procRoot?: string;
+}
+
+export function createProbesModule(o: ProbesModuleOptions = {}): ModuleFactory {
+  return {
+    name: 'probes',
+    slice: (c) => ({ nginx: c.nginx, probes: c.probes, vips: c.vips, keepalived_config: c.keepalived.config }),
+    build(w: WiringCtx) {
+      const log = w.log.child({ module: 'probes' });
+      const conf = new KeepalivedConfSource({ path: w.config.keepalived.config, store: w.store, clock: w.clock, log: log.child({ source: 'keepalived_conf' }) });
+      w.shared.set('keepalived.conf', conf);
+
+      const ng = w.config.nginx;
+      const ownHttp = o.http ? undefined : createHttpGet();
+      const http = o.http ?? (ownHttp as HttpGet);
+      let scheduler: ProbeScheduler | undefined;
+      const probes: Record<ProbeName, ScheduledProbe['probe']> = {
+        vip: new VipProbe({ store: w.store, clock: w.clock, log: log.child({ probe: 'vip' }), overrides: w.config.vips, monitorCommand: o.monitorCommand, spawn: o.spawn, readAddresses: o.readAddresses }),
+        arp: new ArpProbe({ store: w.store, clock: w.clock, log: log.child({ probe: 'arp' }), command: o.arpingCommand, run: o.run }),
+        nginx_status: new NginxStatusProbe({ url: ng.status_url, http, clock: w.clock }),
+        nginx_health: new NginxHealthProbe({ url: ng.health_url, viaVip: ng.health_via_vip, store: w.store, http, clock: w.clock }),
+        nginx_process: new NginxProcessProbe({
+          pidFile: ng.pid_file,
+          clock: w.clock,
+          procRoot: o.procRoot,
+          // A restart or reload may bring another configuration: check it now, not in 5 minutes.
+          onMasterChange: (why) => {
+            log.info({ why }, 'nginx restarted or reloaded: checking its configuration');
+            scheduler?.trigger('nginx_config');
+          },
+        }),
+        nginx_config: new NginxConfigProbe({ binary: ng.binary, config: ng.config, clock: w.clock, run: o.run }),
+      };
+      const scheduled: ScheduledProbe[] = [];
+      for (const name of Object.keys(probes) as ProbeName[]) {
+        const s = effectiveSchedule(name, w.config.probes[name]);
+        if (!s.enabled) continue;
+        scheduled.push({ probe: probes[name], intervalMs: s.intervalMs, schedule: s.schedule, timeoutMs: s.timeoutMs });
+      }
+      scheduler = new ProbeScheduler(scheduled, { clock: w.clock, log, emit: (ev) => void w.store.apply(ev), cron: o.cron });
+      w.shared.set('probes.scheduler', scheduler);
+
+      const healthMetrics = nginxHealthCollector(w.store);
+      const probeMetrics = probesCollector(w.store);
+      const sched = scheduler;
+      const probesComponent: Component = {
+        name: 'probes',
+        start: () => sched.start(),
+        async stop() {
+          await sched.stop();
+          ownHttp?.close();
+          healthMetrics.close();
+          probeMetrics.close();
+        },
+      };
+
+      // Interface metadata for operators (MAC, state, speed): systeminformation fits here, on
+      // demand and cached; the VIP probe itself uses os.networkInterfaces (microseconds, not ms).
+      let ifCache: { at: number; data: unknown } | undefined;
+      return {
+        components: [conf, probesComponent],
+        collectors: [nginxCollector(w.store), vipCollector(w.store), healthMetrics, probeMetrics],
+        routes: [
+          {
+            method: 'GET',
+            path: '/api/v1/keepalived/config',
+            auth: 'web',
+            handler(_req, res) {
+              // The parsed keepalived.conf: never holds auth_pass (the parser drops it).
+              const c = conf.current();
+              if (!c) return sendJson(res, 503, { error: 'keepalived.conf not read yet' });
+              sendJson(res, 200, { path: w.config.keepalived.config, ...c });
+            },
+          },
+          {
+            method: 'GET',
+            path: '/api/v1/interfaces',
+            auth: 'web',
+            async handler(_req, res) {
+              const now = w.clock.now();
+              if (!ifCache || now - ifCache.at > 10_000) {
+                const ifs = await si.networkInterfaces();
+                const list = Array.isArray(ifs) ? ifs : [ifs];
+                const vips = Object.values(w.store.state.vips);
+                ifCache = {
+                  at: now,
+                  data: list.map((i) => ({
+                    iface: i.iface,
+                    mac: i.mac,
+                    operstate: i.operstate,
+                    speed: i.speed,
+                    mtu: i.mtu,
+                    type: i.type,
+                    virtual: i.virtual,
+                    ip4: i.ip4,
+                    ip6: i.ip6,
+                    vips: vips.filter((v) => v.intf === i.iface).map((v) => v.vip),
+                  })),
+                };
+              }
+              sendJson(res, 200, { at: ifCache.at, interfaces: ifCache.data });
+            },
+          },
+        ],
+      };
+    },
+  };
+}
+
+export const probesModule = createProbesModule();
