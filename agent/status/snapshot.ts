@@ -148,6 +148,14 @@ function alertTime(a: Alert): number {
   return a.status === 'resolved' ? a.endsAt ?? a.startsAt : a.startsAt;
 }
 
+/**
+ * What makes two snapshots different for a viewer: not the time they were taken, the store's
+ * revision (probes bump it every second) or when an up peer last sent a heartbeat.
+ */
+export function snapshotChangeKey(s: StatusSnapshot): string {
+  return JSON.stringify({ ...s, at: 0, revision: 0, nodes: s.nodes.map((n) => (n.up ? { ...n, lastSeenAt: 0 } : n)) });
+}
+
 /** Builds the snapshot from this node's state, its peers' views and the alert hub's lists. */
 export function buildStatusSnapshot(self: NodeState, peers: PeerView[], alerts: { active: Alert[]; recent: Alert[] }, now: number): StatusSnapshot {
   const view = buildClusterView(self, peers, now);
@@ -184,7 +192,9 @@ export function buildStatusSnapshot(self: NodeState, peers: PeerView[], alerts: 
       status: a.status,
     });
   }
-  timeline.sort((a, b) => b.at - a.at);
+  // Newest first; among equal times, the later recorded first (each list is oldest-first).
+  const order = new Map(timeline.map((t, i) => [t, i]));
+  timeline.sort((a, b) => b.at - a.at || order.get(b)! - order.get(a)!);
   timeline.length = Math.min(timeline.length, TIMELINE_SIZE);
 
   const active = [...alerts.active].sort((a, b) => severityRank(b) - severityRank(a) || b.startsAt - a.startsAt);

@@ -9,7 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Component, ModuleFactory, WiringCtx } from '../module';
 import { HttpError, sendJson } from '../http/server';
 import { sharedPeerDirectory } from '../peers/peerDirectory';
-import { buildStatusSnapshot, type StatusSnapshot } from '../status/snapshot';
+import { buildStatusSnapshot, snapshotChangeKey, type StatusSnapshot } from '../status/snapshot';
 
 export interface PageOptions {
   /** Directory of index.html, app.js, style.css (default: agent/http/page, from source or dist). */
@@ -66,12 +66,12 @@ function sendFile(res: ServerResponse, f: { body: Buffer; type: string }): void 
 /** The SSE hub: one snapshot builder shared by all open streams. */
 class StatusStream implements Component {
   readonly name = 'status-stream';
-  private readonly clients = new Set<ServerResponse>();
+  /** Open streams, each with the change key of the last snapshot it was sent. */
+  private readonly clients = new Map<ServerResponse, string>();
   private readonly unsub: Array<() => void> = [];
   private pending?: NodeJS.Timeout;
   private tick?: NodeJS.Timeout;
   private heartbeat?: NodeJS.Timeout;
-  private lastData = '';
 
   constructor(private readonly w: WiringCtx, private readonly opts: Required<Omit<PageOptions, 'pageDir'>>) {}
 
@@ -94,7 +94,7 @@ class StatusStream implements Component {
     this.w.clock.clearInterval(this.tick);
     this.w.clock.clearInterval(this.heartbeat);
     this.pending = undefined;
-    for (const c of this.clients) c.end();
+    for (const c of this.clients.keys()) c.end();
     this.clients.clear();
   }
 
@@ -107,11 +107,12 @@ class StatusStream implements Component {
       connection: 'keep-alive',
       'x-accel-buffering': 'no', // nginx in front must not buffer the stream
     });
-    this.clients.add(res);
+    const s = this.snapshot();
+    this.clients.set(res, snapshotChangeKey(s));
     const drop = () => this.clients.delete(res);
     req.on('close', drop);
     res.on('error', drop);
-    res.write(`retry: 2000\n${this.event(this.snapshot())}`);
+    res.write(`retry: 2000\n${this.event(s)}`);
   }
 
   private event(s: StatusSnapshot): string {
@@ -129,15 +130,15 @@ class StatusStream implements Component {
   private flush(): void {
     if (this.clients.size === 0) return;
     const s = this.snapshot();
-    // Equal to the last one but for its timestamp: nothing to tell.
-    const data = JSON.stringify({ ...s, at: 0 });
-    if (data === this.lastData) return;
-    this.lastData = data;
-    this.broadcast(this.event(s));
+    const key = snapshotChangeKey(s);
+    // A client whose last snapshot equals this one for a viewer is told nothing.
+    this.broadcast(this.event(s), key);
   }
 
-  private broadcast(text: string): void {
-    for (const c of this.clients) {
+  /** Writes to every stream (or, with key, to those whose last snapshot differs, recording it). */
+  private broadcast(text: string, key?: string): void {
+    for (const [c, last] of this.clients) {
+      if (key !== undefined && last === key) continue;
       if (c.writableEnded || c.destroyed) {
         this.clients.delete(c);
         continue;
@@ -149,6 +150,7 @@ class StatusStream implements Component {
         continue;
       }
       c.write(text);
+      if (key !== undefined) this.clients.set(c, key);
     }
   }
 }

@@ -13,7 +13,7 @@
   var pollTimer = null;
   var source = null;
 
-  // ------------------------------------------------------------------ DOM helpers (no innerHTML)
+  // ------------------------------------------------------------------ DOM helpers (text only, no HTML parsing)
   function el(tag, cls, text) {
     var e = document.createElement(tag);
     if (cls) e.className = cls;
@@ -191,7 +191,8 @@
       }
       fact('keepalived', n.keepalivedUp === undefined ? el('span', 'muted', 'unknown') : n.keepalivedUp ? el('span', 'good', 'running') : el('span', 'bad', 'down'));
       fact('nginx', n.nginx.up === undefined ? el('span', 'muted', 'no probe yet') : n.nginx.up ? el('span', 'good', 'healthy') : el('span', 'bad', 'down' + (n.nginx.reason ? ': ' + n.nginx.reason : '')));
-      if (!n.self && n.lastSeenAt) fact('last heard', append(el('span'), since(n.lastSeenAt), ' ago'));
+      // Only for a peer that is down: an up peer is heard from every second.
+      if (!n.self && !n.up && n.lastSeenAt) fact('last heard', append(el('span'), since(n.lastSeenAt), ' ago'));
       if (n.sources && n.sources.length) {
         var chips = el('span', 'chips');
         n.sources.forEach(function (src) {
