@@ -3,7 +3,7 @@
 # (`npm run setup`; also called by `npm test`). Needs root. Idempotent and quiet when all is there.
 set -euo pipefail
 PACKAGES=(keepalived nginx-light dbus iproute2 iputils-arping nftables socat procps curl
-          prometheus prometheus-alertmanager chromium)
+          prometheus prometheus-alertmanager chromium systemd openssl)
 [ "${1:-}" = "--bench" ] && PACKAGES+=(wrk hyperfine prometheus-nginx-exporter)
 if [ "$(id -u)" != 0 ]; then
   echo "setup: not root: cannot install ${PACKAGES[*]} (run as root, or install them yourself)" >&2
