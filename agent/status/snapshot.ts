@@ -105,6 +105,10 @@ export function statusHealth(view: Pick<StatusSnapshot, 'vrids' | 'nodes' | 'pro
       if (alerted('NoMaster', v.key)) level = 'critical';
       else add('critical', `no MASTER for VRID ${v.key}`);
     }
+    // One VIP on two nodes: both answer ARP for it (e.g. a SIGKILLed keepalived leaves its VIPs behind).
+    for (const [vip, holders] of Object.entries(v.vipHolders)) {
+      if (holders.length > 1 && v.masters.length <= 1 && !alerted('SplitBrain', v.key) && !alerted('VipMismatch', v.key)) add('critical', `VIP ${vip} is bound on ${holders.join(' and ')}`);
+    }
     for (const d of v.disagreements) add('degraded', `VRID ${v.key}: nodes disagree on ${d}`);
     if (v.staleMasters.length) add('degraded', `VRID ${v.key}: last known MASTER ${v.staleMasters.join(', ')} is not reachable`);
   }
