@@ -54,6 +54,8 @@ class PeerConnection {
   private attempt = 0;
   private attemptStartedAt = 0;
   private responded = false;
+  /** Last complete item (event or heartbeat) on this connection, or when it was answered. */
+  private lastItemAt = 0;
   private stopped = true;
   private parser!: SseParser;
   private windowStart = 0;
@@ -152,7 +154,7 @@ class PeerConnection {
         return;
       }
       directory.setConnected(this.name, true);
-      directory.seen(this.name, clock.now());
+      this.lastItemAt = clock.now();
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
         if (gen === this.generation) this.onData(chunk);
@@ -193,6 +195,7 @@ class PeerConnection {
       return;
     }
     this.windowItems += items.length;
+    if (items.length) this.lastItemAt = now;
     if (this.windowItems > this.o.maxEventsPerSecond) {
       this.fail('flood', `more than ${this.o.maxEventsPerSecond} events in one second`);
       return;
@@ -228,10 +231,12 @@ class PeerConnection {
       this.fail('timeout', `no answer within ${this.o.timeoutMs} ms`);
       return;
     }
-    if (p.up && now - (p.lastSeenAt ?? 0) > this.o.timeoutMs) {
-      if (this.req) this.fail('timeout', `nothing received for ${now - (p.lastSeenAt ?? 0)} ms`);
-      else this.markDown(now, `nothing received for ${now - (p.lastSeenAt ?? 0)} ms`);
+    // A connection that delivers no complete event or heartbeat (silent, or dripping bytes).
+    if (this.req && this.responded && now - this.lastItemAt > this.o.timeoutMs) {
+      this.fail('timeout', `no event or heartbeat for ${now - this.lastItemAt} ms`);
+      return;
     }
+    if (p.up && now - (p.lastSeenAt ?? 0) > this.o.timeoutMs) this.markDown(now, `nothing received for ${now - (p.lastSeenAt ?? 0)} ms`);
   }
 
   private markDown(now: number, why: string): void {
@@ -253,7 +258,7 @@ class PeerConnection {
     // the timeout (a peer agent's reload is not an outage). Anything else marks it down now.
     const stale = now - (p?.lastSeenAt ?? 0) > this.o.timeoutMs;
     if (!(reason === 'closed' && wasConnected) || stale) this.markDown(now, `${reason}: ${message}`);
-    if (p?.up === false || MISBEHAVIOUR.includes(reason)) this.o.log.debug({ peer: this.name, reason, message }, 'peer stream failed');
+    this.o.log.debug({ peer: this.name, reason, message }, 'peer stream failed');
     let delay: number;
     if (MISBEHAVIOUR.includes(reason)) {
       this.o.log.warn({ peer: this.name, reason, message }, 'peer cut off');

@@ -59,7 +59,7 @@ export interface ClusterVrid {
   masters: string[];
   /** Members that are not fresh (peer down) whose last known state was MASTER. */
   staleMasters: string[];
-  /** VIP -> fresh nodes where it is bound right now. */
+  /** VIP (of any member of this VRID) -> fresh nodes where it is bound right now, under any instance. */
   vipHolders: Record<string, string[]>;
   /** Where fresh members' configs disagree (VIPs, advert interval, auth type). */
   disagreements: Disagreement[];
@@ -244,13 +244,21 @@ export function buildClusterView(self: NodeState, peers: PeerView[], now: number
       if (m.state === 'MASTER') (m.fresh ? v.masters : v.staleMasters).push(m.node);
     }
   }
-  for (const v of vrids.values()) {
-    const vips = new Set(v.members.flatMap((m) => m.vips));
-    for (const vip of vips) v.vipHolders[vip] = [];
-    for (const m of v.members) {
-      if (!m.fresh || !m.vipsBound) continue;
-      for (const vip of m.vipsBound) (v.vipHolders[vip] ??= []).push(m.node);
+  // Where each VIP is bound, whichever instance (or VRID) the node files it under: a VIP on two
+  // nodes is two holders even when their keepalived.conf disagree on the VRID.
+  const boundOn = new Map<string, string[]>();
+  for (const n of nodes) {
+    if (!n.fresh || !n.state) continue;
+    for (const vs of Object.values(n.state.vips)) {
+      if (vs.intf === null) continue;
+      const list = boundOn.get(vs.vip) ?? [];
+      if (!list.includes(n.node)) list.push(n.node);
+      boundOn.set(vs.vip, list);
     }
+  }
+  for (const v of vrids.values()) {
+    const vips = new Set(v.members.flatMap((m) => [...m.vips, ...(m.vipsBound ?? [])]));
+    for (const vip of vips) v.vipHolders[vip] = [...(boundOn.get(vip) ?? [])];
     const fresh = v.members.filter((m) => m.fresh);
     if (fresh.length > 1) {
       // Members that do not know their VIPs yet (no source has said) are not compared.

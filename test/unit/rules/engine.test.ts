@@ -1,0 +1,110 @@
+import { fingerprint } from '../../../agent/alerting/alert';
+import { buildClusterView, clusterViewForApi } from '../../../agent/state/cluster';
+import { NodeStore } from '../../../agent/state/store';
+import type { Rule } from '../../../rules/rule';
+import { allRules } from '../../../rules';
+import { FakeClock } from '../../helpers/fakeClock';
+import { healthyPair, SimCluster } from './harness';
+
+describe('RulesEngine', () => {
+  test('alerts carry alertname, severity, stable fingerprints of their labels, observer annotation', () => {
+    const c = healthyPair();
+    c.transition('ka2', 'MASTER');
+    c.advance(2000);
+    const a = c.firing('SplitBrain')[0];
+    expect(a.fingerprint).toBe(fingerprint(a.labels));
+    expect(a.annotations.observer).toBe('ka1');
+    // The same condition seen by the other agent has the same identity (Alertmanager dedups).
+    const other = healthyPair('ka2');
+    other.transition('ka2', 'MASTER');
+    other.advance(2000);
+    expect(other.firing('SplitBrain')[0].fingerprint).toBe(a.fingerprint);
+  });
+
+  test('a rule that throws keeps its alerts (no false all-clear) and the others run on', () => {
+    let broken = false;
+    const flaky: Rule = {
+      name: 'Flaky',
+      evaluate() {
+        if (broken) throw new Error('boom');
+        return [{ severity: 'warning', labels: { node: 'ka1' }, annotations: { summary: 's', description: 'd' } }];
+      },
+    };
+    const c = new SimCluster(['ka1', 'ka2'], 'ka1', {}, [flaky, ...allRules]);
+    c.boot('ka1', [{ state: 'MASTER', priority: 150 }]);
+    c.boot('ka2', [{ state: 'BACKUP', priority: 100 }]);
+    c.advance(2000);
+    expect(c.firing('Flaky')).toHaveLength(1);
+    broken = true;
+    c.transition('ka2', 'MASTER');
+    c.advance(3000);
+    expect(c.firing('Flaky')).toHaveLength(1);
+    expect(c.firing('SplitBrain')).toHaveLength(1);
+    expect(c.state.lastEvaluation?.errors).toEqual(['Flaky: boom']);
+  });
+
+  test('evaluates on the timer for time-based conditions, and wakes up exactly when one is due', () => {
+    const c = healthyPair();
+    const n0 = c.state.evaluations;
+    c.advance(10_000, 10_000); // no changes: the 1 s timer still runs
+    expect(c.state.evaluations - n0).toBeGreaterThanOrEqual(10);
+    const d = healthyPair('ka1', { splitBrainForMs: 1700 });
+    const at: number[] = [];
+    d.hub.subscribe(() => at.push(d.now));
+    d.transition('ka2', 'MASTER');
+    const t = d.now;
+    // One jump past 1.7 s: the timer ticks at +1 s and +2 s; the rule's wake-up fires it at +1.7 s.
+    d.clock.advance(2500);
+    expect(d.events('SplitBrain', 'firing')).toHaveLength(1);
+    expect(at[0] - t).toBeGreaterThanOrEqual(1700);
+    expect(at[0] - t).toBeLessThan(1800);
+  });
+
+  test('stopping the engine leaves no timers and resolves nothing', () => {
+    const c = healthyPair();
+    c.transition('ka2', 'MASTER');
+    c.advance(2000);
+    void c.engine.stop();
+    c.transition('ka2', 'BACKUP');
+    c.advance(10_000);
+    expect(c.firing('SplitBrain')).toHaveLength(1);
+    expect(c.clock.pending()).toBe(0);
+  });
+
+  test('evaluation duration is observed in the histogram', async () => {
+    const c = healthyPair();
+    const m = await c.state.histogram.get();
+    const count = m.values.find((v) => v.metricName === 'keepwatch_rule_evaluation_duration_seconds_count');
+    expect(count?.value).toBeGreaterThan(5);
+  });
+});
+
+describe('buildClusterView', () => {
+  const clock = new FakeClock();
+  const self = new NodeStore('ka1', clock);
+  self.apply({ kind: 'instance', at: clock.now(), source: 'dbus', key: { iname: 'VI_1', intf: 'eth0', vrid: 51, family: 'IPv4' }, state: 'MASTER', vips: ['192.0.2.100'] });
+
+  test('a peer that reports our own node name is a problem, not a member', () => {
+    const v = buildClusterView(self.state, [{ name: 'ka2', up: true, state: self.snapshot(), receivedAt: clock.now() }], clock.now());
+    expect(v.nodes.map((n) => n.node)).toEqual(['ka1']);
+    expect(v.problems[0]).toMatch(/points at ourselves/);
+  });
+
+  test('a down peer keeps its last state, stale', () => {
+    const other = new NodeStore('ka2', clock);
+    other.apply({ kind: 'instance', at: clock.now(), source: 'dbus', key: { iname: 'VI_1', intf: 'eth0', vrid: 51, family: 'IPv4' }, state: 'MASTER', vips: ['192.0.2.100'] });
+    const v = buildClusterView(self.state, [{ name: 'ka2', up: false, state: other.snapshot(), receivedAt: clock.now() - 5000 }], clock.now());
+    expect(v.vrids[0].masters).toEqual(['ka1']);
+    expect(v.vrids[0].staleMasters).toEqual(['ka2']);
+    const api = clusterViewForApi(v) as { nodes: Array<Record<string, unknown>> };
+    expect(api.nodes.every((n) => !('state' in n))).toBe(true);
+    expect(JSON.stringify(api)).toContain('"staleMasters":["ka2"]');
+  });
+
+  test('IPv6 VRIDs are their own space', () => {
+    const s = new NodeStore('ka1', clock);
+    s.apply({ kind: 'instance', at: clock.now(), source: 'dbus', key: { iname: 'VI_4', intf: 'eth0', vrid: 51, family: 'IPv4' }, state: 'MASTER', vips: [] });
+    s.apply({ kind: 'instance', at: clock.now(), source: 'dbus', key: { iname: 'VI_6', intf: 'eth0', vrid: 51, family: 'IPv6' }, state: 'MASTER', vips: [] });
+    expect(buildClusterView(s.state, [], clock.now()).vrids.map((v) => v.key)).toEqual(['51', '51/IPv6']);
+  });
+});
