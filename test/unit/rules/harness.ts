@@ -12,6 +12,9 @@ import { allRules } from '../../../rules';
 import type { Rule, RuleSettings } from '../../../rules/rule';
 import { FakeClock } from '../../helpers/fakeClock';
 
+/** A NodeEvent without at/source (the harness stamps them), kept a discriminated union. */
+export type EventInput = NodeEvent extends infer E ? (E extends NodeEvent ? Omit<E, 'at' | 'source'> & { at?: number; source?: NodeEvent['source'] } : never) : never;
+
 export const DEFAULT_SETTINGS: RuleSettings = {
   noMasterForMs: 5000,
   splitBrainForMs: 1000,
@@ -108,7 +111,7 @@ export class SimCluster {
   }
 
   /** Applies an event on a node; a peer that is up "streams" its new state at once. */
-  apply(node: string, ev: Omit<NodeEvent, 'at' | 'source'> & { at?: number; source?: NodeEvent['source'] }): void {
+  apply(node: string, ev: EventInput): void {
     const full = { at: this.now, source: 'dbus', ...ev } as NodeEvent;
     this.store(node).apply(full);
     this.sync(node);
