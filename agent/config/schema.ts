@@ -87,6 +87,8 @@ export const keepalivedSchema = z.strictObject({
   /** The notify hook hands events to the agent on this socket, and spools here when it is down. */
   hook_socket: absPath.default('/run/keepwatch/hook.sock'),
   hook_spool: absPath.default('/var/spool/keepwatch'),
+  /** Set false to run without the hook source (no socket, no spool ingestion, no heartbeat). */
+  hook_enabled: z.boolean().default(true),
 });
 
 export const nginxSchema = z.strictObject({

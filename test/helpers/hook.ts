@@ -1,0 +1,36 @@
+// Runs the real POSIX sh notify hook (agent/hook/keepwatch-notify) the way keepalived does.
+import { execFile } from 'node:child_process';
+import * as path from 'node:path';
+
+export const HOOK_PATH = path.resolve(__dirname, '../../agent/hook/keepwatch-notify');
+
+export interface HookRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+export function runHook(args: string[], env: Record<string, string> = {}, timeoutMs = 10_000): Promise<HookRun> {
+  const t0 = process.hrtime.bigint();
+  return new Promise((resolve) => {
+    execFile(HOOK_PATH, args, { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, timeout: timeoutMs }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
+      resolve({ code, stdout, stderr, ms: Number(process.hrtime.bigint() - t0) / 1e6 });
+    });
+  });
+}
+
+/** Runs fn over items with at most `limit` in flight. */
+export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i], i);
+    }
+  });
+  await Promise.all(workers);
+  return out;
+}
