@@ -11,4 +11,11 @@ export interface Collector {
   register(registry: Registry): void;
   /** Sets the metrics from the current state. Called once per scrape; throwing marks the collector failed. */
   update(): void;
+  /**
+   * Optional: a value that changes whenever this collector's output may change (e.g. the store's
+   * revision for a collector that reads only the store). While it stays the same, the scrape
+   * reuses the collector's last exposition text and skips update(): the bulk of a /metrics with
+   * many instances is then served without being rebuilt. Omit it when the output depends on time.
+   */
+  revision?(): unknown;
 }

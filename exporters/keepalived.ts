@@ -35,6 +35,8 @@ export function keepalivedCollector(store: NodeStore): Collector {
   const counters = new Map<VrrpCounterName, Counter>();
   return {
     name: 'keepalived',
+    // Everything below reads only the store: unchanged revision, unchanged text.
+    revision: () => store.state.revision,
     register(registry: Registry) {
       up = new Gauge({ name: 'keepalived_up', help: 'Status', registers: [registry] });
       vrrpState = new Gauge({ name: 'keepalived_vrrp_state', help: 'State of vrrp', labelNames: ['iname', 'intf', 'vrid', 'ip_address'], registers: [registry] });

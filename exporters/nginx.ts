@@ -27,6 +27,8 @@ export function nginxCollector(store: NodeStore): Collector {
   let requests: Counter;
   return {
     name: 'nginx',
+    // Reads only the store (and histograms fed by its events): same revision, same text.
+    revision: () => store.state.revision,
     register(registry: Registry) {
       const r = [registry];
       up = new Gauge({ name: 'nginx_up', help: 'Status of the last metric scrape', registers: r });

@@ -31,6 +31,8 @@ export function nginxHealthCollector(store: NodeStore): NginxHealthCollector {
   });
   return {
     name: 'nginx_health',
+    // Reads only the store (and histograms fed by its events): same revision, same text.
+    revision: () => store.state.revision,
     register(registry: Registry) {
       const r = [registry];
       healthUp = new Gauge({ name: 'keepwatch_nginx_health_up', help: 'Whether the last health request to nginx succeeded (2xx/3xx), per target.', labelNames: ['target'], registers: r });

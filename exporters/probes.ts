@@ -33,6 +33,8 @@ export function probesCollector(store: NodeStore): ProbesCollector {
   });
   return {
     name: 'probes',
+    // Reads only the store (and histograms fed by its events): same revision, same text.
+    revision: () => store.state.revision,
     register(registry: Registry) {
       const r = [registry];
       duration = new Histogram({ name: 'keepwatch_probe_duration_seconds', help: 'Wall time of probe runs.', labelNames: ['probe'], buckets: PROBE_BUCKETS, registers: r });

@@ -14,6 +14,8 @@ export function vipCollector(store: NodeStore): Collector {
   let duplicate: Gauge;
   return {
     name: 'vip',
+    // Reads only the store (and histograms fed by its events): same revision, same text.
+    revision: () => store.state.revision,
     register(registry: Registry) {
       bound = new Gauge({ name: 'keepwatch_vip_bound', help: 'Whether the VIP is bound on this node (1) or not (0).', labelNames: ['iname', 'vip', 'intf'], registers: [registry] });
       changes = new Counter({ name: 'keepwatch_vip_changes_total', help: 'Changes of where a VIP is bound on this node since the agent started.', registers: [registry] });

@@ -1,0 +1,191 @@
+// Shared helpers of the benchmarks: options from argv/env, results as JSON under bench/out/,
+// percentiles, process sampling from /proc, the machine's description, wrk output parsing.
+// Benchmarks are evidence, not tests: they print figures and never fail on a target missed.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import { join, resolve } from 'node:path';
+import { execFileSync } from 'node:child_process';
+
+export const REPO = resolve(__dirname, '..');
+export const OUT_DIR = join(REPO, 'bench/out');
+
+/** `--name=value` from argv, else env KW_BENCH_<NAME>, else the default. */
+export function opt(name: string, def: number): number;
+export function opt(name: string, def: string): string;
+export function opt(name: string, def: number | string): number | string {
+  const flag = process.argv.find((a) => a.startsWith(`--${name}=`));
+  const raw = flag ? flag.slice(name.length + 3) : process.env[`KW_BENCH_${name.toUpperCase().replace(/-/g, '_')}`];
+  if (raw === undefined || raw === '') return def;
+  if (typeof def === 'number') {
+    const n = Number(raw);
+    if (!Number.isFinite(n)) throw new Error(`--${name}: not a number: ${raw}`);
+    return n;
+  }
+  return raw;
+}
+
+export function requireRoot(bench: string): void {
+  if (typeof process.getuid === 'function' && process.getuid() !== 0) {
+    console.error(`${bench}: needs root (it runs the lab in network namespaces); skipped`);
+    process.exit(2);
+  }
+}
+
+export function percentile(values: number[], p: number): number {
+  if (!values.length) return NaN;
+  const s = [...values].sort((a, b) => a - b);
+  const i = Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1));
+  return s[i];
+}
+
+export function summary(values: number[]): { n: number; p50: number; p95: number; max: number; min: number; mean: number } {
+  const n = values.length;
+  return {
+    n,
+    p50: percentile(values, 50),
+    p95: percentile(values, 95),
+    max: n ? Math.max(...values) : NaN,
+    min: n ? Math.min(...values) : NaN,
+    mean: n ? values.reduce((a, b) => a + b, 0) / n : NaN,
+  };
+}
+
+/** Least-squares slope of y over x (per unit of x). */
+export function slope(xs: number[], ys: number[]): number {
+  const n = xs.length;
+  if (n < 2) return 0;
+  const mx = xs.reduce((a, b) => a + b, 0) / n;
+  const my = ys.reduce((a, b) => a + b, 0) / n;
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < n; i++) {
+    num += (xs[i] - mx) * (ys[i] - my);
+    den += (xs[i] - mx) ** 2;
+  }
+  return den ? num / den : 0;
+}
+
+export function machine(): Record<string, unknown> {
+  const ver = (cmd: string, args: string[]) => {
+    try {
+      return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 5000 }).split('\n')[0].trim();
+    } catch (e) {
+      const err = e as { stderr?: string };
+      return (err.stderr ?? '').split('\n')[0].trim() || 'n/a';
+    }
+  };
+  return {
+    date: new Date().toISOString(),
+    nproc: os.cpus().length,
+    cpu: os.cpus()[0]?.model,
+    memMiB: Math.round(os.totalmem() / 1048576),
+    kernel: os.release(),
+    loadavg: os.loadavg().map((l) => Number(l.toFixed(2))),
+    node: process.version,
+    keepwatch: (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string }).version,
+    gitHead: ver('git', ['-C', REPO, 'rev-parse', '--short', 'HEAD']),
+    keepalived: ver('keepalived', ['--version']),
+    nginx: ver('nginx', ['-v']),
+    nginxExporter: ver('prometheus-nginx-exporter', ['--version']),
+    prometheus: ver('prometheus', ['--version']),
+    alertmanager: ver('prometheus-alertmanager', ['--version']),
+    wrk: ver('wrk', ['--version']),
+  };
+}
+
+export function writeResult(name: string, data: Record<string, unknown>): string {
+  mkdirSync(OUT_DIR, { recursive: true });
+  const file = join(OUT_DIR, `${name}.json`);
+  writeFileSync(file, JSON.stringify({ bench: name, machine: machine(), ...data }, null, 2) + '\n');
+  console.log(`\n${name}: results written to ${file}`);
+  return file;
+}
+
+// ---------------------------------------------------------------------------------------------
+// /proc sampling
+
+const CLK_TCK = 100; // sysconf(_SC_CLK_TCK) is 100 on every Linux this runs on
+const PAGE = 4096;
+
+export interface ProcSample {
+  at: number;
+  /** utime + stime in seconds. */
+  cpuSec: number;
+  rssBytes: number;
+}
+
+/** CPU (user+system) and RSS of one pid, from /proc/<pid>/stat and /proc/<pid>/status. */
+export function procSample(pid: number): ProcSample | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // comm may hold spaces and parentheses: fields start after the last ')'.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const utime = Number(f[11]);
+    const stime = Number(f[12]);
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const m = /^VmRSS:\s+(\d+) kB/m.exec(status);
+    const rss = m ? Number(m[1]) * 1024 : Number(f[21]) * PAGE;
+    return { at: Date.now(), cpuSec: (utime + stime) / CLK_TCK, rssBytes: rss };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Sum of samples over several pids (the exporters keepwatch replaces). */
+export function procSampleSum(pids: number[]): ProcSample | undefined {
+  const all = pids.map(procSample);
+  if (all.some((s) => !s)) return undefined;
+  return all.reduce((a, b) => ({ at: Math.max(a!.at, b!.at), cpuSec: a!.cpuSec + b!.cpuSec, rssBytes: a!.rssBytes + b!.rssBytes }))!;
+}
+
+// ---------------------------------------------------------------------------------------------
+// wrk
+
+export interface WrkResult {
+  requestsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  requests: number;
+  errors: number;
+  transferPerSec: string;
+}
+
+function ms(v: string, unit: string): number {
+  const n = Number(v);
+  return unit === 'us' ? n / 1000 : unit === 's' ? n * 1000 : unit === 'm' ? n * 60_000 : n;
+}
+
+/** Parses `wrk --latency` output. */
+export function parseWrk(out: string): WrkResult {
+  const rps = /Requests\/sec:\s+([\d.]+)/.exec(out);
+  const p50 = /^\s+50%\s+([\d.]+)(us|ms|s|m)\b/m.exec(out);
+  const p99 = /^\s+99%\s+([\d.]+)(us|ms|s|m)\b/m.exec(out);
+  const req = /(\d+) requests in/.exec(out);
+  const tps = /Transfer\/sec:\s+(\S+)/.exec(out);
+  const err = /Non-2xx or 3xx responses: (\d+)/.exec(out);
+  const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  if (!rps || !p99 || !p50) throw new Error(`wrk output not understood:\n${out}`);
+  return {
+    requestsPerSec: Number(rps[1]),
+    p50Ms: ms(p50[1], p50[2]),
+    p99Ms: ms(p99[1], p99[2]),
+    requests: req ? Number(req[1]) : NaN,
+    errors: (err ? Number(err[1]) : 0) + (sock ? sock.slice(1).reduce((a, b) => a + Number(b), 0) : 0),
+    transferPerSec: tps ? tps[1] : '',
+  };
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export function fmt(n: number, digits = 1): string {
+  return Number.isFinite(n) ? n.toFixed(digits) : 'n/a';
+}
+
+/** A fixed-width table for the console. */
+export function table(rows: Array<Record<string, string | number>>): string {
+  if (!rows.length) return '';
+  const cols = Object.keys(rows[0]);
+  const w = cols.map((c) => Math.max(c.length, ...rows.map((r) => String(r[c]).length)));
+  const line = (vals: string[]) => vals.map((v, i) => v.padEnd(w[i])).join('  ');
+  return [line(cols), line(w.map((n) => '-'.repeat(n))), ...rows.map((r) => line(cols.map((c) => String(r[c]))))].join('\n');
+}
