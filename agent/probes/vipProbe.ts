@@ -157,8 +157,24 @@ export class VipProbe implements JudgedProbe {
     }
     const fp = fingerprint(ev);
     if (fp === this.lastSeen) return;
+    this.logChanges(this.lastSeen, ev);
     this.lastSeen = fp;
     this.emit(ev);
+  }
+
+  /** One info line per VIP that appeared or vanished here: the operator's record of where it was. */
+  private logChanges(before: string, ev: VipObservationEvent): void {
+    const prev = new Map(before.split(',').filter(Boolean).map((e) => {
+      const [iname, vip, intf] = e.split('|');
+      return [`${iname}|${vip}`, intf];
+    }));
+    for (const v of ev.vips) {
+      const was = prev.get(`${v.iname}|${v.vip}`);
+      const now = v.intf ?? '';
+      if (was === undefined || was === now) continue;
+      if (now) this.opts.log.info({ iname: v.iname, vip: v.vip, intf: now }, 'VIP bound on this node');
+      else this.opts.log.info({ iname: v.iname, vip: v.vip, was }, 'VIP no longer bound on this node');
+    }
   }
 
   private spawnMonitor(): void {
