@@ -151,7 +151,10 @@ export class ProbeScheduler {
         this.opts.log.warn({ probe: e.cfg.probe.name, err: (err as Error).message }, 'probe failed to stop cleanly');
       }
     }
-    await Promise.all(pending);
+    // Runs honour their abort signal; one that does not must not hold a reload or shutdown forever.
+    let cap: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(pending), new Promise<void>((r) => (cap = this.opts.clock.setTimeout(r, 2000)))]);
+    this.opts.clock.clearTimeout(cap);
   }
 
   /**

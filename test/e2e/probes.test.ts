@@ -155,10 +155,13 @@ d('probes on the lab', () => {
     expect(state.probes.nginx_status).toMatchObject({ ok: false, reason: expect.stringMatching(/ECONNREFUSED/) });
     expect(state.nginx.process.reason).toMatch(/no pid file|not running/);
 
+    const configRuns = async () => sample(await a1.metrics(), 'keepwatch_probe_duration_seconds_count', { probe: 'nginx_config' }) ?? 0;
+    const runsBefore = await configRuns();
     await lab.startNginx(ka1);
     await until(async () => sample(await a1.metrics(), 'nginx_up') === 1 && sample(await a1.metrics(), 'keepwatch_nginx_process_up') === 1, 5_000, 50, 'nginx back');
     // The restart (new master pid) triggered nginx -T right away, not at the next 5-minute slot.
-    await until(async () => sample(await a1.metrics(), 'keepwatch_nginx_config_valid') === 1, 5_000, 50, 'config re-checked');
+    await until(async () => (await configRuns()) > runsBefore, 5_000, 50, 'nginx -T re-run after the restart');
+    expect(sample(await a1.metrics(), 'keepwatch_nginx_config_valid')).toBe(1);
     // The track script moved the VIP meanwhile; wait for it to come back to ka1.
     await until(async () => bound(await a1.metrics()) === 1 && bound(await agents[1].metrics()) === 0, 20_000, 50, 'VIP back on ka1');
   });
