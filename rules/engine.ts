@@ -192,7 +192,13 @@ export class RulesEngine implements Component {
 
     for (const [fp, { labels, cond }] of firing) {
       const annotations = { ...cond.annotations, observer: view.self };
-      const cur = state.active.get(fp);
+      let cur = state.active.get(fp);
+      if (cur && cond.event && cond.startsAt !== undefined && cond.startsAt > cur.startsAt) {
+        // A new occurrence of an event with the same labels: the old one ends now, the new one fires.
+        state.active.delete(fp);
+        this.o.alerts.publish({ ...cur, status: 'resolved', endsAt: now });
+        cur = undefined;
+      }
       if (cur) {
         // Kept current for the API and for the resolved notice; not re-published (no re-page).
         cur.annotations = annotations;

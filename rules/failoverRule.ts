@@ -104,13 +104,16 @@ export const failoverRule: Rule = {
       const list = (mem.events.get(v.key) ?? []).filter((e) => now - e.at < settings.eventHoldMs);
       mem.events.set(v.key, list);
       const iname = inameOf(v, view.self);
-      for (const e of list) {
-        if (e.folded) continue;
+      // Per new master, only its latest failover: an earlier one with the same labels is superseded.
+      const latest = new Map<string, FailoverEvent>();
+      for (const e of list) if (!e.folded) latest.set(e.to, e);
+      for (const e of latest.values()) {
         ctx.wakeAt(e.at + settings.eventHoldMs);
         out.push({
           severity: 'warning',
           labels: { ...vridLabels(v, iname), node: e.to },
           startsAt: e.at,
+          event: true,
           annotations: {
             summary: `Failover of ${describeVrid(v)} from ${e.from} to ${e.to}: ${e.cause}`,
             description:

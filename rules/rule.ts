@@ -31,6 +31,9 @@ export interface Condition {
   /** Set for a condition that is already over when found (a split brain seen only after healing):
    *  the engine publishes it as firing and at once as resolved. */
   endsAt?: number;
+  /** An event (Failover): a later startsAt with the same labels is a new occurrence, so the firing
+   *  alert is resolved and the new one fires (a second failover in the same direction pages again). */
+  event?: boolean;
 }
 
 export interface RuleContext {

@@ -20,6 +20,24 @@ describe('Failover', () => {
     expect(c.events('Failover').map((a) => a.status)).toEqual(['firing', 'resolved']);
   });
 
+  test('a second failover in the same direction within the hold pages again (the first one resolves)', () => {
+    const c = healthyPair();
+    c.transition('ka1', 'STOP');
+    c.transition('ka2', 'MASTER');
+    c.advance(20_000);
+    c.transition('ka1', 'BACKUP');
+    c.transition('ka1', 'MASTER');
+    c.transition('ka2', 'BACKUP');
+    c.advance(20_000);
+    c.transition('ka1', 'STOP');
+    c.transition('ka2', 'MASTER');
+    c.advance(1000);
+    const toKa2 = c.events('Failover').filter((a) => a.labels.node === 'ka2');
+    expect(toKa2.map((a) => a.status)).toEqual(['firing', 'resolved', 'firing']);
+    expect(toKa2[2].startsAt).toBeGreaterThan(toKa2[0].startsAt);
+    expect(c.firing('Failover').map((a) => a.labels.node).sort()).toEqual(['ka1', 'ka2']);
+  });
+
   test('FAULT because nginx died under a track script', () => {
     const c = healthyPair();
     c.nginx('ka1', false);
