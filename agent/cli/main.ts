@@ -6,6 +6,7 @@ import { registerCheckConfig } from './checkConfig';
 import { registerTestAlert } from './testAlert';
 import { registerSilence } from './silence';
 import { registerStatus } from './status';
+import { registerNotify } from './notify';
 
 export function buildProgram(): Command {
   const program = new Command('keepwatch')
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   registerTestAlert(program);
   registerSilence(program);
   registerStatus(program);
+  registerNotify(program);
   return program;
 }
 

@@ -136,3 +136,31 @@ export function recordToEvent(r: HookRecord): HookEvent {
   }
   return { ...base, kind: 'transition', iname: r.name, state: r.state, priority: r.priority };
 }
+
+const TYPE_OF: Record<string, 'INSTANCE' | 'GROUP'> = { INSTANCE: 'INSTANCE', GROUP: 'GROUP' };
+
+/**
+ * The record for notify-style arguments, validated as the sh hook validates them:
+ * `TYPE NAME STATE [PRIORITY]`, or with `state` given (--state): `TYPE NAME [PRIORITY]`.
+ */
+export function recordFromArgs(
+  args: string[],
+  opts: { state?: string; ns: bigint; seq: number },
+): { ok: true; record: HookRecord } | { ok: false; reason: string } {
+  let type: string, name: string, state: string, prio: string | undefined;
+  if (opts.state !== undefined) {
+    if (args.length < 2 || args.length > 3) return { ok: false, reason: `--state needs GROUP|INSTANCE NAME [PRIORITY], got ${args.length} argument(s)` };
+    [type, name, prio] = args;
+    state = opts.state;
+  } else {
+    if (args.length < 3 || args.length > 4) return { ok: false, reason: `need GROUP|INSTANCE NAME STATE [PRIORITY], got ${args.length} argument(s)` };
+    [type, name, state, prio] = args;
+  }
+  const t = TYPE_OF[type.toUpperCase()];
+  if (!t) return { ok: false, reason: `type must be GROUP or INSTANCE, got '${excerpt(type, 40)}'` };
+  const st = state === 'MASTER_RX_LOWER_PRI' ? state : state.toUpperCase();
+  const line = `v1 ${opts.ns} ${opts.seq} ${t} ${name} ${st} ${prio === undefined || prio === '' ? '-' : prio}`;
+  if (!NAME_RE.test(name)) return { ok: false, reason: `name must be non-empty printable ASCII without spaces, got '${excerpt(name, 60)}'` };
+  const r = parseRecord(line);
+  return r.ok ? r : { ok: false, reason: r.reason };
+}
