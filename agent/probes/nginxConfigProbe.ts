@@ -43,7 +43,15 @@ export class NginxConfigProbe implements JudgedProbe {
       const reason = r.errorCode === 'ENOENT' ? `${argv[0]} not found (nginx.binary)` : r.error === 'aborted' ? `${argv.join(' ')} timed out` : `cannot run ${argv[0]}: ${r.error}`;
       return [{ ...base, valid: false, reason }];
     }
-    if (r.code !== 0) return [{ ...base, valid: false, reason: nginxErrorLine(r.stderr) ?? `${argv.join(' ')} exited ${r.code ?? r.signal}` }];
+    if (r.code !== 0) {
+      const line = nginxErrorLine(r.stderr) ?? `${argv.join(' ')} exited ${r.code ?? r.signal}`;
+      // Not allowed to read a key or open a log as the agent's user: that says nothing about the
+      // configuration. A failed check (probe_run ok:false), not "invalid": no false ConfigDrift.
+      if (/\((13: Permission denied|30: Read-only file system)\)/.test(line)) {
+        throw new Error(`cannot check the nginx configuration as this user (run keepwatch with read access to nginx's files and logs): ${line}`);
+      }
+      return [{ ...base, valid: false, reason: line }];
+    }
     return [{ ...base, valid: true, hash: r.stdoutSha256 }];
   }
 }

@@ -156,6 +156,12 @@ describe('NginxConfigProbe (fake runner)', () => {
     const missing = new NginxConfigProbe({ binary: '/nonexistent/nginx', clock });
     expect(await missing.run(sig())).toEqual([expect.objectContaining({ valid: false, reason: '/nonexistent/nginx not found (nginx.binary)' })]);
     expect(nginxErrorLine('')).toBeUndefined();
+    const denied = new NginxConfigProbe({
+      binary: 'nginx',
+      clock,
+      run: async () => ({ code: 1, signal: null, stdout: '', stderr: 'nginx: [emerg] open() "/var/log/nginx/error.log" failed (13: Permission denied)\nnginx: configuration file /etc/nginx/nginx.conf test failed\n', truncated: false }),
+    });
+    await expect(denied.run(sig())).rejects.toThrow(/^cannot check the nginx configuration as this user .*\(13: Permission denied\)/);
     expect(nginxErrorLine('2026/11/25 19:30:12 [emerg] 21617#21617: unknown directive "x" in /etc/nginx/nginx.conf:15\nnginx: configuration file /etc/nginx/nginx.conf test failed\n')).toBe(
       '[emerg] unknown directive "x" in /etc/nginx/nginx.conf:15',
     );

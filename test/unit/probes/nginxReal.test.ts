@@ -15,6 +15,7 @@ import { NginxStatusProbe } from '../../../agent/probes/nginxStatusProbe';
 import { NginxHealthProbe } from '../../../agent/probes/nginxHealthProbe';
 import { NginxProcessProbe } from '../../../agent/probes/nginxProcessProbe';
 import { NginxConfigProbe } from '../../../agent/probes/nginxConfigProbe';
+import { runCommand } from '../../../agent/probes/runCommand';
 import { VipProbe } from '../../../agent/probes/vipProbe';
 import type { NginxConfigEvent, NginxStatusEvent, NodeEvent } from '../../../agent/state/types';
 import type { JudgedProbe } from '../../../agent/probes/scheduler';
@@ -162,6 +163,20 @@ describeReal('nginx probes against a real nginx', () => {
     expect(c4.hash).toBeUndefined();
     fs.writeFileSync(path.join(dir, 'nginx.conf'), conf(dir, port));
   }, 20000);
+
+  test('nginx -T without nginx\'s permissions (as nobody): a failed check, not an invalid configuration', async () => {
+    if (process.getuid?.() !== 0) {
+      console.warn('SKIPPED: running nginx -T as nobody needs root');
+      return;
+    }
+    const cfg = new NginxConfigProbe({
+      binary: NGINX as string,
+      config: path.join(dir, 'nginx.conf'),
+      clock,
+      run: (argv, o) => runCommand(['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups', ...argv], o),
+    });
+    await expect(cfg.run(sig())).rejects.toThrow(/^cannot check the nginx configuration as this user .*\(13: Permission denied\)$/);
+  });
 
   test('per-run CPU of the probes (figures for the report)', async () => {
     const store = new NodeStore('n1', clock);
