@@ -43,11 +43,20 @@ export function parseConfig(text: string, file = '<config>', env: NodeJS.Process
       file,
       doc.errors.map((e) => {
         const pos = e.pos ? lineCounter.linePos(e.pos[0]) : undefined;
-        return `${pos ? `line ${pos.line} column ${pos.col}` : 'yaml'}: ${e.message.split('\n')[0]}`;
+        // yaml quotes the offending source text ("Unexpected scalar token in YAML stream: \"<text>\""):
+        // that text may be a token or password, and this message is logged: keep line and column only.
+        const msg = e.message.split('\n')[0].replace(/( in YAML stream): .*$/, '$1');
+        return `${pos ? `line ${pos.line} column ${pos.col}` : 'yaml'}: ${msg}`;
       }),
     );
   }
-  const raw = doc.toJS() ?? {};
+  let raw: unknown;
+  try {
+    // An alias with no anchor (`*x`) or an alias bomb passes the parse and throws here.
+    raw = doc.toJS({ maxAliasCount: 100 }) ?? {};
+  } catch (e) {
+    throw new ConfigError(file, [`yaml: ${(e as Error).message.split('\n')[0]}`]);
+  }
   if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(file, ['(root): must be a mapping of keys']);
   const problems: string[] = [];
   const substituted = substituteEnv(raw, env, [], problems);

@@ -80,3 +80,8 @@ describe('config', () => {
     );
   });
 });
+
+test('a YAML alias to a missing anchor is a ConfigError', () => {
+  expect(() => parseConfig('*!')).toThrow(ConfigError);
+  expect(() => parseConfig('node: *nope\n')).toThrow(ConfigError);
+});
