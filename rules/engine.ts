@@ -212,7 +212,14 @@ export class RulesEngine implements Component {
     for (const [fp, alert] of [...state.active]) {
       if (firing.has(fp) || failedRules.has(alert.labels.alertname)) continue;
       state.active.delete(fp);
-      const resolved: Alert = { ...alert, status: 'resolved', endsAt: now };
+      let annotations = alert.annotations;
+      const rule = this.o.rules.find((r) => r.name === alert.labels.alertname);
+      try {
+        if (rule?.resolvedAnnotations) annotations = { ...rule.resolvedAnnotations(alert, now), observer: alert.annotations.observer ?? view.self };
+      } catch (e) {
+        this.logOnce(`${rule?.name}.resolvedAnnotations`, e);
+      }
+      const resolved: Alert = { ...alert, annotations, status: 'resolved', endsAt: now };
       this.o.log.info({ alert: alert.labels }, `alert resolved: ${alert.annotations.summary}`);
       this.o.alerts.publish(resolved);
     }

@@ -1,7 +1,7 @@
 // What a detection rule is: a function of the cluster view (and its own memory) to the set of
 // conditions that are true right now. The engine turns conditions into alerts: new ones fire,
 // vanished ones resolve, so rules never track alert life cycles themselves.
-import type { Severity } from '../agent/alerting/alert';
+import type { Alert, Severity } from '../agent/alerting/alert';
 import type { ClusterMember, ClusterView, ClusterVrid } from '../agent/state/cluster';
 
 export interface RuleSettings {
@@ -57,6 +57,8 @@ export interface Rule {
   /** The alertname. */
   readonly name: string;
   evaluate(ctx: RuleContext): Condition[];
+  /** Annotations for the resolved notice of one of its alerts (e.g. "lasted from X to Y"). */
+  resolvedAnnotations?(alert: Alert, endsAt: number): Alert['annotations'];
 }
 
 // ------------------------------------------------------------------ helpers shared by rules

@@ -18,6 +18,8 @@ import { describeVrid, fmtDuration, fmtTime, inameOf, vridLabels, type Condition
 interface Episode {
   startsAt: number;
   masters: Set<string>;
+  /** First seen long after it began (the agents met again after it started). */
+  late: boolean;
 }
 
 interface Memory {
@@ -52,6 +54,16 @@ const EVIDENCE_TYPES = new Set(['MASTER_RX_LOWER_PRI', 'RX_LOWER_PRI_ADVERT']);
 
 export const splitBrainRule: Rule = {
   name: 'SplitBrain',
+  resolvedAnnotations(alert, endsAt) {
+    const nodes = alert.annotations.nodes ? alert.annotations.nodes.split(',').join(' and ') : 'two nodes';
+    const vrid = alert.labels.vrid;
+    return {
+      ...alert.annotations,
+      summary: `Split brain on VRID ${vrid} is over: it lasted from ${fmtTime(alert.startsAt)} to ${fmtTime(endsAt)} (${fmtDuration(endsAt - alert.startsAt)}); ${nodes} were MASTER`,
+      description: `One MASTER remains. ${alert.annotations.description}`,
+      duration_seconds: String(Math.round((endsAt - alert.startsAt) / 100) / 10),
+    };
+  },
   evaluate(ctx: RuleContext): Condition[] {
     const { now, view, settings } = ctx;
     const mem = ctx.memory<Memory>(() => ({ createdAt: now, episodes: new Map(), reported: new Map(), evidenceSeen: new Map() }));
@@ -66,10 +78,12 @@ export const splitBrainRule: Rule = {
         if (!ep && now - live.start < settings.splitBrainForMs) {
           ctx.wakeAt(live.start + settings.splitBrainForMs);
         } else {
-          const episode = ep ?? { startsAt, masters: new Set<string>() };
+          const episode = ep ?? { startsAt, masters: new Set<string>(), late: now - startsAt > settings.splitBrainForMs + settings.peerTimeoutMs };
           for (const n of live.masters) episode.masters.add(n);
           mem.episodes.set(v.key, episode);
-          out.push(condition(v, iname, episode.startsAt, live.masters, live.reasons, now));
+          const c = condition(v, iname, episode.startsAt, live.masters, live.reasons, now);
+          if (episode.late) c.annotations.detected = 'late: the agents could not see each other when it began';
+          out.push(c);
           continue;
         }
       } else if (ep) {

@@ -22,6 +22,7 @@ describe('SplitBrain', () => {
     expect(fired[0].labels).toEqual({ alertname: 'SplitBrain', severity: 'critical', vrid: '51', iname: 'VI_1' });
     expect(fired[0].annotations.summary).toMatch(/ka1 and ka2 are MASTER/);
     expect(fired[0].annotations.description).toMatch(/VIP 192\.0\.2\.100 is bound on ka1 and ka2/);
+    expect(fired[0].annotations.detected).toBeUndefined();
     c.advance(20_000);
     expect(c.events('SplitBrain')).toHaveLength(1); // no re-page while it lasts
     c.transition('ka2', 'BACKUP');
@@ -151,9 +152,12 @@ describe('SplitBrain', () => {
     const live = c.firing('SplitBrain');
     expect(live).toHaveLength(1);
     expect(live[0].startsAt).toBe(t1);
+    expect(live[0].annotations.detected).toMatch(/^late/);
     c.transition('ka2', 'BACKUP');
     c.advance(60_000);
-    expect(c.events('SplitBrain').map((a) => a.status)).toEqual(['firing', 'resolved']);
+    const ev = c.events('SplitBrain');
+    expect(ev.map((a) => a.status)).toEqual(['firing', 'resolved']);
+    expect(ev[1].annotations.summary).toMatch(/is over: it lasted from .* \(21\.\d s\); ka\d and ka\d were MASTER/);
   });
 
   test('a peer agent restarting during a split brain: no resolve, no second page', () => {
