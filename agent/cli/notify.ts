@@ -106,7 +106,7 @@ export function registerNotify(program: Command): void {
           setExitCode(this, 2);
           return;
         }
-        setExitCode(this, await runDeliverer(config, spool));
+        setExitCode(this, await runDeliverer(config, spool, sock));
         return;
       }
 
@@ -147,7 +147,8 @@ export function registerNotify(program: Command): void {
         return;
       }
       process.stdout.write(`${r.type} ${r.name} ${r.state}: agent not reachable over the socket (${why}); spooled as ${file}, applied when the agent picks it up\n`);
-      if (config && config.alerting.receivers.length > 0 && !agentAlive(spoolPaths(spool), Date.now())) {
+      // Down: no fresh heartbeat, or it did not answer on its socket (the deliverer checks again).
+      if (config && config.alerting.receivers.length > 0 && (sock !== undefined || !agentAlive(spoolPaths(spool), Date.now()))) {
         startDetachedDeliverer(spool, opts['config.file'] as string);
         process.stdout.write('the agent is down: paging directly from a detached `keepwatch notify --deliver-spooled`\n');
       }
@@ -223,7 +224,7 @@ export function installHook(src: string, dest: string): void {
   }
 }
 
-async function runDeliverer(config: Config, spool: string): Promise<number> {
+async function runDeliverer(config: Config, spool: string, socketPath: string | undefined): Promise<number> {
   // Detached, stdout/stderr are /dev/null: the log goes to <spool>/deliver.log.
   let dest: pino.DestinationStream;
   try {
@@ -237,7 +238,7 @@ async function runDeliverer(config: Config, spool: string): Promise<number> {
     log.warn('no receivers configured: nothing to deliver');
     return 0;
   }
-  const res = await deliverSpooled({ spoolDir: spool, node: config.node, target: receiversTarget(config), clock: systemClock, log });
+  const res = await deliverSpooled({ spoolDir: spool, node: config.node, target: receiversTarget(config), clock: systemClock, log, socketPath });
   log.info(res, 'deliverer finished');
   if (res.skipped) process.stdout.write(`${res.skipped}\n`);
   else process.stdout.write(`delivered ${res.delivered}, failed ${res.failed}${res.agentBack ? ' (agent is back: it took over)' : ''}\n`);

@@ -9,6 +9,7 @@
 // - It stops when the agent is back (heartbeat fresh): the agent's own rules page from then on.
 // - Idempotency key per (node, record, receiver): a receiver that dedups drops a re-send.
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import type { Logger } from 'pino';
 import type { Clock } from '../context';
@@ -36,6 +37,8 @@ export interface DeliverOptions {
   maxRunMs?: number;
   /** First retry delay (default 1 s), doubling up to 30 s. */
   retryMs?: number;
+  /** The agent's hook socket: the agent counts as up only when it also accepts a connection there. */
+  socketPath?: string;
   /** Whether a pid is alive (injectable for tests). */
   pidAlive?: (pid: number) => boolean;
   sleep?: (ms: number) => Promise<void>;
@@ -83,6 +86,26 @@ export function alertForRecord(node: string, r: HookRecord): Alert {
     status: 'firing',
     startsAt: r.at,
   };
+}
+
+/** Whether a Unix socket accepts a connection within timeoutMs. */
+export function socketAccepts(sockPath: string, timeoutMs = 300): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = net.connect(sockPath);
+    const t = setTimeout(() => {
+      c.destroy();
+      resolve(false);
+    }, timeoutMs);
+    c.once('connect', () => {
+      clearTimeout(t);
+      c.destroy();
+      resolve(true);
+    });
+    c.once('error', () => {
+      clearTimeout(t);
+      resolve(false);
+    });
+  });
 }
 
 function defaultPidAlive(pid: number): boolean {
@@ -167,6 +190,8 @@ export async function deliverSpooled(o: DeliverOptions): Promise<DeliverResult> 
   const settleMs = o.settleMs ?? 2000;
   const deadline = o.clock.now() + (o.maxRunMs ?? 600_000);
   const result: DeliverResult = { delivered: 0, failed: 0 };
+  // A fresh heartbeat alone is not enough: an agent killed with -9 leaves one for a few seconds.
+  const agentUp = async () => agentAlive(p, o.clock.now()) && (!o.socketPath || (await socketAccepts(o.socketPath)));
   if (!tryLock(p, pidAlive)) return { ...result, skipped: 'another deliverer is running' };
   const gaveUp = new Set<string>(); // `${id}\u0000${receiver}` refused for good
   let delay = o.retryMs ?? 1000;
@@ -175,7 +200,7 @@ export async function deliverSpooled(o: DeliverOptions): Promise<DeliverResult> 
       let idleSince = o.clock.now();
       let retryNeeded = false;
       while (o.clock.now() < deadline) {
-        if (agentAlive(p, o.clock.now())) {
+        if (await agentUp()) {
           o.log.info('keepwatch agent is back: it takes over the spooled records');
           result.agentBack = true;
           return result;
@@ -218,7 +243,7 @@ export async function deliverSpooled(o: DeliverOptions): Promise<DeliverResult> 
       }
       // Release, then look once more: a hook that found the lock held just before left its record to us.
       unlock(p);
-      const left = o.clock.now() < deadline && !agentAlive(p, o.clock.now()) && pending(p).some((r) => {
+      const left = o.clock.now() < deadline && !(await agentUp()) && pending(p).some((r) => {
         const done = doneReceivers(p, r.id);
         return o.target.receiversFor(alertForRecord(o.node, r)).some((x) => !done.has(x) && !gaveUp.has(`${r.id}\u0000${x}`));
       });

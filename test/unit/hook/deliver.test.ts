@@ -1,6 +1,7 @@
 // Paging with the agent down: the detached deliverer sends spooled records to real HTTP receivers.
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { deliverSpooled, alertForRecord } from '../../../agent/hook/deliver';
@@ -128,6 +129,26 @@ describe('deliverSpooled (agent down: the hook pages by itself)', () => {
     expect(await deliverSpooled({ spoolDir: spool, node: 'ka2', target: receiversTarget(cfg), clock: systemClock, log: silentLogger(), ...fast })).toMatchObject({ agentBack: true, delivered: 0 });
     expect(server.got).toHaveLength(0);
   });
+
+  test('agent killed -9: heartbeat still fresh but its socket refuses: the sh hook pages anyway', async () => {
+    const cfgFile = path.join(dir, 'keepwatch.yml');
+    fs.writeFileSync(cfgFile, configYaml(dir, server.url));
+    const p = ensureSpool(spool);
+    writeHeartbeat(p, Date.now(), 30); // what a killed agent leaves behind
+    const sock = path.join(dir, 'hook.sock');
+    const dead = net.createServer().listen(sock);
+    await new Promise((r) => dead.once('listening', r));
+    fs.linkSync(sock, `${sock}.keep`);
+    await new Promise((r) => dead.close(r));
+    fs.renameSync(`${sock}.keep`, sock); // a socket file nobody listens on
+    const bin = path.join(dir, 'keepwatch');
+    fs.writeFileSync(bin, `#!/bin/sh\nexec "${process.execPath}" --import tsx "${path.resolve(__dirname, '../../helpers/keepwatchMain.ts')}" "$@"\n`, { mode: 0o755 });
+    const r = await runHook(['--spool', spool, '--socket', sock, '--deliver-config', cfgFile, '--keepwatch', bin, 'INSTANCE', 'VI_1', 'FAULT', '100']);
+    expect(r.code).toBe(0);
+    const deadline = Date.now() + 30_000;
+    while (server.got.length < 2 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
+    expect(server.got.map((g) => `${g.path} ${g.body.alerts[0].labels.state}`).sort()).toEqual(['/audit FAULT', '/ops FAULT']);
+  }, 60_000);
 
   test('alertForRecord: split-brain evidence is critical', () => {
     const r = parseRecord('v1 1000000000 5 INSTANCE VI_1 MASTER_RX_LOWER_PRI 150');
