@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { labSupported, startLab, type Lab, type LabNode } from '../lab/lab';
 import { sample, startAgents, waitUntil, type LabAgent } from '../lab/agents';
 import { HOOK_PATH } from '../helpers/hook';
+import { checkHook } from '../../agent/hook/check';
 
 const support = labSupported();
 if (!support.ok) console.warn(`\n!!! SKIPPING notify hook e2e tests: ${support.why}\n`);
@@ -62,6 +63,11 @@ d('keepalived runs the notify hook; the agent gets it', () => {
     await lab.startKeepalived(ka1);
     await lab.waitForState(ka1, 'MASTER', 20_000);
     await lab.waitForState(ka2, 'BACKUP', 10_000);
+  });
+
+  test('keepwatch hook check finds the hook in the lab keepalived.conf', () => {
+    const found = checkHook({ hookPath: HOOK_PATH, keepalivedConf: lab.nodes[0].confPath });
+    expect(found).toContainEqual({ level: 'ok', message: expect.stringMatching(/vrrp_instance VI_1 .* runs the hook from notify/) });
   });
 
   test('agent down: the hook spools; the agent applies the records when it starts, then deletes them', async () => {

@@ -225,6 +225,13 @@ describe('hookSource', () => {
     expect(spooled()).toEqual([]);
   }, 120_000);
 
+  test('spool not writable: exit 1, says so on stderr (and sends the record to syslog)', async () => {
+    fs.writeFileSync(path.join(dir, 'file'), 'not a directory');
+    const r = await runHook(['--no-socket', '--spool', path.join(dir, 'file', 'spool'), 'INSTANCE', 'VI_1', 'MASTER', '1']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/cannot write to spool .*record sent to syslog/);
+  });
+
   test('the hook script is POSIX sh, executable, not group/world-writable', () => {
     const st = fs.statSync(HOOK_PATH);
     expect(st.mode & 0o111).toBe(0o111);

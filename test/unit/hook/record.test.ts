@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { compareRecords, formatBadRecord, formatRecord, parseRecord, recordToEvent, type HookRecord } from '../../../agent/hook/record';
+import { compareRecords, formatBadRecord, formatRecord, parseRecord, recordFromArgs, recordToEvent, type HookRecord } from '../../../agent/hook/record';
 
 function rec(line: string): HookRecord {
   const r = parseRecord(line);
@@ -71,6 +71,27 @@ describe('hook record parser', () => {
           expect(r.ok).toBe(true);
         },
       ),
+    );
+  });
+});
+
+describe('recordFromArgs (keepwatch notify)', () => {
+  test('notify and --state forms, case-insensitive type/state', () => {
+    const a = recordFromArgs(['instance', 'VI_1', 'master', '150'], { ns: 5n, seq: 1 });
+    expect(a.ok && formatRecord(a.record)).toBe('v1 5 1 INSTANCE VI_1 MASTER 150\n');
+    const b = recordFromArgs(['GROUP', 'G1'], { state: 'backup', ns: 5n, seq: 1 });
+    expect(b.ok && formatRecord(b.record)).toBe('v1 5 1 GROUP G1 BACKUP -\n');
+    expect(recordFromArgs(['INSTANCE', 'VI_1', 'MASTER', '1', 'x'], { ns: 5n, seq: 1 })).toMatchObject({ ok: false, reason: expect.stringMatching(/got 5 argument/) });
+  });
+
+  test('property: any arguments give a record or a reason, never a crash; records always parse back', () => {
+    fc.assert(
+      fc.property(fc.array(fc.string({ maxLength: 20 }), { maxLength: 6 }), fc.option(fc.string({ maxLength: 12 }), { nil: undefined }), (args, state) => {
+        const r = recordFromArgs(args, { state, ns: 1_000_000n, seq: 42 });
+        if (r.ok) expect(parseRecord(formatRecord(r.record))).toEqual({ ok: true, record: r.record });
+        else expect(r.reason.length).toBeGreaterThan(0);
+      }),
+      { numRuns: 2000 },
     );
   });
 });
