@@ -165,6 +165,9 @@ export class HttpServer {
     }
     try {
       await route.handler(req, res, url);
+      // HEAD of a stream (status events, peer stream): node sends no headers until end() for HEAD,
+      // so the request would hang and hold a stream slot. A HEAD answer is complete once handled.
+      if (req.method === 'HEAD' && !res.writableEnded) res.end();
     } catch (e) {
       const status = e instanceof HttpError ? e.status : 500;
       if (status === 500) this.log.error({ err: e, path: url.pathname }, 'http handler failed');
