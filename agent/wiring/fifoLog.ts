@@ -3,6 +3,7 @@
 import type { Component, ModuleFactory } from '../module';
 import { fifoSource } from '../sources/fifoSource';
 import { logSource } from '../sources/logSource';
+import { fifoCollector } from '../../exporters/fifo';
 
 export const fifoLogModule: ModuleFactory = {
   name: 'fifo_log',
@@ -11,8 +12,9 @@ export const fifoLogModule: ModuleFactory = {
     const k = w.config.keepalived;
     const emit = (ev: Parameters<typeof w.store.apply>[0]) => void w.store.apply(ev);
     const components: Component[] = [];
-    if (k.notify_fifo) components.push(fifoSource({ path: k.notify_fifo }, w, emit));
+    const fifo = k.notify_fifo ? fifoSource({ path: k.notify_fifo }, w, emit) : undefined;
+    if (fifo) components.push(fifo);
     if (k.log) components.push(logSource({ path: k.log }, w, emit));
-    return { components };
+    return { components, collectors: fifo ? [fifoCollector(() => fifo.stats)] : [] };
   },
 };

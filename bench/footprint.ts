@@ -1,0 +1,128 @@
+// Footprint: RSS and CPU of the agent on a lab node, idle (probes every second) and then under a
+// scrape every second, against prometheus-nginx-exporter (what keepwatch replaces that exists
+// as a Debian package; the Go keepalived exporter has none and is not measured) in the same run,
+// sampled from /proc/<pid>/stat and /proc/<pid>/status.
+//
+// Run (root): npx tsx bench/footprint.ts [--duration=300] [--sample=5]
+//   --duration: seconds of EACH phase (idle, scraped); --sample: seconds between samples.
+import { startLab, cleanupIdSync, type Lab } from '../test/lab/lab';
+import { sample as metricSample, startAgents, waitUntil } from '../test/lab/agents';
+import { fmt, opt, procSample, requireRoot, sleep, slope, table, writeResult, type ProcSample } from './lib';
+
+const EXPORTER_PORT = 9113;
+
+interface PhaseStats {
+  seconds: number;
+  cpuPercentOfCore: number;
+  rssMeanMiB: number;
+  rssMaxMiB: number;
+  rssFirstMiB: number;
+  rssLastMiB: number;
+  /** Least-squares slope of RSS over the phase, MiB per minute. */
+  rssSlopeMiBPerMin: number;
+  samples: Array<{ t: number; rssMiB: number; cpuSec: number }>;
+}
+
+function stats(samples: ProcSample[]): PhaseStats {
+  const first = samples[0];
+  const last = samples[samples.length - 1];
+  const seconds = (last.at - first.at) / 1000;
+  const rss = samples.map((s) => s.rssBytes / 1048576);
+  return {
+    seconds,
+    cpuPercentOfCore: seconds > 0 ? ((last.cpuSec - first.cpuSec) / seconds) * 100 : NaN,
+    rssMeanMiB: rss.reduce((a, b) => a + b, 0) / rss.length,
+    rssMaxMiB: Math.max(...rss),
+    rssFirstMiB: rss[0],
+    rssLastMiB: rss[rss.length - 1],
+    rssSlopeMiBPerMin: slope(samples.map((s) => (s.at - first.at) / 60_000), rss),
+    samples: samples.map((s, i) => ({ t: (s.at - first.at) / 1000, rssMiB: Number(rss[i].toFixed(2)), cpuSec: s.cpuSec })),
+  };
+}
+
+async function main(): Promise<void> {
+  requireRoot('footprint');
+  const duration = opt('duration', 300);
+  const every = opt('sample', 5);
+  const id = 'b8fp';
+  let lab: Lab | undefined;
+  try {
+    console.log(`footprint: two-node lab (${id}), agent on ka1 with probes every 1 s; ${duration} s idle then ${duration} s with a scrape every second; samples every ${every} s`);
+    lab = await startLab({ id, fifo: true });
+    const node = lab.nodes[0];
+    const oneSecond = { interval: '1s', timeout: '900ms' };
+    const [agent] = await startAgents(lab, {
+      only: ['ka1'],
+      config: () => ({
+        log: { level: 'warn' },
+        probes: { vip: oneSecond, arp: oneSecond, nginx_status: oneSecond, nginx_health: oneSecond, nginx_process: oneSecond },
+      }),
+    });
+    const exporter = node.spawn(['prometheus-nginx-exporter', `-web.listen-address=127.0.0.1:${EXPORTER_PORT}`, '-nginx.scrape-uri=http://127.0.0.1/nginx_status']);
+    const exporterUrl = `http://127.0.0.1:${await lab.forward(node, EXPORTER_PORT)}/metrics`;
+    await waitUntil(async () => (await fetch(exporterUrl)).ok, 10_000, 100, 'nginx exporter up');
+    await waitUntil(async () => metricSample(await agent.metrics(), 'keepalived_up') === 1, 15_000, 100, 'agent sees keepalived');
+    const agentPid = agent.proc.pid!;
+    const exporterPid = exporter.pid!;
+    // Let start-up settle (JIT, first probe runs, first dumps) before the first sample.
+    await sleep(10_000);
+
+    const phase = async (name: string, scrape: boolean) => {
+      const a: ProcSample[] = [];
+      const e: ProcSample[] = [];
+      const end = Date.now() + duration * 1000;
+      let nextSample = Date.now();
+      let nextProgress = Date.now() + 30_000;
+      let scrapes = 0;
+      let scrapeErrors = 0;
+      while (Date.now() <= end) {
+        if (Date.now() >= nextSample) {
+          const sa = procSample(agentPid);
+          const se = procSample(exporterPid);
+          if (!sa) throw new Error('the agent died during the run');
+          a.push(sa);
+          if (se) e.push(se);
+          nextSample += every * 1000;
+        }
+        if (scrape) {
+          await Promise.all([agent.metrics(), fetch(exporterUrl).then((r) => r.text())]).then(() => scrapes++, () => scrapeErrors++);
+        }
+        if (Date.now() >= nextProgress) {
+          const last = a[a.length - 1];
+          console.log(`  ${name}: ${Math.round((end - Date.now()) / 1000)} s left, agent RSS ${fmt(last.rssBytes / 1048576)} MiB, CPU ${fmt(last.cpuSec, 2)} s so far`);
+          nextProgress += 30_000;
+        }
+        await sleep(Math.max(0, Math.min(1000, end - Date.now() + 1)));
+      }
+      return { agent: stats(a), exporter: stats(e), scrapes, scrapeErrors };
+    };
+
+    const idle = await phase('idle', false);
+    const scraped = await phase('scraped', true);
+    exporter.kill('SIGTERM');
+
+    const row = (what: string, s: PhaseStats) => ({
+      process: what,
+      'CPU % core': fmt(s.cpuPercentOfCore, 2),
+      'RSS mean MiB': fmt(s.rssMeanMiB),
+      'RSS max MiB': fmt(s.rssMaxMiB),
+      'RSS first->last': `${fmt(s.rssFirstMiB)}->${fmt(s.rssLastMiB)}`,
+      'slope MiB/min': fmt(s.rssSlopeMiBPerMin, 3),
+    });
+    console.log('\nidle (probes every 1 s, no scrapes):');
+    console.log(table([row('keepwatch', idle.agent), row('prometheus-nginx-exporter', idle.exporter)]));
+    console.log(`\nscraped every second (${scraped.scrapes} scrape pairs, ${scraped.scrapeErrors} errors):`);
+    console.log(table([row('keepwatch', scraped.agent), row('prometheus-nginx-exporter', scraped.exporter)]));
+    console.log('(the Go keepalived exporter it also replaces: not measured, no Debian package of it)');
+    console.log(`goals: idle CPU < 1% of a core: ${idle.agent.cpuPercentOfCore < 1 ? 'met' : 'NOT met'}; RSS < 80 MiB: ${Math.max(idle.agent.rssMaxMiB, scraped.agent.rssMaxMiB) < 80 ? 'met' : 'NOT met'}`);
+    writeResult('footprint', { options: { duration, every }, idle, scraped });
+  } finally {
+    await lab?.stop();
+    cleanupIdSync(id);
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
