@@ -2,6 +2,7 @@
 // alone cannot tell a split brain from a healthy master; this view is what the rules and
 // GET /api/v1/cluster read. Each node is the authority on itself: a member's state is "according
 // to" that node (directly for us, via its peer stream for the others), with the age of the report.
+import { isIP } from 'node:net';
 import type { InstanceState, NodeState, VrrpState } from './types';
 
 /** What the cluster view needs to know of one peer (the peer directory provides it). */
@@ -223,7 +224,8 @@ export function buildClusterView(self: NodeState, peers: PeerView[], now: number
       if (dup.fresh || !entry.fresh) continue;
       nodes.splice(nodes.indexOf(dup), 1);
     }
-    if (s && s.node !== p.name) problems.push(`peer ${p.name} reports node name ${s.node} (the config calls it ${p.name})`);
+    // (Zero-config peers are named by address: their node name is learnt, not a mismatch.)
+    if (s && s.node !== p.name && !isIP(p.name)) problems.push(`peer ${p.name} reports node name ${s.node} (the config calls it ${p.name})`);
     nodes.push(entry);
     byName.set(name, entry);
   }

@@ -10,6 +10,9 @@ import { sharedPeerDirectory } from '../peers/peerDirectory';
 import { buildClusterView, clusterViewForApi } from '../state/cluster';
 import { peersCollector } from '../../exporters/peers';
 import type { Config } from '../config/schema';
+import type { Component } from '../module';
+import { parseListenAddress } from '../http/server';
+import { unicastPeerTargets } from '../peers/autoPeers';
 
 export function peerTargets(c: Pick<Config, 'peers' | 'peer_token'>): PeerTarget[] {
   return (c.peers ?? []).map((p) => ({
@@ -23,7 +26,7 @@ export function peerTargets(c: Pick<Config, 'peers' | 'peer_token'>): PeerTarget
 
 export const peersModule: ModuleFactory = {
   name: 'peers',
-  slice: (c) => ({ peers: c.peers, peer_token: c.peer_token, timeout: c.rules.peer_timeout, tls: [c.web.tls_cert_file, c.web.tls_key_file] }),
+  slice: (c) => ({ peers: c.peers, peer_token: c.peer_token, timeout: c.rules.peer_timeout, tls: [c.web.tls_cert_file, c.web.tls_key_file], listen: c.web.listen_address }),
   build(w) {
     const directory = sharedPeerDirectory(w.shared);
     const log = w.log.child({ module: 'peers' });
@@ -34,8 +37,13 @@ export const peersModule: ModuleFactory = {
     }
     const client = new PeerClient(targets, { directory, clock: w.clock, log, timeoutMs: w.config.rules.peer_timeout });
     directory.retain(targets.map((t) => t.name));
+    const components: Component[] = [server, client];
+    if (w.config.peers === undefined && w.config.peer_token) {
+      if (parseListenAddress(w.config.web.listen_address).port === 0) log.warn('web.listen_address has port 0: no peers from unicast_peer (they would need our port)');
+      else components.push(autoPeers(w, client, log));
+    }
     return {
-      components: [server, client],
+      components,
       collectors: [peersCollector(directory, w.clock)],
       routes: [
         ...server.routes(),
@@ -51,3 +59,31 @@ export const peersModule: ModuleFactory = {
     };
   },
 };
+
+/** Follows the store's unicast_peer addresses into the client's peer list (no explicit `peers:`). */
+function autoPeers(w: Parameters<typeof peersModule.build>[0], client: PeerClient, log: import('pino').Logger): Component {
+  let off: (() => void) | undefined;
+  let current = '[]';
+  const port = parseListenAddress(w.config.web.listen_address).port;
+  const scheme = w.config.web.tls_cert_file && w.config.web.tls_key_file ? 'https' : 'http';
+  const refresh = () => {
+    const targets = unicastPeerTargets(w.store.state, { port, scheme, token: w.config.peer_token });
+    const key = JSON.stringify(targets);
+    if (key === current) return;
+    current = key;
+    log.info({ peers: targets.map((t) => t.url) }, 'peers from keepalived unicast_peer (no peers: in the config)');
+    client.setPeers(targets);
+  };
+  return {
+    name: 'peer-autodiscovery',
+    async start() {
+      off = w.store.subscribe((c) => {
+        if (c.event.kind === 'instance') refresh();
+      });
+      refresh();
+    },
+    async stop() {
+      off?.();
+    },
+  };
+}
