@@ -11,8 +11,13 @@ import type { InstanceInfoEvent, NodeEvent } from '../state/types';
 import type { Source } from '../sources/source';
 import { parseKeepalivedConf, type ParseConfOptions } from './confParser';
 import type { ConfIssue, KeepalivedConf } from './confTypes';
+import { normalizeIp } from '../probes/ipAddress';
 
 const SOURCE = 'keepalived_conf' as const;
+
+/** One spelling per address (2001:DB8:0::1 -> 2001:db8::1), the one keepalived's dumps and the kernel use:
+ *  nodes whose keepalived.conf spell a VIP differently agree, and metric labels match the dumps'. */
+const canonical = (a: string): string => normalizeIp(a) ?? a;
 
 /** The instance events the daemon applies for a parsed configuration (instances without a VRID are skipped). */
 export function instanceEventsFromConf(conf: KeepalivedConf, at: number): InstanceInfoEvent[] {
@@ -25,12 +30,12 @@ export function instanceEventsFromConf(conf: KeepalivedConf, at: number): Instan
       at,
       key: { iname: i.name, intf: i.interface ?? '', vrid: i.virtualRouterId, family: i.family },
       priority: i.priority ?? 100,
-      vips: i.vips.map((v) => v.address),
+      vips: i.vips.map((v) => canonical(v.address)),
       advertIntervalMs: Math.round((i.advertIntS ?? 1) * 1000),
       authType: i.authType ?? 'NONE',
       nopreempt: i.nopreempt,
       preemptDelayS: i.preemptDelayS ?? 0,
-      unicastPeers: [...i.unicastPeers],
+      unicastPeers: i.unicastPeers.map(canonical),
       syncGroup: i.syncGroup,
     });
   }

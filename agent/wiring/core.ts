@@ -3,6 +3,7 @@
 import type { ModuleFactory } from '../module';
 import { keepalivedCollector } from '../../exporters/keepalived';
 import { selfCollector } from '../../exporters/self';
+import { groupsCollector } from '../../exporters/groups';
 import { sendJson } from '../http/server';
 
 export const coreModule: ModuleFactory = {
@@ -10,7 +11,7 @@ export const coreModule: ModuleFactory = {
   slice: (c) => ({ node: c.node }),
   build(w) {
     return {
-      collectors: [keepalivedCollector(w.store), selfCollector(w.store, w.clock, w.version, w.agent)],
+      collectors: [keepalivedCollector(w.store), selfCollector(w.store, w.clock, w.version, w.agent), groupsCollector(w.store)],
       routes: [
         {
           method: 'GET',

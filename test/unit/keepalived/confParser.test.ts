@@ -6,6 +6,7 @@ import { parseKeepalivedConf, parseKeepalivedConfText } from '../../../agent/kee
 import { expandBraces, segmentRegExp, globFiles } from '../../../agent/keepalived/confGlob';
 import { instanceEventsFromConf, loadKeepalivedConf } from '../../../agent/keepalived/confSource';
 import type { KeepalivedConf } from '../../../agent/keepalived/confTypes';
+import { normalizeIp } from '../../../agent/probes/ipAddress';
 
 const FIX = path.join(__dirname, '../../fixtures/keepalived-conf');
 const issuesAt = (c: KeepalivedConf) => c.issues.map((i) => `${path.basename(i.file)}:${i.line} ${i.severity}: ${i.message}`);
@@ -287,7 +288,8 @@ describe('keepalived.conf parser: properties', () => {
         expect(c.issues).toEqual([]);
         const [ev] = instanceEventsFromConf(c, 0);
         expect(ev.key).toEqual({ iname: i.name, intf: i.intf, vrid: i.vrid, family: i.v6 ? 'IPv6' : 'IPv4' });
-        expect(ev.vips).toEqual(vips);
+        // The events carry one spelling per address (2001:db8:0::1 -> 2001:db8::1), as the kernel and the dumps do.
+        expect(ev.vips).toEqual(vips.map((v) => normalizeIp(v)));
         expect(ev.priority).toBe(i.priority);
         expect(ev.advertIntervalMs).toBe(i.advert * 1000);
         expect(ev.nopreempt).toBe(i.nopreempt);
