@@ -181,6 +181,9 @@ export class NodeStore {
       case 'nginx_config':
         this.s.nginx.config = ev;
         break;
+      case 'nginx_start_hook':
+        this.s.nginx.startHook = ev;
+        break;
       case 'probe_run':
         this.s.probes[ev.probe] = { ok: ev.ok, at: ev.at, durationMs: ev.durationMs, reason: ev.reason };
         break;
@@ -241,6 +244,9 @@ export class NodeStore {
       if (match.seq === latest && !inst.confirmedBy.includes(ev.source)) inst.confirmedBy.push(ev.source);
       return undefined;
     }
+    // Older than the current state and matching no recent transition: an out-of-order line
+    // (reversed hook records, a late read). Applying it would move the state backwards.
+    if (inst.state !== 'UNKNOWN' && ev.at < inst.since) return undefined;
     if (inst.state === ev.state) {
       this.cursors.set(cursorKey, latest);
       if (!inst.confirmedBy.includes(ev.source) && inst.source !== ev.source) inst.confirmedBy.push(ev.source);

@@ -67,6 +67,17 @@ describe('NodeStore transitions', () => {
     expect(store.state.instances.VI_1.state).toBe('STOP');
   });
 
+  test('an out-of-order report older than the current state is not applied', () => {
+    const { clock, store, tr } = setup();
+    tr('hook', 'BACKUP');
+    clock.advance(5000);
+    tr('hook', 'MASTER');
+    clock.advance(100);
+    // a reversed record: BACKUP stamped before the MASTER that is already applied
+    expect(tr('hook', 'BACKUP', -3000).transitions).toHaveLength(0);
+    expect(store.state.instances.VI_1.state).toBe('MASTER');
+  });
+
   test('timeline is bounded', () => {
     const clock = new FakeClock();
     const store = new NodeStore('ka1', clock, { timelineSize: 5 });
