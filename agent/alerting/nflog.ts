@@ -1,11 +1,9 @@
 // The notification log, as Alertmanager's nflog: per (group, receiver), which alerts were last
 // notified as firing and as resolved, and when. It decides whether a group flush is news (new
-// firing alerts, new resolutions, or repeat_interval elapsed). Saved to a file (debounced) so a
-// restart or reload does not page again for what was already paged.
-import { existsSync, readFileSync } from 'node:fs';
-import type { Logger } from 'pino';
+// firing alerts, new resolutions, or repeat_interval elapsed). It is kept in the outbox journal
+// (NflogStore), written after the notification it records: after a crash it never claims a page
+// that is not itself on disk, and a restart or reload does not page again for what was paged.
 import type { Clock } from '../context';
-import { writeFileAtomic } from './atomicFile';
 
 export interface NflogEntry {
   firing: string[];
@@ -14,40 +12,40 @@ export interface NflogEntry {
   at: number;
 }
 
+/** Where entries persist (the outbox's state records); undefined value deletes. */
+export interface NflogStore {
+  entries(): Iterable<[string, NflogEntry]>;
+  put(key: string, entry: NflogEntry | undefined): void;
+}
+
 export interface NotificationLogOptions {
-  /** Where to persist; undefined keeps it in memory only. */
-  file?: string;
   clock: Clock;
-  log: Logger;
+  /** Without a store it lives in memory only (tests, or an outbox that cannot be opened). */
+  store?: NflogStore;
   /** Entries older than this are forgotten (Alertmanager: 120 h). */
   retentionMs?: number;
-  saveDelayMs?: number;
 }
 
 const key = (groupKey: string, receiver: string) => `${receiver}\u0000${groupKey}`;
 
+function isEntry(e: unknown): e is NflogEntry {
+  const x = e as NflogEntry;
+  return Boolean(x) && Array.isArray(x.firing) && Array.isArray(x.resolved) && typeof x.at === 'number';
+}
+
 export class NotificationLog {
   private entries = new Map<string, NflogEntry>();
-  private timer?: NodeJS.Timeout;
   private readonly retention: number;
 
   constructor(private readonly opts: NotificationLogOptions) {
     this.retention = opts.retentionMs ?? 120 * 3_600_000;
   }
 
+  /** Takes what the store holds (call after the outbox is open). */
   load(): void {
-    const f = this.opts.file;
-    if (!f || !existsSync(f)) return;
-    try {
-      const data = JSON.parse(readFileSync(f, 'utf8')) as { entries: Record<string, NflogEntry> };
-      const now = this.opts.clock.now();
-      for (const [k, e] of Object.entries(data.entries ?? {})) {
-        if (e && Array.isArray(e.firing) && Array.isArray(e.resolved) && typeof e.at === 'number' && e.at + this.retention > now) this.entries.set(k, e);
-      }
-    } catch (e) {
-      // Losing it only means a possible repeat page; say so and go on.
-      this.opts.log.warn({ file: f, err: (e as Error).message }, 'notification log unreadable: starting empty (ongoing alerts may be paged again)');
-    }
+    if (!this.opts.store) return;
+    const now = this.opts.clock.now();
+    for (const [k, e] of this.opts.store.entries()) if (isEntry(e) && e.at + this.retention > now) this.entries.set(k, e);
   }
 
   get(groupKey: string, receiver: string): NflogEntry | undefined {
@@ -56,32 +54,29 @@ export class NotificationLog {
 
   record(groupKey: string, receiver: string, firing: string[], resolved: string[]): void {
     const now = this.opts.clock.now();
-    this.entries.set(key(groupKey, receiver), { firing, resolved, at: now });
-    for (const [k, e] of this.entries) if (e.at + this.retention < now) this.entries.delete(k);
-    this.scheduleSave();
-  }
-
-  private scheduleSave(): void {
-    if (!this.opts.file || this.timer) return;
-    this.timer = this.opts.clock.setTimeout(() => {
-      this.timer = undefined;
-      this.save();
-    }, this.opts.saveDelayMs ?? 1000);
-  }
-
-  /** Writes now (on stop). */
-  save(): void {
-    if (this.timer) {
-      this.opts.clock.clearTimeout(this.timer);
-      this.timer = undefined;
-    }
-    if (!this.opts.file) return;
-    try {
-      writeFileAtomic(this.opts.file, JSON.stringify({ version: 1, entries: Object.fromEntries(this.entries) }));
-    } catch (e) {
-      this.opts.log.error({ file: this.opts.file, err: (e as Error).message }, 'cannot write the notification log');
+    const k = key(groupKey, receiver);
+    const e = { firing, resolved, at: now };
+    this.entries.set(k, e);
+    this.opts.store?.put(k, e);
+    for (const [old, x] of this.entries) {
+      if (x.at + this.retention < now) {
+        this.entries.delete(old);
+        this.opts.store?.put(old, undefined);
+      }
     }
   }
+}
+
+/** The notification log's store in the outbox journal, under a key prefix. */
+export function outboxNflogStore(outbox: { putState(k: string, v: unknown): void; states(): ReadonlyMap<string, unknown> }, prefix = 'nflog:'): NflogStore {
+  return {
+    *entries() {
+      for (const [k, v] of outbox.states()) if (k.startsWith(prefix)) yield [k.slice(prefix.length), v as NflogEntry];
+    },
+    put(k, e) {
+      outbox.putState(prefix + k, e);
+    },
+  };
 }
 
 /**

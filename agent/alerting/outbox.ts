@@ -131,7 +131,12 @@ interface Queue {
 
 type Mode = 'normal' | 'failing' | 'disabled';
 
-type RecordJson = { t: 'add'; n: Notification } | { t: 'del'; seq: number } | { t: 'meta'; nextSeq: number };
+type RecordJson =
+  | { t: 'add'; n: Notification }
+  | { t: 'del'; seq: number }
+  | { t: 'meta'; nextSeq: number }
+  /** Small state that must become durable together with the notifications (the notification log); v null deletes. */
+  | { t: 'state'; k: string; v: unknown };
 
 const JOURNAL = 'journal';
 const LOCK = 'lock';
@@ -182,6 +187,7 @@ export class Outbox {
   private closed = false;
   private opened = false;
   private lockHeld = false;
+  private readonly state = new Map<string, unknown>();
 
   constructor(private readonly opts: OutboxOptions) {
     this.fs = opts.fs ?? nodeJournalFs;
@@ -261,6 +267,10 @@ export class Outbox {
         if (!live.has(r.n.seq)) live.set(r.n.seq, r.n);
         maxSeq = Math.max(maxSeq, r.n.seq);
       } else if (r.t === 'del') live.delete(r.seq);
+      else if (r.t === 'state') {
+        if (r.v === null || r.v === undefined) this.state.delete(r.k);
+        else this.state.set(r.k, r.v);
+      }
     });
     this.nextSeq = maxSeq + 1;
     if (corrupt) {
@@ -435,7 +445,10 @@ export class Outbox {
   private async rewrite(): Promise<void> {
     if (this.mode === 'disabled') return;
     const live = [...this.queues.values()].flatMap((q) => q.entries).sort((a, b) => a.n.seq - b.n.seq);
-    const text = encode({ t: 'meta', nextSeq: this.nextSeq }) + live.map((e) => encode({ t: 'add', n: e.n })).join('');
+    const text =
+      encode({ t: 'meta', nextSeq: this.nextSeq }) +
+      [...this.state].map(([k, v]) => encode({ t: 'state', k, v })).join('') +
+      live.map((e) => encode({ t: 'add', n: e.n })).join('');
     const buf = Buffer.from(text);
     const pendingBefore = this.unwritten;
     try {
@@ -448,7 +461,8 @@ export class Outbox {
       this.enterFailing(e as Error, []);
       return;
     }
-    // Everything live at the snapshot is now durable; records queued since are still to append.
+    // Everything live at the snapshot is now durable; records queued since are still to append
+    // (state records queued during the rewrite are appended again: harmless, the last one wins).
     const snapshot = new Set(live);
     for (const e of live) {
       e.durable = true;
@@ -534,6 +548,24 @@ export class Outbox {
       }
     }
     this.pump(q);
+  }
+
+  /**
+   * Sets a small piece of state (value undefined deletes it) that is written in the same journal,
+   * after the notifications enqueued before it, so it never becomes durable ahead of them: the
+   * notification log says "paged" only once the page itself is safe on disk.
+   */
+  putState(key: string, value: unknown): void {
+    if (value === undefined) this.state.delete(key);
+    else this.state.set(key, value);
+    if (this.mode !== 'normal' || !this.opened) return; // the next rewrite writes the current state
+    this.unwritten.push({ line: encode({ t: 'state', k: key, v: value ?? null }) });
+    this.kickWriter();
+  }
+
+  /** The state read from the journal (after open) and set since. */
+  states(): ReadonlyMap<string, unknown> {
+    return this.state;
   }
 
   /** Pending notifications per receiver, for metrics and the status page. */

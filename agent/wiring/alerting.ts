@@ -1,15 +1,14 @@
 // The alerting module: the pipeline (route, group, inhibit, silence), the durable outbox and the
 // receivers, the silences and alerts API, and the notification metrics. On reload it is rebuilt
 // when its slice changes; the new one opens the same outbox directory (what was pending is sent by
-// the new receivers), reads the same notification log (nothing is paged twice) and the counters
+// the new receivers), reads the same notification log from it (nothing is paged twice) and the counters
 // carry on (kept in the shared map).
-import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ModuleFactory, RouteSpec, WiringCtx } from '../module';
 import { duration } from '../config/schema';
 import type { Alert } from '../alerting/alert';
 import { Inhibitor } from '../alerting/inhibit';
-import { NotificationLog } from '../alerting/nflog';
+import { NotificationLog, outboxNflogStore } from '../alerting/nflog';
 import { isoTime } from '../alerting/notification';
 import { Outbox } from '../alerting/outbox';
 import { AlertPipeline } from '../alerting/pipeline';
@@ -96,7 +95,6 @@ export const alertingModule: ModuleFactory = {
     metrics.initReceivers(receiverNames);
     const silences = new Silences({ file: cfg.silences_file, clock: w.clock, log });
     silences.load();
-    const nflog = new NotificationLog({ file: join(cfg.outbox.path, 'nflog.json'), clock: w.clock, log });
     const outbox = new Outbox({
       dir: cfg.outbox.path,
       maxEntries: cfg.outbox.max_entries,
@@ -106,6 +104,7 @@ export const alertingModule: ModuleFactory = {
       log,
       metrics,
     });
+    const nflog = new NotificationLog({ clock: w.clock, store: outboxNflogStore(outbox) });
     const receivers = cfg.receivers.map((r) => createReceiver(r, () => w.clock.now()));
     const pipeline = new AlertPipeline({
       hub: w.alerts,
@@ -214,15 +213,14 @@ export const alertingModule: ModuleFactory = {
               log.warn('alerting: no receivers configured: alerts are not sent anywhere');
               return;
             }
-            nflog.load();
             await outbox.open();
+            nflog.load();
             outbox.setReceivers(receivers);
             pipeline.start();
           },
           async stop() {
             w.clock.clearInterval(gcTimer);
             pipeline.stop();
-            nflog.save();
             await outbox.close();
             for (const r of receivers) await r.close?.().catch(() => undefined);
           },

@@ -46,7 +46,7 @@ export function setupPipeline(o: { route?: RouteConfig; receivers?: ReceiverConf
   };
   const dir = mkdtempSync(join(tmpdir(), 'kw-pipe-'));
   const silences = new Silences({ file: join(dir, 'silences.json'), clock, log });
-  const nflog = new NotificationLog({ clock, log });
+  const nflog = new NotificationLog({ clock });
   const pipeline = new AlertPipeline({
     hub,
     clock,

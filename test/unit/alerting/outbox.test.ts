@@ -191,6 +191,25 @@ describe('Outbox', () => {
     expect(second.box.enqueue(note('hook', 4)).seq).toBe(4);
   });
 
+  test('state (the notification log) is journalled after the notifications before it, and survives restarts and compaction', async () => {
+    const dir = tmp();
+    const a = await mk(dir);
+    a.box.setReceivers([]);
+    const n = a.box.enqueue(note('hook', 1));
+    a.box.putState('nflog:x', { firing: ['f1'], resolved: [], at: 1 });
+    a.box.putState('nflog:gone', { firing: [], resolved: [], at: 1 });
+    a.box.putState('nflog:gone', undefined);
+    await until(() => readFileSync(join(dir, 'journal'), 'utf8').includes('nflog:gone'));
+    const text = readFileSync(join(dir, 'journal'), 'utf8');
+    expect(text.indexOf(`"seq":${n.seq}`)).toBeLessThan(text.indexOf('nflog:x'));
+    await a.box.close();
+    for (let i = 0; i < 2; i++) {
+      const b = await mk(dir); // open() rewrites (compacts) the journal: the state must survive that too
+      expect([...b.box.states()]).toEqual([['nflog:x', { firing: ['f1'], resolved: [], at: 1 }]]);
+      await b.box.close();
+    }
+  });
+
   test('receivers removed from the config: their pending notifications are dropped, counted', async () => {
     const { box, metrics } = await mk(tmp());
     box.setReceivers([]);

@@ -10,6 +10,8 @@ export interface TestServer {
   url: string;
   port: number;
   mode: Mode;
+  /** Answer this much later (a slow receiver). */
+  delayMs: number;
   requests: Array<{ headers: IncomingMessage['headers']; body: string; at: number; path: string }>;
   /** Stops listening (connections refused) until up() is called. */
   down(): Promise<void>;
@@ -42,7 +44,8 @@ export async function startServer(handle: (req: IncomingMessage, body: string, r
           hanging.add(res);
           return;
         }
-        handle(req, body, res, s);
+        if (s.delayMs > 0) setTimeout(() => handle(req, body, res, s), s.delayMs);
+        else handle(req, body, res, s);
       });
     });
   server = make();
@@ -51,6 +54,7 @@ export async function startServer(handle: (req: IncomingMessage, body: string, r
     url: `http://127.0.0.1:${port}${path}`,
     port,
     mode: 'ok',
+    delayMs: 0,
     requests: [],
     async down() {
       for (const r of hanging) r.destroy();

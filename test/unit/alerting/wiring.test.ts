@@ -89,7 +89,7 @@ ${extraReceivers}`;
     expect((await api('/api/v1/silences', {}, 'wrong-token-xxxxxxxx')).status).toBe(401);
     const bad = await api('/api/v1/silences', { method: 'POST', body: JSON.stringify({ matchers: ['nope'], duration: '1h', createdBy: 'me', comment: 'x' }) });
     expect(bad.status).toBe(400);
-    expect((await bad.json()).error).toMatch(/matchers.0: bad matcher "nope"/);
+    expect(((await bad.json()) as { error: string }).error).toMatch(/matchers.0: bad matcher "nope"/);
     const res = await api('/api/v1/silences', { method: 'POST', body: JSON.stringify({ matchers: ['alertname="Failover"', 'vrid=51'], duration: '1h', createdBy: 'me', comment: 'planned switchover' }) });
     expect(res.status).toBe(200);
     const { silenceID } = (await res.json()) as { silenceID: string };
