@@ -146,7 +146,7 @@ export class RulesEngine implements Component {
     state.flapping = new Set();
     const wakes: number[] = [];
     const errors: string[] = [];
-    const firing = new Map<string, { labels: Record<string, string>; cond: Condition }>();
+    const firing = new Map<string, { labels: Record<string, string>; cond: Condition; scope: 'cluster' | 'node' }>();
     const failedRules = new Set<string>();
     let count = 0;
     for (const rule of this.o.rules) {
@@ -182,15 +182,16 @@ export class RulesEngine implements Component {
         count++;
         const labels = { alertname: rule.name, severity: cond.severity, ...cond.labels };
         const fp = fingerprint(labels);
+        const scope = rule.scope ?? 'cluster';
         if (cond.endsAt !== undefined) {
-          this.publishPast(fp, labels, cond, view.self);
+          this.publishPast(fp, labels, cond, view.self, scope);
           continue;
         }
-        if (!firing.has(fp)) firing.set(fp, { labels, cond });
+        if (!firing.has(fp)) firing.set(fp, { labels, cond, scope });
       }
     }
 
-    for (const [fp, { labels, cond }] of firing) {
+    for (const [fp, { labels, cond, scope }] of firing) {
       const annotations = { ...cond.annotations, observer: view.self };
       let cur = state.active.get(fp);
       if (cur && cond.event && cond.startsAt !== undefined && cond.startsAt > cur.startsAt) {
@@ -204,7 +205,7 @@ export class RulesEngine implements Component {
         cur.annotations = annotations;
         continue;
       }
-      const alert: Alert = { fingerprint: fp, labels, annotations, status: 'firing', startsAt: Math.min(cond.startsAt ?? now, now) };
+      const alert: Alert = { fingerprint: fp, labels, annotations, status: 'firing', startsAt: Math.min(cond.startsAt ?? now, now), scope };
       state.active.set(fp, alert);
       this.o.log.info({ alert: labels, startsAt: alert.startsAt }, `alert firing: ${annotations.summary}`);
       this.o.alerts.publish(alert);
@@ -234,11 +235,11 @@ export class RulesEngine implements Component {
   }
 
   /** A condition found after it ended: one firing and one resolved notice, unless already active. */
-  private publishPast(fp: string, labels: Record<string, string>, cond: Condition, self: string): void {
+  private publishPast(fp: string, labels: Record<string, string>, cond: Condition, self: string, scope: 'cluster' | 'node'): void {
     if (this.o.state.active.has(fp)) return;
     const annotations = { ...cond.annotations, observer: self };
     const startsAt = cond.startsAt ?? cond.endsAt!;
-    const firing: Alert = { fingerprint: fp, labels, annotations, status: 'firing', startsAt };
+    const firing: Alert = { fingerprint: fp, labels, annotations, status: 'firing', startsAt, scope };
     this.o.log.warn({ alert: labels, startsAt, endsAt: cond.endsAt }, `past alert found: ${annotations.summary}`);
     this.o.alerts.publish(firing);
     this.o.alerts.publish({ ...firing, status: 'resolved', endsAt: cond.endsAt });

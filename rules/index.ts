@@ -21,6 +21,7 @@ import { instanceFaultRule } from './instanceFaultRule';
 import { priorityChangedRule } from './priorityChangedRule';
 import { configDriftRule } from './configDriftRule';
 import { syncGroupInconsistentRule } from './syncGroupInconsistentRule';
+import { nginxStartHookMissingRule } from './nginxStartHookMissingRule';
 
 export const allRules: Rule[] = [
   flappingRule,
@@ -36,6 +37,7 @@ export const allRules: Rule[] = [
   priorityChangedRule,
   configDriftRule,
   syncGroupInconsistentRule,
+  nginxStartHookMissingRule,
 ];
 
 export function ruleSettings(c: Pick<Config, 'rules' | 'nginx' | 'peers'>): RuleSettings {

@@ -6,6 +6,7 @@ import { nginxServing } from '../agent/state/cluster';
 
 export const instanceFaultRule: Rule = {
   name: 'InstanceFault',
+  scope: 'node',
   evaluate(ctx: RuleContext): Condition[] {
     const { now, view, settings } = ctx;
     const out: Condition[] = [];

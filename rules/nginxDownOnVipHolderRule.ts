@@ -14,6 +14,7 @@ interface Memory {
 
 export const nginxDownOnVipHolderRule: Rule = {
   name: 'NginxDownOnVipHolder',
+  scope: 'node',
   evaluate(ctx: RuleContext): Condition[] {
     const { now, view, settings } = ctx;
     const mem = ctx.memory<Memory>(() => ({ pending: new PendingSince(), lastUp: new NginxLastUp() }));

@@ -11,6 +11,7 @@ interface Memory {
 
 export const nginxNotStartedOnTakeoverRule: Rule = {
   name: 'NginxNotStartedOnTakeover',
+  scope: 'node',
   evaluate(ctx: RuleContext): Condition[] {
     const { now, view, settings } = ctx;
     const mem = ctx.memory<Memory>(() => ({ lastUp: new NginxLastUp() }));

@@ -20,6 +20,7 @@ interface Memory {
 
 export const priorityChangedRule: Rule = {
   name: 'PriorityChanged',
+  scope: 'node',
   evaluate(ctx: RuleContext): Condition[] {
     const { now, view, settings } = ctx;
     const mem = ctx.memory<Memory>(() => ({ last: new Map(), changes: new Map() }));

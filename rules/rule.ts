@@ -56,6 +56,13 @@ export interface RuleContext {
 export interface Rule {
   /** The alertname. */
   readonly name: string;
+  /**
+   * Whose alert it is, for "one pager per alert" (every agent evaluates every rule on the same
+   * cluster view, so every agent sees every alert): 'node' for a condition of the node named by
+   * the `node` label (delivered by that node's agent while it is up), 'cluster' (default) for a
+   * condition of the cluster or of a VRID (delivered by one agent of those that see each other).
+   */
+  readonly scope?: 'cluster' | 'node';
   evaluate(ctx: RuleContext): Condition[];
   /** Annotations for the resolved notice of one of its alerts (e.g. "lasted from X to Y"). */
   resolvedAnnotations?(alert: Alert, endsAt: number): Alert['annotations'];

@@ -10,6 +10,7 @@ interface Memory {
 
 export const syncGroupInconsistentRule: Rule = {
   name: 'SyncGroupInconsistent',
+  scope: 'node',
   evaluate(ctx: RuleContext): Condition[] {
     const { now, view, settings } = ctx;
     const mem = ctx.memory<Memory>(() => ({ pending: new PendingSince() }));

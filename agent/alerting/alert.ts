@@ -17,6 +17,12 @@ export interface Alert {
   /** ms since epoch, set when resolved. */
   endsAt?: number;
   generatorURL?: string;
+  /**
+   * Who should page for it when several agents raise the same alert (see agent/alerting/delivery.ts):
+   * 'node': the agent of the node in labels.node; 'cluster': one agent of the cluster.
+   * Absent: this agent's own alert, always delivered.
+   */
+  scope?: 'cluster' | 'node';
 }
 
 /** Fingerprint of a label set: order-independent, 16 hex chars. */

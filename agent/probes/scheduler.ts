@@ -75,6 +75,9 @@ export function defaultJudge(events: NodeEvent[]): string | undefined {
       case 'nginx_config':
         if (!ev.valid) return ev.reason ?? 'nginx configuration invalid';
         break;
+      case 'nginx_start_hook':
+        if (!ev.ok) return ev.reason ?? 'nginx start hook missing';
+        break;
       case 'vip_duplicate':
         if (ev.error) return `${ev.vip}: ${ev.error}`;
         break;

@@ -236,6 +236,18 @@ export interface NginxProcessEvent extends EventBase {
   reason?: string;
 }
 
+/** Cold standby (nginx.standby: cold): the script keepalived runs to start nginx on takeover. */
+export interface NginxStartHookEvent extends EventBase {
+  kind: 'nginx_start_hook';
+  /** nginx.start_hook. */
+  path: string;
+  /** Exists, is a regular file, and is executable. */
+  ok: boolean;
+  reason?: string;
+  /** Named by a notify / notify_master of keepalived.conf (undefined: keepalived.conf not read). */
+  referenced?: boolean;
+}
+
 export interface NginxConfigEvent extends EventBase {
   kind: 'nginx_config';
   valid: boolean;
@@ -275,6 +287,7 @@ export type NodeEvent =
   | NginxHealthEvent
   | NginxProcessEvent
   | NginxConfigEvent
+  | NginxStartHookEvent
   | ProbeRunEvent;
 
 export type NodeEventKind = NodeEvent['kind'];
@@ -334,6 +347,8 @@ export interface NginxState {
   health: Record<string, NginxHealthEvent>;
   process?: NginxProcessEvent;
   config?: NginxConfigEvent;
+  /** Cold standby only: the start hook's last check. */
+  startHook?: NginxStartHookEvent;
 }
 
 export interface NodeState {

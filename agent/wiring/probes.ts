@@ -13,6 +13,7 @@ import { NginxStatusProbe } from '../probes/nginxStatusProbe';
 import { NginxHealthProbe } from '../probes/nginxHealthProbe';
 import { NginxProcessProbe } from '../probes/nginxProcessProbe';
 import { NginxConfigProbe } from '../probes/nginxConfigProbe';
+import { StartHookProbe } from '../probes/startHookProbe';
 import { createHttpGet, type HttpGet } from '../probes/httpGet';
 import type { CommandRunner } from '../probes/runCommand';
 import { sendJson } from '../http/server';
@@ -97,6 +98,13 @@ export function createProbesModule(o: ProbesModuleOptions = {}): ModuleFactory {
         const s = effectiveSchedule(name, w.config.probes[name]);
         if (!s.enabled) continue;
         scheduled.push({ probe: probes[name], intervalMs: s.intervalMs, schedule: s.schedule, timeoutMs: s.timeoutMs });
+      }
+      // Cold standby: the script that starts nginx on takeover must be there when it is needed.
+      // Cheap (one stat), so a fixed interval rather than a `probes:` key of its own.
+      if (ng.standby === 'cold' && ng.start_hook) {
+        scheduled.push({ probe: new StartHookProbe({ path: ng.start_hook, clock: w.clock, conf: () => conf.current() }), intervalMs: 30_000, timeoutMs: 1_000 });
+      } else if (ng.standby === 'cold') {
+        log.warn('nginx.standby is cold but nginx.start_hook is not set: the script that starts nginx on takeover is not checked');
       }
       scheduler = new ProbeScheduler(scheduled, { clock: w.clock, log, emit: (ev) => void w.store.apply(ev), cron: o.cron });
       w.shared.set('probes.scheduler', scheduler);

@@ -1,0 +1,41 @@
+// NginxStartHookMissing (warning, nginx.standby: cold): the script keepalived runs to start nginx
+// on takeover (nginx.start_hook) is missing or not executable on a node. Nothing is broken while
+// the node is BACKUP, but its next takeover will move the VIP to a node that does not serve
+// (NginxNotStartedOnTakeover then, critical): this is the warning before it. Per node.
+import { due, fmtDuration, PendingSince, type Condition, type Rule, type RuleContext } from './rule';
+
+interface Memory {
+  pending: PendingSince;
+}
+
+export const nginxStartHookMissingRule: Rule = {
+  name: 'NginxStartHookMissing',
+  scope: 'node',
+  evaluate(ctx: RuleContext): Condition[] {
+    const { now, view, settings } = ctx;
+    const mem = ctx.memory<Memory>(() => ({ pending: new PendingSince() }));
+    const out: Condition[] = [];
+    for (const n of view.nodes) {
+      const hook = n.fresh ? n.state?.nginx.startHook : undefined;
+      if (!hook || hook.ok) continue;
+      const since = mem.pending.hold(n.node, now, hook.at);
+      if (!due(ctx, since, settings.conditionForMs)) continue;
+      const notReferenced = hook.referenced === false ? ` keepalived.conf on ${n.node} does not name it in any notify / notify_master line either.` : '';
+      out.push({
+        severity: 'warning',
+        labels: { node: n.node },
+        startsAt: since,
+        annotations: {
+          summary: `The nginx start hook on ${n.node} would fail a takeover: ${hook.reason ?? `${hook.path} unusable`}`,
+          description:
+            `For ${fmtDuration(now - since)}. With nginx.standby: cold, nginx is started on takeover by ${hook.path}; if ${n.node} becomes MASTER now ` +
+            `the VIP moves to a node whose nginx does not start.${notReferenced} Check the file (ls -l ${hook.path}): restore it, chmod +x, ` +
+            'and that keepalived.conf calls it from notify_master (keepalived -t; with enable_script_security it must be owned by root and not writable by others).',
+          path: hook.path,
+        },
+      });
+    }
+    mem.pending.sweep();
+    return out;
+  },
+};
