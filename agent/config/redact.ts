@@ -11,13 +11,9 @@ const SECRET_KEYS = /^(password|auth_password|secret|hmac_secret|token|api_token
 function redactUrl(u: string, keepPath: boolean): string {
   try {
     const url = new URL(u);
-    if (url.username || url.password) {
-      url.username = SECRET;
-      url.password = '';
-    }
-    if (!keepPath && (url.pathname !== '/' || url.search)) return `${url.origin}/${SECRET}`;
-    url.search = url.search ? `?${SECRET}` : '';
-    return url.toString();
+    const auth = url.username || url.password ? `${SECRET}@` : '';
+    const rest = !keepPath && (url.pathname !== '/' || url.search) ? `/${SECRET}` : `${url.pathname}${url.search ? `?${SECRET}` : ''}`;
+    return `${url.protocol}//${auth}${url.host}${rest}`;
   } catch {
     return SECRET;
   }
