@@ -16,6 +16,7 @@ import { needsUpdate, type NotificationLog } from './nflog';
 import type { NewNotification, Notification } from './notification';
 import { matchRoutes, type Route } from './route';
 import type { Silences } from './silences';
+import type { DeliveryPolicy } from './delivery';
 import { RESEND_EXPIRY_FACTOR } from './receivers/alertmanager';
 
 export interface PipelineOutbox {
@@ -34,6 +35,8 @@ export interface PipelineOptions {
   nflog: NotificationLog;
   outbox: PipelineOutbox;
   externalURL?: string;
+  /** Which firing alerts this agent pages for (default: all); see delivery.ts. Alertmanager receivers get every alert. */
+  delivery?: DeliveryPolicy;
 }
 
 export interface AlertStatus {
@@ -133,15 +136,24 @@ export class AlertPipeline {
     const toldFiring = new Set(entry?.firing ?? []);
     const firing: GroupedAlert[] = [];
     const resolved: GroupedAlert[] = [];
+    const keptTold: string[] = [];
     for (const s of snapshot) {
       if (this.o.inhibitor.inhibitedBy(s.alert, firingAll).length) continue;
       if (this.o.silences.silencedBy(s.alert.labels).length) continue;
-      if (s.alert.status === 'firing') firing.push(s);
+      if (s.alert.status === 'firing') {
+        if (this.o.delivery && !this.o.delivery.shouldDeliver(s.alert)) {
+          // Another agent pages for it. Not recorded as told (if the delivery moves here, the next
+          // flush finds it news), unless this receiver was told already (its resolve must follow).
+          if (toldFiring.has(s.alert.fingerprint)) keptTold.push(s.alert.fingerprint);
+          continue;
+        }
+        firing.push(s);
+      }
       // Unlike Alertmanager, a resolve is only news to a receiver that was told the alert fired:
       // an alert that fired and resolved between two flushes makes no "resolved" noise.
       else if (toldFiring.has(s.alert.fingerprint)) resolved.push(s);
     }
-    const fset = new Set(firing.map((s) => s.alert.fingerprint));
+    const fset = new Set([...firing.map((s) => s.alert.fingerprint), ...keptTold]);
     const rset = new Set(resolved.map((s) => s.alert.fingerprint));
     if (!needsUpdate(entry, fset, rset, rc.send_resolved, g.route.repeatInterval, now)) return;
     const toSend = rc.send_resolved ? [...firing, ...resolved] : firing;

@@ -8,6 +8,7 @@ import type { ModuleFactory, RouteSpec, WiringCtx } from '../module';
 import { duration } from '../config/schema';
 import type { Alert } from '../alerting/alert';
 import { Inhibitor } from '../alerting/inhibit';
+import { sharedDeliveryPolicy } from '../alerting/delivery';
 import { NotificationLog, outboxNflogStore } from '../alerting/nflog';
 import { isoTime } from '../alerting/notification';
 import { Outbox } from '../alerting/outbox';
@@ -106,6 +107,8 @@ export const alertingModule: ModuleFactory = {
     });
     const nflog = new NotificationLog({ clock: w.clock, store: outboxNflogStore(outbox) });
     const receivers = cfg.receivers.map((r) => createReceiver(r, () => w.clock.now()));
+    // Several agents raise the same alerts: the peers module's policy says which one pages.
+    const delivery = sharedDeliveryPolicy(w.shared);
     const pipeline = new AlertPipeline({
       hub: w.alerts,
       clock: w.clock,
@@ -117,6 +120,7 @@ export const alertingModule: ModuleFactory = {
       nflog,
       outbox,
       externalURL: cfg.external_url,
+      delivery,
     });
     const status = (): AlertingStatus => ({
       receivers: cfg.receivers.map((r) => ({ name: r.name, type: r.type })),
@@ -137,6 +141,8 @@ export const alertingModule: ModuleFactory = {
         generatorURL: a.generatorURL ?? cfg.external_url ?? '',
         status: { state: st.state, silencedBy: st.silencedBy, inhibitedBy: st.inhibitedBy },
         receivers: st.receivers.map((name) => ({ name })),
+        // The agent that notifies the grouped receivers of it (this one or a peer), when known.
+        deliveredBy: delivery.deliverer(a) ?? null,
       };
     };
     const silenceId = (url: URL) => {

@@ -2,6 +2,8 @@
 // follows every configured peer's stream into the shared PeerDirectory, and serves the merged
 // cluster view (GET /api/v1/cluster). The directory outlives reloads (w.shared), so a reload that
 // changes one peer keeps what is known of the others.
+// It also offers the delivery policy (which agent pages for an alert every agent raises) to the
+// alerting module, and says in the cluster view who pages for cluster-wide alerts.
 import type { ModuleFactory } from '../module';
 import { sendJson } from '../http/server';
 import { PeerServer } from '../peers/peerServer';
@@ -13,6 +15,8 @@ import type { Config } from '../config/schema';
 import type { Component } from '../module';
 import { parseListenAddress } from '../http/server';
 import { unicastPeerTargets } from '../peers/autoPeers';
+import { ClusterDeliveryPolicy } from '../peers/deliveryPolicy';
+import { DELIVERY_POLICY_KEY } from '../alerting/delivery';
 
 export function peerTargets(c: Pick<Config, 'peers' | 'peer_token'>): PeerTarget[] {
   return (c.peers ?? []).map((p) => ({
@@ -26,7 +30,7 @@ export function peerTargets(c: Pick<Config, 'peers' | 'peer_token'>): PeerTarget
 
 export const peersModule: ModuleFactory = {
   name: 'peers',
-  slice: (c) => ({ peers: c.peers, peer_token: c.peer_token, timeout: c.rules.peer_timeout, tls: [c.web.tls_cert_file, c.web.tls_key_file], listen: c.web.listen_address }),
+  slice: (c) => ({ peers: c.peers, peer_token: c.peer_token, timeout: c.rules.peer_timeout, tls: [c.web.tls_cert_file, c.web.tls_key_file], listen: c.web.listen_address, node: c.node }),
   build(w) {
     const directory = sharedPeerDirectory(w.shared);
     const log = w.log.child({ module: 'peers' });
@@ -42,6 +46,8 @@ export const peersModule: ModuleFactory = {
       if (parseListenAddress(w.config.web.listen_address).port === 0) log.warn('web.listen_address has port 0: no peers from unicast_peer (they would need our port)');
       else components.push(autoPeers(w, client, log));
     }
+    const delivery = new ClusterDeliveryPolicy({ self: w.config.node, directory, clock: w.clock, peerTimeoutMs: w.config.rules.peer_timeout, startedAt: w.agent.startedAt });
+    w.shared.set(DELIVERY_POLICY_KEY, delivery);
     return {
       components,
       collectors: [peersCollector(directory, w.clock)],
@@ -52,7 +58,10 @@ export const peersModule: ModuleFactory = {
           path: '/api/v1/cluster',
           auth: 'web',
           handler(_req, res) {
-            sendJson(res, 200, clusterViewForApi(buildClusterView(w.store.state, directory.views(), w.clock.now())));
+            const view = clusterViewForApi(buildClusterView(w.store.state, directory.views(), w.clock.now())) as Record<string, unknown>;
+            const seen = delivery.seen();
+            // Who pages for cluster-wide alerts as this agent sees it (null: configured peers not heard from yet).
+            sendJson(res, 200, { ...view, delivery: { clusterAlertsBy: delivery.clusterDeliverer(seen) ?? null, agentsSeen: seen.names, pending: seen.pending } });
           },
         },
       ],

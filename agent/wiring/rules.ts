@@ -13,13 +13,18 @@ export const rulesModule: ModuleFactory = {
   slice: (c) => ({ rules: c.rules, standby: c.nginx.standby, grace: c.nginx.takeover_grace, peers: (c.peers ?? []).map((p) => p.name) }),
   build(w) {
     const state = sharedEngineState(w.shared);
+    const directory = sharedPeerDirectory(w.shared);
+    const settings = ruleSettings(w.config);
+    // Zero-config peers (no peers: list) come and go with keepalived.conf: the rules count the
+    // directory's peers, whatever their origin.
+    if (!w.config.peers) Object.defineProperty(settings, 'peers', { get: () => directory.list().map((p) => p.name), enumerable: true });
     const engine = new RulesEngine({
       store: w.store,
-      peers: sharedPeerDirectory(w.shared),
+      peers: directory,
       alerts: w.alerts,
       clock: w.clock,
       log: w.log.child({ module: 'rules' }),
-      settings: ruleSettings(w.config),
+      settings,
       rules: allRules,
       state,
       intervalMs: w.config.rules.evaluation_interval,

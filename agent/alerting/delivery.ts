@@ -1,0 +1,31 @@
+// Who pages. Several agents watch one cluster and each evaluates every rule on the same merged
+// view, so each raises the same alerts: without a decision an operator of a pair gets every page
+// twice. The pipeline asks a DeliveryPolicy, at each group flush, whether this agent is the one
+// to notify the grouped receivers (Slack, email, webhook) of a firing alert; alerts it does not
+// deliver stay active everywhere else (API, metrics, status page, Alertmanager, which dedups by
+// labels itself). The pipeline knows nothing of nodes or clusters: the alert's `scope` and the
+// policy (implemented by the peers module, agent/peers/deliveryPolicy.ts) decide. Resolves go
+// out from whichever agent told the receiver that the alert fired.
+import type { Alert } from './alert';
+
+export interface DeliveryPolicy {
+  /** Should this agent notify the grouped receivers of this firing alert now? */
+  shouldDeliver(alert: Alert): boolean;
+  /** The agent (node name) that delivers it, when known; for the API. */
+  deliverer(alert: Alert): string | undefined;
+}
+
+/** Where the peers module puts its policy in WiringCtx.shared. */
+export const DELIVERY_POLICY_KEY = 'alerting.delivery';
+
+/** No peers: this agent delivers everything. */
+export const deliverEverything: DeliveryPolicy = { shouldDeliver: () => true, deliverer: () => undefined };
+
+/** The policy in `shared` at the time of asking (the peers module builds after alerting and may be rebuilt). */
+export function sharedDeliveryPolicy(shared: Map<string, unknown>): DeliveryPolicy {
+  const current = () => (shared.get(DELIVERY_POLICY_KEY) as DeliveryPolicy | undefined) ?? deliverEverything;
+  return {
+    shouldDeliver: (a) => current().shouldDeliver(a),
+    deliverer: (a) => current().deliverer(a),
+  };
+}
