@@ -22,6 +22,8 @@ fi
 npm run build || { echo "run-all: build failed" >&2; exit 1; }
 
 status=0
+# ts-jest only transpiles (isolatedModules): type-check the tests, helpers and benches here.
+npx tsc -p tsconfig.test.json --noEmit || { echo "run-all: type errors in tests/bench (see above)" >&2; status=1; }
 # Unit tests: parallel workers.
 npx jest --selectProjects unit --passWithNoTests --json --outputFile="$OUT/unit.json" "$@" || status=1
 
