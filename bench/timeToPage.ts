@@ -1,0 +1,254 @@
+// Time to page: from keepalived's own transition (its D-Bus VrrpStatusChange signal, timestamped by
+// dbus-monitor on the node's bus) to the notification arriving at a webhook receiver in the lab's
+// client namespace. keepwatch: the agents on both nodes with a webhook receiver (defaults of the
+// pipeline; rules.event_hold shortened so that each round's Failover alert resolves before the
+// next). The Prometheus path, in the same run: Debian's prometheus in the client namespace
+// scraping both agents every 15 s with rules/prometheus/keepwatch.rules.yml, and
+// prometheus-alertmanager with its default timings (group_wait 30s, group_interval 5m) sending to
+// the same receiver.
+//
+// Order: first one "held" split brain and one "held" failover, each kept until the Prometheus
+// path has paged too (or --prom-wait seconds): Alertmanager's groups are fresh then, as for a
+// first incident. Then the fast rounds, keepwatch only (Alertmanager would hold every later page
+// of the same group for group_interval, 5 minutes): failovers (the MASTER's keepalived SIGKILLed,
+// restarted after the page) and split brains (VRRP dropped on the BACKUP by nftables, then let
+// through again).
+//
+// Run (root): npx tsx bench/timeToPage.ts [--failovers=20] [--splits=10] [--prom-wait=150]
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { startLab, cleanupIdSync, type Lab, type LabNode } from '../test/lab/lab';
+import { AGENT_PORT, startAgents, waitUntil, type LabAgent } from '../test/lab/agents';
+import { fmt, opt, REPO, requireRoot, sleep, summary, table, writeResult } from './lib';
+
+const RECEIVER_PORT = 9099;
+
+interface Signal {
+  node: string;
+  at: number;
+  state: number;
+}
+
+interface Received {
+  at: number;
+  path: string;
+  body: { status?: string; alerts?: Array<{ status: string; labels: Record<string, string>; startsAt?: string }> };
+}
+
+/** dbus-monitor on a node's bus: keepalived's VrrpStatusChange signals with the bus's own timestamps. */
+function watchSignals(node: LabNode, out: Signal[]): ChildProcess {
+  const p = node.spawn(['dbus-monitor', '--address', node.busAddress, '--monitor', "type='signal',interface='org.keepalived.Vrrp1.Instance',member='VrrpStatusChange'"], { pipe: true });
+  let buf = '';
+  let pending: number | undefined;
+  p.stdout!.on('data', (d: Buffer) => {
+    buf += d.toString();
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      const t = /^signal time=(\d+\.\d+) .*member=VrrpStatusChange/.exec(line);
+      if (t) {
+        pending = Number(t[1]) * 1000;
+        continue;
+      }
+      const u = /^\s+uint32 (\d+)/.exec(line);
+      if (u && pending !== undefined) {
+        out.push({ node: node.name, at: pending, state: Number(u[1]) });
+        pending = undefined;
+      }
+    }
+  });
+  p.stderr!.resume();
+  return p;
+}
+
+function received(file: string): Received[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Received);
+}
+
+/** The first notification on `path` after `since` with a firing alert named one of `names`. */
+function firstPage(file: string, path: string, since: number, names: string[]): Received | undefined {
+  return received(file).find((r) => r.path === path && r.at > since && (r.body.alerts ?? []).some((a) => a.status === 'firing' && names.includes(a.labels.alertname)));
+}
+
+/** keepwatch's pages of alertname are all resolved (its last notification of it says so). */
+function allResolved(file: string, name: string): boolean {
+  const mine = received(file).filter((r) => r.path === '/kw' && (r.body.alerts ?? []).some((a) => a.labels.alertname === name));
+  if (!mine.length) return true;
+  return (mine[mine.length - 1].body.alerts ?? []).filter((a) => a.labels.alertname === name).every((a) => a.status === 'resolved');
+}
+
+async function masterSignal(signals: Signal[], node: string, since: number, timeoutMs: number): Promise<Signal> {
+  let s: Signal | undefined;
+  await waitUntil(() => (s = signals.find((x) => x.node === node && x.state === 2 && x.at > since)), timeoutMs, 10, `${node} MASTER signal`);
+  return s!;
+}
+
+function promConfig(rules: string): string {
+  return `global:
+  scrape_interval: 15s
+  evaluation_interval: 15s
+rule_files: [${JSON.stringify(rules)}]
+alerting:
+  alertmanagers:
+    - static_configs: [{targets: ['127.0.0.1:9093']}]
+scrape_configs:
+  - job_name: keepwatch
+    static_configs:
+      - targets: ['192.0.2.11:${AGENT_PORT}', '192.0.2.12:${AGENT_PORT}']
+        labels: {cluster: lab}
+`;
+}
+
+// Alertmanager's default timings (group_wait 30s, group_interval 5m, repeat_interval 4h): not set here.
+const AM_CONFIG = `route:
+  receiver: hook
+  group_by: [alertname, cluster, vrid]
+receivers:
+  - name: hook
+    webhook_configs:
+      - url: http://127.0.0.1:${RECEIVER_PORT}/am
+        send_resolved: true
+`;
+
+interface Sample {
+  kind: 'failover' | 'split';
+  round: number;
+  transitionAt: number;
+  keepwatchMs: number;
+  prometheusMs?: number;
+  prometheusAlert?: string;
+  keepwatchAlert: string;
+}
+
+async function main(): Promise<void> {
+  requireRoot('timeToPage');
+  const failovers = opt('failovers', 20);
+  const splits = opt('splits', 10);
+  const promWait = opt('prom-wait', 150);
+  const id = 'b8tp';
+  let lab: Lab | undefined;
+  const samples: Sample[] = [];
+  try {
+    console.log(`timeToPage: ${failovers} failovers and ${splits} split brains (the first of each also on the Prometheus path, waited up to ${promWait} s)`);
+    lab = await startLab({ id });
+    const [ka1, ka2] = lab.nodes;
+    const dir = lab.client.dir;
+    mkdirSync(dir, { recursive: true });
+    const recvFile = join(dir, 'received.jsonl');
+    writeFileSync(recvFile, '');
+    lab.client.spawn([process.execPath, join(__dirname, 'webhookReceiver.cjs'), '0.0.0.0', String(RECEIVER_PORT), recvFile]);
+    await waitUntil(async () => (await lab!.client.exec(['curl', '-sf', '-X', 'POST', '-d', '{}', `http://127.0.0.1:${RECEIVER_PORT}/ping`])).code === 0, 10_000, 100, 'receiver up');
+
+    const agents: LabAgent[] = await startAgents(lab, {
+      config: () => ({
+        log: { level: 'warn' },
+        rules: { event_hold: '5s' },
+        alerting: {
+          route: { receiver: 'bench' },
+          receivers: [{ name: 'bench', type: 'webhook', url: `http://192.0.2.50:${RECEIVER_PORT}/kw` }],
+        },
+      }),
+    });
+    void agents;
+    // The Prometheus path in the client namespace.
+    writeFileSync(join(dir, 'prometheus.yml'), promConfig(join(REPO, 'rules/prometheus/keepwatch.rules.yml')));
+    writeFileSync(join(dir, 'alertmanager.yml'), AM_CONFIG);
+    lab.client.spawn(['prometheus-alertmanager', `--config.file=${join(dir, 'alertmanager.yml')}`, `--storage.path=${join(dir, 'am')}`, '--web.listen-address=127.0.0.1:9093', '--cluster.listen-address='], { logFile: join(dir, 'alertmanager.log') });
+    lab.client.spawn(['prometheus', `--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'prom')}`, '--web.listen-address=127.0.0.1:9090'], { logFile: join(dir, 'prometheus.log') });
+    await waitUntil(async () => {
+      const r = await lab!.client.exec(['curl', '-s', 'http://127.0.0.1:9090/api/v1/targets']);
+      return r.code === 0 && (r.stdout.match(/"health":"up"/g) ?? []).length === 2;
+    }, 60_000, 1000, 'Prometheus scraping both agents');
+    console.log('Prometheus scrapes both agents; Alertmanager up');
+
+    const signals: Signal[] = [];
+    for (const n of lab.nodes) watchSignals(n, signals);
+    await sleep(1000);
+
+    const stable = async () => {
+      await lab!.waitForState(ka1, 'MASTER', 30_000);
+      await lab!.waitForState(ka2, 'BACKUP', 30_000);
+    };
+
+    const splitRound = async (round: number, withProm: boolean) => {
+      await stable();
+      await waitUntil(() => allResolved(recvFile, 'SplitBrain'), 60_000, 200, 'previous SplitBrain resolved');
+      await sleep(1000);
+      const t = Date.now();
+      await lab!.blockVrrp(ka2);
+      const sig = await masterSignal(signals, 'ka2', t, 20_000);
+      let kw: Received | undefined;
+      await waitUntil(() => (kw = firstPage(recvFile, '/kw', t, ['SplitBrain'])), 30_000, 10, 'keepwatch SplitBrain page');
+      const s: Sample = { kind: 'split', round, transitionAt: sig.at, keepwatchMs: kw!.at - sig.at, keepwatchAlert: 'SplitBrain' };
+      if (withProm) {
+        let am: Received | undefined;
+        await waitUntil(() => (am = firstPage(recvFile, '/am', t, ['KeepalivedSplitBrain', 'KeepwatchSplitBrainDetected'])), promWait * 1000, 200, 'Prometheus path split brain page').catch(() => undefined);
+        if (am) {
+          s.prometheusMs = am.at - sig.at;
+          s.prometheusAlert = (am.body.alerts ?? []).find((a) => a.status === 'firing')?.labels.alertname;
+        }
+      }
+      await lab!.unblockVrrp(ka2);
+      samples.push(s);
+      console.log(`  split brain ${round}: keepwatch ${fmt(s.keepwatchMs, 0)} ms${withProm ? `, Prometheus path ${s.prometheusMs !== undefined ? `${fmt(s.prometheusMs, 0)} ms (${s.prometheusAlert})` : `none within ${promWait} s`}` : ''}`);
+    };
+
+    const failoverRound = async (round: number, withProm: boolean) => {
+      await stable();
+      await waitUntil(() => allResolved(recvFile, 'Failover'), 60_000, 200, 'previous Failover resolved');
+      await sleep(1000);
+      const t = Date.now();
+      await lab!.killKeepalived(ka1, 'SIGKILL');
+      const sig = await masterSignal(signals, 'ka2', t, 20_000);
+      let kw: Received | undefined;
+      await waitUntil(() => (kw = firstPage(recvFile, '/kw', t, ['Failover'])), 30_000, 10, 'keepwatch Failover page');
+      const s: Sample = { kind: 'failover', round, transitionAt: sig.at, keepwatchMs: kw!.at - sig.at, keepwatchAlert: 'Failover' };
+      if (withProm) {
+        // The shipped rules have no failover alert: with the master's keepalived dead, KeepalivedDown (for: 30s) pages.
+        let am: Received | undefined;
+        await waitUntil(() => (am = firstPage(recvFile, '/am', t, ['KeepalivedDown', 'KeepalivedNoMaster', 'KeepalivedFlapping'])), promWait * 1000, 200, 'Prometheus path page').catch(() => undefined);
+        if (am) {
+          s.prometheusMs = am.at - sig.at;
+          s.prometheusAlert = (am.body.alerts ?? []).find((a) => a.status === 'firing')?.labels.alertname;
+        }
+      }
+      await lab!.startKeepalived(ka1);
+      samples.push(s);
+      console.log(`  failover ${round}: keepwatch ${fmt(s.keepwatchMs, 0)} ms${withProm ? `, Prometheus path ${s.prometheusMs !== undefined ? `${fmt(s.prometheusMs, 0)} ms (${s.prometheusAlert})` : `none within ${promWait} s`}` : ''}`);
+    };
+
+    if (splits > 0) await splitRound(1, true);
+    if (failovers > 0) await failoverRound(1, true);
+    for (let i = 2; i <= failovers; i++) await failoverRound(i, false);
+    for (let i = 2; i <= splits; i++) await splitRound(i, false);
+
+    const kwAll = samples.map((s) => s.keepwatchMs);
+    const rows = (['failover', 'split'] as const).map((k) => {
+      const kw = summary(samples.filter((s) => s.kind === k).map((s) => s.keepwatchMs));
+      const pr = samples.filter((s) => s.kind === k && s.prometheusMs !== undefined).map((s) => s.prometheusMs!);
+      return { kind: k, n: kw.n, 'keepwatch p50 ms': fmt(kw.p50, 0), 'p95 ms': fmt(kw.p95, 0), 'max ms': fmt(kw.max, 0), 'Prometheus path ms': pr.length ? pr.map((x) => fmt(x, 0)).join(',') : 'n/a' };
+    });
+    console.log('\n' + table(rows));
+    const all = summary(kwAll);
+    const prom = samples.filter((s) => s.prometheusMs !== undefined);
+    const pairs = prom.map((s) => ({ kind: s.kind, keepwatchMs: s.keepwatchMs, prometheusMs: s.prometheusMs!, ratio: s.prometheusMs! / s.keepwatchMs }));
+    console.log(`keepwatch, all ${all.n}: p50 ${fmt(all.p50, 0)} ms, p95 ${fmt(all.p95, 0)} ms, max ${fmt(all.max, 0)} ms (goal p95 < 1000 ms: ${all.p95 < 1000 ? 'met' : 'NOT met'})`);
+    for (const p of pairs) console.log(`same incident, ${p.kind}: Prometheus path ${fmt(p.prometheusMs / 1000, 1)} s vs keepwatch ${fmt(p.keepwatchMs, 0)} ms: ${fmt(p.ratio, 0)}x`);
+    if (pairs.length) console.log(`Prometheus path p50 / keepwatch p50: ${fmt(summary(pairs.map((p) => p.prometheusMs)).p50 / all.p50, 0)}x`);
+    writeResult('timeToPage', { options: { failovers, splits, promWait }, keepwatch: all, samples, pairs });
+  } finally {
+    await lab?.stop();
+    cleanupIdSync(id);
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

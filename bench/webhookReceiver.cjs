@@ -1,0 +1,20 @@
+// A webhook receiver for the benchmarks: every POST is appended to a JSON-lines file with its
+// arrival time (Date.now(): namespaces share the host's clock) and answered 200 "ok".
+// Usage: node bench/webhookReceiver.cjs <host> <port> <file>
+'use strict';
+const http = require('node:http');
+const fs = require('node:fs');
+const [host, port, file] = process.argv.slice(2);
+const server = http.createServer((req, res) => {
+  const chunks = [];
+  req.on('data', (c) => chunks.push(c));
+  req.on('end', () => {
+    const at = Date.now();
+    let body;
+    try { body = JSON.parse(Buffer.concat(chunks).toString('utf8')); } catch { body = Buffer.concat(chunks).toString('utf8').slice(0, 2000); }
+    fs.appendFileSync(file, JSON.stringify({ at, method: req.method, path: req.url, body }) + '\n');
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.end('ok');
+  });
+});
+server.listen(Number(port), host, () => process.stdout.write(`listening ${host}:${port}\n`));
