@@ -16,6 +16,7 @@ import type { Ctx } from '../context';
 import { stateFromCode, stateFromName, type AddressFamily, type InstanceKey, type NodeEvent, type VrrpState } from '../state/types';
 import { RetryBackoff, type BackoffOptions } from './retryBackoff';
 import type { Emit, Source } from './source';
+import { SourceReporter } from './sourceReporter';
 
 export const KEEPALIVED_BUS_NAME = 'org.keepalived.Vrrp1';
 const VRRP_PATH = '/org/keepalived/Vrrp1/Vrrp';
@@ -143,7 +144,6 @@ export class DbusSource implements Source {
   readonly name = 'dbus' as const;
   private readonly log: Ctx['log'];
   private readonly clock: Ctx['clock'];
-  private readonly emitEvent: Emit;
   private readonly callTimeoutMs: number;
   private readonly backoff: RetryBackoff;
   private readonly aliveRecheckMs: number;
@@ -170,14 +170,12 @@ export class DbusSource implements Source {
   private known = new Map<string, PathInfo>();
   private enumerating: Promise<void> | undefined;
   private enumerateAgain = false;
-  private reportedUp: boolean | undefined;
-  private reportedError: string | undefined;
-  private readonly loggedOnce = new Set<string>();
+  private readonly report: SourceReporter;
 
   constructor(private readonly opts: DbusSourceOptions) {
     this.log = opts.ctx.log.child({ source: 'dbus' });
     this.clock = opts.ctx.clock;
-    this.emitEvent = opts.emit;
+    this.report = new SourceReporter('dbus', opts.emit, this.clock, this.log, 'D-Bus');
     this.callTimeoutMs = opts.callTimeoutMs ?? 3000;
     this.backoff = new RetryBackoff(opts.backoff);
     this.aliveRecheckMs = opts.aliveRecheckMs ?? 5000;
@@ -285,7 +283,7 @@ export class DbusSource implements Source {
     this.paths.clear();
     this.applied.clear();
     this.waiting.clear();
-    this.reportDown(error);
+    this.report.down(error);
     const delay = this.backoff.next();
     this.log.debug({ delayMs: delay }, 'D-Bus reconnect scheduled');
     this.reconnectTimer = this.clock.setTimeout(() => {
@@ -319,7 +317,7 @@ export class DbusSource implements Source {
     this.paths.clear();
     this.applied.clear();
     this.log.info({ owner, why }, 'keepalived is on the bus');
-    this.emit({ kind: 'keepalived', up: true, at: this.clock.now(), source: 'dbus' });
+    this.report.emit({ kind: 'keepalived', up: true, at: this.clock.now(), source: 'dbus' });
     await this.enumerate(gen);
   }
 
@@ -330,7 +328,7 @@ export class DbusSource implements Source {
     this.paths.clear();
     this.applied.clear();
     if (this.stoppedSignalled) {
-      this.reportUp();
+      this.report.up();
       return; // keepalived said VrrpStopped: already reported down
     }
     const liveness = await this.checkAlive();
@@ -338,13 +336,13 @@ export class DbusSource implements Source {
     if (liveness?.alive) {
       // Not "keepalived down": it runs, we just cannot see it (keepalived does not rejoin a
       // restarted dbus-daemon). Reported as this source's failure, re-checked on a timer.
-      this.reportDown(`keepalived${liveness.pid ? ` (pid ${liveness.pid})` : ''} is running but not on the D-Bus bus; restart keepalived after a dbus-daemon restart`);
+      this.report.down(`keepalived${liveness.pid ? ` (pid ${liveness.pid})` : ''} is running but not on the D-Bus bus; restart keepalived after a dbus-daemon restart`);
       // Soon at first: a crashing keepalived's parent often outlives its VRRP child by a moment.
       this.scheduleAliveCheck(gen, this.aliveChecks++ < 3 ? Math.min(250, this.aliveRecheckMs) : this.aliveRecheckMs);
       return;
     }
-    this.reportUp();
-    this.emit({ kind: 'keepalived', up: false, at: this.clock.now(), source: 'dbus', reason });
+    this.report.up();
+    this.report.emit({ kind: 'keepalived', up: false, at: this.clock.now(), source: 'dbus', reason });
   }
 
   private async checkAlive(): Promise<KeepalivedLiveness | undefined> {
@@ -352,7 +350,7 @@ export class DbusSource implements Source {
     try {
       return await this.opts.keepalivedAlive();
     } catch (e) {
-      this.once('alive-check', () => this.log.warn({ err: errText(e) }, 'keepalived liveness check failed'));
+      this.report.once('alive-check', () => this.log.warn({ err: errText(e) }, 'keepalived liveness check failed'));
       return undefined;
     }
   }
@@ -384,7 +382,7 @@ export class DbusSource implements Source {
       } else if (msg.interface === VRRP_IFACE) {
         if (msg.member === 'VrrpStopped') {
           this.stoppedSignalled = true;
-          this.emit({ kind: 'keepalived', up: false, at: this.clock.now(), source: 'dbus', reason: 'stopped' });
+          this.report.emit({ kind: 'keepalived', up: false, at: this.clock.now(), source: 'dbus', reason: 'stopped' });
         } else if (msg.member === 'VrrpReloaded') {
           this.log.info('keepalived reloaded: re-reading instances');
           void this.enumerate(gen);
@@ -401,7 +399,7 @@ export class DbusSource implements Source {
   /** Signals from another connection than keepalived's are ignored once keepalived owns its name. */
   private fromKeepalived(msg: dbus.Message): boolean {
     if (!this.owner || msg.sender === this.owner) return true;
-    this.once(`foreign:${msg.sender}`, () => this.log.warn({ sender: msg.sender, member: msg.member }, 'ignoring a keepalived signal from a connection that is not keepalived'));
+    this.report.once(`foreign:${msg.sender}`, () => this.log.warn({ sender: msg.sender, member: msg.member }, 'ignoring a keepalived signal from a connection that is not keepalived'));
     return false;
   }
 
@@ -466,7 +464,7 @@ export class DbusSource implements Source {
     const last = this.applied.get(path);
     if (last && last.sender === sig.sender && last.serial > sig.serial) return; // older than what we know
     this.applied.set(path, { sender: sig.sender, serial: sig.serial });
-    this.emit({ kind: 'transition', at: sig.at, source: 'dbus', iname: info.iname, state: sig.state, key: { ...info.key } });
+    this.report.emit({ kind: 'transition', at: sig.at, source: 'dbus', iname: info.iname, state: sig.state, key: { ...info.key } });
   }
 
   private keyOf(path: string, iname: string): InstanceKey {
@@ -519,13 +517,13 @@ export class DbusSource implements Source {
       );
     } catch (e) {
       if (gen !== this.gen || this.owner !== owner) return; // keepalived left meanwhile: not our failure
-      this.reportDown(`reading keepalived's instances over D-Bus failed: ${errText(e)}`);
+      this.report.down(`reading keepalived's instances over D-Bus failed: ${errText(e)}`);
       this.scheduleEnumerate(gen, this.backoff.next());
       return;
     }
     if (gen !== this.gen || this.owner !== owner) return;
     this.backoff.reset();
-    this.reportUp();
+    this.report.up();
     const seen = new Map<string, PathInfo>();
     for (const r of results) {
       const info: PathInfo = { iname: r.iname, key: this.keyOf(r.path, r.iname) };
@@ -539,14 +537,14 @@ export class DbusSource implements Source {
         ev.state = r.state;
         this.applied.set(r.path, { sender: r.sender, serial: r.serial });
       }
-      this.emit(ev);
+      this.report.emit(ev);
     }
     const seenNames = new Set([...seen.values()].map((i) => i.iname));
     for (const [path, info] of this.known) {
       if (seen.has(path) || seenNames.has(info.iname)) continue;
       this.paths.delete(path);
       this.applied.delete(path);
-      this.emit({ kind: 'transition', at: this.clock.now(), source: 'dbus', iname: info.iname, state: 'DELETED', key: { ...info.key }, cause: 'no longer configured (keepalived reloaded)' });
+      this.report.emit({ kind: 'transition', at: this.clock.now(), source: 'dbus', iname: info.iname, state: 'DELETED', key: { ...info.key }, cause: 'no longer configured (keepalived reloaded)' });
     }
     this.known = seen;
     this.log.debug({ instances: seen.size }, 'enumerated keepalived instances');
@@ -566,7 +564,7 @@ export class DbusSource implements Source {
         // A least-privilege policy (deploy/dbus) may allow Properties.Get only.
         if (!(e instanceof dbus.DBusError) || !/AccessDenied|UnknownMethod|NotSupported/.test(e.type)) throw e;
         this.getAllAllowed = false;
-        this.once('getall-denied', () => this.log.info({ err: e.type }, 'Properties.GetAll refused; reading Name and State with Get'));
+        this.report.once('getall-denied', () => this.log.info({ err: e.type }, 'Properties.GetAll refused; reading Name and State with Get'));
       }
     }
     const get = (prop: string) => this.call(bus, { destination: dest, path, interface: 'org.freedesktop.DBus.Properties', member: 'Get', signature: 'ss', body: [INSTANCE_IFACE, prop] });
@@ -652,38 +650,7 @@ export class DbusSource implements Source {
 
   // ------------------------------------------------------------------ reporting
 
-  private emit(ev: NodeEvent): void {
-    try {
-      this.emitEvent(ev);
-    } catch (e) {
-      this.once('emit', () => this.log.error({ err: errText(e) }, 'event consumer threw'));
-    }
-  }
-
-  private reportUp(): void {
-    if (this.reportedUp === true) return;
-    this.reportedUp = true;
-    this.reportedError = undefined;
-    this.emit({ kind: 'source', up: true, at: this.clock.now(), source: 'dbus' });
-  }
-
-  private reportDown(error: string): void {
-    if (this.reportedUp === false && this.reportedError === error) return;
-    this.reportedUp = false;
-    this.reportedError = error;
-    this.log.warn({ err: error }, 'D-Bus source down');
-    this.emit({ kind: 'source', up: false, at: this.clock.now(), source: 'dbus', error });
-  }
-
   private parseError(reason: string): void {
-    this.once(`parse:${reason.slice(0, 40)}`, () => this.log.warn({ reason }, 'unexpected D-Bus message'));
-    this.emit({ kind: 'parse_error', at: this.clock.now(), source: 'dbus', reason });
-  }
-
-  private once(key: string, fn: () => void): void {
-    if (this.loggedOnce.has(key)) return;
-    if (this.loggedOnce.size > 1000) this.loggedOnce.clear();
-    this.loggedOnce.add(key);
-    fn();
+    this.report.parseError(reason.slice(0, 40), reason, this.clock.now());
   }
 }

@@ -21,6 +21,7 @@ import { parseDumpJson } from './parse/dumpJson';
 import { parseDumpStats } from './parse/dumpStats';
 import { RetryBackoff, type BackoffOptions } from './retryBackoff';
 import type { Emit, Source } from './source';
+import { SourceReporter } from './sourceReporter';
 
 export type DumpKind = 'data' | 'stats' | 'json';
 
@@ -114,14 +115,13 @@ export class DumpsSource implements Source {
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
   private inflight: Promise<DumpOutcome[]> | undefined;
-  private reportedUp: boolean | undefined;
-  private reportedError: string | undefined;
-  private readonly loggedOnce = new Set<string>();
+  private readonly report: SourceReporter;
   private readonly waiters = new Set<() => void>();
 
   constructor(private readonly opts: DumpsSourceOptions) {
     this.log = opts.ctx.log.child({ source: 'dumps' });
     this.clock = opts.ctx.clock;
+    this.report = new SourceReporter('dumps', opts.emit, this.clock, this.log, 'dumps');
     this.kinds = opts.kinds ?? (opts.method === 'dbus' ? ['data', 'stats'] : ['json', 'data']);
     this.intervalMs = opts.intervalMs ?? 15_000;
     this.pollMs = opts.pollMs ?? 100;
@@ -182,9 +182,9 @@ export class DumpsSource implements Source {
     }
     if (outcomes.some((o) => o.ok)) {
       this.backoff.reset();
-      this.reportUp();
+      this.report.up();
     } else if (outcomes.length) {
-      this.reportDown(outcomes.map((o) => `${o.kind}: ${o.error}`).join('; '));
+      this.report.down(outcomes.map((o) => `${o.kind}: ${o.error}`).join('; '));
     }
     return outcomes;
   }
@@ -197,7 +197,7 @@ export class DumpsSource implements Source {
         await this.fs.accessDir(own);
         return own;
       } catch {
-        this.once(`proc-tmp:${pid}`, () => this.log.info({ dir: own }, 'cannot read keepalived\'s own /tmp; reading /tmp'));
+        this.report.once(`proc-tmp:${pid}`, () => this.log.info({ dir: own }, 'cannot read keepalived\'s own /tmp; reading /tmp'));
       }
     }
     return '/tmp';
@@ -236,7 +236,7 @@ export class DumpsSource implements Source {
         }
         const result = PARSER_OF[kind](text, { at: Math.round(st!.mtimeMs), withState: this.opts.withState });
         if (result.complete) {
-          for (const ev of result.events) this.emit(ev);
+          for (const ev of result.events) this.report.emit(ev);
           return { kind, ok: true, file, instances: result.instances };
         }
         // Still being written, or cut for good: look again until the deadline.
@@ -246,7 +246,7 @@ export class DumpsSource implements Source {
     }
     if (lastBad) {
       // It held still and stayed incomplete: report it (once per cycle, not per look).
-      for (const ev of lastBad.events) if (ev.kind === 'parse_error') this.emit(ev);
+      for (const ev of lastBad.events) if (ev.kind === 'parse_error') this.report.emit(ev);
       return { kind, ok: false, file, error: `${FILE_OF[kind]} stayed incomplete` };
     }
     const why = lastErr && !prev ? ` (${lastErr})` : '';
@@ -260,7 +260,7 @@ export class DumpsSource implements Source {
         return;
       } catch (e) {
         if (pid === undefined) throw e;
-        this.once(`dbus-fallback:${kind}`, () => this.log.warn({ err: errText(e) }, `D-Bus ${kind === 'data' ? 'PrintData' : 'PrintStats'} failed; asking by signal instead`));
+        this.report.once(`dbus-fallback:${kind}`, () => this.log.warn({ err: errText(e) }, `D-Bus ${kind === 'data' ? 'PrintData' : 'PrintStats'} failed; asking by signal instead`));
       }
     }
     if (pid === undefined) throw new Error(`no keepalived pid (pid file ${this.opts.pidFile})`);
@@ -278,35 +278,5 @@ export class DumpsSource implements Source {
       const t = this.clock.setTimeout(wake, ms);
       this.waiters.add(wake);
     });
-  }
-
-  private emit(ev: NodeEvent): void {
-    try {
-      this.opts.emit(ev);
-    } catch (e) {
-      this.once('emit', () => this.log.error({ err: errText(e) }, 'event consumer threw'));
-    }
-  }
-
-  private reportUp(): void {
-    if (this.reportedUp === true) return;
-    this.reportedUp = true;
-    this.reportedError = undefined;
-    this.emit({ kind: 'source', up: true, at: this.clock.now(), source: 'dumps' });
-  }
-
-  private reportDown(error: string): void {
-    if (this.reportedUp === false && this.reportedError === error) return;
-    this.reportedUp = false;
-    this.reportedError = error;
-    this.log.warn({ err: error }, 'dumps source down');
-    this.emit({ kind: 'source', up: false, at: this.clock.now(), source: 'dumps', error });
-  }
-
-  private once(key: string, fn: () => void): void {
-    if (this.loggedOnce.has(key)) return;
-    if (this.loggedOnce.size > 1000) this.loggedOnce.clear();
-    this.loggedOnce.add(key);
-    fn();
   }
 }

@@ -18,6 +18,7 @@ import { LineSplitter } from './lineSplitter';
 import { parseFifoLine } from './parse/fifoLine';
 import { RetryBackoff, type BackoffOptions } from './retryBackoff';
 import type { Emit, Source } from './source';
+import { SourceReporter } from './sourceReporter';
 
 export interface FifoSourceOptions {
   /** Where the FIFO lives; keepalived's vrrp_notify_fifo must name the same path. */
@@ -53,7 +54,6 @@ interface Reader {
 }
 
 /** Longest piece of a bad line kept in a parse_error event. */
-const INPUT_ECHO_MAX = 200;
 /** Old FIFOs kept open at most (keepalived may still write to them). */
 const MAX_RETIRED = 2;
 
@@ -79,12 +79,11 @@ export class FifoSource implements Source {
   private retryTimer: NodeJS.Timeout | undefined;
   private checking: Promise<void> | undefined;
   private checkAgain = false;
-  private reportedUp: boolean | undefined;
-  private reportedError: string | undefined;
-  private readonly loggedCodes = new Set<string>();
+  private readonly report: SourceReporter;
 
-  constructor(private readonly opts: FifoSourceOptions, private readonly ctx: Ctx, private readonly emitEvent: Emit) {
+  constructor(private readonly opts: FifoSourceOptions, private readonly ctx: Ctx, emitEvent: Emit) {
     this.log = ctx.log.child({ source: 'fifo' });
+    this.report = new SourceReporter('fifo', emitEvent, ctx.clock, this.log, 'notify FIFO');
     this.mode = opts.mode ?? 0o600;
     this.maxLineBytes = opts.maxLineBytes ?? 4096;
     this.checkIntervalMs = opts.checkIntervalMs ?? 1000;
@@ -292,11 +291,7 @@ export class FifoSource implements Source {
 
   private parseError(code: string, reason: string, input: string): void {
     this.stats.parseErrors++;
-    if (!this.loggedCodes.has(code)) {
-      this.loggedCodes.add(code);
-      this.log.warn({ code, reason }, 'bad notify FIFO line (logged once per kind, all are counted)');
-    }
-    this.emit({ kind: 'parse_error', at: this.readAt || this.ctx.clock.now(), source: 'fifo', reason, input: input.slice(0, INPUT_ECHO_MAX) });
+    this.report.parseError(code, reason, this.readAt || this.ctx.clock.now(), input);
   }
 
   private onReaderEnd(reader: Reader, why: string): void {
@@ -320,12 +315,8 @@ export class FifoSource implements Source {
   }
 
   private emit(ev: NodeEvent): void {
-    if (ev.kind !== 'parse_error') this.stats.events++;
-    try {
-      this.emitEvent(ev);
-    } catch (e) {
-      this.log.error({ err: e, kind: ev.kind }, 'event consumer threw; event dropped');
-    }
+    this.stats.events++;
+    this.report.emit(ev);
   }
 
   private fail(error: string): void {
@@ -339,18 +330,11 @@ export class FifoSource implements Source {
   }
 
   private reportDown(error: string): void {
-    if (this.reportedUp === false && this.reportedError === error) return;
-    this.reportedUp = false;
-    this.reportedError = error;
-    this.log.warn({ error }, 'notify FIFO source down');
-    this.emit({ kind: 'source', at: this.ctx.clock.now(), source: 'fifo', up: false, error });
+    this.report.down(error);
   }
 
   private reportUp(): void {
-    if (this.reportedUp === true) return;
-    this.reportedUp = true;
-    this.reportedError = undefined;
-    this.emit({ kind: 'source', at: this.ctx.clock.now(), source: 'fifo', up: true });
+    this.report.up();
   }
 }
 

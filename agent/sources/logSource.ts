@@ -9,6 +9,7 @@ import { JournalFollower, type JournalEntry } from './journalFollower';
 import { parseLogLine } from './parse/logLine';
 import type { BackoffOptions } from './retryBackoff';
 import type { Emit, Source } from './source';
+import { SourceReporter } from './sourceReporter';
 
 export interface LogSourceOptions {
   /** A log file, or "journal" for journald. */
@@ -31,21 +32,23 @@ export interface LogSourceStats {
   parseErrors: number;
 }
 
-const INPUT_ECHO_MAX = 200;
-
 export class LogSource implements Source {
   readonly name = 'log' as const;
   readonly stats: LogSourceStats = { lines: 0, events: 0, parseErrors: 0 };
   private readonly log: Ctx['log'];
   private readonly follower: FileFollower | JournalFollower;
-  private readonly loggedCodes = new Set<string>();
+  private readonly report: SourceReporter;
 
-  constructor(private readonly opts: LogSourceOptions, private readonly ctx: Ctx, private readonly emitEvent: Emit) {
+  constructor(private readonly opts: LogSourceOptions, private readonly ctx: Ctx, emitEvent: Emit) {
     this.log = ctx.log.child({ source: 'log', path: opts.path });
+    this.report = new SourceReporter('log', emitEvent, ctx.clock, this.log, 'keepalived log');
     const onHealth = (up: boolean, error?: string) => {
-      if (up) this.log.info('reading keepalived log');
-      else this.log.warn({ error }, 'keepalived log source down');
-      this.emit({ kind: 'source', at: ctx.clock.now(), source: 'log', up, ...(up ? {} : { error }) });
+      if (up) {
+        this.log.info('reading keepalived log');
+        this.report.up();
+      } else {
+        this.report.down(error ?? 'unknown error');
+      }
     };
     if (opts.path === 'journal') {
       this.follower = new JournalFollower({
@@ -103,20 +106,12 @@ export class LogSource implements Source {
 
   private parseError(code: string, reason: string, input: string, at: number): void {
     this.stats.parseErrors++;
-    if (!this.loggedCodes.has(code)) {
-      this.loggedCodes.add(code);
-      this.log.warn({ code, reason }, 'bad keepalived log line (logged once per kind, all are counted)');
-    }
-    this.emit({ kind: 'parse_error', at, source: 'log', reason, input: input.slice(0, INPUT_ECHO_MAX) });
+    this.report.parseError(code, reason, at, input);
   }
 
   private emit(ev: NodeEvent): void {
-    if (ev.kind !== 'parse_error' && ev.kind !== 'source') this.stats.events++;
-    try {
-      this.emitEvent(ev);
-    } catch (e) {
-      this.log.error({ err: e, kind: ev.kind }, 'event consumer threw; event dropped');
-    }
+    this.stats.events++;
+    this.report.emit(ev);
   }
 }
 
