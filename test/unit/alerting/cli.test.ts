@@ -4,28 +4,16 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, type AddressInfo } from 'node:net';
-import { main } from '../../../agent/cli/main';
 import { Daemon } from '../../../agent/daemon';
 import { silentLogger } from '../../../agent/logger';
 import { coreModule } from '../../../agent/wiring/core';
 import { alertingModule } from '../../../agent/wiring/alerting';
 import { startSlack, startWebhook, type TestServer, type WebhookServer } from './servers';
+import { runCli } from '../../helpers/runCli';
 
 jest.setTimeout(20_000);
 
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = jest.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((out += String(s)), true));
-  const e = jest.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((err += String(s)), true));
-  try {
-    const code = await main(['node', 'keepwatch', ...args]);
-    return { code, out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
+const cli = (args: string[]) => runCli(...args);
 
 describe('keepwatch test-alert', () => {
   let hook: WebhookServer;

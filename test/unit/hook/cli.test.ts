@@ -2,27 +2,15 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { main } from '../../../agent/cli/main';
 import { HookSource } from '../../../agent/sources/hookSource';
 import { systemClock } from '../../../agent/context';
 import { silentLogger } from '../../../agent/logger';
 import { checkHook } from '../../../agent/hook/check';
 import type { NodeEvent } from '../../../agent/state/types';
 import { HOOK_PATH } from '../../helpers/hook';
+import { runCli } from '../../helpers/runCli';
 
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = jest.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((out += String(s)), true));
-  const e = jest.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((err += String(s)), true));
-  try {
-    const code = await main(['node', 'keepwatch', ...args]);
-    return { code, out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
+const cli = runCli;
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 
