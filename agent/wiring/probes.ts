@@ -100,9 +100,9 @@ export function createProbesModule(o: ProbesModuleOptions = {}): ModuleFactory {
         scheduled.push({ probe: probes[name], intervalMs: s.intervalMs, schedule: s.schedule, timeoutMs: s.timeoutMs });
       }
       // Cold standby: the script that starts nginx on takeover must be there when it is needed.
-      // Cheap (one stat), so a fixed interval rather than a `probes:` key of its own.
+      // Cheap (one stat), so a fixed 5 s interval rather than a `probes:` key of its own.
       if (ng.standby === 'cold' && ng.start_hook) {
-        scheduled.push({ probe: new StartHookProbe({ path: ng.start_hook, clock: w.clock, conf: () => conf.current() }), intervalMs: 30_000, timeoutMs: 1_000 });
+        scheduled.push({ probe: new StartHookProbe({ path: ng.start_hook, clock: w.clock, conf: () => conf.current() }), intervalMs: 5_000, timeoutMs: 1_000 });
       } else if (ng.standby === 'cold') {
         log.warn('nginx.standby is cold but nginx.start_hook is not set: the script that starts nginx on takeover is not checked');
       }
