@@ -31,6 +31,14 @@ interface Memory {
   evidenceSeen: Map<string, number>;
 }
 
+/**
+ * A duplicate-address answer counts only from a probe that ran entirely while this node held the
+ * VIP: arping waits up to 2 s, and a probe that straddles a VIP move (a preemption, a flapping
+ * pair) hears the previous holder before it lets go. Seen in the lab: one such answer kept a
+ * false SplitBrain firing until the next probe, 10 s later.
+ */
+export const DUPLICATE_SETTLE_MS = 3_000;
+
 /** A one-off MASTER_RX_LOWER_PRI is reported on its own only after this long without peer timelines to say more. */
 export const EVIDENCE_SETTLE_MS = 30_000;
 const MAX_REPORTED = 50;
@@ -139,6 +147,7 @@ function liveEvidence(ctx: RuleContext, v: ClusterVrid): Live | undefined {
     if (!s) continue;
     for (const vs of Object.values(s.vips)) {
       if (vs.iname !== m.iname || vs.intf === null || !vs.duplicate?.duplicate) continue;
+      if (vs.duplicate.at < vs.since + DUPLICATE_SETTLE_MS) continue;
       starts.push(vs.duplicate.at);
       masters.add(m.node);
       reasons.push(`another host${vs.duplicate.mac ? ` (MAC ${vs.duplicate.mac})` : ''} answers for VIP ${vs.vip}, which ${m.node} holds (duplicate-address probe)`);

@@ -74,3 +74,22 @@ describe('scope: whose alert it is', () => {
     expect(c.events('SplitBrain', 'resolved').map((a) => a.scope)).toEqual(['cluster']);
   });
 });
+
+describe('SplitBrain from duplicate-address probing, on a pair that preempts back and forth', () => {
+  test('an answer heard by a probe that straddled a VIP move is not a second holder; one heard 3 s after taking the VIP is', () => {
+    const c = healthyPair();
+    // ka1 took the VIP back 1 s ago; its arping (up to 2 s) still heard ka2 answer before ka2 let go.
+    c.transition('ka2', 'BACKUP');
+    c.transition('ka1', 'BACKUP');
+    c.advance(500);
+    c.transition('ka1', 'MASTER');
+    c.advance(1000);
+    c.apply('ka1', { kind: 'vip_duplicate', vip: '192.0.2.100', duplicate: true, mac: '02:00:00:00:00:02', source: 'arp_probe' });
+    c.advance(5000);
+    expect(c.events('SplitBrain')).toEqual([]);
+    // The next probe, well after the move, still hears another holder: that is a split brain.
+    c.apply('ka1', { kind: 'vip_duplicate', vip: '192.0.2.100', duplicate: true, mac: '02:00:00:00:00:02', source: 'arp_probe' });
+    c.advance(1500);
+    expect(c.firing('SplitBrain')).toHaveLength(1);
+  });
+});
