@@ -74,6 +74,9 @@ export function failoverCause(view: ClusterView, v: ClusterVrid, from: string, t
 
 export const failoverRule: Rule = {
   name: 'Failover',
+  // Paged by the agent of the new master (labels.node): the node that took over is up and in the
+  // cluster by definition, while the old master's agent may be gone with its host.
+  scope: 'node',
   evaluate(ctx: RuleContext): Condition[] {
     const { now, view, settings } = ctx;
     const mem = ctx.memory<Memory>(() => ({ master: new Map(), history: new Map(), events: new Map() }));

@@ -75,6 +75,18 @@ describe('scope: whose alert it is', () => {
   });
 });
 
+describe('scope of a failover', () => {
+  test('paged by the new master\'s agent (node-scoped, labels.node = the new master)', () => {
+    const c = healthyPair();
+    c.transition('ka1', 'STOP');
+    c.transition('ka2', 'MASTER');
+    c.advance(100);
+    const [f] = c.firing('Failover');
+    expect(f.labels.node).toBe('ka2');
+    expect(f.scope).toBe('node');
+  });
+});
+
 describe('SplitBrain from duplicate-address probing, on a pair that preempts back and forth', () => {
   test('an answer heard by a probe that straddled a VIP move is not a second holder; one heard 3 s after taking the VIP is', () => {
     const c = healthyPair();
