@@ -9,7 +9,8 @@ import { rulesModule } from './rules';
 // the live sources re-read the current state, so the store's timeline keeps their order.
 import { hookModule } from './hook';
 import { sourcesModule } from './sources';
+import { fifoLogModule } from './fifoLog';
 import { probesModule } from './probes';
 import { pageModule } from './page';
 
-export const defaultModules: ModuleFactory[] = [coreModule, alertingModule, hookModule, sourcesModule, probesModule, peersModule, rulesModule, pageModule];
+export const defaultModules: ModuleFactory[] = [coreModule, alertingModule, hookModule, sourcesModule, fifoLogModule, probesModule, peersModule, rulesModule, pageModule];
