@@ -5,6 +5,7 @@
 //
 // Run (root): npx tsx bench/footprint.ts [--duration=300] [--sample=5]
 //   --duration: seconds of EACH phase (idle, scraped); --sample: seconds between samples.
+//   --node-options="--max-semi-space-size=2": NODE_OPTIONS for the agent (to compare V8 settings).
 import { startLab, cleanupIdSync, type Lab } from '../test/lab/lab';
 import { sample as metricSample, startAgents, waitUntil } from '../test/lab/agents';
 import { fmt, opt, procSample, requireRoot, sleep, slope, table, writeResult, type ProcSample } from './lib';
@@ -44,15 +45,17 @@ async function main(): Promise<void> {
   requireRoot('footprint');
   const duration = opt('duration', 300);
   const every = opt('sample', 5);
+  const nodeOptions = opt('node-options', '');
   const id = 'b8fp';
   let lab: Lab | undefined;
   try {
-    console.log(`footprint: two-node lab (${id}), agent on ka1 with probes every 1 s; ${duration} s idle then ${duration} s with a scrape every second; samples every ${every} s`);
+    console.log(`footprint: two-node lab (${id}), agent on ka1 with probes every 1 s${nodeOptions ? ` (NODE_OPTIONS=${nodeOptions})` : ''}; ${duration} s idle then ${duration} s with a scrape every second; samples every ${every} s`);
     lab = await startLab({ id, fifo: true });
     const node = lab.nodes[0];
     const oneSecond = { interval: '1s', timeout: '900ms' };
     const [agent] = await startAgents(lab, {
       only: ['ka1'],
+      env: nodeOptions ? { NODE_OPTIONS: nodeOptions } : undefined,
       config: () => ({
         log: { level: 'warn' },
         probes: { vip: oneSecond, arp: oneSecond, nginx_status: oneSecond, nginx_health: oneSecond, nginx_process: oneSecond },
@@ -115,7 +118,7 @@ async function main(): Promise<void> {
     console.log(table([row('keepwatch', scraped.agent), row('prometheus-nginx-exporter', scraped.exporter)]));
     console.log('(the Go keepalived exporter it also replaces: not measured, no Debian package of it)');
     console.log(`goals: idle CPU < 1% of a core: ${idle.agent.cpuPercentOfCore < 1 ? 'met' : 'NOT met'}; RSS < 80 MiB: ${Math.max(idle.agent.rssMaxMiB, scraped.agent.rssMaxMiB) < 80 ? 'met' : 'NOT met'}`);
-    writeResult('footprint', { options: { duration, every }, idle, scraped });
+    writeResult(nodeOptions ? 'footprint-node-options' : 'footprint', { options: { duration, every, nodeOptions }, idle, scraped });
   } finally {
     await lab?.stop();
     cleanupIdSync(id);

@@ -2,7 +2,8 @@
 # `npm run bench`: every benchmark in turn (root: they use the lab), each printing its figures and
 # writing JSON into bench/out/, then a summary. Evidence, not tests: a missed goal does not fail.
 # Options go through the environment, e.g.
-#   KW_BENCH_DURATION=60 npm run bench            (footprint phases, scrapeCost wrk seconds)
+#   KW_BENCH_DURATION=60 npm run bench            (footprint: seconds of each phase; default 300)
+#   KW_BENCH_WRK_SECONDS=10                       (scrapeCost: seconds per wrk run)
 #   KW_BENCH_ONLY="scrapeCost footprint" npm run bench
 #   KW_BENCH_FAILOVERS=20 KW_BENCH_SPLITS=10      (timeToPage)
 set -uo pipefail

@@ -5,7 +5,7 @@
 // There is no Debian package of a keepalived exporter (and no Go toolchain here), so the Go
 // keepalived exporter is not measured.
 //
-// Run (root): npx tsx bench/scrapeCost.ts [--instances=1,16,255] [--duration=10] [--connections=8] [--rounds=2] [--profile=1]
+// Run (root): npx tsx bench/scrapeCost.ts [--instances=1,16,255] [--wrk-seconds=10] [--connections=8] [--rounds=2] [--profile=1]
 //   --profile=1 runs the agent under the CPU profiler (bench/cpuProfile.cjs); .cpuprofile files land in bench/out/profiles/.
 import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -133,7 +133,7 @@ async function oneSize(n: number, seconds: number, connections: number, rounds: 
 export async function main(): Promise<void> {
   requireRoot('scrapeCost');
   const sizes = opt('instances', '1,16,255').split(',').map(Number).filter((x) => x >= 1 && x <= 255);
-  const seconds = opt('duration', 10);
+  const seconds = opt('wrk-seconds', 10);
   const connections = opt('connections', 8);
   const rounds = opt('rounds', 2);
   const profile = opt('profile', 0) === 1;

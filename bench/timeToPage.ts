@@ -2,7 +2,8 @@
 // dbus-monitor on the node's bus) to the notification arriving at a webhook receiver in the lab's
 // client namespace. keepwatch: the agents on both nodes with a webhook receiver (defaults of the
 // pipeline; rules.event_hold shortened so that each round's Failover alert resolves before the
-// next). The Prometheus path, in the same run: Debian's prometheus in the client namespace
+// next, and flapping detection off: 20 failovers in minutes would otherwise fold into one Flapping
+// alert, which is what an operator wants but not what is measured here). The Prometheus path, in the same run: Debian's prometheus in the client namespace
 // scraping both agents every 15 s with rules/prometheus/keepwatch.rules.yml, and
 // prometheus-alertmanager with its default timings (group_wait 30s, group_interval 5m) sending to
 // the same receiver.
@@ -16,11 +17,11 @@
 //
 // Run (root): npx tsx bench/timeToPage.ts [--failovers=20] [--splits=10] [--prom-wait=150]
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { startLab, cleanupIdSync, type Lab, type LabNode } from '../test/lab/lab';
 import { AGENT_PORT, startAgents, waitUntil, type LabAgent } from '../test/lab/agents';
-import { fmt, opt, REPO, requireRoot, sleep, summary, table, writeResult } from './lib';
+import { fmt, opt, OUT_DIR, REPO, requireRoot, sleep, summary, table, writeResult } from './lib';
 
 const RECEIVER_PORT = 9099;
 
@@ -148,7 +149,9 @@ async function main(): Promise<void> {
     const agents: LabAgent[] = await startAgents(lab, {
       config: () => ({
         log: { level: 'warn' },
-        rules: { event_hold: '5s' },
+        // Each round's Failover must resolve before the next (event_hold), and 20 failovers in a few
+        // minutes must not fold into one Flapping alert (what an operator wants, not what is measured).
+        rules: { event_hold: '5s', flapping: { high_threshold: 100, low_threshold: 100 } },
         alerting: {
           route: { receiver: 'bench' },
           receivers: [{ name: 'bench', type: 'webhook', url: `http://192.0.2.50:${RECEIVER_PORT}/kw` }],
@@ -243,8 +246,11 @@ async function main(): Promise<void> {
     if (pairs.length) console.log(`Prometheus path p50 / keepwatch p50: ${fmt(summary(pairs.map((p) => p.prometheusMs)).p50 / all.p50, 0)}x`);
     writeResult('timeToPage', { options: { failovers, splits, promWait }, keepwatch: all, samples, pairs });
   } finally {
+    // What the receiver got, for a post-mortem (the lab's files go with it).
+    const recv = lab ? join(lab.client.dir, 'received.jsonl') : '';
+    if (recv && existsSync(recv)) copyFileSync(recv, join(OUT_DIR, 'timeToPage-received.jsonl'));
     await lab?.stop();
-    cleanupIdSync(id);
+    if (!lab) cleanupIdSync(id);
   }
 }
 
