@@ -130,7 +130,7 @@ function liveEvidence(ctx: RuleContext, v: ClusterVrid): Live | undefined {
     const sinces = v.members.filter((m) => m.fresh && m.state === 'MASTER').map((m) => m.since).sort((a, b) => a - b);
     starts.push(sinces[1]);
     v.masters.forEach((n) => masters.add(n));
-    reasons.push(`${v.masters.join(' and ')} report MASTER`);
+    reasons.push(`${[...v.masters].sort().join(' and ')} report MASTER`);
   }
   for (const [vip, holders] of Object.entries(v.vipHolders)) {
     if (holders.length < 2) continue;
@@ -165,7 +165,9 @@ function liveEvidence(ctx: RuleContext, v: ClusterVrid): Live | undefined {
   return { start: Math.min(...starts), masters: [...masters], reasons };
 }
 
-function condition(v: ClusterVrid, iname: string, startsAt: number, masters: string[], reasons: string[], now: number): Condition {
+function condition(v: ClusterVrid, iname: string, startsAt: number, unsorted: string[], reasons: string[], now: number): Condition {
+  // Sorted: every agent words the same split brain the same way (one fingerprint, one text).
+  const masters = [...unsorted].sort();
   const who = masters.length ? masters.join(' and ') : 'two nodes';
   return {
     severity: 'critical',

@@ -5,61 +5,13 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { labSupported, startLab, type Lab, type LabNode } from '../lab/lab';
 import { startAgents, waitUntil, type LabAgent } from '../lab/agents';
-import type { Alert } from '../../agent/alerting/alert';
+import { AlertLog } from '../lab/alertLog';
 
 const support = labSupported();
 if (!support.ok) console.warn(`\n!!! SKIPPING rules e2e tests: ${support.why}\n`);
 const d = support.ok ? describe : describe.skip;
 
 jest.setTimeout(180_000);
-
-interface Seen {
-  alert: Alert;
-  /** When the test's poller first saw this alert change. */
-  at: number;
-}
-
-/** Polls an agent's /api/v1/rules and keeps every alert change it publishes, with when it was first seen. */
-class AlertLog {
-  readonly seen: Seen[] = [];
-  private keys = new Set<string>();
-  private timer?: NodeJS.Timeout;
-
-  constructor(readonly agent: LabAgent) {}
-
-  start(): void {
-    const poll = async () => {
-      try {
-        const r = await this.agent.getJson<{ recent: Alert[] }>('/api/v1/rules');
-        const now = Date.now();
-        for (const a of r.recent) {
-          const k = `${a.fingerprint}|${a.status}|${a.startsAt}`;
-          if (this.keys.has(k)) continue;
-          this.keys.add(k);
-          this.seen.push({ alert: a, at: now });
-        }
-      } catch {
-        // the agent may be restarting; the next poll catches up (recent keeps 200 changes)
-      }
-      this.timer = setTimeout(poll, 50);
-    };
-    void poll();
-  }
-
-  stop(): void {
-    clearTimeout(this.timer);
-  }
-
-  events(alertname: string, status?: Alert['status'], since = 0): Seen[] {
-    return this.seen.filter((s) => s.alert.labels.alertname === alertname && (!status || s.alert.status === status) && s.at >= since);
-  }
-
-  async waitFor(alertname: string, status: Alert['status'], since: number, timeoutMs: number, match: (a: Alert) => boolean = () => true): Promise<Seen> {
-    let hit: Seen | undefined;
-    await waitUntil(() => (hit = this.events(alertname, status, since).find((s) => match(s.alert))), timeoutMs, 25, `${alertname} ${status} on ${this.agent.node.name}`);
-    return hit!;
-  }
-}
 
 d('detection rules on the lab', () => {
   let lab: Lab;
@@ -80,8 +32,7 @@ d('detection rules on the lab', () => {
         probes: { nginx_status: { interval: '500ms' }, nginx_health: { interval: '500ms' }, nginx_process: { interval: '500ms' } },
       }),
     });
-    logs = agents.map((a) => new AlertLog(a));
-    for (const l of logs) l.start();
+    logs = agents.map((a) => new AlertLog(a).start());
     await waitUntil(
       async () => {
         const v = await agents[0].getJson<{ nodes: Array<{ up: boolean }>; vrids: Array<{ masters: string[] }> }>('/api/v1/cluster');
