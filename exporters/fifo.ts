@@ -12,6 +12,8 @@ export function fifoCollector(stats: () => FifoSourceStats | undefined): Collect
   let created: Counter;
   return {
     name: 'fifo',
+    // The output is a function of these few counters.
+    revision: () => JSON.stringify(stats() ?? null),
     register(registry: Registry) {
       lines = new Counter({ name: 'keepwatch_fifo_lines_total', help: 'Lines read from the notify FIFO (parse errors included).', registers: [registry] });
       bytes = new Counter({ name: 'keepwatch_fifo_bytes_total', help: 'Bytes read from the notify FIFO.', registers: [registry] });

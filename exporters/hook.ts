@@ -10,6 +10,8 @@ export function hookCollector(stats: () => HookStats | undefined): Collector {
   let spoolErrors: Counter;
   return {
     name: 'hook',
+    // The output is a function of these few counters.
+    revision: () => JSON.stringify(stats() ?? null),
     register(registry: Registry) {
       records = new Counter({
         name: 'keepwatch_hook_records_total',

@@ -11,6 +11,8 @@ export function rulesCollector(state: EngineState): Collector {
   let flapping: Gauge;
   return {
     name: 'rules',
+    // Everything below changes only in an evaluation, which counts itself.
+    revision: () => state.evaluations,
     register(registry: Registry) {
       splitBrain = new Gauge({
         name: 'keepwatch_split_brain',
