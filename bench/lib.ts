@@ -4,7 +4,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import { join, resolve } from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 
 export const REPO = resolve(__dirname, '..');
 export const OUT_DIR = join(REPO, 'bench/out');
@@ -66,13 +66,10 @@ export function slope(xs: number[], ys: number[]): number {
 }
 
 export function machine(): Record<string, unknown> {
+  // Some print their version on stderr (keepalived, nginx), some exit non-zero (wrk): take the first line of either.
   const ver = (cmd: string, args: string[]) => {
-    try {
-      return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 5000 }).split('\n')[0].trim();
-    } catch (e) {
-      const err = e as { stderr?: string };
-      return (err.stderr ?? '').split('\n')[0].trim() || 'n/a';
-    }
+    const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 5000 });
+    return `${r.stdout ?? ''}\n${r.stderr ?? ''}`.split('\n').map((l) => l.trim()).find(Boolean) ?? 'n/a';
   };
   return {
     date: new Date().toISOString(),
