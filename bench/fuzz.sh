@@ -5,4 +5,4 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 export KW_FUZZ_RUNS="${KW_FUZZ_RUNS:-10000}"
 echo "fuzz: KW_FUZZ_RUNS=$KW_FUZZ_RUNS"
-npx jest --selectProjects=unit test/unit/fuzz "$@"
+npx jest --selectProjects=unit --testPathPatterns test/unit/fuzz/ "$@"
