@@ -243,8 +243,15 @@ async function main(): Promise<void> {
     const pairs = prom.map((s) => ({ kind: s.kind, keepwatchMs: s.keepwatchMs, prometheusMs: s.prometheusMs!, ratio: s.prometheusMs! / s.keepwatchMs }));
     console.log(`keepwatch, all ${all.n}: p50 ${fmt(all.p50, 0)} ms, p95 ${fmt(all.p95, 0)} ms, max ${fmt(all.max, 0)} ms (goal p95 < 1000 ms: ${all.p95 < 1000 ? 'met' : 'NOT met'})`);
     for (const p of pairs) console.log(`same incident, ${p.kind}: Prometheus path ${fmt(p.prometheusMs / 1000, 1)} s vs keepwatch ${fmt(p.keepwatchMs, 0)} ms: ${fmt(p.ratio, 0)}x`);
-    if (pairs.length) console.log(`Prometheus path p50 / keepwatch p50: ${fmt(summary(pairs.map((p) => p.prometheusMs)).p50 / all.p50, 0)}x`);
-    writeResult('timeToPage', { options: { failovers, splits, promWait }, keepwatch: all, samples, pairs });
+    const ratios: Record<string, number> = {};
+    for (const k of ['failover', 'split'] as const) {
+      const pr = pairs.filter((p) => p.kind === k).map((p) => p.prometheusMs);
+      const kw = samples.filter((x) => x.kind === k).map((x) => x.keepwatchMs);
+      if (!pr.length || !kw.length) continue;
+      ratios[k] = summary(pr).p50 / summary(kw).p50;
+      console.log(`${k}: Prometheus path p50 ${fmt(summary(pr).p50 / 1000, 1)} s / keepwatch p50 ${fmt(summary(kw).p50, 0)} ms = ${fmt(ratios[k], 0)}x`);
+    }
+    writeResult('timeToPage', { options: { failovers, splits, promWait }, keepwatch: all, samples, pairs, ratios });
   } finally {
     // What the receiver got, for a post-mortem (the lab's files go with it).
     const recv = lab ? join(lab.client.dir, 'received.jsonl') : '';
