@@ -146,7 +146,14 @@ export const alertingModule: ModuleFactory = {
       };
     };
     const silenceId = (url: URL) => {
-      const id = decodeURIComponent(url.pathname.slice('/api/v1/silences/'.length));
+      const raw = url.pathname.slice('/api/v1/silences/'.length);
+      let id: string;
+      try {
+        id = decodeURIComponent(raw);
+      } catch {
+        // A lone '%' or a bad escape: the client's error, not a 500 (found by the HTTP fuzz test).
+        throw new HttpError(400, `malformed silence id in the path: ${JSON.stringify(raw.slice(0, 80))}`);
+      }
       if (!id || id.includes('/')) throw new HttpError(404, `no such silence: ${id}`);
       return id;
     };
