@@ -107,7 +107,7 @@ describe('fuzz: keepalived inputs', () => {
         const out = JSON.stringify(r.events);
         expect(out).not.toContain('kwS3cret');
       }),
-      { numRuns: Math.max(20, Math.round(RUNS / 4)) },
+      { numRuns: RUNS },
     );
   });
 
@@ -137,7 +137,7 @@ describe('fuzz: keepalived inputs', () => {
         const conf = parseKeepalivedConfText(withSecret, '/fuzz/keepalived.conf', { fs: noFiles });
         expect(JSON.stringify(conf)).not.toContain(secret);
       }),
-      { numRuns: Math.max(20, Math.round(RUNS / 4)) },
+      { numRuns: RUNS },
     );
   });
 
