@@ -6,6 +6,7 @@
 // Run (root): npx tsx bench/footprint.ts [--duration=300] [--sample=5]
 //   --duration: seconds of EACH phase (idle, scraped); --sample: seconds between samples.
 //   --node-options="--max-semi-space-size=2": NODE_OPTIONS for the agent (to compare V8 settings).
+//   --probes=default: the probes' default intervals (5-10 s) instead of every second.
 import { startLab, cleanupIdSync, type Lab } from '../test/lab/lab';
 import { sample as metricSample, startAgents, waitUntil } from '../test/lab/agents';
 import { fmt, opt, procSample, requireRoot, sleep, slope, table, writeResult, type ProcSample } from './lib';
@@ -46,10 +47,11 @@ async function main(): Promise<void> {
   const duration = opt('duration', 300);
   const every = opt('sample', 5);
   const nodeOptions = opt('node-options', '');
+  const probes = opt('probes', '1s');
   const id = 'b8fp';
   let lab: Lab | undefined;
   try {
-    console.log(`footprint: two-node lab (${id}), agent on ka1 with probes every 1 s${nodeOptions ? ` (NODE_OPTIONS=${nodeOptions})` : ''}; ${duration} s idle then ${duration} s with a scrape every second; samples every ${every} s`);
+    console.log(`footprint: two-node lab (${id}), agent on ka1 with probes ${probes === 'default' ? 'at their default intervals' : 'every 1 s'}${nodeOptions ? ` (NODE_OPTIONS=${nodeOptions})` : ''}; ${duration} s idle then ${duration} s with a scrape every second; samples every ${every} s`);
     lab = await startLab({ id, fifo: true });
     const node = lab.nodes[0];
     const oneSecond = { interval: '1s', timeout: '900ms' };
@@ -58,7 +60,7 @@ async function main(): Promise<void> {
       env: nodeOptions ? { NODE_OPTIONS: nodeOptions } : undefined,
       config: () => ({
         log: { level: 'warn' },
-        probes: { vip: oneSecond, arp: oneSecond, nginx_status: oneSecond, nginx_health: oneSecond, nginx_process: oneSecond },
+        ...(probes === 'default' ? {} : { probes: { vip: oneSecond, arp: oneSecond, nginx_status: oneSecond, nginx_health: oneSecond, nginx_process: oneSecond } }),
       }),
     });
     const exporter = node.spawn(['prometheus-nginx-exporter', `-web.listen-address=127.0.0.1:${EXPORTER_PORT}`, '-nginx.scrape-uri=http://127.0.0.1/nginx_status']);
@@ -112,13 +114,14 @@ async function main(): Promise<void> {
       'RSS first->last': `${fmt(s.rssFirstMiB)}->${fmt(s.rssLastMiB)}`,
       'slope MiB/min': fmt(s.rssSlopeMiBPerMin, 3),
     });
-    console.log('\nidle (probes every 1 s, no scrapes):');
+    console.log(`\nidle (probes ${probes === 'default' ? 'at default intervals' : 'every 1 s'}, no scrapes):`);
     console.log(table([row('keepwatch', idle.agent), row('prometheus-nginx-exporter', idle.exporter)]));
     console.log(`\nscraped every second (${scraped.scrapes} scrape pairs, ${scraped.scrapeErrors} errors):`);
     console.log(table([row('keepwatch', scraped.agent), row('prometheus-nginx-exporter', scraped.exporter)]));
     console.log('(the Go keepalived exporter it also replaces: not measured, no Debian package of it)');
     console.log(`goals: idle CPU < 1% of a core: ${idle.agent.cpuPercentOfCore < 1 ? 'met' : 'NOT met'}; RSS < 80 MiB: ${Math.max(idle.agent.rssMaxMiB, scraped.agent.rssMaxMiB) < 80 ? 'met' : 'NOT met'}`);
-    writeResult(nodeOptions ? 'footprint-node-options' : 'footprint', { options: { duration, every, nodeOptions }, idle, scraped });
+    const name = ['footprint', probes === 'default' ? 'default-probes' : '', nodeOptions ? 'node-options' : ''].filter(Boolean).join('-');
+    writeResult(name, { options: { duration, every, nodeOptions, probes }, idle, scraped });
   } finally {
     await lab?.stop();
     cleanupIdSync(id);
