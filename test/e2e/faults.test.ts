@@ -6,6 +6,7 @@ import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, renameS
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
+import { installLabHook } from '../helpers/hook';
 import { labSupported, startLab, type Lab, type LabNode } from '../lab/lab';
 import { sample, startAgents, waitUntil, type LabAgent } from '../lab/agents';
 import { startInProcessAgent, healthyMasterEvents, testAlert, type InProcessAgent } from '../helpers/inProcessAgent';
@@ -17,7 +18,7 @@ const d = support.ok ? describe : describe.skip;
 jest.setTimeout(240_000);
 
 const REPO = resolve(__dirname, '../..');
-const HOOK = join(REPO, 'agent/hook/keepwatch-notify');
+
 const RECEIVER = join(REPO, 'bench/webhookReceiver.cjs');
 const RECEIVER_PORT = 9098;
 const STATE_CODE: Record<string, number> = { INIT: 0, BACKUP: 1, MASTER: 2, FAULT: 3, STOP: 98, DELETED: 97 };
@@ -63,7 +64,7 @@ function hookWrapper(dir: string, node: LabNode): string {
   // keepalived runs `notify <script>` with 4 arguments; the wrapper points the real hook at this node's agent.
   const data = join(node.dir, 'keepwatch');
   const file = join(dir, `${node.name}-hook.sh`);
-  writeFileSync(file, `#!/bin/sh\nexec /bin/sh ${HOOK} --spool ${data}/spool --socket ${data}/hook.sock "$@"\n`);
+  writeFileSync(file, `#!/bin/sh\nexec /bin/sh ${installLabHook()} --spool ${data}/spool --socket ${data}/hook.sock "$@"\n`);
   chmodSync(file, 0o755);
   return file;
 }

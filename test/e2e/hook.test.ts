@@ -5,7 +5,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { labSupported, startLab, type Lab, type LabNode } from '../lab/lab';
 import { sample, startAgents, waitUntil, type LabAgent } from '../lab/agents';
-import { HOOK_PATH } from '../helpers/hook';
+import { installLabHook } from '../helpers/hook';
 import { checkHook } from '../../agent/hook/check';
 
 const support = labSupported();
@@ -28,12 +28,15 @@ d('keepalived runs the notify hook; the agent gets it', () => {
   let lab: Lab;
   let agents: LabAgent[];
 
+  let hookPath: string;
+
   beforeAll(async () => {
+    hookPath = installLabHook();
     // keepalived appends TYPE NAME STATE PRIORITY to this command line; the spool and socket are
     // where this node's agent (test/lab/agents.ts) has them.
     lab = await startLab({
       id: 'hook',
-      keepalivedExtra: (n) => `  notify "${HOOK_PATH} --spool ${spoolDir(n)} --socket ${join(n.dir, 'keepwatch', 'hook.sock')}"`,
+      keepalivedExtra: (n) => `  notify "${hookPath} --spool ${spoolDir(n)} --socket ${join(n.dir, 'keepwatch', 'hook.sock')}"`,
     });
     agents = await startAgents(lab);
   });
@@ -66,7 +69,7 @@ d('keepalived runs the notify hook; the agent gets it', () => {
   });
 
   test('keepwatch hook check finds the hook in the lab keepalived.conf', () => {
-    const found = checkHook({ hookPath: HOOK_PATH, keepalivedConf: lab.nodes[0].confPath });
+    const found = checkHook({ hookPath, keepalivedConf: lab.nodes[0].confPath });
     expect(found).toContainEqual({ level: 'ok', message: expect.stringMatching(/vrrp_instance VI_1 .* runs the hook from notify/) });
   });
 

@@ -1,8 +1,22 @@
 // Runs the real POSIX sh notify hook (agent/hook/keepwatch-notify) the way keepalived does.
 import { execFile } from 'node:child_process';
+import { chmodSync, copyFileSync, mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 
 export const HOOK_PATH = path.resolve(__dirname, '../../agent/hook/keepwatch-notify');
+
+/**
+ * The hook installed where a lab's keepalived can run it, as an operator installs it (root-owned,
+ * 0755, outside the checkout): the lab runs keepalived with a private /tmp, so a checkout under
+ * /tmp (where CI may clone) is invisible to it.
+ */
+export function installLabHook(dir = '/run/kwlab/bin'): string {
+  mkdirSync(dir, { recursive: true, mode: 0o755 });
+  const dest = path.join(dir, 'keepwatch-notify');
+  copyFileSync(HOOK_PATH, dest);
+  chmodSync(dest, 0o755);
+  return dest;
+}
 
 export interface HookRun {
   code: number;
