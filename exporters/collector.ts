@@ -15,7 +15,9 @@ export interface Collector {
    * Optional: a value that changes whenever this collector's output may change (e.g. the store's
    * revision for a collector that reads only the store). While it stays the same, the scrape
    * reuses the collector's last exposition text and skips update(): the bulk of a /metrics with
-   * many instances is then served without being rebuilt. Omit it when the output depends on time.
+   * many instances is then served without being rebuilt. A collector whose output holds ages
+   * (seconds since...) includes the clock in whole seconds: its text is then at most 1 s old,
+   * which no scraper can tell from a fresh one, and back-to-back scrapes reuse it.
    */
   revision?(): unknown;
 }

@@ -56,20 +56,28 @@ export class NotificationMetrics implements OutboxMetrics {
     this.writeErrors.inc(0);
   }
 
+  /** Bumped by every change of the counters above (the collector's revision). */
+  changes = 0;
+
   sent(receiver: string, latencySeconds: number): void {
+    this.changes++;
     this.sentTotal.inc({ receiver });
     this.latency.observe({ receiver }, latencySeconds);
   }
   failed(receiver: string): void {
+    this.changes++;
     this.failedTotal.inc({ receiver });
   }
   retried(receiver: string): void {
+    this.changes++;
     this.retriesTotal.inc({ receiver });
   }
   dropped(receiver: string, reason: DropReason, count = 1): void {
+    this.changes++;
     this.droppedTotal.inc({ receiver, reason }, count);
   }
   writeError(): void {
+    this.changes++;
     this.writeErrors.inc();
   }
 
@@ -104,6 +112,16 @@ export function notificationsCollector(src: NotificationsCollectorSources): Coll
       alerts = new Gauge({ name: 'keepwatch_alerts', help: 'Firing alerts, by name and severity.', labelNames: ['alertname', 'severity'], registers: [registry] });
       silences = new Gauge({ name: 'keepwatch_silences', help: 'Silences by state.', labelNames: ['state'], registers: [registry] });
     },
+    // Counters, queues, alerts and silences at once; the oldest entry's age in whole seconds.
+    revision: () =>
+      JSON.stringify([
+        src.metrics.changes,
+        src.queues().map((q) => [q.receiver, q.depth, Math.floor(q.oldestAgeSeconds)]),
+        src.receivers(),
+        src.memoryOnly(),
+        src.alerts.active().map((a) => a.fingerprint),
+        src.silenceCounts(),
+      ]),
     update() {
       depth.reset();
       oldest.reset();

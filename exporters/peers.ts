@@ -29,6 +29,9 @@ export function peersCollector(directory: PeerDirectory, clock: Clock): Collecto
         registers: [registry],
       });
     },
+    // Up/down and errors at once; last-seen ages in whole seconds.
+    revision: () =>
+      JSON.stringify([Math.floor(clock.now() / 1000), directory.list().map((p) => [p.name, p.up, p.lastSeenAt, p.lastDelayMs, p.errors])]),
     update() {
       const now = clock.now();
       up.reset();

@@ -34,6 +34,8 @@ export function selfCollector(store: NodeStore, clock: Clock, version: string, a
       reloadOk = new Gauge({ name: 'keepwatch_config_last_reload_successful', help: 'Whether the last configuration reload succeeded.', registers: [registry] });
       reloadAt = new Gauge({ name: 'keepwatch_config_last_reload_success_timestamp_seconds', help: 'Timestamp of the last successful configuration reload.', registers: [registry] });
     },
+    // Ages in whole seconds: the store, the reload outcome and the clock's second make the text.
+    revision: () => `${store.state.revision}:${agent?.lastReload.at ?? 0}:${agent?.lastReload.ok}:${Math.floor(clock.now() / 1000)}`,
     update() {
       const s = store.state;
       const now = clock.now();
