@@ -7,9 +7,14 @@
 //   --duration: seconds of EACH phase (idle, scraped); --sample: seconds between samples.
 //   --node-options="--max-semi-space-size=2": NODE_OPTIONS for the agent (to compare V8 settings).
 //   --probes=default: the probes' default intervals (5-10 s) instead of every second.
+//   --malloc-arena-max=2: MALLOC_ARENA_MAX for the agent (glibc arenas: native memory growth).
+//   --mem-log=1: the agent logs its live heap after a full GC every 10 s (bench/memLog.cjs): a leak
+//   shows as live heap growing, V8 sizing its heap as RSS growing alone.
 import { startLab, cleanupIdSync, type Lab } from '../test/lab/lab';
 import { sample as metricSample, startAgents, waitUntil } from '../test/lab/agents';
-import { fmt, opt, procSample, requireRoot, sleep, slope, table, writeResult, type ProcSample } from './lib';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { fmt, opt, OUT_DIR, procSample, requireRoot, sleep, slope, table, writeResult, type ProcSample } from './lib';
 
 const EXPORTER_PORT = 9113;
 
@@ -48,16 +53,24 @@ async function main(): Promise<void> {
   const every = opt('sample', 5);
   const nodeOptions = opt('node-options', '');
   const probes = opt('probes', '1s');
+  const memLog = opt('mem-log', 0) === 1;
+  const arenas = opt('malloc-arena-max', 0);
+  const memFile = join(OUT_DIR, 'footprint-mem.jsonl');
   const id = 'b8fp';
   let lab: Lab | undefined;
+  if (memLog) rmSync(memFile, { force: true });
   try {
-    console.log(`footprint: two-node lab (${id}), agent on ka1 with probes ${probes === 'default' ? 'at their default intervals' : 'every 1 s'}${nodeOptions ? ` (NODE_OPTIONS=${nodeOptions})` : ''}; ${duration} s idle then ${duration} s with a scrape every second; samples every ${every} s`);
+    console.log(`footprint: two-node lab (${id}), agent on ka1 with probes ${probes === 'default' ? 'at their default intervals' : 'every 1 s'}${nodeOptions ? ` (NODE_OPTIONS=${nodeOptions})` : ''}${arenas ? ` (MALLOC_ARENA_MAX=${arenas})` : ''}; ${duration} s idle then ${duration} s with a scrape every second; samples every ${every} s`);
     lab = await startLab({ id, fifo: true });
     const node = lab.nodes[0];
     const oneSecond = { interval: '1s', timeout: '900ms' };
     const [agent] = await startAgents(lab, {
       only: ['ka1'],
-      env: nodeOptions ? { NODE_OPTIONS: nodeOptions } : undefined,
+      env: {
+        ...(nodeOptions || memLog ? { NODE_OPTIONS: [nodeOptions, memLog ? `--require ${join(__dirname, 'memLog.cjs')}` : ''].filter(Boolean).join(' ') } : {}),
+        ...(memLog ? { KW_MEM_LOG: memFile } : {}),
+        ...(arenas ? { MALLOC_ARENA_MAX: String(arenas) } : {}),
+      },
       config: () => ({
         log: { level: 'warn' },
         ...(probes === 'default' ? {} : { probes: { vip: oneSecond, arp: oneSecond, nginx_status: oneSecond, nginx_health: oneSecond, nginx_process: oneSecond } }),
@@ -120,8 +133,15 @@ async function main(): Promise<void> {
     console.log(table([row('keepwatch', scraped.agent), row('prometheus-nginx-exporter', scraped.exporter)]));
     console.log('(the Go keepalived exporter it also replaces: not measured, no Debian package of it)');
     console.log(`goals: idle CPU < 1% of a core: ${idle.agent.cpuPercentOfCore < 1 ? 'met' : 'NOT met'}; RSS < 80 MiB: ${Math.max(idle.agent.rssMaxMiB, scraped.agent.rssMaxMiB) < 80 ? 'met' : 'NOT met'}`);
-    const name = ['footprint', probes === 'default' ? 'default-probes' : '', nodeOptions ? 'node-options' : ''].filter(Boolean).join('-');
-    writeResult(name, { options: { duration, every, nodeOptions, probes }, idle, scraped });
+    let mem: Array<{ t: number; heapUsedMiB: number; rssMiB: number }> = [];
+    if (memLog && existsSync(memFile)) {
+      const rows = readFileSync(memFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { at: number; heapUsed: number; rss: number });
+      mem = rows.map((r) => ({ t: (r.at - rows[0].at) / 1000, heapUsedMiB: Number((r.heapUsed / 1048576).toFixed(2)), rssMiB: Number((r.rss / 1048576).toFixed(1)) }));
+      const hs = slope(mem.map((m) => m.t / 60), mem.map((m) => m.heapUsedMiB));
+      console.log(`live heap after full GC: ${mem[0]?.heapUsedMiB} -> ${mem[mem.length - 1]?.heapUsedMiB} MiB over ${fmt(mem[mem.length - 1]?.t ?? 0, 0)} s (slope ${fmt(hs, 3)} MiB/min)`);
+    }
+    const name = ['footprint', probes === 'default' ? 'default-probes' : '', nodeOptions ? 'node-options' : '', arenas ? `arenas${arenas}` : '', memLog ? 'memlog' : ''].filter(Boolean).join('-');
+    writeResult(name, { options: { duration, every, nodeOptions, probes, memLog, arenas }, idle, scraped, liveHeapAfterGc: mem });
   } finally {
     await lab?.stop();
     cleanupIdSync(id);
