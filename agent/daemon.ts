@@ -118,7 +118,7 @@ export class Daemon implements AgentControl {
   }
 
   /** The scrape: every collector updated and timed, then the exposition text. */
-  async scrape(): Promise<{ contentType: string; body: string }> {
+  async scrape(): Promise<{ contentType: string; body: string; buffer?: Buffer }> {
     if (!this.metrics) throw new Error('not started');
     return this.metrics.scrape();
   }

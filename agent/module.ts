@@ -50,7 +50,8 @@ export interface Hubs {
 /** What modules may ask of the running agent itself. */
 export interface AgentControl {
   reload(): Promise<void>;
-  scrape(): Promise<{ contentType: string; body: string }>;
+  /** buffer: the body as UTF-8 when the registry keeps it (the same object while nothing changed). */
+  scrape(): Promise<{ contentType: string; body: string; buffer?: Buffer }>;
   readonly startedAt: number;
   readonly lastReload: { ok: boolean; at: number; error?: string };
 }

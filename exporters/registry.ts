@@ -7,10 +7,18 @@
 import { Gauge, Registry } from 'prom-client';
 import type { Collector } from './collector';
 
+export interface ScrapeResult {
+  contentType: string;
+  body: string;
+  /** The body as UTF-8: the same object while nothing changed, so a scrape flood neither
+   *  re-joins nor re-encodes it. */
+  buffer: Buffer;
+}
+
 export interface MetricsRegistry {
   /** All metrics in one registry (a merged view; for inspection, not for the scrape path). */
   registry: Registry;
-  scrape(): Promise<{ contentType: string; body: string }>;
+  scrape(): Promise<ScrapeResult>;
 }
 
 interface Part {
@@ -48,34 +56,41 @@ export function createMetricsRegistry(collectors: Collector[]): MetricsRegistry 
   });
   // One registry used to refuse a metric name registered twice: keep that check across parts.
   const merged = Registry.merge([meta, ...parts.map((p) => p.registry)]);
-  let inflight: Promise<{ contentType: string; body: string }> | undefined;
+  let inflight: Promise<ScrapeResult> | undefined;
+  let last: ScrapeResult | undefined;
 
-  async function scrapeOnce(): Promise<{ contentType: string; body: string }> {
+  async function scrapeOnce(): Promise<ScrapeResult> {
     const texts: string[] = [];
+    let changed = false;
     for (const p of parts) {
       const c = p.collector;
-      const t0 = performance.now();
-      let ok = 1;
       const rev = c.revision?.();
       if (p.text !== undefined && rev !== undefined && rev === p.rev) {
+        // Reused: its duration and success stay those of the update that made the text.
         texts.push(p.text);
-      } else {
-        try {
-          c.update();
-        } catch {
-          ok = 0;
-        }
-        const text = await render(p.registry);
-        // A failed update leaves the metrics half set: never reuse that text.
-        p.text = ok ? text : undefined;
-        p.rev = ok ? rev : undefined;
-        texts.push(text);
+        continue;
       }
+      changed = true;
+      const t0 = performance.now();
+      let ok = 1;
+      try {
+        c.update();
+      } catch {
+        ok = 0;
+      }
+      const text = await render(p.registry);
+      // A failed update leaves the metrics half set: never reuse that text.
+      p.text = ok ? text : undefined;
+      p.rev = ok ? rev : undefined;
+      texts.push(text);
       duration.set({ collector: c.name }, (performance.now() - t0) / 1000);
       success.set({ collector: c.name }, ok);
     }
+    // Nothing changed anywhere (the meta metrics neither): the last answer, byte for byte.
+    if (!changed && last) return last;
     const body = [await render(meta), ...texts].filter((t) => t !== '').join('\n\n') + '\n';
-    return { contentType: meta.contentType, body };
+    last = { contentType: meta.contentType, body, buffer: Buffer.from(body, 'utf8') };
+    return last;
   }
 
   return {

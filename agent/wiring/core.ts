@@ -18,9 +18,10 @@ export const coreModule: ModuleFactory = {
           path: '/metrics',
           auth: 'web',
           async handler(_req, res) {
-            const { contentType, body } = await w.agent.scrape();
-            res.writeHead(200, { 'content-type': contentType, 'content-length': Buffer.byteLength(body) });
-            res.end(body);
+            const { contentType, body, buffer } = await w.agent.scrape();
+            // The kept buffer: no UTF-8 length and encoding pass over the body per request.
+            res.writeHead(200, { 'content-type': contentType, 'content-length': buffer ? buffer.length : Buffer.byteLength(body) });
+            res.end(buffer ?? body);
           },
         },
         {
