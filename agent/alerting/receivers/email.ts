@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import nodemailer from 'nodemailer';
 import type { Alert } from '../alert';
 import { commonLabels, notificationTitle, type Notification } from '../notification';
-import { ReceiverError, sanitize, type Receiver } from './receiver';
+import { deadline, ReceiverError, sanitize, type Receiver } from './receiver';
 
 export interface EmailReceiverConfig {
   name: string;
@@ -111,8 +111,8 @@ export function emailReceiver(cfg: EmailReceiverConfig): Receiver {
     name: cfg.name,
     type: 'email',
     async send(n, signal) {
-      const timeout = AbortSignal.timeout(cfg.timeout * 3); // connect + greeting + data, each bounded by cfg.timeout
-      const both = AbortSignal.any([signal, timeout]);
+      const dl = deadline(signal, cfg.timeout * 3); // connect + greeting + data, each bounded by cfg.timeout
+      const both = dl.signal;
       try {
         await transport.sendMail({
           from: cfg.from,
@@ -125,8 +125,10 @@ export function emailReceiver(cfg: EmailReceiverConfig): Receiver {
           signal: both,
         });
       } catch (e) {
-        if (timeout.aborted && !signal.aborted) throw new ReceiverError(`${cfg.name}: SMTP: no answer within ${cfg.timeout * 3} ms`, true);
+        if (both.aborted && !signal.aborted) throw new ReceiverError(`${cfg.name}: SMTP: no answer within ${cfg.timeout * 3} ms`, true);
         throw classifySmtpError(cfg.name, e);
+      } finally {
+        dl.clear();
       }
     },
     async close() {

@@ -62,22 +62,47 @@ export interface HttpPostOptions {
  * otherwise. Network errors and timeouts are retryable. The URL never appears in an error.
  */
 export async function httpPost(o: HttpPostOptions): Promise<string> {
-  const signal = AbortSignal.any([o.signal, AbortSignal.timeout(o.timeoutMs)]);
-  let res: Response;
+  const dl = deadline(o.signal, o.timeoutMs);
   try {
-    res = await fetch(o.url, { method: 'POST', body: o.body, headers: o.headers, signal, redirect: 'error' });
-  } catch (e) {
-    throw new ReceiverError(`${o.receiver}: ${describeFetchError(e, o.timeoutMs, o.signal).split(o.url).join('<url>')}`, true);
+    let res: Response;
+    try {
+      res = await fetch(o.url, { method: 'POST', body: o.body, headers: o.headers, signal: dl.signal, redirect: 'error' });
+    } catch (e) {
+      throw new ReceiverError(`${o.receiver}: ${describeFetchError(e, o.timeoutMs, o.signal).split(o.url).join('<url>')}`, true);
+    }
+    let text = '';
+    try {
+      text = await readBounded(res, 4096);
+    } catch {
+      /* the status says enough */
+    }
+    if (res.ok) return text;
+    const retryAfterMs = res.status === 429 || res.status === 503 ? parseRetryAfter(res.headers.get('retry-after')) : undefined;
+    throw new ReceiverError(`${o.receiver}: HTTP ${res.status}${text ? ` ${sanitize(text)}` : ''}`, httpRetryable(res.status), retryAfterMs);
+  } finally {
+    dl.clear();
   }
-  let text = '';
-  try {
-    text = await readBounded(res, 4096);
-  } catch {
-    /* the status says enough */
-  }
-  if (res.ok) return text;
-  const retryAfterMs = res.status === 429 || res.status === 503 ? parseRetryAfter(res.headers.get('retry-after')) : undefined;
-  throw new ReceiverError(`${o.receiver}: HTTP ${res.status}${text ? ` ${sanitize(text)}` : ''}`, httpRetryable(res.status), retryAfterMs);
+}
+
+/**
+ * A signal that aborts when `outer` does or after `ms`, held strongly until clear(). Not
+ * AbortSignal.any([outer, AbortSignal.timeout(ms)]): on Node 20 the timeout signal inside it is
+ * weakly held and can be garbage-collected before it fires, leaving a send to a hanging receiver
+ * waiting forever (seen: the Slack "hang" test stuck under a full test run's GC pressure).
+ */
+export function deadline(outer: AbortSignal, ms: number): { signal: AbortSignal; clear(): void } {
+  const ac = new AbortController();
+  const onAbort = () => ac.abort(outer.reason);
+  if (outer.aborted) ac.abort(outer.reason);
+  else outer.addEventListener('abort', onAbort, { once: true });
+  const timer = setTimeout(() => ac.abort(new DOMException(`no answer within ${ms} ms`, 'TimeoutError')), ms);
+  return {
+    signal: ac.signal,
+    clear() {
+      clearTimeout(timer);
+      outer.removeEventListener('abort', onAbort);
+    },
+  };
 }
 
 async function readBounded(res: Response, limit: number): Promise<string> {
