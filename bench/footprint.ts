@@ -8,6 +8,7 @@
 //   --node-options="--max-semi-space-size=2": NODE_OPTIONS for the agent (to compare V8 settings).
 //   --probes=default: the probes' default intervals (5-10 s) instead of every second.
 //   --malloc-arena-max=2: MALLOC_ARENA_MAX for the agent (glibc arenas: native memory growth).
+//   --id=b8fq: the lab id (namespaces kw-<id>-*), to run variants at the same time.
 //   --mem-log=1: the agent logs its live heap after a full GC every 10 s (bench/memLog.cjs): a leak
 //   shows as live heap growing, V8 sizing its heap as RSS growing alone.
 import { startLab, cleanupIdSync, type Lab } from '../test/lab/lab';
@@ -27,7 +28,15 @@ interface PhaseStats {
   rssLastMiB: number;
   /** Least-squares slope of RSS over the phase, MiB per minute. */
   rssSlopeMiBPerMin: number;
-  samples: Array<{ t: number; rssMiB: number; cpuSec: number }>;
+  /** The process's own memory (RssAnon) and the mapped files' pages (RssFile, mostly the node
+   * binary's code and ICU data, shared and clean): growth in the first is memory the agent keeps. */
+  anonMeanMiB: number;
+  anonFirstMiB: number;
+  anonLastMiB: number;
+  anonSlopeMiBPerMin: number;
+  fileMeanMiB: number;
+  fileLastMiB: number;
+  samples: Array<{ t: number; rssMiB: number; anonMiB: number; fileMiB: number; cpuSec: number }>;
 }
 
 function stats(samples: ProcSample[]): PhaseStats {
@@ -35,15 +44,31 @@ function stats(samples: ProcSample[]): PhaseStats {
   const last = samples[samples.length - 1];
   const seconds = (last.at - first.at) / 1000;
   const rss = samples.map((s) => s.rssBytes / 1048576);
+  const anon = samples.map((s) => s.rssAnonBytes / 1048576);
+  const file = samples.map((s) => s.rssFileBytes / 1048576);
+  const minutes = samples.map((s) => (s.at - first.at) / 60_000);
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   return {
     seconds,
     cpuPercentOfCore: seconds > 0 ? ((last.cpuSec - first.cpuSec) / seconds) * 100 : NaN,
-    rssMeanMiB: rss.reduce((a, b) => a + b, 0) / rss.length,
+    rssMeanMiB: mean(rss),
     rssMaxMiB: Math.max(...rss),
     rssFirstMiB: rss[0],
     rssLastMiB: rss[rss.length - 1],
-    rssSlopeMiBPerMin: slope(samples.map((s) => (s.at - first.at) / 60_000), rss),
-    samples: samples.map((s, i) => ({ t: (s.at - first.at) / 1000, rssMiB: Number(rss[i].toFixed(2)), cpuSec: s.cpuSec })),
+    rssSlopeMiBPerMin: slope(minutes, rss),
+    anonMeanMiB: mean(anon),
+    anonFirstMiB: anon[0],
+    anonLastMiB: anon[anon.length - 1],
+    anonSlopeMiBPerMin: slope(minutes, anon),
+    fileMeanMiB: mean(file),
+    fileLastMiB: file[file.length - 1],
+    samples: samples.map((s, i) => ({
+      t: (s.at - first.at) / 1000,
+      rssMiB: Number(rss[i].toFixed(2)),
+      anonMiB: Number(anon[i].toFixed(2)),
+      fileMiB: Number(file[i].toFixed(2)),
+      cpuSec: s.cpuSec,
+    })),
   };
 }
 
@@ -55,8 +80,10 @@ async function main(): Promise<void> {
   const probes = opt('probes', '1s');
   const memLog = opt('mem-log', 0) === 1;
   const arenas = opt('malloc-arena-max', 0);
-  const memFile = join(OUT_DIR, 'footprint-mem.jsonl');
-  const id = 'b8fp';
+  // --id: the lab's id, so that variants can run side by side (RSS comparisons; CPU figures of
+  // concurrent runs are not comparable).
+  const id = opt('id', 'b8fp');
+  const memFile = join(OUT_DIR, `footprint-mem-${id}.jsonl`);
   let lab: Lab | undefined;
   if (memLog) rmSync(memFile, { force: true });
   try {
@@ -126,6 +153,10 @@ async function main(): Promise<void> {
       'RSS max MiB': fmt(s.rssMaxMiB),
       'RSS first->last': `${fmt(s.rssFirstMiB)}->${fmt(s.rssLastMiB)}`,
       'slope MiB/min': fmt(s.rssSlopeMiBPerMin, 3),
+      'anon mean MiB': fmt(s.anonMeanMiB),
+      'anon first->last': `${fmt(s.anonFirstMiB)}->${fmt(s.anonLastMiB)}`,
+      'anon slope MiB/min': fmt(s.anonSlopeMiBPerMin, 3),
+      'file mean MiB': fmt(s.fileMeanMiB),
     });
     console.log(`\nidle (probes ${probes === 'default' ? 'at default intervals' : 'every 1 s'}, no scrapes):`);
     console.log(table([row('keepwatch', idle.agent), row('prometheus-nginx-exporter', idle.exporter)]));
@@ -140,7 +171,7 @@ async function main(): Promise<void> {
       const hs = slope(mem.map((m) => m.t / 60), mem.map((m) => m.heapUsedMiB));
       console.log(`live heap after full GC: ${mem[0]?.heapUsedMiB} -> ${mem[mem.length - 1]?.heapUsedMiB} MiB over ${fmt(mem[mem.length - 1]?.t ?? 0, 0)} s (slope ${fmt(hs, 3)} MiB/min)`);
     }
-    const name = ['footprint', probes === 'default' ? 'default-probes' : '', nodeOptions ? 'node-options' : '', arenas ? `arenas${arenas}` : '', memLog ? 'memlog' : ''].filter(Boolean).join('-');
+    const name = ['footprint', probes === 'default' ? 'default-probes' : '', nodeOptions ? 'node-options' : '', arenas ? `arenas${arenas}` : '', memLog ? 'memlog' : '', id !== 'b8fp' ? id : ''].filter(Boolean).join('-');
     writeResult(name, { options: { duration, every, nodeOptions, probes, memLog, arenas }, idle, scraped, liveHeapAfterGc: mem });
   } finally {
     await lab?.stop();

@@ -109,6 +109,11 @@ export interface ProcSample {
   /** utime + stime in seconds. */
   cpuSec: number;
   rssBytes: number;
+  /** RssAnon: the process's own memory (heaps, stacks, malloc); what grows when it leaks. */
+  rssAnonBytes: number;
+  /** RssFile: pages of mapped files (the node binary: V8, ICU data), clean and shared with every
+   * node process; they are counted in RSS once touched and grow as more code paths run. */
+  rssFileBytes: number;
 }
 
 /** CPU (user+system) and RSS of one pid, from /proc/<pid>/stat and /proc/<pid>/status. */
@@ -122,7 +127,8 @@ export function procSample(pid: number): ProcSample | undefined {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const m = /^VmRSS:\s+(\d+) kB/m.exec(status);
     const rss = m ? Number(m[1]) * 1024 : Number(f[21]) * PAGE;
-    return { at: Date.now(), cpuSec: (utime + stime) / CLK_TCK, rssBytes: rss };
+    const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
+    return { at: Date.now(), cpuSec: (utime + stime) / CLK_TCK, rssBytes: rss, rssAnonBytes: kb('RssAnon'), rssFileBytes: kb('RssFile') };
   } catch {
     return undefined;
   }
@@ -132,7 +138,13 @@ export function procSample(pid: number): ProcSample | undefined {
 export function procSampleSum(pids: number[]): ProcSample | undefined {
   const all = pids.map(procSample);
   if (all.some((s) => !s)) return undefined;
-  return all.reduce((a, b) => ({ at: Math.max(a!.at, b!.at), cpuSec: a!.cpuSec + b!.cpuSec, rssBytes: a!.rssBytes + b!.rssBytes }))!;
+  return all.reduce((a, b) => ({
+    at: Math.max(a!.at, b!.at),
+    cpuSec: a!.cpuSec + b!.cpuSec,
+    rssBytes: a!.rssBytes + b!.rssBytes,
+    rssAnonBytes: a!.rssAnonBytes + b!.rssAnonBytes,
+    rssFileBytes: a!.rssFileBytes + b!.rssFileBytes,
+  }))!;
 }
 
 // ---------------------------------------------------------------------------------------------
