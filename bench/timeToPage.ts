@@ -16,52 +16,19 @@
 // through again).
 //
 // Run (root): npx tsx bench/timeToPage.ts [--failovers=20] [--splits=10] [--prom-wait=150]
-import type { ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { startLab, cleanupIdSync, type Lab, type LabNode } from '../test/lab/lab';
+import { startLab, cleanupIdSync, type Lab } from '../test/lab/lab';
 import { AGENT_PORT, startAgents, waitUntil, type LabAgent } from '../test/lab/agents';
+import { masterSignal, watchSignals, type Signal } from './dbusSignals';
 import { fmt, opt, OUT_DIR, REPO, requireRoot, sleep, summary, table, writeResult } from './lib';
 
 const RECEIVER_PORT = 9099;
-
-interface Signal {
-  node: string;
-  at: number;
-  state: number;
-}
 
 interface Received {
   at: number;
   path: string;
   body: { status?: string; alerts?: Array<{ status: string; labels: Record<string, string>; startsAt?: string }> };
-}
-
-/** dbus-monitor on a node's bus: keepalived's VrrpStatusChange signals with the bus's own timestamps. */
-function watchSignals(node: LabNode, out: Signal[]): ChildProcess {
-  const p = node.spawn(['dbus-monitor', '--address', node.busAddress, '--monitor', "type='signal',interface='org.keepalived.Vrrp1.Instance',member='VrrpStatusChange'"], { pipe: true });
-  let buf = '';
-  let pending: number | undefined;
-  p.stdout!.on('data', (d: Buffer) => {
-    buf += d.toString();
-    let i;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      const t = /^signal time=(\d+\.\d+) .*member=VrrpStatusChange/.exec(line);
-      if (t) {
-        pending = Number(t[1]) * 1000;
-        continue;
-      }
-      const u = /^\s+uint32 (\d+)/.exec(line);
-      if (u && pending !== undefined) {
-        out.push({ node: node.name, at: pending, state: Number(u[1]) });
-        pending = undefined;
-      }
-    }
-  });
-  p.stderr!.resume();
-  return p;
 }
 
 function received(file: string): Received[] {
@@ -82,12 +49,6 @@ function allResolved(file: string, name: string): boolean {
   const mine = received(file).filter((r) => r.path === '/kw' && (r.body.alerts ?? []).some((a) => a.labels.alertname === name));
   if (!mine.length) return true;
   return (mine[mine.length - 1].body.alerts ?? []).filter((a) => a.labels.alertname === name).every((a) => a.status === 'resolved');
-}
-
-async function masterSignal(signals: Signal[], node: string, since: number, timeoutMs: number): Promise<Signal> {
-  let s: Signal | undefined;
-  await waitUntil(() => (s = signals.find((x) => x.node === node && x.state === 2 && x.at > since)), timeoutMs, 10, `${node} MASTER signal`);
-  return s!;
 }
 
 function promConfig(rules: string): string {
