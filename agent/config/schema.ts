@@ -134,7 +134,7 @@ export const peerSchema = z.strictObject({
 
 const RULES_DEFAULTS = {
   no_master_for: 5_000,
-  split_brain_for: 1_000,
+  split_brain_for: 500,
   condition_for: 5_000,
   event_hold: 300_000,
   drift_for: 60_000,
@@ -149,7 +149,8 @@ export const rulesSchema = z
     /** NoMaster: no node MASTER (and none able to hear one) for this long. */
     no_master_for: duration.default(RULES_DEFAULTS.no_master_for),
     /** SplitBrain needs the double MASTER to last this long: absorbs the milliseconds of a normal
-     *  preemption and the peer stream's delay (fires within ~split_brain_for + 0.2 s). */
+     *  preemption and the peer stream's delay (fires within ~split_brain_for + 0.1 s). 500 ms is
+     *  8x the longest overlap the agents saw in 30 lab preemptions (bench/preemptionOverlap.ts: 63 ms). */
     split_brain_for: duration.default(RULES_DEFAULTS.split_brain_for),
     /** How long a state condition (KeepalivedDown, InstanceFault, VipMismatch, NginxDownOnVipHolder,
      *  RedundancyLost) must hold before it fires: absorbs the seconds of a normal failover. */
