@@ -36,6 +36,9 @@ function osMacs(): Set<string> {
   return out;
 }
 
+/** How soon a run that found a duplicate is repeated. arping itself waits up to 2 s. */
+export const DUPLICATE_FOLLOW_UP_MS = 2_000;
+
 export class ArpProbe implements JudgedProbe {
   readonly name = 'arp';
   private readonly logged = new Set<string>();
@@ -54,6 +57,12 @@ export class ArpProbe implements JudgedProbe {
     if (held.length === 0) return [];
     const own = (this.opts.ownMacs ?? osMacs)();
     return Promise.all(held.map(({ vip, dev }) => this.probeOne(vip, dev, own, signal)));
+  }
+
+  /** While another host answers for a VIP, look again every 2 s: the split brain's end (the other
+   * MASTER letting go) then clears the finding within seconds instead of at the next interval. */
+  followUpMs(events: NodeEvent[]): number | undefined {
+    return events.some((ev) => ev.kind === 'vip_duplicate' && ev.duplicate) ? DUPLICATE_FOLLOW_UP_MS : undefined;
   }
 
   /** Only "could not probe" fails the run; a duplicate is a finding, IPv6 a known limit. */

@@ -57,6 +57,8 @@ interface Entry {
   rerun: boolean;
   skips: number;
   timer?: NodeJS.Timeout;
+  /** An early run the probe asked for (Probe.followUpMs). */
+  followUp?: NodeJS.Timeout;
   cronTask?: { stop(): void };
   abort?: AbortController;
 }
@@ -145,6 +147,7 @@ export class ProbeScheduler {
     const pending: Array<Promise<void>> = [];
     for (const e of this.entries.values()) {
       if (e.timer) this.opts.clock.clearInterval(e.timer);
+      if (e.followUp) this.opts.clock.clearTimeout(e.followUp);
       e.cronTask?.stop();
       e.abort?.abort(new Error('scheduler stopped'));
       if (e.running) pending.push(e.running);
@@ -267,6 +270,22 @@ export class ProbeScheduler {
       }
     }
     report(failure === undefined, failure);
+    this.followUp(e, events);
+  }
+
+  /** Schedules the early run a probe asked for; its regular runs go on as before. */
+  private followUp(e: Entry, events: NodeEvent[]): void {
+    let ms: number | undefined;
+    try {
+      ms = e.cfg.probe.followUpMs?.(events);
+    } catch (err) {
+      this.opts.log.warn({ probe: e.cfg.probe.name, err: errorText(err) }, 'probe follow-up failed');
+    }
+    if (ms === undefined || this.stopped || e.followUp) return;
+    e.followUp = this.opts.clock.setTimeout(() => {
+      e.followUp = undefined;
+      this.trigger(e.cfg.probe.name);
+    }, ms);
   }
 }
 

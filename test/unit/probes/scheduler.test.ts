@@ -205,6 +205,47 @@ describe('ProbeScheduler', () => {
     await sched.stop();
   });
 
+  test('a probe may ask for an early run after a finding; the interval goes on; stop cancels it', async () => {
+    let n = 0;
+    let found = true;
+    const probe: JudgedProbe = {
+      name: 'arp',
+      async run() {
+        n++;
+        return [{ kind: 'vip_duplicate', source: 'arp_probe', at: 0, vip: '192.0.2.100', duplicate: found }];
+      },
+      followUpMs: (evs) => (evs.some((e) => e.kind === 'vip_duplicate' && e.duplicate) ? 300 : undefined),
+    };
+    const { clock, sched } = setup(probe, { intervalMs: 10_000 });
+    await sched.start();
+    await flush();
+    expect(n).toBe(1);
+    clock.advance(299);
+    await flush();
+    expect(n).toBe(1);
+    clock.advance(1);
+    await flush();
+    expect(n).toBe(2); // the follow-up, 300 ms after the finding
+    found = false;
+    clock.advance(300);
+    await flush();
+    expect(n).toBe(3); // the second run still found it: one more follow-up, which finds nothing
+    clock.advance(5_000);
+    await flush();
+    expect(n).toBe(3); // no more follow-ups once the finding is gone
+    clock.advance(4_400);
+    await flush();
+    expect(n).toBe(4); // the regular interval, unchanged
+    found = true;
+    clock.advance(10_000);
+    await flush();
+    expect(n).toBe(5);
+    await sched.stop();
+    clock.advance(1_000);
+    await flush();
+    expect(n).toBe(5); // stopped: the pending follow-up never runs
+  });
+
   test('cron schedule through node-cron, for real (every second)', async () => {
     let n = 0;
     const probe: JudgedProbe = { name: 'nginx_config', run: async () => { n++; return []; } };
