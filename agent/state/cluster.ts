@@ -274,7 +274,8 @@ export function buildClusterView(self: NodeState, peers: PeerView[], now: number
       if (auth) v.disagreements.push(auth);
     }
   }
-  return { at: now, self: self.node, nodes, vrids: [...vrids.values()].sort((a, b) => a.vrid - b.vrid || a.key.localeCompare(b.key)), problems };
+  // Code-unit order, not localeCompare: the same on every node whatever its locale, and no ICU collation data paged in.
+  return { at: now, self: self.node, nodes, vrids: [...vrids.values()].sort((a, b) => a.vrid - b.vrid || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)), problems };
 }
 
 /** The view for the API: without each node's full state. */

@@ -2,7 +2,6 @@
 // probes that check what keepalived itself does not (where the VIPs are bound, a second holder on
 // the wire, whether nginx serves), one scheduler running them, and their collectors. Its config
 // slice is nginx, probes, vips and keepalived.config: a reload touching only those rebuilds this.
-import si from 'systeminformation';
 import type { Component, ModuleFactory, WiringCtx } from '../module';
 import type { ProbeSchedule } from '../config/schema';
 import { KeepalivedConfSource } from '../keepalived/confSource';
@@ -148,6 +147,8 @@ export function createProbesModule(o: ProbesModuleOptions = {}): ModuleFactory {
             async handler(_req, res) {
               const now = w.clock.now();
               if (!ifCache || now - ifCache.at > 10_000) {
+                // Required on first use: systeminformation costs ~3 MiB of RSS, for this one endpoint.
+                const si = require('systeminformation') as typeof import('systeminformation');
                 const ifs = await si.networkInterfaces();
                 const list = Array.isArray(ifs) ? ifs : [ifs];
                 const vips = Object.values(w.store.state.vips);

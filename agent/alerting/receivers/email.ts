@@ -3,7 +3,6 @@
 // require_tls is false (implicit TLS on port 465), SMTP auth. The Message-ID is derived from the
 // idempotency key, so a mail sent again after a crash is recognisable as the same mail.
 import { readFileSync } from 'node:fs';
-import nodemailer from 'nodemailer';
 import type { Alert } from '../alert';
 import { commonLabels, notificationTitle, type Notification } from '../notification';
 import { deadline, ReceiverError, sanitize, type Receiver } from './receiver';
@@ -90,6 +89,8 @@ export function emailReceiver(cfg: EmailReceiverConfig): Receiver {
   const host = cfg.smarthost.slice(0, colon);
   const port = Number(cfg.smarthost.slice(colon + 1));
   const implicitTls = port === 465;
+  // Required here, not at the top: nodemailer costs ~5 MiB of RSS, paid only where email is configured.
+  const nodemailer = require('nodemailer') as typeof import('nodemailer');
   const transport = nodemailer.createTransport({
     host,
     port,
