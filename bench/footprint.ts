@@ -6,6 +6,7 @@
 // Run (root): npx tsx bench/footprint.ts [--duration=300] [--sample=5]
 //   --duration: seconds of EACH phase (idle, scraped); --sample: seconds between samples.
 //   --node-options="--max-semi-space-size=2": NODE_OPTIONS for the agent (to compare V8 settings).
+//   --node-flags="--no-opt" or none: `node <flags> bin/keepwatch` instead of bin/keepwatch's shebang.
 //   --probes=default: the probes' default intervals (5-10 s) instead of every second.
 //   --malloc-arena-max=2: MALLOC_ARENA_MAX for the agent (glibc arenas: native memory growth).
 //   --id=b8fq: the lab id (namespaces kw-<id>-*), to run variants at the same time.
@@ -15,7 +16,7 @@ import { startLab, cleanupIdSync, type Lab } from '../test/lab/lab';
 import { sample as metricSample, startAgents, waitUntil } from '../test/lab/agents';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { fmt, opt, OUT_DIR, procSample, requireRoot, sleep, slope, table, writeResult, type ProcSample } from './lib';
+import { fmt, nodeFlagsOpt, opt, OUT_DIR, procSample, requireRoot, sleep, slope, table, writeResult, type ProcSample } from './lib';
 
 const EXPORTER_PORT = 9113;
 
@@ -77,6 +78,7 @@ async function main(): Promise<void> {
   const duration = opt('duration', 300);
   const every = opt('sample', 5);
   const nodeOptions = opt('node-options', '');
+  const nodeFlags = opt('node-flags', '');
   const probes = opt('probes', '1s');
   const memLog = opt('mem-log', 0) === 1;
   const arenas = opt('malloc-arena-max', 0);
@@ -87,12 +89,13 @@ async function main(): Promise<void> {
   let lab: Lab | undefined;
   if (memLog) rmSync(memFile, { force: true });
   try {
-    console.log(`footprint: two-node lab (${id}), agent on ka1 with probes ${probes === 'default' ? 'at their default intervals' : 'every 1 s'}${nodeOptions ? ` (NODE_OPTIONS=${nodeOptions})` : ''}${arenas ? ` (MALLOC_ARENA_MAX=${arenas})` : ''}; ${duration} s idle then ${duration} s with a scrape every second; samples every ${every} s`);
+    console.log(`footprint: two-node lab (${id}), agent on ka1 with probes ${probes === 'default' ? 'at their default intervals' : 'every 1 s'}${nodeOptions ? ` (NODE_OPTIONS=${nodeOptions})` : ''}${nodeFlags ? ` (node flags: ${nodeFlags})` : ''}${arenas ? ` (MALLOC_ARENA_MAX=${arenas})` : ''}; ${duration} s idle then ${duration} s with a scrape every second; samples every ${every} s`);
     lab = await startLab({ id, fifo: true });
     const node = lab.nodes[0];
     const oneSecond = { interval: '1s', timeout: '900ms' };
     const [agent] = await startAgents(lab, {
       only: ['ka1'],
+      ...nodeFlagsOpt(),
       env: {
         ...(nodeOptions || memLog ? { NODE_OPTIONS: [nodeOptions, memLog ? `--require ${join(__dirname, 'memLog.cjs')}` : ''].filter(Boolean).join(' ') } : {}),
         ...(memLog ? { KW_MEM_LOG: memFile } : {}),
@@ -172,7 +175,7 @@ async function main(): Promise<void> {
       console.log(`live heap after full GC: ${mem[0]?.heapUsedMiB} -> ${mem[mem.length - 1]?.heapUsedMiB} MiB over ${fmt(mem[mem.length - 1]?.t ?? 0, 0)} s (slope ${fmt(hs, 3)} MiB/min)`);
     }
     const name = ['footprint', probes === 'default' ? 'default-probes' : '', nodeOptions ? 'node-options' : '', arenas ? `arenas${arenas}` : '', memLog ? 'memlog' : '', id !== 'b8fp' ? id : ''].filter(Boolean).join('-');
-    writeResult(name, { options: { duration, every, nodeOptions, probes, memLog, arenas }, idle, scraped, liveHeapAfterGc: mem });
+    writeResult(name, { options: { duration, every, nodeOptions, nodeFlags, probes, memLog, arenas }, idle, scraped, liveHeapAfterGc: mem });
   } finally {
     await lab?.stop();
     cleanupIdSync(id);

@@ -24,6 +24,17 @@ export function opt(name: string, def: number | string): number | string {
   return raw;
 }
 
+/**
+ * --node-flags="--no-opt": run the agent as `node <flags> bin/keepwatch`, to compare V8 flags
+ * (NODE_OPTIONS refuses most); "none": node without flags; unset: bin/keepwatch as installed (its
+ * shebang's flags). Spread into startAgents' options.
+ */
+export function nodeFlagsOpt(): { nodeArgs?: string[] } {
+  const flags = opt('node-flags', '');
+  if (!flags) return {};
+  return { nodeArgs: flags === 'none' ? [] : flags.split(/\s+/) };
+}
+
 export function requireRoot(bench: string): void {
   if (typeof process.getuid === 'function' && process.getuid() !== 0) {
     console.error(`${bench}: needs root (it runs the lab in network namespaces); skipped`);

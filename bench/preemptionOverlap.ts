@@ -13,14 +13,11 @@
 // end it counts the SplitBrain pages that reached the receiver: each one is a false page.
 //
 // Run (root): npx tsx bench/preemptionOverlap.ts [--rounds=10] [--hold=500ms] [--poll=10]
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { startLab, cleanupIdSync, type Lab, type LabNode } from '../test/lab/lab';
-import { startAgents, waitUntil, type LabAgent } from '../test/lab/agents';
+import { startAgents, waitPeered, waitUntil, type LabAgent } from '../test/lab/agents';
+import { RECEIVER_PORT, received, startReceiver } from './labReceiver';
 import { watchSignals, type Signal } from './dbusSignals';
 import { fmt, opt, requireRoot, sleep, summary, table, writeResult } from './lib';
-
-const RECEIVER_PORT = 9099;
 
 interface Preemption {
   kind: 'restart' | 'priority-down' | 'priority-up';
@@ -75,12 +72,7 @@ function watchViews(agents: LabAgent[], everyMs: number) {
 }
 
 function splitBrainPages(file: string): number {
-  if (!existsSync(file)) return 0;
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as { body: { alerts?: Array<{ status: string; labels: Record<string, string> }> } })
-    .filter((r) => (r.body.alerts ?? []).some((a) => a.status === 'firing' && a.labels.alertname === 'SplitBrain')).length;
+  return received(file).filter((r) => (r.body.alerts ?? []).some((a) => a.status === 'firing' && a.labels.alertname === 'SplitBrain')).length;
 }
 
 async function main(): Promise<void> {
@@ -95,12 +87,7 @@ async function main(): Promise<void> {
     console.log(`preemptionOverlap: ${rounds} rounds (a restart preemption and two priority preemptions each), rules.split_brain_for ${hold}, cluster views polled every ${pollMs} ms`);
     lab = await startLab({ id, weightFile: true });
     const [ka1, ka2] = lab.nodes;
-    const dir = lab.client.dir;
-    mkdirSync(dir, { recursive: true });
-    const recvFile = join(dir, 'received.jsonl');
-    writeFileSync(recvFile, '');
-    lab.client.spawn([process.execPath, join(__dirname, 'webhookReceiver.cjs'), '0.0.0.0', String(RECEIVER_PORT), recvFile]);
-    await waitUntil(async () => (await lab!.client.exec(['curl', '-sf', '-X', 'POST', '-d', '{}', `http://127.0.0.1:${RECEIVER_PORT}/ping`])).code === 0, 10_000, 100, 'receiver up');
+    const recvFile = await startReceiver(lab);
     const agents = await startAgents(lab, {
       config: () => ({
         log: { level: 'warn' },
@@ -108,15 +95,7 @@ async function main(): Promise<void> {
         alerting: { route: { receiver: 'bench' }, receivers: [{ name: 'bench', type: 'webhook', url: `http://192.0.2.50:${RECEIVER_PORT}/kw` }] },
       }),
     });
-    await waitUntil(
-      async () => {
-        const views = await Promise.all(agents.map(async (a) => JSON.parse(await a.get('/api/v1/cluster')) as { nodes: Array<{ node: string; fresh?: boolean }> }));
-        return views.every((v) => v.nodes.length === 2);
-      },
-      30_000,
-      200,
-      'both agents see each other',
-    );
+    await waitPeered(agents, 'ka1', 30_000);
     const signals: Signal[] = [];
     for (const n of lab.nodes) watchSignals(n, signals);
     const views = watchViews(agents, pollMs);

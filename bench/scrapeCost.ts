@@ -5,13 +5,14 @@
 // There is no Debian package of a keepalived exporter (and no Go toolchain here), so the Go
 // keepalived exporter is not measured.
 //
-// Run (root): npx tsx bench/scrapeCost.ts [--instances=1,16,255] [--wrk-seconds=10] [--connections=8] [--rounds=2] [--profile=1]
+// Run (root): npx tsx bench/scrapeCost.ts [--instances=1,16,255] [--wrk-seconds=10] [--connections=8] [--rounds=2] [--node-flags=...] [--profile=1]
+//   --node-flags="--no-opt" or none: `node <flags> bin/keepwatch` instead of bin/keepwatch's shebang.
 //   --profile=1 runs the agent under the CPU profiler (bench/cpuProfile.cjs); .cpuprofile files land in bench/out/profiles/.
 import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { startLab, cleanupIdSync, type Lab, type LabNode } from '../test/lab/lab';
 import { AGENT_PORT, sample, startAgents, waitUntil } from '../test/lab/agents';
-import { fmt, opt, OUT_DIR, parseWrk, requireRoot, sleep, table, writeResult, type WrkResult } from './lib';
+import { fmt, nodeFlagsOpt, opt, OUT_DIR, parseWrk, requireRoot, sleep, table, writeResult, type WrkResult } from './lib';
 
 const EXPORTER_PORT = 9113;
 
@@ -80,6 +81,7 @@ async function oneSize(n: number, seconds: number, connections: number, rounds: 
       // Counters from the dumps as the lab's agents have them; probes at their defaults.
       config: () => ({ log: { level: 'warn' } }),
       // --cpu-prof is not allowed in NODE_OPTIONS: a preload runs the inspector's profiler instead.
+      ...nodeFlagsOpt(),
       env: profile ? { NODE_OPTIONS: `--require ${join(__dirname, 'cpuProfile.cjs')}`, KW_CPU_PROF_DIR: profDir } : undefined,
     });
     // Wait until the agent shows every instance (enumerated over D-Bus) with its counters (dumps).
@@ -155,7 +157,7 @@ export async function main(): Promise<void> {
     console.log(`${n} instance(s): keepwatch/nginx-exporter throughput ratio ${fmt(kw.requestsPerSec / go.requestsPerSec, 2)}`);
   }
   console.log('(keepalived exporter: not measured: no Debian package of it and no Go toolchain on this machine)');
-  writeResult('scrapeCost', { options: { sizes, seconds, connections, rounds, profile }, rows });
+  writeResult('scrapeCost', { options: { sizes, seconds, connections, rounds, profile, nodeFlags: opt('node-flags', '') }, rows });
 }
 
 if (require.main === module) main().catch((e) => {

@@ -16,28 +16,13 @@
 // through again).
 //
 // Run (root): npx tsx bench/timeToPage.ts [--failovers=20] [--splits=10] [--prom-wait=150]
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { copyFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { startLab, cleanupIdSync, type Lab } from '../test/lab/lab';
 import { AGENT_PORT, startAgents, waitUntil, type LabAgent } from '../test/lab/agents';
+import { RECEIVER_PORT, received, startReceiver, type Received } from './labReceiver';
 import { masterSignal, watchSignals, type Signal } from './dbusSignals';
 import { fmt, opt, OUT_DIR, REPO, requireRoot, sleep, summary, table, writeResult } from './lib';
-
-const RECEIVER_PORT = 9099;
-
-interface Received {
-  at: number;
-  path: string;
-  body: { status?: string; alerts?: Array<{ status: string; labels: Record<string, string>; startsAt?: string }> };
-}
-
-function received(file: string): Received[] {
-  if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as Received);
-}
 
 /** The first notification on `path` after `since` with a firing alert named one of `names`. */
 function firstPage(file: string, path: string, since: number, names: string[]): Received | undefined {
@@ -101,11 +86,7 @@ async function main(): Promise<void> {
     lab = await startLab({ id });
     const [ka1, ka2] = lab.nodes;
     const dir = lab.client.dir;
-    mkdirSync(dir, { recursive: true });
-    const recvFile = join(dir, 'received.jsonl');
-    writeFileSync(recvFile, '');
-    lab.client.spawn([process.execPath, join(__dirname, 'webhookReceiver.cjs'), '0.0.0.0', String(RECEIVER_PORT), recvFile]);
-    await waitUntil(async () => (await lab!.client.exec(['curl', '-sf', '-X', 'POST', '-d', '{}', `http://127.0.0.1:${RECEIVER_PORT}/ping`])).code === 0, 10_000, 100, 'receiver up');
+    const recvFile = await startReceiver(lab);
 
     const agents: LabAgent[] = await startAgents(lab, {
       config: () => ({

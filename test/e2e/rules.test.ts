@@ -4,7 +4,7 @@
 // Times printed are measurements (detection latency), not assertions of speed targets.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { labSupported, startLab, type Lab, type LabNode } from '../lab/lab';
-import { startAgents, waitUntil, type LabAgent } from '../lab/agents';
+import { startAgents, waitPeered, type LabAgent } from '../lab/agents';
 import { AlertLog } from '../lab/alertLog';
 
 const support = labSupported();
@@ -33,15 +33,7 @@ d('detection rules on the lab', () => {
       }),
     });
     logs = agents.map((a) => new AlertLog(a).start());
-    await waitUntil(
-      async () => {
-        const v = await agents[0].getJson<{ nodes: Array<{ up: boolean }>; vrids: Array<{ masters: string[] }> }>('/api/v1/cluster');
-        return v.nodes.length === 2 && v.nodes.every((n) => n.up) && v.vrids[0]?.masters.join() === 'ka1';
-      },
-      20_000,
-      100,
-      'both agents peered, ka1 MASTER',
-    );
+    await waitPeered(agents, 'ka1');
   });
 
   afterAll(async () => {

@@ -9,7 +9,7 @@
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { labSupported, startLab, type Lab, type LabNode } from '../lab/lab';
-import { startAgents, waitUntil, type LabAgent } from '../lab/agents';
+import { startAgents, waitPeered, waitUntil, type LabAgent } from '../lab/agents';
 import { AlertLog, Pager, sleep } from './variantSupport';
 import type { NodeState } from '../../agent/state/types';
 
@@ -77,15 +77,7 @@ d('cold standby and preemption', () => {
       }),
     });
     logs = agents.map((a) => new AlertLog(a).start());
-    await waitUntil(
-      async () => {
-        const v = await agents[0].getJson<{ nodes: Array<{ up: boolean }>; vrids: Array<{ masters: string[] }> }>('/api/v1/cluster');
-        return v.nodes.length === 2 && v.nodes.every((n) => n.up) && v.vrids[0]?.masters.join() === 'ka1';
-      },
-      20_000,
-      100,
-      'both agents peered, ka1 MASTER',
-    );
+    await waitPeered(agents, 'ka1');
   });
 
   afterAll(async () => {

@@ -7,7 +7,7 @@
 // Steady state raises nothing; each failure is injected on one VRID (nft drops VRRP of one
 // family or of chosen VRIDs only) and must alert for that VRID only, once per pager.
 import { labSupported, startLab, type Lab, type LabNode } from '../lab/lab';
-import { sample, startAgents, waitUntil, type LabAgent } from '../lab/agents';
+import { sample, startAgents, waitPeered, waitUntil, type LabAgent } from '../lab/agents';
 import { AlertLog, nft, Pager, sleep } from './variantSupport';
 import type { NodeState } from '../../agent/state/types';
 
@@ -74,16 +74,7 @@ d('sync group, active-active and IPv6 on one pair', () => {
       }),
     });
     logs = agents.map((a) => new AlertLog(a).start());
-    await waitUntil(
-      async () => {
-        const v = await agents[0].getJson<{ nodes: Array<{ up: boolean }>; vrids: Array<{ key: string; masters: string[] }> }>('/api/v1/cluster');
-        const m = Object.fromEntries(v.vrids.map((x) => [x.key, x.masters.join()]));
-        return v.nodes.every((n) => n.up) && m['51'] === 'ka1' && m['53'] === 'ka1' && m['52'] === 'ka2' && m['61/IPv6'] === 'ka1';
-      },
-      25_000,
-      100,
-      'peered; ka1 MASTER of 51, 53, 61/IPv6, ka2 of 52',
-    );
+    await waitPeered(agents, { '51': 'ka1', '53': 'ka1', '52': 'ka2', '61/IPv6': 'ka1' }, 25_000);
   });
 
   afterAll(async () => {

@@ -5,7 +5,7 @@
 // alerts, and the receiver must get exactly one page per alert; killing the delivering agent
 // hands delivery to the next one.
 import { labSupported, startLab, type Lab, type LabNode } from '../lab/lab';
-import { sample, startAgents, waitUntil, type LabAgent } from '../lab/agents';
+import { sample, startAgents, waitPeered, waitUntil, type LabAgent } from '../lab/agents';
 import { AlertLog, Pager, sleep } from './variantSupport';
 
 const support = labSupported();
@@ -48,15 +48,7 @@ d('three nodes, zero-config peers, one pager', () => {
       }),
     });
     logs = agents.map((a) => new AlertLog(a).start());
-    await waitUntil(
-      async () => {
-        const views = await Promise.all(agents.map((a) => a.getJson<ClusterApi>('/api/v1/cluster')));
-        return views.every((v) => v.nodes.length === 3 && v.nodes.every((n) => n.up) && v.vrids[0]?.masters.join() === 'ka1');
-      },
-      20_000,
-      100,
-      'three agents peered from unicast_peer, ka1 MASTER',
-    );
+    await waitPeered(agents, 'ka1');
   });
 
   afterAll(async () => {

@@ -39,6 +39,9 @@ export interface StartAgentsOptions {
   fifo?: boolean;
   /** Extra environment. */
   env?: Record<string, string>;
+  /** Run `node <nodeArgs> bin/keepwatch` (V8 flags to compare); default: bin/keepwatch itself, as
+   *  installed, with the flags of its shebang line. */
+  nodeArgs?: string[];
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -107,7 +110,9 @@ export async function startAgent(lab: Lab, node: LabNode, opts: StartAgentsOptio
   const cfg = deepMerge(labAgentConfig(lab, node, fifo), opts.config?.(node) ?? {});
   writeFileSync(configFile, stringify(cfg));
   const logFile = join(dataDir, 'agent.log');
-  const spawnIt = () => node.spawn([process.execPath, join(REPO, 'bin/keepwatch'), 'run', '--config.file', configFile], { env: opts.env, logFile });
+  const bin = join(REPO, 'bin/keepwatch');
+  const argv = opts.nodeArgs ? [process.execPath, ...opts.nodeArgs, bin] : [bin];
+  const spawnIt = () => node.spawn([...argv, 'run', '--config.file', configFile], { env: opts.env, logFile });
   const port = await lab.forward(node, AGENT_PORT);
   const url = `http://127.0.0.1:${port}`;
   const agent: LabAgent = {
@@ -179,4 +184,25 @@ export async function waitUntil(fn: () => Promise<unknown> | unknown, timeoutMs:
     await new Promise((r) => setTimeout(r, stepMs));
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? `: ${(lastErr as Error).message}` : ''}`);
+}
+
+/**
+ * Waits until every agent sees every agent's node up and the expected MASTER of each VRID: `'ka1'`
+ * (of every VRID) or `{ '51': 'ka1', '52': 'ka2' }` by VRID key. The start of most lab tests.
+ */
+export async function waitPeered(agents: LabAgent[], masters: string | Record<string, string>, timeoutMs = 20_000): Promise<void> {
+  const expected = typeof masters === 'string' ? undefined : masters;
+  await waitUntil(
+    async () => {
+      const views = await Promise.all(agents.map((a) => a.getJson<{ nodes: Array<{ up: boolean }>; vrids: Array<{ key: string; masters: string[] }> }>('/api/v1/cluster')));
+      return views.every((v) => {
+        if (v.nodes.length !== agents.length || !v.nodes.every((n) => n.up) || v.vrids.length === 0) return false;
+        const got = Object.fromEntries(v.vrids.map((x) => [x.key, x.masters.join()]));
+        return expected ? Object.entries(expected).every(([k, m]) => got[k] === m) : Object.values(got).every((m) => m === masters);
+      });
+    },
+    timeoutMs,
+    100,
+    `${agents.length} agents peered, MASTER ${typeof masters === 'string' ? masters : JSON.stringify(masters)}`,
+  );
 }
