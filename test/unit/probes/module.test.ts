@@ -44,9 +44,10 @@ async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 500
 }
 
 describe('effectiveSchedule', () => {
-  test('defaults, interval replacing a default schedule, timeout capped by the interval', () => {
+  test('defaults, a schedule replacing a default interval and back, timeout capped by the interval', () => {
     expect(effectiveSchedule('vip', undefined)).toEqual({ enabled: true, intervalMs: 10_000, schedule: undefined, timeoutMs: 2_000 });
-    expect(effectiveSchedule('nginx_config', undefined)).toEqual({ enabled: true, intervalMs: undefined, schedule: '*/5 * * * *', timeoutMs: 30_000 });
+    expect(effectiveSchedule('nginx_config', undefined)).toEqual({ enabled: true, intervalMs: 300_000, schedule: undefined, timeoutMs: 30_000 });
+    expect(effectiveSchedule('nginx_config', { schedule: '*/5 * * * *', enabled: true })).toEqual({ enabled: true, intervalMs: undefined, schedule: '*/5 * * * *', timeoutMs: 30_000 });
     expect(effectiveSchedule('nginx_config', { interval: 60_000, enabled: true })).toEqual({ enabled: true, intervalMs: 60_000, schedule: undefined, timeoutMs: 30_000 });
     expect(effectiveSchedule('arp', { schedule: '*/30 * * * * *', enabled: true })).toMatchObject({ intervalMs: undefined, schedule: '*/30 * * * * *', timeoutMs: PROBE_DEFAULTS.arp.timeoutMs });
     expect(effectiveSchedule('nginx_health', { interval: 1000, enabled: true })).toMatchObject({ intervalMs: 1000, timeoutMs: 1000 });
