@@ -2,6 +2,8 @@
 // notification: the outbox may forget it) or throws a ReceiverError saying whether trying again
 // can help. Receivers never log or throw their secrets (webhook URLs, passwords, tokens): errors
 // name the receiver and what happened, not where it was sent.
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import type { Notification } from '../notification';
 
 export interface SendResult {
@@ -60,28 +62,68 @@ export interface HttpPostOptions {
 /**
  * POSTs and classifies the answer: resolves with the response text on 2xx, throws a ReceiverError
  * otherwise. Network errors and timeouts are retryable. The URL never appears in an error.
+ * node:http(s), not fetch: Node 20's fetch loads undici and compiles its WebAssembly HTTP parser on
+ * first use, ~10 MiB of RSS that would appear with the first page an agent sends.
  */
 export async function httpPost(o: HttpPostOptions): Promise<string> {
   const dl = deadline(o.signal, o.timeoutMs);
   try {
-    let res: Response;
+    let res: { status: number; headers: IncomingHttpHeaders; text: string };
     try {
-      res = await fetch(o.url, { method: 'POST', body: o.body, headers: o.headers, signal: dl.signal, redirect: 'error' });
+      res = await post(o.url, o.body, o.headers, dl.signal);
     } catch (e) {
-      throw new ReceiverError(`${o.receiver}: ${describeFetchError(e, o.timeoutMs, o.signal).split(o.url).join('<url>')}`, true);
+      throw new ReceiverError(`${o.receiver}: ${describeRequestError(e, o.timeoutMs, o.signal).split(o.url).join('<url>')}`, true);
     }
-    let text = '';
-    try {
-      text = await readBounded(res, 4096);
-    } catch {
-      /* the status says enough */
-    }
-    if (res.ok) return text;
-    const retryAfterMs = res.status === 429 || res.status === 503 ? parseRetryAfter(res.headers.get('retry-after')) : undefined;
-    throw new ReceiverError(`${o.receiver}: HTTP ${res.status}${text ? ` ${sanitize(text)}` : ''}`, httpRetryable(res.status), retryAfterMs);
+    if (res.status >= 200 && res.status < 300) return res.text;
+    // Redirects are not followed: a hook that moved must be reconfigured, not chased (fetch's redirect: 'error').
+    const retryAfterMs = res.status === 429 || res.status === 503 ? parseRetryAfter(headerValue(res.headers['retry-after'])) : undefined;
+    throw new ReceiverError(`${o.receiver}: HTTP ${res.status}${res.text ? ` ${sanitize(res.text)}` : ''}`, httpRetryable(res.status), retryAfterMs);
   } finally {
     dl.clear();
   }
+}
+
+/** Bytes of a response body kept: enough for an error message. */
+const BODY_LIMIT = 4096;
+
+function headerValue(v: string | string[] | undefined): string | null {
+  return v === undefined ? null : Array.isArray(v) ? (v[0] ?? null) : v;
+}
+
+/** One POST; the body read up to BODY_LIMIT bytes (the rest is dropped with the connection). */
+function post(url: string, body: string, headers: Record<string, string>, signal: AbortSignal): Promise<{ status: number; headers: IncomingHttpHeaders; text: string }> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') {
+      reject(new Error(`unsupported protocol ${u.protocol}`));
+      return;
+    }
+    const payload = Buffer.from(body, 'utf8');
+    const req = (u.protocol === 'https:' ? httpsRequest : httpRequest)(
+      u,
+      { method: 'POST', headers: { ...headers, 'content-length': String(payload.length) }, signal },
+      (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        const done = () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8').slice(0, BODY_LIMIT) });
+        res.on('data', (c: Buffer) => {
+          if (size >= BODY_LIMIT) return;
+          chunks.push(c);
+          size += c.length;
+          if (size >= BODY_LIMIT) {
+            res.destroy();
+            done();
+          }
+        });
+        res.on('end', done);
+        // A body cut short still has its status: that says enough.
+        res.on('error', done);
+        res.on('aborted', done);
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
 }
 
 /**
@@ -105,34 +147,16 @@ export function deadline(outer: AbortSignal, ms: number): { signal: AbortSignal;
   };
 }
 
-async function readBounded(res: Response, limit: number): Promise<string> {
-  if (!res.body) return '';
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    size += value.length;
-    if (size >= limit) {
-      await reader.cancel();
-      break;
-    }
-  }
-  return Buffer.concat(chunks).toString('utf8').slice(0, limit);
-}
-
 /** One line, short, printable: response bodies go into logs. */
 export function sanitize(text: string): string {
   return text.replace(/[^\x20-\x7e]+/g, ' ').trim().slice(0, 200);
 }
 
-function describeFetchError(e: unknown, timeoutMs: number, outer: AbortSignal): string {
-  const err = e as Error & { cause?: { code?: string; message?: string } };
+function describeRequestError(e: unknown, timeoutMs: number, outer: AbortSignal): string {
+  const err = e as Error & { code?: string; cause?: { code?: string; message?: string } };
   if (outer.aborted) return 'send aborted (agent stopping)';
   if (err.name === 'TimeoutError' || err.name === 'AbortError') return `no answer within ${timeoutMs} ms`;
-  const code = err.cause?.code;
+  const code = err.code === 'ABORT_ERR' ? undefined : (err.code ?? err.cause?.code);
   if (code) return `connection failed: ${code}`;
   return `request failed: ${sanitize(err.cause?.message ?? err.message)}`;
 }

@@ -3,6 +3,7 @@
 // openssl) and auth, one that rejects with 550, one that never answers; the webhook's errors.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +18,7 @@ import { webhookReceiver } from '../../../agent/alerting/receivers/webhook';
 import { Outbox } from '../../../agent/alerting/outbox';
 import { systemClock } from '../../../agent/context';
 import { silentLogger } from '../../../agent/logger';
-import { startSlack, startWebhook, waitFor, type TestServer } from './servers';
+import { startServer, startSlack, startWebhook, waitFor, type TestServer } from './servers';
 
 jest.setTimeout(20_000);
 
@@ -147,6 +148,35 @@ describe('webhook receiver errors', () => {
       expect(hook.requests.at(-1)!.headers['x-keepwatch-signature']).toBeUndefined();
     } finally {
       await hook.close();
+    }
+  });
+
+  test('a redirect is not followed; a huge error body is cut; https with an untrusted certificate fails, retryable', async () => {
+    const target = await startServer((_req, _body, res) => res.end('ok'));
+    const redirecting = await startServer((_req, _body, res) => {
+      res.writeHead(307, { location: target.url });
+      res.end();
+    });
+    const huge = await startServer((_req, _body, res) => {
+      res.writeHead(500);
+      res.end('x'.repeat(1 << 20));
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'kw-https-'));
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore', timeout: 10_000 });
+    const tls = createHttpsServer({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }, (_req, res) => res.end('ok'));
+    await new Promise<void>((r) => tls.listen(0, '127.0.0.1', r));
+    try {
+      const send = (url: string) => rejection(webhookReceiver({ name: 'hook', url, headers: {}, timeout: 2000 }).send(notification([sb('ka1')]), new AbortController().signal));
+      const moved = await send(redirecting.url);
+      expect(moved).toMatchObject({ retryable: true, message: 'hook: HTTP 307' });
+      expect(target.requests).toHaveLength(0);
+      const big = await send(huge.url);
+      expect(big.message).toBe(`hook: HTTP 500 ${'x'.repeat(200)}`);
+      const untrusted = await send(`https://127.0.0.1:${(tls.address() as AddressInfo).port}/`);
+      expect(untrusted).toMatchObject({ retryable: true });
+      expect(untrusted.message).toMatch(/^hook: connection failed: (DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|ERR_TLS_CERT_ALTNAME_INVALID)/);
+    } finally {
+      await Promise.all([target.close(), redirecting.close(), huge.close(), new Promise((r) => tls.close(r))]);
     }
   });
 });
