@@ -12,7 +12,7 @@
 // /api/v1/cluster polled every --poll ms, the longest run of polls with two fresh MASTERs. At the
 // end it counts the SplitBrain pages that reached the receiver: each one is a false page.
 //
-// Run (root): npx tsx bench/preemptionOverlap.ts [--rounds=10] [--hold=500ms] [--poll=10]
+// Run (root): npx tsx bench/preemptionOverlap.ts [--preemption-rounds=10] [--hold=500ms] [--poll=10]
 import { startLab, cleanupIdSync, type Lab, type LabNode } from '../test/lab/lab';
 import { startAgents, waitPeered, waitUntil, type LabAgent } from '../test/lab/agents';
 import { RECEIVER_PORT, received, startReceiver } from './labReceiver';
@@ -77,7 +77,7 @@ function splitBrainPages(file: string): number {
 
 async function main(): Promise<void> {
   requireRoot('preemptionOverlap');
-  const rounds = opt('rounds', 10);
+  const rounds = opt('preemption-rounds', 10);
   const hold = opt('hold', '500ms');
   const pollMs = opt('poll', 10);
   const id = opt('id', 'b8po');

@@ -6,6 +6,7 @@
 #   KW_BENCH_WRK_SECONDS=10                       (scrapeCost: seconds per wrk run)
 #   KW_BENCH_ONLY="scrapeCost footprint" npm run bench
 #   KW_BENCH_FAILOVERS=20 KW_BENCH_SPLITS=10      (timeToPage)
+#   KW_BENCH_PREEMPTION_ROUNDS=10 KW_BENCH_HOLD=500ms (preemptionOverlap)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=bench/out
@@ -29,7 +30,7 @@ fi
 npm run build >/dev/null || { echo "bench: build failed" >&2; exit 1; }
 bash test/lab/cleanup.sh >/dev/null 2>&1 || true
 
-all="scrapeMicro scrapeCost footprint bursts hookLatency timeToPage fuzz"
+all="scrapeMicro scrapeCost footprint bursts hookLatency preemptionOverlap timeToPage fuzz"
 only="${KW_BENCH_ONLY:-$all}"
 declare -A result
 for b in $only; do
