@@ -1,4 +1,4 @@
-// Runs the real keepwatch agent (node bin/keepwatch run, the built dist/) inside each lab node's
+// Runs the real keepwatch agent (bin/keepwatch run, the built dist/, with its shebang's V8 flags) inside each lab node's
 // namespace, wired to that node's keepalived (its D-Bus, FIFO, log, pid file, conf) and nginx, with
 // the other nodes as peers over the lab network. The host reaches each agent through lab.forward.
 // Used by the e2e tests, the demo and the benchmarks.
