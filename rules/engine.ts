@@ -92,7 +92,9 @@ export class RulesEngine implements Component {
 
   async start(): Promise<void> {
     this.running = true;
-    this.unsubs.push(this.o.store.subscribe(() => this.schedule()));
+    // A probe_run event is the probes' own bookkeeping (duration, ok), which no rule reads; with every
+    // probe each second it was most of the evaluations. The probe's findings are events of their own.
+    this.unsubs.push(this.o.store.subscribe((c) => c.event.kind !== 'probe_run' && this.schedule()));
     this.unsubs.push(this.o.peers.subscribe(() => this.schedule()));
     this.interval = this.o.clock.setInterval(() => this.evaluate(), this.o.intervalMs);
     this.schedule();

@@ -40,13 +40,13 @@ export function ensureSpool(dir: string): SpoolPaths {
   return p;
 }
 
-/** Writes a file into dir atomically: whole in tmp/, fsync'd, then renamed (readers never see half). */
-export function writeAtomic(p: SpoolPaths, name: string, content: string, target = p.dir): string {
+/** Writes a file into dir atomically: whole in tmp/, fsync'd unless durable is false, then renamed (readers never see half). */
+export function writeAtomic(p: SpoolPaths, name: string, content: string, target = p.dir, durable = true): string {
   const tmp = path.join(p.tmp, `${name}.${process.pid}.tmp`);
   const fd = fs.openSync(tmp, 'w', 0o644);
   try {
     fs.writeSync(fd, content);
-    fs.fsyncSync(fd);
+    if (durable) fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
   }
@@ -67,9 +67,13 @@ export function listSpool(dir: string): string[] {
   return names.filter((n) => SPOOL_FILE_RE.test(n)).sort();
 }
 
-/** The heartbeat the hook reads: "alive until" in epoch seconds. */
+/**
+ * The heartbeat the hook reads: "alive until" in epoch seconds. Renamed into place (never half
+ * written) but not fsynced: rewritten every second, and one lost in a crash only makes a hook wait
+ * its 40 ms for an ack before it spools; an fsync a second was most of the agent's idle I/O.
+ */
 export function writeHeartbeat(p: SpoolPaths, nowMs: number, aliveForS: number): void {
-  writeAtomic(p, 'agent.alive', `${Math.floor(nowMs / 1000) + aliveForS}\n`);
+  writeAtomic(p, 'agent.alive', `${Math.floor(nowMs / 1000) + aliveForS}\n`, p.dir, false);
 }
 
 /** Whether the agent's heartbeat is fresh (what the hook checks, for the CLI and the deliverer). */

@@ -60,6 +60,18 @@ describe('RulesEngine', () => {
     expect(at[0] - t).toBeLessThan(1800);
   });
 
+  test("a probe's own bookkeeping (probe_run) does not wake the rules; its findings do", () => {
+    const c = healthyPair();
+    c.advance(1000);
+    const n0 = c.state.evaluations;
+    for (let i = 0; i < 5; i++) c.apply('ka1', { kind: 'probe_run', source: 'nginx_probe', at: c.now, probe: 'nginx_status', ok: true, durationMs: 1, cpuMs: 0.1, overlapSkips: 0 });
+    c.clock.advance(50);
+    expect(c.state.evaluations).toBe(n0);
+    c.nginx('ka1', false);
+    c.clock.advance(50);
+    expect(c.state.evaluations).toBe(n0 + 1);
+  });
+
   test('stopping the engine leaves no timers and resolves nothing', () => {
     const c = healthyPair();
     c.transition('ka2', 'MASTER');
