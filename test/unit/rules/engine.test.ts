@@ -60,16 +60,23 @@ describe('RulesEngine', () => {
     expect(at[0] - t).toBeLessThan(1800);
   });
 
-  test("a probe's own bookkeeping (probe_run) does not wake the rules; its findings do", () => {
+  test('a repeated probe result wakes the rules only when its verdict changes; probe_run never does', () => {
     const c = healthyPair();
+    c.nginx('ka1', true);
     c.advance(1000);
     const n0 = c.state.evaluations;
-    for (let i = 0; i < 5; i++) c.apply('ka1', { kind: 'probe_run', source: 'nginx_probe', at: c.now, probe: 'nginx_status', ok: true, durationMs: 1, cpuMs: 0.1, overlapSkips: 0 });
+    for (let i = 0; i < 5; i++) {
+      c.apply('ka1', { kind: 'probe_run', source: 'nginx_probe', at: c.now, probe: 'nginx_status', ok: true, durationMs: 1, cpuMs: 0.1, overlapSkips: 0 });
+      c.apply('ka1', { kind: 'nginx_status', source: 'nginx_probe', at: c.now, up: true, status: { active: i, accepted: i, handled: i, requests: i, reading: 0, writing: 1, waiting: 0 } });
+    }
     c.clock.advance(50);
-    expect(c.state.evaluations).toBe(n0);
+    expect(c.state.evaluations).toBe(n0); // fresher numbers only: left to the timer
     c.nginx('ka1', false);
     c.clock.advance(50);
-    expect(c.state.evaluations).toBe(n0 + 1);
+    expect(c.state.evaluations).toBe(n0 + 1); // nginx went down: at once
+    c.transition('ka2', 'MASTER');
+    c.clock.advance(50);
+    expect(c.state.evaluations).toBe(n0 + 2); // a VRRP transition: always at once
   });
 
   test('stopping the engine leaves no timers and resolves nothing', () => {
