@@ -8,6 +8,7 @@ import { KeepalivedConfSource } from '../keepalived/confSource';
 import { ProbeScheduler, type ScheduledProbe, type CronScheduler } from '../probes/scheduler';
 import { VipProbe, type AddressReader, type SpawnFn } from '../probes/vipProbe';
 import { ArpProbe } from '../probes/arpProbe';
+import { createShellRunner } from '../probes/shellRunner';
 import { NginxStatusProbe } from '../probes/nginxStatusProbe';
 import { NginxHealthProbe } from '../probes/nginxHealthProbe';
 import { NginxProcessProbe } from '../probes/nginxProcessProbe';
@@ -77,9 +78,11 @@ export function createProbesModule(o: ProbesModuleOptions = {}): ModuleFactory {
       const ownHttp = o.http ? undefined : createHttpGet();
       const http = o.http ?? (ownHttp as HttpGet);
       let scheduler: ProbeScheduler | undefined;
+      // arping runs every interval: started from a small long-lived shell, not forked from the agent.
+      const arpShell = createShellRunner();
       const probes: Record<ProbeName, ScheduledProbe['probe']> = {
         vip: new VipProbe({ store: w.store, clock: w.clock, log: log.child({ probe: 'vip' }), overrides: w.config.vips, monitorCommand: o.monitorCommand, spawn: o.spawn, readAddresses: o.readAddresses }),
-        arp: new ArpProbe({ store: w.store, clock: w.clock, log: log.child({ probe: 'arp' }), command: o.arpingCommand, run: o.run }),
+        arp: new ArpProbe({ store: w.store, clock: w.clock, log: log.child({ probe: 'arp' }), command: o.arpingCommand, run: o.run ?? arpShell.run }),
         nginx_status: new NginxStatusProbe({ url: ng.status_url, http, clock: w.clock }),
         nginx_health: new NginxHealthProbe({ url: ng.health_url, viaVip: ng.health_via_vip, store: w.store, http, clock: w.clock }),
         nginx_process: new NginxProcessProbe({
@@ -118,6 +121,7 @@ export function createProbesModule(o: ProbesModuleOptions = {}): ModuleFactory {
         start: () => sched.start(),
         async stop() {
           await sched.stop();
+          arpShell.close();
           ownHttp?.close();
           healthMetrics.close();
           probeMetrics.close();
