@@ -9,6 +9,7 @@
 //   --node-flags="--no-opt" or none: `node <flags> bin/keepwatch` instead of bin/keepwatch's shebang.
 //   --probes=default: the probes' default intervals (5-10 s) instead of every second.
 //   --malloc-arena-max=2: MALLOC_ARENA_MAX for the agent (glibc arenas: native memory growth).
+//   --pair=0: an agent on ka1 only (its peer's agent absent) instead of on both nodes.
 //   --id=b8fq: the lab id (namespaces kw-<id>-*), to run variants at the same time.
 //   --mem-log=1: the agent logs its live heap after a full GC every 10 s (bench/memLog.cjs): a leak
 //   shows as live heap growing, V8 sizing its heap as RSS growing alone.
@@ -81,6 +82,7 @@ async function main(): Promise<void> {
   const nodeFlags = opt('node-flags', '');
   const probes = opt('probes', '1s');
   const memLog = opt('mem-log', 0) === 1;
+  const pair = opt('pair', 1) === 1;
   const arenas = opt('malloc-arena-max', 0);
   // --id: the lab's id, so that variants can run side by side (RSS comparisons; CPU figures of
   // concurrent runs are not comparable).
@@ -89,12 +91,14 @@ async function main(): Promise<void> {
   let lab: Lab | undefined;
   if (memLog) rmSync(memFile, { force: true });
   try {
-    console.log(`footprint: two-node lab (${id}), agent on ka1 with probes ${probes === 'default' ? 'at their default intervals' : 'every 1 s'}${nodeOptions ? ` (NODE_OPTIONS=${nodeOptions})` : ''}${nodeFlags ? ` (node flags: ${nodeFlags})` : ''}${arenas ? ` (MALLOC_ARENA_MAX=${arenas})` : ''}; ${duration} s idle then ${duration} s with a scrape every second; samples every ${every} s`);
+    console.log(`footprint: two-node lab (${id}), ${pair ? "agents on ka1 and ka2, ka1's measured" : 'agent on ka1 only'}, probes ${probes === 'default' ? 'at their default intervals' : 'every 1 s'}${nodeOptions ? ` (NODE_OPTIONS=${nodeOptions})` : ''}${nodeFlags ? ` (node flags: ${nodeFlags})` : ''}${arenas ? ` (MALLOC_ARENA_MAX=${arenas})` : ''}; ${duration} s idle then ${duration} s with a scrape every second; samples every ${every} s`);
     lab = await startLab({ id, fifo: true });
     const node = lab.nodes[0];
     const oneSecond = { interval: '1s', timeout: '900ms' };
+    // A pair, as operators run it: agents on both nodes, peered; ka1's is measured. (With ka2's
+    // agent absent, ka1's would keep reconnecting to it: 0.2 % of a core in a test run.)
     const [agent] = await startAgents(lab, {
-      only: ['ka1'],
+      ...(pair ? {} : { only: ['ka1'] }),
       ...nodeFlagsOpt(),
       env: {
         ...(nodeOptions || memLog ? { NODE_OPTIONS: [nodeOptions, memLog ? `--require ${join(__dirname, 'memLog.cjs')}` : ''].filter(Boolean).join(' ') } : {}),
@@ -103,6 +107,8 @@ async function main(): Promise<void> {
       },
       config: () => ({
         log: { level: 'warn' },
+        // The dumps at their default interval (15 s), not the lab's 5 s: only the probes run each second.
+        keepalived: { dumps: { interval: '15s' } },
         ...(probes === 'default' ? {} : { probes: { vip: oneSecond, arp: oneSecond, nginx_status: oneSecond, nginx_health: oneSecond, nginx_process: oneSecond } }),
       }),
     });
@@ -175,7 +181,7 @@ async function main(): Promise<void> {
       console.log(`live heap after full GC: ${mem[0]?.heapUsedMiB} -> ${mem[mem.length - 1]?.heapUsedMiB} MiB over ${fmt(mem[mem.length - 1]?.t ?? 0, 0)} s (slope ${fmt(hs, 3)} MiB/min)`);
     }
     const name = ['footprint', probes === 'default' ? 'default-probes' : '', nodeOptions ? 'node-options' : '', arenas ? `arenas${arenas}` : '', memLog ? 'memlog' : '', id !== 'b8fp' ? id : ''].filter(Boolean).join('-');
-    writeResult(name, { options: { duration, every, nodeOptions, nodeFlags, probes, memLog, arenas }, idle, scraped, liveHeapAfterGc: mem });
+    writeResult(name, { options: { duration, every, nodeOptions, nodeFlags, probes, memLog, arenas, pair }, idle, scraped, liveHeapAfterGc: mem });
   } finally {
     await lab?.stop();
     cleanupIdSync(id);
