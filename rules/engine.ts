@@ -8,7 +8,6 @@ import type { Logger } from 'pino';
 import type { Clock } from '../agent/context';
 import type { AlertHub, Component } from '../agent/module';
 import type { NodeStore } from '../agent/state/store';
-import type { NodeEvent } from '../agent/state/types';
 import { fingerprint, type Alert } from '../agent/alerting/alert';
 import { buildClusterView, type ClusterView, type PeerView } from '../agent/state/cluster';
 import type { Condition, Rule, RuleContext, RuleSettings } from './rule';
@@ -76,8 +75,6 @@ export interface RulesEngineOptions {
 export class RulesEngine implements Component {
   readonly name = 'rules-engine';
   private debounceTimer?: NodeJS.Timeout;
-  /** The last verdict of each repeating probe result (see verdictOf). */
-  private readonly verdicts = new Map<string, string>();
   private interval?: NodeJS.Timeout;
   private wakeTimer?: { at: number; t: NodeJS.Timeout };
   private unsubs: Array<() => void> = [];
@@ -95,7 +92,9 @@ export class RulesEngine implements Component {
 
   async start(): Promise<void> {
     this.running = true;
-    this.unsubs.push(this.o.store.subscribe((c) => this.urgent(c.event) && this.schedule()));
+    // A repeat of what the state already said (StoreChange.material) waits for the timer: with every
+    // probe each second such repeats were most of the evaluations.
+    this.unsubs.push(this.o.store.subscribe((c) => c.material && this.schedule()));
     this.unsubs.push(this.o.peers.subscribe(() => this.schedule()));
     this.interval = this.o.clock.setInterval(() => this.evaluate(), this.o.intervalMs);
     this.schedule();
@@ -131,21 +130,6 @@ export class RulesEngine implements Component {
       this.evaluate();
     }, Math.max(0, at - clock.now()) + 1);
     this.wakeTimer = { at, t };
-  }
-
-  /**
-   * Whether a store event must wake the rules now. Probes repeat their results every interval
-   * (with every probe each second that was most of the evaluations); a repeat whose verdict did not
-   * change brings only fresher numbers, which the next timer tick (evaluation_interval) picks up.
-   * probe_run is the probes' own bookkeeping, which no rule reads. Everything else is urgent.
-   */
-  private urgent(ev: NodeEvent): boolean {
-    if (ev.kind === 'probe_run') return false;
-    const v = verdictOf(ev);
-    if (!v) return true;
-    if (this.verdicts.get(v.slot) === v.verdict) return false;
-    this.verdicts.set(v.slot, v.verdict);
-    return true;
   }
 
   /** One evaluation of every rule; publishes what changed. Never throws. */
@@ -272,23 +256,3 @@ export class RulesEngine implements Component {
   }
 }
 
-/** The part of a repeating probe result that a rule acts on, keyed by what it is about; undefined for other events. */
-export function verdictOf(ev: NodeEvent): { slot: string; verdict: string } | undefined {
-  switch (ev.kind) {
-    case 'nginx_status':
-    case 'nginx_process':
-      return { slot: ev.kind, verdict: String(ev.up) };
-    case 'nginx_health':
-      return { slot: `${ev.kind}|${ev.target}`, verdict: String(ev.up) };
-    case 'vip_duplicate':
-      return { slot: `${ev.kind}|${ev.vip}`, verdict: `${ev.duplicate}|${ev.error ?? ''}` };
-    case 'vip':
-      // The address monitor reports moves at once; the periodic listing mostly repeats them.
-      return { slot: ev.kind, verdict: ev.vips.map((v) => `${v.iname}|${v.vip}|${v.intf ?? ''}`).sort().join(',') };
-    case 'counters':
-      // The dumps' counters: no rule needs them faster than the timer.
-      return { slot: ev.kind, verdict: '' };
-    default:
-      return undefined;
-  }
-}

@@ -102,6 +102,7 @@ export class PeerServer implements Component {
     });
     res.socket?.setNoDelay(true);
     let timer: NodeJS.Timeout | undefined;
+    let timerDue = 0;
     let lastSentAt = 0;
     let sentRevision = -1;
     let blocked = false;
@@ -127,13 +128,21 @@ export class PeerServer implements Component {
       lastSentAt = clock.now();
       write(`event: state\ndata: ${this.encoded()}\n\n`);
     };
-    const schedule = (): void => {
-      if (timer || closed) return;
+    const schedule = (urgent = true): void => {
+      if (closed) return;
       // Never send from inside store.apply (the source that applied an event must not wait for
-      // JSON encoding): at least a timer tick later, and no more often than coalesceMs.
-      timer = clock.setTimeout(sendState, Math.max(0, lastSentAt + this.coalesceMs - clock.now()));
+      // JSON encoding): at least a timer tick later, and no more often than coalesceMs. A change
+      // that only repeats what the state said (fresher probe numbers) goes at most once per
+      // heartbeat interval: with every probe each second, full states several times a second
+      // were most of both agents' idle CPU.
+      const now = clock.now();
+      const due = Math.max(now, lastSentAt + (urgent ? this.coalesceMs : this.heartbeatMs));
+      if (timer && timerDue <= due) return;
+      clock.clearTimeout(timer);
+      timerDue = due;
+      timer = clock.setTimeout(sendState, due - now);
     };
-    const unsubscribe = this.o.store.subscribe(schedule);
+    const unsubscribe = this.o.store.subscribe((c) => schedule(c.material));
     const heartbeat = clock.setInterval(() => {
       if (!blocked) write(`: hb ${clock.now()}\n\n`);
     }, this.heartbeatMs);

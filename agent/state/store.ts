@@ -17,6 +17,13 @@ export interface StoreChange {
   /** The new transitions this event caused (none when a second source confirmed a known one). */
   transitions: TransitionRecord[];
   revision: number;
+  /**
+   * False when the event only repeated what the state already said with fresher numbers: a probe
+   * result with an unchanged verdict (nginx up, health, duplicate VIP, VIP listing), dump counters,
+   * a probe's own bookkeeping (probe_run). With every probe each second most events are such
+   * repeats; consumers that act on news (the rules, the peer stream) leave them to their timers.
+   */
+  material: boolean;
 }
 
 export interface StoreOptions {
@@ -89,6 +96,7 @@ export class NodeStore {
   }
 
   apply(ev: NodeEvent): StoreChange {
+    const material = this.isMaterial(ev);
     const src = this.touchSource(ev.source, ev.at);
     const transitions: TransitionRecord[] = [];
     const push = (t: TransitionRecord | undefined) => { if (t) transitions.push(t); };
@@ -189,9 +197,34 @@ export class NodeStore {
         break;
     }
     this.s.revision++;
-    const change: StoreChange = { event: ev, transitions, revision: this.s.revision };
+    const change: StoreChange = { event: ev, transitions, revision: this.s.revision, material: material || transitions.length > 0 };
     for (const l of this.listeners) l(change);
     return change;
+  }
+
+  /** Whether ev says something the state does not say yet (see StoreChange.material); called before applying it. */
+  private isMaterial(ev: NodeEvent): boolean {
+    const n = this.s.nginx;
+    switch (ev.kind) {
+      case 'probe_run':
+      case 'counters':
+        return false;
+      case 'nginx_status':
+        return n.status?.up !== ev.up;
+      case 'nginx_process':
+        return n.process?.up !== ev.up || n.process?.pid !== ev.pid;
+      case 'nginx_health':
+        return n.health[ev.target]?.up !== ev.up;
+      case 'vip_duplicate':
+        return Object.values(this.s.vips).some((v) => v.vip === ev.vip && (v.duplicate?.duplicate !== ev.duplicate || v.duplicate?.error !== ev.error));
+      case 'vip': {
+        const now = Object.entries(this.s.vips).map(([id, v]) => `${id}|${v.intf ?? ''}`).sort().join(',');
+        const next = ev.vips.map((v) => `${v.iname}|${v.vip}|${v.intf ?? ''}`).sort().join(',');
+        return now !== next;
+      }
+      default:
+        return true;
+    }
   }
 
   private touchSource(source: SourceName, at: number) {

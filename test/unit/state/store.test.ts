@@ -117,3 +117,23 @@ describe('NodeStore other events', () => {
     expect(store.state.instances.VI_1.effectivePriority).toBe(50);
   });
 });
+
+describe('NodeStore material changes', () => {
+  test('a repeated probe result is not material; a changed verdict, a new VIP binding or a transition is', () => {
+    const { clock, store, tr } = setup();
+    const status = (up: boolean, n: number) => store.apply({ kind: 'nginx_status', source: 'nginx_probe', at: clock.now(), up, status: { active: n, accepted: n, handled: n, requests: n, reading: 0, writing: 1, waiting: 0 } }).material;
+    expect(status(true, 1)).toBe(true); // first word
+    expect(status(true, 2)).toBe(false); // fresher numbers only
+    expect(status(false, 2)).toBe(true);
+    const health = (up: boolean) => store.apply({ kind: 'nginx_health', source: 'nginx_probe', at: clock.now(), target: 'local', up, durationMs: 1 }).material;
+    expect([health(true), health(true), health(false)]).toEqual([true, false, true]);
+    const vips = (intf: string | null) => store.apply({ kind: 'vip', source: 'vip_probe', at: clock.now(), vips: [{ iname: 'VI_1', vip: '192.0.2.100', intf }] }).material;
+    expect([vips('eth0'), vips('eth0'), vips(null), vips(null)]).toEqual([true, false, true, false]);
+    vips('eth0');
+    const dup = (duplicate: boolean) => store.apply({ kind: 'vip_duplicate', source: 'arp_probe', at: clock.now(), vip: '192.0.2.100', duplicate }).material;
+    expect([dup(false), dup(false), dup(true), dup(true), dup(false)]).toEqual([true, false, true, false, true]);
+    expect(store.apply({ kind: 'probe_run', source: 'nginx_probe', at: clock.now(), probe: 'nginx_status', ok: true, durationMs: 1, cpuMs: 0, overlapSkips: 0 }).material).toBe(false);
+    expect(store.apply({ kind: 'counters', source: 'dumps', at: clock.now(), iname: 'VI_1', counters: { advertisements_received: 5 } }).material).toBe(false);
+    expect(tr('dbus', 'MASTER').material).toBe(true);
+  });
+});
