@@ -26,6 +26,9 @@ export interface ArpProbeOptions {
   ownMacs?: () => Set<string>;
 }
 
+/** How long defaultArpingCommand's arping waits for answers (-w 2, whole seconds), plus a margin. */
+export const ARPING_MIN_TIMEOUT_MS = 2_500;
+
 export function defaultArpingCommand(dev: string, vip: string): string[] {
   return ['arping', '-D', '-c', '2', '-w', '2', '-I', dev, vip];
 }

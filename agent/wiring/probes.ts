@@ -7,7 +7,7 @@ import type { ProbeSchedule } from '../config/schema';
 import { KeepalivedConfSource } from '../keepalived/confSource';
 import { ProbeScheduler, type ScheduledProbe, type CronScheduler } from '../probes/scheduler';
 import { VipProbe, type AddressReader, type SpawnFn } from '../probes/vipProbe';
-import { ArpProbe } from '../probes/arpProbe';
+import { ARPING_MIN_TIMEOUT_MS, ArpProbe } from '../probes/arpProbe';
 import { createShellRunner } from '../probes/shellRunner';
 import { NginxStatusProbe } from '../probes/nginxStatusProbe';
 import { NginxHealthProbe } from '../probes/nginxHealthProbe';
@@ -101,6 +101,13 @@ export function createProbesModule(o: ProbesModuleOptions = {}): ModuleFactory {
       for (const name of Object.keys(probes) as ProbeName[]) {
         const s = effectiveSchedule(name, w.config.probes[name]);
         if (!s.enabled) continue;
+        if (name === 'arp' && !o.arpingCommand && s.timeoutMs < ARPING_MIN_TIMEOUT_MS) {
+          // The timeout defaults to the interval: `arp: {interval: 1s}` alone would cut every arping off.
+          log.warn(
+            { probe: 'arp', timeoutMs: s.timeoutMs },
+            `probes.arp.timeout is ${s.timeoutMs} ms but arping waits 2 s for answers: every run will be cut off; set probes.arp.timeout to 2500ms or more`,
+          );
+        }
         scheduled.push({ probe: probes[name], intervalMs: s.intervalMs, schedule: s.schedule, timeoutMs: s.timeoutMs });
       }
       // Cold standby: the script that starts nginx on takeover must be there when it is needed.
