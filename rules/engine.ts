@@ -255,4 +255,3 @@ export class RulesEngine implements Component {
     this.o.log.error({ err: e, rule: what }, 'rule evaluation failed');
   }
 }
-

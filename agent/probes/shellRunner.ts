@@ -78,9 +78,13 @@ export function createShellRunner(opts: { shell?: string; dir?: string } = {}): 
     if (!job) return;
     jobs.delete(id);
     if (job.onAbort) job.signal?.removeEventListener('abort', job.onAbort);
-    const out = dir ? readBounded(join(dir, `${id}.out`), job.maxBytes) : { text: '', truncated: false };
-    const err = dir ? readBounded(join(dir, `${id}.err`), job.maxBytes) : { text: '', truncated: false };
-    if (dir) for (const f of [`${id}.out`, `${id}.err`]) rmSync(join(dir, f), { force: true });
+    // dir is set by start() before any job exists and cleared by close() only after every job finished.
+    const [out, err] = [`${id}.out`, `${id}.err`].map((f) => {
+      const file = join(dir!, f);
+      const r = readBounded(file, job.maxBytes);
+      rmSync(file, { force: true });
+      return r;
+    });
     const result: CommandResult = { code: null, signal: null, stdout: out.text, stderr: err.text, truncated: out.truncated || err.truncated };
     if (job.aborted) Object.assign(result, { error: 'aborted', errorCode: 'ABORT_ERR', signal: 'SIGKILL' });
     else if (error) Object.assign(result, { error, errorCode: 'EHELPER' });

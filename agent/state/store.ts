@@ -96,7 +96,7 @@ export class NodeStore {
   }
 
   apply(ev: NodeEvent): StoreChange {
-    const material = this.isMaterial(ev);
+    let material = this.isMaterial(ev);
     const src = this.touchSource(ev.source, ev.at);
     const transitions: TransitionRecord[] = [];
     const push = (t: TransitionRecord | undefined) => { if (t) transitions.push(t); };
@@ -163,13 +163,19 @@ export class NodeStore {
           const cur = this.s.vips[id];
           if (!cur) {
             this.s.vips[id] = { iname: v.iname, vip: v.vip, intf: v.intf, since: ev.at };
+            material = true;
           } else if (cur.intf !== v.intf) {
             cur.intf = v.intf;
             cur.since = ev.at;
             this.s.vipChanges++;
+            material = true;
           }
         }
-        for (const id of Object.keys(this.s.vips)) if (!seen.has(id)) delete this.s.vips[id];
+        for (const id of Object.keys(this.s.vips)) {
+          if (seen.has(id)) continue;
+          delete this.s.vips[id];
+          material = true;
+        }
         break;
       }
       case 'vip_duplicate':
@@ -217,11 +223,9 @@ export class NodeStore {
         return n.health[ev.target]?.up !== ev.up;
       case 'vip_duplicate':
         return Object.values(this.s.vips).some((v) => v.vip === ev.vip && (v.duplicate?.duplicate !== ev.duplicate || v.duplicate?.error !== ev.error));
-      case 'vip': {
-        const now = Object.entries(this.s.vips).map(([id, v]) => `${id}|${v.intf ?? ''}`).sort().join(',');
-        const next = ev.vips.map((v) => `${v.iname}|${v.vip}|${v.intf ?? ''}`).sort().join(',');
-        return now !== next;
-      }
+      case 'vip':
+        // Decided while applying it: a binding added, moved or gone.
+        return false;
       default:
         return true;
     }
