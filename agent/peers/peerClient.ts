@@ -50,7 +50,9 @@ class PeerConnection {
   private req?: ClientRequest;
   private res?: IncomingMessage;
   private reconnectTimer?: NodeJS.Timeout;
-  private watchdog?: NodeJS.Timeout;
+  /** The liveness check, due at the earliest deadline below (not a poll: an idle pair wakes for it
+   * once per timeout, not several times a second). */
+  private watchdog?: { at: number; t: NodeJS.Timeout };
   private attempt = 0;
   private attemptStartedAt = 0;
   private responded = false;
@@ -78,13 +80,13 @@ class PeerConnection {
   start(): void {
     this.stopped = false;
     this.o.directory.ensure(this.target.name, this.target.url, this.o.clock.now());
-    this.watchdog = this.o.clock.setInterval(() => this.check(), Math.max(20, Math.min(250, this.o.timeoutMs / 4)));
     this.connect();
   }
 
   stop(): void {
     this.stopped = true;
-    this.o.clock.clearInterval(this.watchdog);
+    this.o.clock.clearTimeout(this.watchdog?.t);
+    this.watchdog = undefined;
     this.o.clock.clearTimeout(this.reconnectTimer);
     this.teardown();
     this.o.directory.setConnected(this.target.name, false);
@@ -138,6 +140,7 @@ class PeerConnection {
       return;
     }
     this.req = req;
+    this.arm();
     req.on('socket', (s) => s.setNoDelay(true));
     req.on('response', (res) => {
       if (gen !== this.generation) return;
@@ -155,6 +158,7 @@ class PeerConnection {
       }
       directory.setConnected(this.name, true);
       this.lastItemAt = clock.now();
+      this.arm();
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
         if (gen === this.generation) this.onData(chunk);
@@ -221,6 +225,32 @@ class PeerConnection {
     }
   }
 
+  /** The earliest time check() can find something: a deadline below passing. */
+  private nextDeadline(): number | undefined {
+    const t = this.o.timeoutMs;
+    const p = this.o.directory.get(this.name);
+    const due: number[] = [];
+    if (this.req) due.push((this.responded ? this.lastItemAt : this.attemptStartedAt) + t);
+    if (p?.up) due.push((p.lastSeenAt ?? 0) + t);
+    return due.length ? Math.min(...due) : undefined;
+  }
+
+  /** (Re)arms the watchdog for the earliest deadline. Data arriving only moves deadlines later, so
+   * it need not re-arm: the watchdog then fires early, finds nothing, and re-arms. */
+  private arm(): void {
+    if (this.stopped) return;
+    const at = this.nextDeadline();
+    if (at === undefined || (this.watchdog && this.watchdog.at <= at)) return;
+    const { clock } = this.o;
+    clock.clearTimeout(this.watchdog?.t);
+    const t = clock.setTimeout(() => {
+      this.watchdog = undefined;
+      this.check();
+      this.arm();
+    }, Math.max(0, at - clock.now()) + 1);
+    this.watchdog = { at, t };
+  }
+
   /** Liveness: nothing complete from the peer within the timeout means it is down. */
   private check(): void {
     if (this.stopped) return;
@@ -273,6 +303,7 @@ class PeerConnection {
       this.reconnectTimer = undefined;
       this.connect();
     }, Math.round(delay));
+    this.arm(); // a peer still up (a stream that ended) goes down if the retry takes too long
   }
 }
 

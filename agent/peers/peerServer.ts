@@ -1,7 +1,8 @@
 // The server side of the peer protocol: GET /api/v1/peer/state (one snapshot) and
 // GET /api/v1/peer/stream (server-sent events: the full state on connect, a new state after every
-// store change, coalesced to at most one per coalesceMs, and a heartbeat comment every heartbeatMs
-// so the peer can tell a quiet node from a dead one). Both need the peer bearer token ('peer' auth
+// material store change, coalesced to at most one per coalesceMs, fresher measurements alone at
+// most once per refreshMs, and a heartbeat comment every heartbeatMs so the peer can tell a quiet
+// node from a dead one). Both need the peer bearer token ('peer' auth
 // in the HTTP server: 401 and nothing else without it).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
@@ -17,6 +18,8 @@ export interface PeerServerOptions {
   log: Logger;
   heartbeatMs?: number;
   coalesceMs?: number;
+  /** A change that only refreshes measurements (StoreChange.material false) waits up to this long. */
+  refreshMs?: number;
   /** Streams served at once; more get 503 (a peer set is small: this only stops abuse). */
   maxStreams?: number;
   /** A client that lets this much pile up unread is cut off (a slow reader must not grow our memory). */
@@ -36,6 +39,7 @@ export class PeerServer implements Component {
   private readonly streams = new Set<Stream>();
   private readonly heartbeatMs: number;
   private readonly coalesceMs: number;
+  private readonly refreshMs: number;
   private readonly maxStreams: number;
   private readonly maxBuffered: number;
   // One encoding per revision, shared by every stream.
@@ -47,6 +51,7 @@ export class PeerServer implements Component {
   constructor(private readonly o: PeerServerOptions) {
     this.heartbeatMs = o.heartbeatMs ?? 1000;
     this.coalesceMs = o.coalesceMs ?? 50;
+    this.refreshMs = o.refreshMs ?? 5000;
     this.maxStreams = o.maxStreams ?? 32;
     this.maxBuffered = o.maxBufferedBytes ?? 8 * 1024 * 1024;
   }
@@ -132,11 +137,12 @@ export class PeerServer implements Component {
       if (closed) return;
       // Never send from inside store.apply (the source that applied an event must not wait for
       // JSON encoding): at least a timer tick later, and no more often than coalesceMs. A change
-      // that only repeats what the state said (fresher probe numbers) goes at most once per
-      // heartbeat interval: with every probe each second, full states several times a second
-      // were most of both agents' idle CPU.
+      // that only repeats what the state said (fresher probe numbers, counters) goes at most once
+      // per refreshMs: nothing on the peer acts on those numbers (its rules read verdicts, which
+      // are material), and with every probe each second a full state each second, encoded here
+      // and zod-checked there, was the largest part of both agents' idle CPU.
       const now = clock.now();
-      const due = Math.max(now, lastSentAt + (urgent ? this.coalesceMs : this.heartbeatMs));
+      const due = Math.max(now, lastSentAt + (urgent ? this.coalesceMs : this.refreshMs));
       if (timer && timerDue <= due) return;
       clock.clearTimeout(timer);
       timerDue = due;

@@ -37,12 +37,12 @@ interface Agent {
   close(): Promise<void>;
 }
 
-async function startAgent(node = 'ka2', tls?: { certFile: string; keyFile: string }): Promise<Agent> {
+async function startAgent(node = 'ka2', tls?: { certFile: string; keyFile: string }, refreshMs = 400): Promise<Agent> {
   const store = new NodeStore(node, systemClock);
   store.apply({ kind: 'keepalived', up: true, at: Date.now(), source: 'dbus' });
   store.apply({ kind: 'instance', at: Date.now(), source: 'dbus', key: { iname: 'VI_1', intf: 'eth0', vrid: 51, family: 'IPv4' }, state: 'BACKUP', vips: ['192.0.2.100'] });
   const http = new HttpServer(log);
-  const server = new PeerServer({ store, clock: systemClock, log, heartbeatMs: 200 });
+  const server = new PeerServer({ store, clock: systemClock, log, heartbeatMs: 200, refreshMs });
   http.setRoutes(server.routes());
   http.setAuth({ peerTokens: [TOKEN], apiTokens: [] });
   await http.listen('127.0.0.1:0', tls);
@@ -179,6 +179,39 @@ describe('peer stream', () => {
       const rev = a.store.state.revision;
       await waitFor('last revision', () => dir.get('ka2')!.state!.revision === rev);
       expect(dir.get('ka2')!.events - before).toBeLessThan(10);
+    } finally {
+      await c.stop();
+      await a.close();
+    }
+  });
+
+  test('fresher measurements alone go at most once per refreshMs; a verdict change goes at once', async () => {
+    const a = await startAgent('ka2', undefined, 1500);
+    const { c, dir } = client([{ name: 'ka2', url: a.url, token: TOKEN }]);
+    await c.start();
+    try {
+      await waitFor('peer up', () => dir.get('ka2')?.up === true);
+      await sleep(100);
+      const before = dir.get('ka2')!.events;
+      // Probe runs every 20 ms for 1 s: the state's revision moves, its verdicts do not.
+      const t0 = Date.now();
+      for (let i = 0; i < 50; i++) {
+        a.store.apply({ kind: 'nginx_status', up: true, at: Date.now(), source: 'nginx_probe', status: { active: 1 + (i % 3), accepted: i, handled: i, requests: i, reading: 0, writing: 1, waiting: 0 } });
+        await sleep(20);
+      }
+      const elapsed = Date.now() - t0;
+      // At most one state for the refresh (the first repeat, a refreshMs after the last send), none per repeat.
+      expect(dir.get('ka2')!.events - before).toBeLessThanOrEqual(Math.ceil(elapsed / 1500));
+      // A verdict change is material: it arrives within the coalescing period, not the refresh.
+      const rev = a.store.state.revision + 1;
+      const t1 = Date.now();
+      a.store.apply({ kind: 'nginx_status', up: false, at: Date.now(), source: 'nginx_probe', reason: 'connect ECONNREFUSED' });
+      await waitFor('material change', () => (dir.get('ka2')!.state?.revision ?? 0) >= rev, 1000);
+      expect(Date.now() - t1).toBeLessThan(1000);
+      // And the last measurements are never lost: they arrive within one refresh.
+      a.store.apply({ kind: 'nginx_status', up: false, at: Date.now(), source: 'nginx_probe', reason: 'connect ECONNREFUSED' });
+      const last = a.store.state.revision;
+      await waitFor('refresh', () => dir.get('ka2')!.state!.revision === last, 2500);
     } finally {
       await c.stop();
       await a.close();
