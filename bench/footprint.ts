@@ -109,9 +109,9 @@ async function main(): Promise<void> {
         log: { level: 'warn' },
         // The dumps at their default interval (15 s), not the lab's 5 s: only the probes run each second.
         keepalived: { dumps: { interval: '15s' } },
-        // arp: due each second, but arping waits 2 s for answers (-w 2): a timeout under that kills
-        // every run, so it gets 2.5 s and runs back to back (the scheduler skips what overlaps).
-        ...(probes === 'default' ? {} : { probes: { vip: oneSecond, arp: { interval: '1s', timeout: '2500ms' }, nginx_status: oneSecond, nginx_health: oneSecond, nginx_process: oneSecond } }),
+        // arp: due each second, but arping listens 2 s (its timeout defaults to 2.5 s then): its runs
+        // go back to back (the scheduler skips what overlaps).
+        ...(probes === 'default' ? {} : { probes: { vip: oneSecond, arp: { interval: '1s' }, nginx_status: oneSecond, nginx_health: oneSecond, nginx_process: oneSecond } }),
       }),
     });
     const exporter = node.spawn(['prometheus-nginx-exporter', `-web.listen-address=127.0.0.1:${EXPORTER_PORT}`, '-nginx.scrape-uri=http://127.0.0.1/nginx_status']);

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import * as net from 'node:net';
 import cron from 'node-cron';
 import { parseMatcher } from '../alerting/matchers';
+import { ARPING_MIN_TIMEOUT_MS } from '../probes/arpProbe';
 
 const DURATION_RE = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -116,6 +117,12 @@ export const probesSchema = z
     nginx_health: probeSchedule.optional(),
     nginx_process: probeSchedule.optional(),
     nginx_config: probeSchedule.optional(),
+  })
+  .superRefine((p, ctx) => {
+    // arping listens 2 s for answers: a shorter timeout would cut every run off, and the probe
+    // would report nothing but "aborted".
+    if (p.arp?.timeout !== undefined && p.arp.timeout < ARPING_MIN_TIMEOUT_MS)
+      ctx.addIssue({ code: 'custom', path: ['arp', 'timeout'], message: `must be at least ${ARPING_MIN_TIMEOUT_MS}ms: arping waits 2 s for answers` });
   })
   .default({});
 

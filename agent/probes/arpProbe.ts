@@ -26,7 +26,8 @@ export interface ArpProbeOptions {
   ownMacs?: () => Set<string>;
 }
 
-/** How long defaultArpingCommand's arping waits for answers (-w 2, whole seconds), plus a margin. */
+/** How long defaultArpingCommand's arping waits for answers (-w 2, whole seconds), plus a margin:
+ * the least probes.arp.timeout the config accepts, and its default under a short interval. */
 export const ARPING_MIN_TIMEOUT_MS = 2_500;
 
 export function defaultArpingCommand(dev: string, vip: string): string[] {

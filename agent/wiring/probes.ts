@@ -25,9 +25,11 @@ import { probesCollector } from '../../exporters/probes';
 export type ProbeName = 'vip' | 'arp' | 'nginx_status' | 'nginx_health' | 'nginx_process' | 'nginx_config';
 
 /** Defaults when `probes.<name>` does not say: the VIP interval run is a safety net (the address monitor sees changes at once). */
-export const PROBE_DEFAULTS: Record<ProbeName, { intervalMs?: number; schedule?: string; timeoutMs: number }> = {
+export const PROBE_DEFAULTS: Record<ProbeName, { intervalMs?: number; schedule?: string; timeoutMs: number; minTimeoutMs?: number }> = {
   vip: { intervalMs: 10_000, timeoutMs: 2_000 },
-  arp: { intervalMs: 10_000, timeoutMs: 5_000 },
+  // arping listens 2 s: with `arp: {interval: 1s}` the runs go back to back (the scheduler skips a
+  // run while the last one is still going) rather than being cut off at 1 s.
+  arp: { intervalMs: 10_000, timeoutMs: 5_000, minTimeoutMs: ARPING_MIN_TIMEOUT_MS },
   nginx_status: { intervalMs: 5_000, timeoutMs: 3_000 },
   nginx_health: { intervalMs: 5_000, timeoutMs: 3_000 },
   nginx_process: { intervalMs: 5_000, timeoutMs: 1_000 },
@@ -36,7 +38,8 @@ export const PROBE_DEFAULTS: Record<ProbeName, { intervalMs?: number; schedule?:
   nginx_config: { intervalMs: 300_000, timeoutMs: 30_000 },
 };
 
-/** probes.<name> over the defaults: an interval replaces a default schedule and vice versa; the timeout never exceeds the interval. */
+/** probes.<name> over the defaults: an interval replaces a default schedule and vice versa; a timeout
+ * not set is the default's, capped by the interval but never under the probe's minimum. */
 export function effectiveSchedule(name: ProbeName, cfg: ProbeSchedule | undefined): { enabled: boolean; intervalMs?: number; schedule?: string; timeoutMs: number } {
   const d = PROBE_DEFAULTS[name];
   const enabled = cfg?.enabled ?? true;
@@ -49,7 +52,7 @@ export function effectiveSchedule(name: ProbeName, cfg: ProbeSchedule | undefine
     schedule = cfg.schedule;
     intervalMs = undefined;
   }
-  const timeoutMs = cfg?.timeout ?? (intervalMs !== undefined ? Math.min(d.timeoutMs, intervalMs) : d.timeoutMs);
+  const timeoutMs = cfg?.timeout ?? Math.max(d.minTimeoutMs ?? 0, intervalMs !== undefined ? Math.min(d.timeoutMs, intervalMs) : d.timeoutMs);
   return { enabled, intervalMs, schedule, timeoutMs };
 }
 
@@ -101,13 +104,6 @@ export function createProbesModule(o: ProbesModuleOptions = {}): ModuleFactory {
       for (const name of Object.keys(probes) as ProbeName[]) {
         const s = effectiveSchedule(name, w.config.probes[name]);
         if (!s.enabled) continue;
-        if (name === 'arp' && !o.arpingCommand && s.timeoutMs < ARPING_MIN_TIMEOUT_MS) {
-          // The timeout defaults to the interval: `arp: {interval: 1s}` alone would cut every arping off.
-          log.warn(
-            { probe: 'arp', timeoutMs: s.timeoutMs },
-            `probes.arp.timeout is ${s.timeoutMs} ms but arping waits 2 s for answers: every run will be cut off; set probes.arp.timeout to 2500ms or more`,
-          );
-        }
         scheduled.push({ probe: probes[name], intervalMs: s.intervalMs, schedule: s.schedule, timeoutMs: s.timeoutMs });
       }
       // Cold standby: the script that starts nginx on takeover must be there when it is needed.

@@ -46,7 +46,7 @@ vips:
       errorsOf(`node: ka1
 probes:
   vip: {interval: 5s, schedule: "* * * * *"}
-  arp: {schedule: "every 5 seconds"}
+  arp: {schedule: "every 5 seconds", timeout: 1s}
   nginx_status: {interval: 10ms}
   nginx_health: {intervall: 5s}
   ping: {interval: 5s}
@@ -59,6 +59,7 @@ nginx:
       expect.arrayContaining([
         'probes.vip.schedule: set interval or schedule, not both',
         'probes.arp.schedule: not a cron expression: "every 5 seconds" (e.g. "*/5 * * * *", or with seconds "*/10 * * * * *")',
+        'probes.arp.timeout: must be at least 2500ms: arping waits 2 s for answers',
         'probes.nginx_status.interval: must be at least 100ms',
         expect.stringMatching(/^probes\.nginx_health: .*intervall/),
         expect.stringMatching(/^probes: .*ping/),

@@ -11,6 +11,7 @@ import { Daemon } from '../../../agent/daemon';
 import { silentLogger } from '../../../agent/logger';
 import { coreModule } from '../../../agent/wiring/core';
 import { createProbesModule, effectiveSchedule, PROBE_DEFAULTS } from '../../../agent/wiring/probes';
+import { ARPING_MIN_TIMEOUT_MS } from '../../../agent/probes/arpProbe';
 import { runCommand, type CommandRunner } from '../../../agent/probes/runCommand';
 
 const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => fs.existsSync(p));
@@ -51,6 +52,9 @@ describe('effectiveSchedule', () => {
     expect(effectiveSchedule('nginx_config', { interval: 60_000, enabled: true })).toEqual({ enabled: true, intervalMs: 60_000, schedule: undefined, timeoutMs: 30_000 });
     expect(effectiveSchedule('arp', { schedule: '*/30 * * * * *', enabled: true })).toMatchObject({ intervalMs: undefined, schedule: '*/30 * * * * *', timeoutMs: PROBE_DEFAULTS.arp.timeoutMs });
     expect(effectiveSchedule('nginx_health', { interval: 1000, enabled: true })).toMatchObject({ intervalMs: 1000, timeoutMs: 1000 });
+    // arping listens 2 s: a 1 s interval does not cap its timeout under that (runs go back to back).
+    expect(effectiveSchedule('arp', { interval: 1000, enabled: true })).toMatchObject({ intervalMs: 1000, timeoutMs: ARPING_MIN_TIMEOUT_MS });
+    expect(effectiveSchedule('arp', { interval: 1000, timeout: 3000, enabled: true })).toMatchObject({ intervalMs: 1000, timeoutMs: 3000 });
     expect(effectiveSchedule('nginx_health', { interval: 1000, timeout: 500, enabled: false })).toMatchObject({ enabled: false, timeoutMs: 500 });
   });
 });
