@@ -7,6 +7,7 @@
 #   KW_BENCH_ONLY="scrapeCost footprint" npm run bench
 #   KW_BENCH_FAILOVERS=20 KW_BENCH_SPLITS=10      (timeToPage)
 #   KW_BENCH_PREEMPTION_ROUNDS=10 KW_BENCH_HOLD=500ms (preemptionOverlap)
+#   KW_BENCH_WINDOW=60                            (idleCpu: seconds per variant)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=bench/out
@@ -30,7 +31,7 @@ fi
 npm run build >/dev/null || { echo "bench: build failed" >&2; exit 1; }
 bash test/lab/cleanup.sh >/dev/null 2>&1 || true
 
-all="scrapeMicro scrapeCost footprint bursts hookLatency preemptionOverlap timeToPage fuzz"
+all="scrapeMicro scrapeCost footprint idleCpu bursts hookLatency preemptionOverlap timeToPage fuzz"
 only="${KW_BENCH_ONLY:-$all}"
 declare -A result
 for b in $only; do

@@ -1,0 +1,101 @@
+// Idle CPU, taken apart: one agent process (ka1's, in a peered pair on the lab) measured over
+// windows of the same length, its config changed between windows (SIGHUP reload: the process,
+// its JIT and its heap stay the same). Each window prints the agent's CPU (% of a core, from
+// /proc/<pid>/stat: user and system apart) and its voluntary context switches per second (its
+// wake-ups: timers, sockets, child exits).
+//
+// Run (root): npx tsx bench/idleCpu.ts [--window=60] [--id=b8ic]
+//   --window: seconds per variant (after 5 s of settling following each reload).
+// The footprint bench measures the same agent as shipped over a longer run; this one says where
+// its idle CPU goes.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parse, stringify } from 'yaml';
+import { startLab, cleanupIdSync, type Lab } from '../test/lab/lab';
+import { sample, startAgents, waitPeered, waitUntil } from '../test/lab/agents';
+import { fmt, opt, requireRoot, sleep, table, writeResult } from './lib';
+
+interface CpuTicks {
+  at: number;
+  user: number;
+  system: number;
+  wakeups: number;
+}
+
+const TICK_S = 0.01; // USER_HZ is 100 on Linux
+
+function ticks(pid: number): CpuTicks {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const wakeups = Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(status)?.[1] ?? NaN);
+  return { at: Date.now(), user: Number(f[11]), system: Number(f[12]), wakeups };
+}
+
+type Probes = Record<string, { interval?: string; enabled?: boolean }>;
+const EVERY_SECOND = { interval: '1s' };
+const OFF = { enabled: false };
+const ALL: Probes = { vip: EVERY_SECOND, arp: EVERY_SECOND, nginx_status: EVERY_SECOND, nginx_health: EVERY_SECOND, nginx_process: EVERY_SECOND };
+
+const VARIANTS: Array<{ name: string; probes: Probes | 'default'; peers?: 'none' }> = [
+  { name: 'all five probes each second (the footprint bench)', probes: ALL },
+  { name: 'without arp', probes: { ...ALL, arp: OFF } },
+  { name: 'without the HTTP probes (nginx_status, nginx_health)', probes: { ...ALL, nginx_status: OFF, nginx_health: OFF } },
+  { name: 'no probes (rules, dumps 15 s, hook heartbeat, D-Bus, peer stream)', probes: { vip: OFF, arp: OFF, nginx_status: OFF, nginx_health: OFF, nginx_process: OFF } },
+  { name: 'no probes, following no peer (ka2 still follows ka1)', probes: { vip: OFF, arp: OFF, nginx_status: OFF, nginx_health: OFF, nginx_process: OFF }, peers: 'none' },
+  { name: 'probes at their default intervals (5-10 s)', probes: 'default' },
+];
+
+async function main(): Promise<void> {
+  requireRoot('idleCpu');
+  const windowS = opt('window', 60);
+  const id = opt('id', 'b8ic');
+  let lab: Lab | undefined;
+  try {
+    console.log(`idleCpu: two-node lab (${id}), agents on ka1 and ka2, ka1's measured; ${windowS} s per variant, the config reloaded (SIGHUP) between them`);
+    lab = await startLab({ id, fifo: true });
+    const agents = await startAgents(lab, { config: () => ({ log: { level: 'warn' }, keepalived: { dumps: { interval: '15s' } }, probes: ALL }) });
+    const agent = agents[0];
+    await waitUntil(async () => sample(await agent.metrics(), 'keepalived_up') === 1, 15_000, 100, 'agent sees keepalived');
+    await waitPeered(agents, 'ka1');
+    const pid = agent.proc.pid!;
+    const base = parse(readFileSync(agent.configFile, 'utf8')) as Record<string, unknown>;
+    await sleep(10_000); // start-up (JIT, first probe runs, first dumps) out of the first window
+    const rows: Array<{ variant: string; cpuPercent: number; userPercent: number; systemPercent: number; wakeupsPerSecond: number }> = [];
+    for (const v of VARIANTS) {
+      const cfg = structuredClone(base);
+      if (v.probes === 'default') delete cfg.probes;
+      else cfg.probes = v.probes;
+      if (v.peers === 'none') cfg.peers = [];
+      writeFileSync(agent.configFile, stringify(cfg));
+      process.kill(pid, 'SIGHUP');
+      await sleep(5_000);
+      const a = ticks(pid);
+      await sleep(windowS * 1000);
+      const b = ticks(pid);
+      const s = (b.at - a.at) / 1000;
+      const pct = (t: number) => ((t * TICK_S) / s) * 100;
+      const row = {
+        variant: v.name,
+        cpuPercent: pct(b.user - a.user + b.system - a.system),
+        userPercent: pct(b.user - a.user),
+        systemPercent: pct(b.system - a.system),
+        wakeupsPerSecond: (b.wakeups - a.wakeups) / s,
+      };
+      rows.push(row);
+      console.log(`  ${v.name}: ${fmt(row.cpuPercent, 2)} % (${fmt(row.wakeupsPerSecond, 1)} wake-ups/s)`);
+    }
+    console.log(
+      `\n${table(rows.map((r) => ({ variant: r.variant, 'CPU % core': fmt(r.cpuPercent, 2), 'user %': fmt(r.userPercent, 2), 'system %': fmt(r.systemPercent, 2), 'wake-ups/s': fmt(r.wakeupsPerSecond, 1) })))}`,
+    );
+    console.log(`(CPU ticks are 10 ms: ±${fmt((TICK_S / windowS) * 100 * 2, 2)} % per window from rounding alone)`);
+    writeResult('idleCpu', { options: { windowS, id }, rows });
+  } finally {
+    await lab?.stop();
+    cleanupIdSync(id);
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
