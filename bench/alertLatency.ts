@@ -28,7 +28,7 @@ import { Silences } from '../agent/alerting/silences';
 import type { ReceiverConfig } from '../agent/config/schema';
 import { systemClock } from '../agent/context';
 import { silentLogger } from '../agent/logger';
-import { fmt, opt, summary, table, writeResult } from './lib';
+import { fmt, opt, runMain, summary, table, writeResult } from './lib';
 
 interface Phase {
   name: string;
@@ -136,7 +136,4 @@ async function main(): Promise<void> {
   writeResult('alertLatency', { n, phases: phases.map((p) => ({ phase: p.name, outbox: p.storage, ...summary(p.latenciesMs) })) });
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+runMain(main);

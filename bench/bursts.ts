@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { startLab, cleanupIdSync, type Lab } from '../test/lab/lab';
 import { sample, startAgents, waitUntil, type LabAgent } from '../test/lab/agents';
-import { fmt, opt, procSample, REPO, requireRoot, sleep, writeResult } from './lib';
+import { fmt, opt, procSample, REPO, requireRoot, runMain, sleep, writeResult } from './lib';
 
 const HOOK = join(REPO, 'agent/hook/keepwatch-notify');
 
@@ -166,7 +166,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+runMain(main);

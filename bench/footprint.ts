@@ -17,7 +17,7 @@ import { startLab, cleanupIdSync, type Lab } from '../test/lab/lab';
 import { sample as metricSample, startAgents, waitUntil } from '../test/lab/agents';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { fmt, nodeFlagsOpt, opt, OUT_DIR, procSample, requireRoot, sleep, slope, table, writeResult, type ProcSample } from './lib';
+import { fmt, nodeFlagsOpt, opt, OUT_DIR, procSample, type ProcSample, requireRoot, runMain, sleep, slope, table, writeResult } from './lib';
 
 const EXPORTER_PORT = 9113;
 
@@ -193,7 +193,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+runMain(main);

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startInProcessAgent } from '../test/helpers/inProcessAgent';
 import { sample, waitUntil } from '../test/lab/agents';
-import { fmt, opt, REPO, summary, percentile, writeResult } from './lib';
+import { fmt, opt, percentile, REPO, runMain, summary, writeResult } from './lib';
 
 const HOOK = join(REPO, 'agent/hook/keepwatch-notify');
 
@@ -55,7 +55,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+runMain(main);

@@ -12,7 +12,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { parse, stringify } from 'yaml';
 import { startLab, cleanupIdSync, type Lab } from '../test/lab/lab';
 import { sample, startAgents, waitPeered, waitUntil } from '../test/lab/agents';
-import { fmt, opt, requireRoot, sleep, table, writeResult } from './lib';
+import { fmt, opt, requireRoot, runMain, sleep, table, writeResult } from './lib';
 
 interface CpuTicks {
   at: number;
@@ -95,7 +95,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+runMain(main);

@@ -35,6 +35,14 @@ export function nodeFlagsOpt(): { nodeArgs?: string[] } {
   return { nodeArgs: flags === 'none' ? [] : flags.split(/\s+/) };
 }
 
+/** Runs a benchmark: an error (not a missed goal, which only prints) is printed and exits 1. */
+export function runMain(main: () => Promise<void>): void {
+  main().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
+}
+
 export function requireRoot(bench: string): void {
   if (typeof process.getuid === 'function' && process.getuid() !== 0) {
     console.error(`${bench}: needs root (it runs the lab in network namespaces); skipped`);

@@ -17,7 +17,7 @@ import { startLab, cleanupIdSync, type Lab, type LabNode } from '../test/lab/lab
 import { startAgents, waitPeered, waitUntil, type LabAgent } from '../test/lab/agents';
 import { RECEIVER_PORT, received, startReceiver } from './labReceiver';
 import { watchSignals, type Signal } from './dbusSignals';
-import { fmt, opt, requireRoot, sleep, summary, table, writeResult } from './lib';
+import { fmt, opt, requireRoot, runMain, sleep, summary, table, writeResult } from './lib';
 
 interface Preemption {
   kind: 'restart' | 'priority-down' | 'priority-up';
@@ -160,7 +160,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+runMain(main);

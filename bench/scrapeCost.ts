@@ -12,7 +12,7 @@ import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { startLab, cleanupIdSync, type Lab, type LabNode } from '../test/lab/lab';
 import { AGENT_PORT, sample, startAgents, waitUntil } from '../test/lab/agents';
-import { fmt, nodeFlagsOpt, opt, OUT_DIR, parseWrk, requireRoot, sleep, table, writeResult, type WrkResult } from './lib';
+import { fmt, nodeFlagsOpt, opt, OUT_DIR, parseWrk, requireRoot, runMain, sleep, table, writeResult, type WrkResult } from './lib';
 
 const EXPORTER_PORT = 9113;
 
@@ -160,7 +160,4 @@ export async function main(): Promise<void> {
   writeResult('scrapeCost', { options: { sizes, seconds, connections, rounds, profile, nodeFlags: opt('node-flags', '') }, rows });
 }
 
-if (require.main === module) main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+if (require.main === module) runMain(main);

@@ -22,7 +22,7 @@ import { startLab, cleanupIdSync, type Lab } from '../test/lab/lab';
 import { AGENT_PORT, startAgents, waitUntil, type LabAgent } from '../test/lab/agents';
 import { RECEIVER_PORT, received, startReceiver, type Received } from './labReceiver';
 import { masterSignal, watchSignals, type Signal } from './dbusSignals';
-import { fmt, opt, OUT_DIR, REPO, requireRoot, sleep, summary, table, writeResult } from './lib';
+import { fmt, opt, OUT_DIR, REPO, requireRoot, runMain, sleep, summary, table, writeResult } from './lib';
 
 /** The first notification on `path` after `since` with a firing alert named one of `names`. */
 function firstPage(file: string, path: string, since: number, names: string[]): Received | undefined {
@@ -203,7 +203,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+runMain(main);
