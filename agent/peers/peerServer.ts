@@ -2,8 +2,8 @@
 // GET /api/v1/peer/stream (server-sent events: the full state on connect, a new state after every
 // material store change, coalesced to at most one per coalesceMs, fresher measurements alone at
 // most once per refreshMs, and a heartbeat comment every heartbeatMs so the peer can tell a quiet
-// node from a dead one). Both need the peer bearer token ('peer' auth
-// in the HTTP server: 401 and nothing else without it).
+// node from a dead one). Both need the peer bearer token ('peer' auth in the HTTP server: 401 and
+// nothing else without it).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Clock } from '../context';
