@@ -3,11 +3,7 @@
 // configuration (hash of nginx -T). Drift is how split brains (VRID/auth mismatch) and failed
 // takeovers (a backup serving another site) are born. Must last rules.drift_for (a rollout
 // reaches nodes one after the other).
-import { describeVrid, due, PendingSince, vridLabels, inameOf, type Condition, type Rule, type RuleContext } from './rule';
-
-interface Memory {
-  pending: PendingSince;
-}
+import { describeVrid, due, pendingSince, vridLabels, inameOf, type Condition, type Rule, type RuleContext } from './rule';
 
 interface Found {
   key: string;
@@ -19,7 +15,7 @@ export const configDriftRule: Rule = {
   name: 'ConfigDrift',
   evaluate(ctx: RuleContext): Condition[] {
     const { now, view, settings } = ctx;
-    const mem = ctx.memory<Memory>(() => ({ pending: new PendingSince() }));
+    const pending = pendingSince(ctx);
     const found: Found[] = [];
     for (const v of view.vrids) {
       for (const d of v.disagreements) {
@@ -61,7 +57,7 @@ export const configDriftRule: Rule = {
     }
     const out: Condition[] = [];
     for (const f of found) {
-      const since = mem.pending.hold(f.key, now);
+      const since = pending.hold(f.key, now);
       if (!due(ctx, since, settings.driftForMs)) continue;
       out.push({
         severity: 'warning',
@@ -75,7 +71,7 @@ export const configDriftRule: Rule = {
         },
       });
     }
-    mem.pending.sweep();
+    pending.sweep();
     return out;
   },
 };

@@ -2,23 +2,19 @@
 // on takeover (nginx.start_hook) is missing or not executable on a node. Nothing is broken while
 // the node is BACKUP, but its next takeover will move the VIP to a node that does not serve
 // (NginxNotStartedOnTakeover then, critical): this is the warning before it. Per node.
-import { due, fmtDuration, PendingSince, type Condition, type Rule, type RuleContext } from './rule';
-
-interface Memory {
-  pending: PendingSince;
-}
+import { due, fmtDuration, pendingSince, type Condition, type Rule, type RuleContext } from './rule';
 
 export const nginxStartHookMissingRule: Rule = {
   name: 'NginxStartHookMissing',
   scope: 'node',
   evaluate(ctx: RuleContext): Condition[] {
     const { now, view, settings } = ctx;
-    const mem = ctx.memory<Memory>(() => ({ pending: new PendingSince() }));
+    const pending = pendingSince(ctx);
     const out: Condition[] = [];
     for (const n of view.nodes) {
       const hook = n.fresh ? n.state?.nginx.startHook : undefined;
       if (!hook || hook.ok) continue;
-      const since = mem.pending.hold(n.node, now, hook.at);
+      const since = pending.hold(n.node, now, hook.at);
       if (!due(ctx, since, settings.conditionForMs)) continue;
       const notReferenced = hook.referenced === false ? ` keepalived.conf on ${n.node} does not name it in any notify / notify_master line either.` : '';
       out.push({
@@ -35,7 +31,7 @@ export const nginxStartHookMissingRule: Rule = {
         },
       });
     }
-    mem.pending.sweep();
+    pending.sweep();
     return out;
   },
 };

@@ -2,23 +2,19 @@
 // answers for the VIP. Only judged when the view can know it: a member in BACKUP means keepalived
 // there still hears some master's adverts (or will take over within 3 adverts), and a member out
 // of sight whose last state was MASTER may still be one; either makes "no master" unknowable.
-import { describeVrid, due, fmtDuration, PendingSince, vridLabels, inameOf, type Condition, type Rule, type RuleContext } from './rule';
-
-interface Memory {
-  pending: PendingSince;
-}
+import { describeVrid, due, fmtDuration, pendingSince, vridLabels, inameOf, type Condition, type Rule, type RuleContext } from './rule';
 
 export const noMasterRule: Rule = {
   name: 'NoMaster',
   evaluate(ctx: RuleContext): Condition[] {
     const { now, view, settings } = ctx;
-    const mem = ctx.memory<Memory>(() => ({ pending: new PendingSince() }));
+    const pending = pendingSince(ctx);
     const out: Condition[] = [];
     for (const v of view.vrids) {
       if (!v.members.length) continue;
       if (v.members.some((m) => m.state === 'MASTER' || m.state === 'BACKUP')) continue;
       // When the last one left MASTER (or first seen so), not when we first looked.
-      const since = mem.pending.hold(v.key, now, Math.max(...v.members.map((m) => m.since)));
+      const since = pending.hold(v.key, now, Math.max(...v.members.map((m) => m.since)));
       if (!due(ctx, since, settings.noMasterForMs)) continue;
       const states = v.members.map((m) => `${m.node} ${m.state}${m.fresh ? '' : ' (last known, unreachable)'}`).join(', ');
       out.push({
@@ -34,7 +30,7 @@ export const noMasterRule: Rule = {
         },
       });
     }
-    mem.pending.sweep();
+    pending.sweep();
     return out;
   },
 };

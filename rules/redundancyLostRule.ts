@@ -3,11 +3,7 @@
 // nginx config that would not start (cold standby: a stopped nginx on a BACKUP is normal there),
 // or its agent is unreachable so nobody can vouch for it. Warning: nothing is broken yet.
 import type { ClusterMember, ClusterView } from '../agent/state/cluster';
-import { describeVrid, due, fmtDuration, PendingSince, vridLabels, type Condition, type Rule, type RuleContext, type RuleSettings } from './rule';
-
-interface Memory {
-  pending: PendingSince;
-}
+import { describeVrid, due, fmtDuration, pendingSince, vridLabels, type Condition, type Rule, type RuleContext, type RuleSettings } from './rule';
 
 /** Why a member could not take over, or undefined when it could. */
 export function cannotTakeOver(view: ClusterView, m: ClusterMember, settings: RuleSettings): string | undefined {
@@ -26,7 +22,7 @@ export const redundancyLostRule: Rule = {
   name: 'RedundancyLost',
   evaluate(ctx: RuleContext): Condition[] {
     const { now, view, settings } = ctx;
-    const mem = ctx.memory<Memory>(() => ({ pending: new PendingSince() }));
+    const pending = pendingSince(ctx);
     const out: Condition[] = [];
     for (const v of view.vrids) {
       if (v.masters.length !== 1) continue;
@@ -39,7 +35,7 @@ export const redundancyLostRule: Rule = {
       for (const p of settings.peers) if (!known.has(p)) reasons.push(`${p}: agent never reached`);
       if (!reasons.length || reasons.some((r) => r === undefined)) continue;
       const key = v.key;
-      const since = mem.pending.hold(key, now);
+      const since = pending.hold(key, now);
       if (!due(ctx, since, settings.conditionForMs)) continue;
       const m = v.members.find((x) => x.node === master)!;
       out.push({
@@ -55,7 +51,7 @@ export const redundancyLostRule: Rule = {
         },
       });
     }
-    mem.pending.sweep();
+    pending.sweep();
     return out;
   },
 };

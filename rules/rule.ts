@@ -133,6 +133,11 @@ export class PendingSince {
   }
 }
 
+/** The memory of a rule that needs nothing but a PendingSince (most "true for at least X" rules). */
+export function pendingSince(ctx: RuleContext): PendingSince {
+  return ctx.memory<{ pending: PendingSince }>(() => ({ pending: new PendingSince() })).pending;
+}
+
 /** A condition that must last forMs: returns true when due, or asks to be woken when it will be. */
 export function due(ctx: RuleContext, since: number, forMs: number): boolean {
   if (ctx.now - since >= forMs) return true;

@@ -2,18 +2,14 @@
 // (one MASTER, another BACKUP) for longer than a transition takes (rules.sync_group_for): the
 // group exists so the outside and inside VIPs move together; split, traffic goes in one node and
 // out of another.
-import { due, fmtDuration, PendingSince, type Condition, type Rule, type RuleContext } from './rule';
-
-interface Memory {
-  pending: PendingSince;
-}
+import { due, fmtDuration, pendingSince, type Condition, type Rule, type RuleContext } from './rule';
 
 export const syncGroupInconsistentRule: Rule = {
   name: 'SyncGroupInconsistent',
   scope: 'node',
   evaluate(ctx: RuleContext): Condition[] {
     const { now, view, settings } = ctx;
-    const mem = ctx.memory<Memory>(() => ({ pending: new PendingSince() }));
+    const pending = pendingSince(ctx);
     const out: Condition[] = [];
     for (const n of view.nodes) {
       if (!n.fresh || !n.state) continue;
@@ -24,7 +20,7 @@ export const syncGroupInconsistentRule: Rule = {
       }
       for (const [group, insts] of groups) {
         if (new Set(insts.map((i) => i.state)).size < 2) continue;
-        const since = mem.pending.hold(`${n.node}\u0000${group}`, now, Math.max(...insts.map((i) => i.since)));
+        const since = pending.hold(`${n.node}\u0000${group}`, now, Math.max(...insts.map((i) => i.since)));
         if (!due(ctx, since, settings.syncGroupForMs)) continue;
         out.push({
           severity: 'critical',
@@ -40,7 +36,7 @@ export const syncGroupInconsistentRule: Rule = {
         });
       }
     }
-    mem.pending.sweep();
+    pending.sweep();
     return out;
   },
 };
