@@ -232,8 +232,16 @@ export class Outbox {
     for (let i = 0; i < 2; i++) {
       try {
         const fd = openSync(lock, 'wx', 0o600);
-        writeSync(fd, `${process.pid}\n`);
-        closeSync(fd);
+        try {
+          writeSync(fd, `${process.pid}\n`);
+        } catch (e) {
+          // A full disk takes the file but not its pid: no lock (an empty one reads as stale), no
+          // descriptor left open on the filesystem.
+          unlinkSync(lock);
+          throw e;
+        } finally {
+          closeSync(fd);
+        }
         this.lockHeld = true;
         return;
       } catch (e) {

@@ -6,6 +6,8 @@ import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, renameS
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
+import { Writable } from 'node:stream';
+import { createLogger } from '../../agent/logger';
 import { installLabHook } from '../helpers/hook';
 import { labSupported, startLab, type Lab, type LabNode } from '../lab/lab';
 import { sample, startAgents, waitUntil, type LabAgent } from '../lab/agents';
@@ -316,7 +318,77 @@ d('faults: the outbox on a full disk (lab, tmpfs)', () => {
     expect(a1.proc.exitCode).toBeNull();
   });
 
-  test.todo('alerts held in memory up to max_entries, the excess dropped and counted (needs a flood of distinct alerts in the lab; covered by the outbox unit tests)');
+  test('held in memory up to max_entries: the oldest given up first, each one counted and logged, the rest delivered', async () => {
+    // An in-process agent (the lab cannot raise a dozen distinct alerts at will), its outbox on a
+    // full tmpfs of its own and a receiver that is down: 12 pages for a bound of 5.
+    const full = '/run/kw-faults-outbox-bound';
+    mkdirSync(full, { recursive: true });
+    const r = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', full], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`mount tmpfs: ${r.stderr}`);
+    spawnSync('dd', ['if=/dev/zero', `of=${join(full, 'filler')}`, 'bs=1k', 'count=64'], { encoding: 'utf8' });
+    // The receiver's port: taken now, served only later (until then: connection refused).
+    const holder = createServer();
+    await new Promise<void>((res) => holder.listen(0, '127.0.0.1', res));
+    const port = (holder.address() as AddressInfo).port;
+    await new Promise<void>((res) => holder.close(() => res()));
+    const logLines: string[] = [];
+    const logStream = new Writable({ write(chunk, _enc, cb) { logLines.push(...String(chunk).split('\n').filter(Boolean)); cb(); } });
+    const agent = await startInProcessAgent({
+      log: createLogger({ level: 'warn', format: 'json', destination: logStream }),
+      alertingYaml: (dir) => [
+        `  outbox: {path: ${full}/outbox, max_entries: 5}`,
+        `  silences_file: ${dir}/silences.json`,
+        '  retry: {initial: 200ms, max: 500ms}',
+        '  route: {receiver: down}',
+        `  receivers: [{name: down, type: webhook, url: "http://127.0.0.1:${port}/hook"}]`,
+      ].join('\n'),
+    });
+    const received: string[] = [];
+    let openAfterStop = '';
+    const receiver = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        received.push(...[...body.matchAll(/"alertname":"(FullDisk\d+)"/g)].map((m) => m[1]));
+        res.end('ok');
+      });
+    });
+    try {
+      const names = Array.from({ length: 12 }, (_, i) => `FullDisk${i}`);
+      for (const n of names) {
+        agent.daemon.hubs.alerts.publish(testAlert(n, 'critical'));
+        await sleep(50); // one notification each, in order
+      }
+      const metrics = async () => (await fetch(`${agent.url}/metrics`)).text();
+      await waitUntil(async () => (sample(await metrics(), 'keepwatch_notifications_dropped_total', { receiver: 'down', reason: 'overflow' }) ?? 0) >= 7, 10_000, 50, '7 dropped for overflow');
+      const m = await metrics();
+      expect(sample(m, 'keepwatch_outbox_memory_only')).toBe(1);
+      expect(sample(m, 'keepwatch_outbox_write_errors_total')).toBeGreaterThan(0);
+      expect(sample(m, 'keepwatch_notifications_queue_depth', { receiver: 'down' })).toBe(5); // the bound, never more
+      expect(sample(m, 'keepwatch_notifications_dropped_total', { receiver: 'down', reason: 'overflow' })).toBe(7);
+      // Nothing silently: every notification given up has its own log line, naming its group.
+      const dropped = logLines.map((l) => JSON.parse(l) as { msg: string; reason?: string; groupKey?: string }).filter((l) => l.msg === 'notification dropped');
+      expect(dropped).toHaveLength(7);
+      expect(dropped.every((l) => l.reason === 'overflow')).toBe(true);
+      expect(logLines.join('\n')).toMatch(/ENOSPC|no space/i);
+      // The receiver comes back: the five held are delivered; together with the dropped, all twelve.
+      await new Promise<void>((res) => receiver.listen(port, '127.0.0.1', res));
+      await waitUntil(() => new Set(received).size === 5, 15_000, 50, 'the 5 held notifications delivered');
+      const droppedNames = dropped.map((l) => /FullDisk\d+/.exec(l.groupKey ?? '')?.[0]);
+      expect([...new Set([...received, ...droppedNames])].sort()).toEqual([...names].sort());
+      // Evicted oldest first (none was resolved); the oldest may be spared while in flight.
+      expect(droppedNames.every((n) => Number(n?.slice('FullDisk'.length)) < 8)).toBe(true);
+    } finally {
+      receiver.closeAllConnections();
+      receiver.close();
+      await agent.stop();
+      // A stopped agent holds nothing open there (the lock file's descriptor once leaked on ENOSPC).
+      openAfterStop = spawnSync('sh', ['-c', `ls -l /proc/${process.pid}/fd | grep -F ${full} || true`], { encoding: 'utf8' }).stdout.trim();
+      spawnSync('umount', ['-l', full]);
+      rmSync(full, { recursive: true, force: true });
+    }
+    expect(openAfterStop).toBe('');
+  });
 });
 
 describe('faults: misbehaving peers (in-process agent, fake peers on loopback)', () => {

@@ -33,13 +33,15 @@ export interface InProcessAgentOptions {
   extraYaml?: string;
   /** Replaces the `web:` block (default: listen on 127.0.0.1:0). */
   webYaml?: string;
+  /** Replaces the `alerting:` block's body (default: outbox and silences file in the agent's dir). */
+  alertingYaml?: (dir: string) => string;
   modules?: ModuleFactory[];
   clock?: Clock;
   log?: Logger;
 }
 
 /** The base config: everything that would touch the host is off or points into dir. */
-export function isolatedConfigYaml(dir: string, node = 'ka1', webYaml = 'web: {listen_address: "127.0.0.1:0"}'): string {
+export function isolatedConfigYaml(dir: string, node = 'ka1', webYaml = 'web: {listen_address: "127.0.0.1:0"}', alertingYaml?: string): string {
   const off = '{enabled: false}';
   return [
     `node: ${node}`,
@@ -59,8 +61,7 @@ export function isolatedConfigYaml(dir: string, node = 'ka1', webYaml = 'web: {l
     `  pid_file: ${dir}/nginx.pid`,
     `probes: {vip: ${off}, arp: ${off}, nginx_status: ${off}, nginx_health: ${off}, nginx_process: ${off}, nginx_config: ${off}}`,
     'alerting:',
-    `  outbox: {path: ${dir}/outbox}`,
-    `  silences_file: ${dir}/silences.json`,
+    alertingYaml ?? `  outbox: {path: ${dir}/outbox}\n  silences_file: ${dir}/silences.json`,
     '',
   ].join('\n');
 }
@@ -68,7 +69,7 @@ export function isolatedConfigYaml(dir: string, node = 'ka1', webYaml = 'web: {l
 export async function startInProcessAgent(opts: InProcessAgentOptions = {}): Promise<InProcessAgent> {
   const dir = mkdtempSync(join(tmpdir(), 'kw-agent-'));
   const configFile = join(dir, 'keepwatch.yml');
-  writeFileSync(configFile, isolatedConfigYaml(dir, opts.node, opts.webYaml) + (opts.extraYaml ?? ''));
+  writeFileSync(configFile, isolatedConfigYaml(dir, opts.node, opts.webYaml, opts.alertingYaml?.(dir)) + (opts.extraYaml ?? ''));
   const daemon = new Daemon({ configFile, log: opts.log ?? silentLogger(), clock: opts.clock, modules: opts.modules, env: { ...process.env, DBUS_SYSTEM_BUS_ADDRESS: `unix:path=${dir}/no-bus.sock` } });
   try {
     await daemon.start();
