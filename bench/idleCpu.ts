@@ -12,24 +12,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { parse, stringify } from 'yaml';
 import { startLab, cleanupIdSync, type Lab } from '../test/lab/lab';
 import { sample, startAgents, waitPeered, waitUntil } from '../test/lab/agents';
-import { fmt, opt, requireRoot, runMain, sleep, table, writeResult } from './lib';
-
-interface CpuTicks {
-  at: number;
-  user: number;
-  system: number;
-  wakeups: number;
-}
-
-const TICK_S = 0.01; // USER_HZ is 100 on Linux
-
-function ticks(pid: number): CpuTicks {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const wakeups = Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(status)?.[1] ?? NaN);
-  return { at: Date.now(), user: Number(f[11]), system: Number(f[12]), wakeups };
-}
+import { CLK_TCK, fmt, opt, procSample, requireRoot, runMain, sleep, table, writeResult } from './lib';
 
 type Probes = Record<string, { interval?: string; enabled?: boolean }>;
 const EVERY_SECOND = { interval: '1s' };
@@ -69,16 +52,17 @@ async function main(): Promise<void> {
       writeFileSync(agent.configFile, stringify(cfg));
       process.kill(pid, 'SIGHUP');
       await sleep(5_000);
-      const a = ticks(pid);
+      const a = procSample(pid);
       await sleep(windowS * 1000);
-      const b = ticks(pid);
+      const b = procSample(pid);
+      if (!a || !b) throw new Error('the agent died during the run');
       const s = (b.at - a.at) / 1000;
-      const pct = (t: number) => ((t * TICK_S) / s) * 100;
+      const pct = (sec: number) => (sec / s) * 100;
       const row = {
         variant: v.name,
-        cpuPercent: pct(b.user - a.user + b.system - a.system),
-        userPercent: pct(b.user - a.user),
-        systemPercent: pct(b.system - a.system),
+        cpuPercent: pct(b.cpuSec - a.cpuSec),
+        userPercent: pct(b.userSec - a.userSec),
+        systemPercent: pct(b.systemSec - a.systemSec),
         wakeupsPerSecond: (b.wakeups - a.wakeups) / s,
       };
       rows.push(row);
@@ -87,7 +71,7 @@ async function main(): Promise<void> {
     console.log(
       `\n${table(rows.map((r) => ({ variant: r.variant, 'CPU % core': fmt(r.cpuPercent, 2), 'user %': fmt(r.userPercent, 2), 'system %': fmt(r.systemPercent, 2), 'wake-ups/s': fmt(r.wakeupsPerSecond, 1) })))}`,
     );
-    console.log(`(CPU ticks are 10 ms: ±${fmt((TICK_S / windowS) * 100 * 2, 2)} % per window from rounding alone)`);
+    console.log(`(CPU time comes in 10 ms ticks: ±${fmt((1 / CLK_TCK / windowS) * 100 * 2, 2)} % per window from rounding alone)`);
     writeResult('idleCpu', { options: { windowS, id }, rows });
   } finally {
     await lab?.stop();

@@ -120,13 +120,18 @@ export function writeResult(name: string, data: Record<string, unknown>): string
 // ---------------------------------------------------------------------------------------------
 // /proc sampling
 
-const CLK_TCK = 100; // sysconf(_SC_CLK_TCK) is 100 on every Linux this runs on
+export const CLK_TCK = 100; // sysconf(_SC_CLK_TCK) is 100 on every Linux this runs on
 const PAGE = 4096;
 
 export interface ProcSample {
   at: number;
   /** utime + stime in seconds. */
   cpuSec: number;
+  /** The two apart: user (utime) and kernel (stime) time, seconds. */
+  userSec: number;
+  systemSec: number;
+  /** voluntary_ctxt_switches: how often the process went to sleep and was woken (timers, I/O). */
+  wakeups: number;
   rssBytes: number;
   /** RssAnon: the process's own memory (heaps, stacks, malloc); what grows when it leaks. */
   rssAnonBytes: number;
@@ -147,7 +152,17 @@ export function procSample(pid: number): ProcSample | undefined {
     const m = /^VmRSS:\s+(\d+) kB/m.exec(status);
     const rss = m ? Number(m[1]) * 1024 : Number(f[21]) * PAGE;
     const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
-    return { at: Date.now(), cpuSec: (utime + stime) / CLK_TCK, rssBytes: rss, rssAnonBytes: kb('RssAnon'), rssFileBytes: kb('RssFile') };
+    const wakeups = Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? NaN);
+    return {
+      at: Date.now(),
+      cpuSec: (utime + stime) / CLK_TCK,
+      userSec: utime / CLK_TCK,
+      systemSec: stime / CLK_TCK,
+      wakeups,
+      rssBytes: rss,
+      rssAnonBytes: kb('RssAnon'),
+      rssFileBytes: kb('RssFile'),
+    };
   } catch {
     return undefined;
   }
@@ -160,6 +175,9 @@ export function procSampleSum(pids: number[]): ProcSample | undefined {
   return all.reduce((a, b) => ({
     at: Math.max(a!.at, b!.at),
     cpuSec: a!.cpuSec + b!.cpuSec,
+    userSec: a!.userSec + b!.userSec,
+    systemSec: a!.systemSec + b!.systemSec,
+    wakeups: a!.wakeups + b!.wakeups,
     rssBytes: a!.rssBytes + b!.rssBytes,
     rssAnonBytes: a!.rssAnonBytes + b!.rssAnonBytes,
     rssFileBytes: a!.rssFileBytes + b!.rssFileBytes,
