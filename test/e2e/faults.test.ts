@@ -12,6 +12,7 @@ import { installLabHook } from '../helpers/hook';
 import { labSupported, startLab, type Lab, type LabNode } from '../lab/lab';
 import { sample, startAgents, waitUntil, type LabAgent } from '../lab/agents';
 import { startInProcessAgent, healthyMasterEvents, testAlert, type InProcessAgent } from '../helpers/inProcessAgent';
+import { startWebhook } from '../unit/alerting/servers';
 
 const support = labSupported();
 if (!support.ok) console.warn(`\n!!! SKIPPING lab fault tests (keepalived/dbus/agent/log/FIFO/outbox): ${support.why}\n`);
@@ -326,11 +327,9 @@ d('faults: the outbox on a full disk (lab, tmpfs)', () => {
     const r = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', full], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`mount tmpfs: ${r.stderr}`);
     spawnSync('dd', ['if=/dev/zero', `of=${join(full, 'filler')}`, 'bs=1k', 'count=64'], { encoding: 'utf8' });
-    // The receiver's port: taken now, served only later (until then: connection refused).
-    const holder = createServer();
-    await new Promise<void>((res) => holder.listen(0, '127.0.0.1', res));
-    const port = (holder.address() as AddressInfo).port;
-    await new Promise<void>((res) => holder.close(() => res()));
+    // The receiver: its port taken now, served only later (until then: connection refused).
+    const hook = await startWebhook();
+    await hook.down();
     const logLines: string[] = [];
     const logStream = new Writable({ write(chunk, _enc, cb) { logLines.push(...String(chunk).split('\n').filter(Boolean)); cb(); } });
     const agent = await startInProcessAgent({
@@ -340,19 +339,11 @@ d('faults: the outbox on a full disk (lab, tmpfs)', () => {
         `  silences_file: ${dir}/silences.json`,
         '  retry: {initial: 200ms, max: 500ms}',
         '  route: {receiver: down}',
-        `  receivers: [{name: down, type: webhook, url: "http://127.0.0.1:${port}/hook"}]`,
+        `  receivers: [{name: down, type: webhook, url: "${hook.url}"}]`,
       ].join('\n'),
     });
-    const received: string[] = [];
+    const received = () => hook.accepted.flatMap((p) => (p.alerts as Array<{ labels: { alertname: string } }>).map((a) => a.labels.alertname));
     let openAfterStop = '';
-    const receiver = createServer((req, res) => {
-      let body = '';
-      req.on('data', (c) => (body += c));
-      req.on('end', () => {
-        received.push(...[...body.matchAll(/"alertname":"(FullDisk\d+)"/g)].map((m) => m[1]));
-        res.end('ok');
-      });
-    });
     try {
       const names = Array.from({ length: 12 }, (_, i) => `FullDisk${i}`);
       for (const n of names) {
@@ -372,15 +363,14 @@ d('faults: the outbox on a full disk (lab, tmpfs)', () => {
       expect(dropped.every((l) => l.reason === 'overflow')).toBe(true);
       expect(logLines.join('\n')).toMatch(/ENOSPC|no space/i);
       // The receiver comes back: the five held are delivered; together with the dropped, all twelve.
-      await new Promise<void>((res) => receiver.listen(port, '127.0.0.1', res));
-      await waitUntil(() => new Set(received).size === 5, 15_000, 50, 'the 5 held notifications delivered');
+      await hook.up();
+      await waitUntil(() => new Set(received()).size === 5, 15_000, 50, 'the 5 held notifications delivered');
       const droppedNames = dropped.map((l) => /FullDisk\d+/.exec(l.groupKey ?? '')?.[0]);
-      expect([...new Set([...received, ...droppedNames])].sort()).toEqual([...names].sort());
+      expect([...new Set([...received(), ...droppedNames])].sort()).toEqual([...names].sort());
       // Evicted oldest first (none was resolved); the oldest may be spared while in flight.
       expect(droppedNames.every((n) => Number(n?.slice('FullDisk'.length)) < 8)).toBe(true);
     } finally {
-      receiver.closeAllConnections();
-      receiver.close();
+      await hook.close();
       await agent.stop();
       // A stopped agent holds nothing open there (the lock file's descriptor once leaked on ENOSPC).
       openAfterStop = spawnSync('sh', ['-c', `ls -l /proc/${process.pid}/fd | grep -F ${full} || true`], { encoding: 'utf8' }).stdout.trim();
