@@ -23,6 +23,11 @@ export interface Alert {
    * Absent: this agent's own alert, always delivered.
    */
   scope?: 'cluster' | 'node';
+  /** An event (Failover, PriorityChanged, a past split brain): it happened at startsAt; it does not
+   *  keep an incident open while it stays firing for rules.event_hold. */
+  event?: boolean;
+  /** How close to a root cause its rule is (lower: more causal); the lowest leads its incident. */
+  rank?: number;
 }
 
 /** Fingerprint of a label set: order-independent, 16 hex chars. */

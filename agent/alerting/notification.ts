@@ -4,6 +4,7 @@
 // the same key and a receiver that dedups drops the duplicate.
 import { createHash } from 'node:crypto';
 import type { Alert } from './alert';
+import type { IncidentNotice } from './incident';
 
 export type NotificationKind = 'group' | 'alertmanager' | 'alertmanager-resend' | 'test';
 
@@ -24,6 +25,8 @@ export interface Notification {
   /** When the pipeline received the oldest alert change this notification reports (latency start). */
   triggeredAt: number;
   externalURL?: string;
+  /** Set for a notification about an incident (grouped receivers): what to lead with and the timeline. */
+  incident?: IncidentNotice;
 }
 
 export type NewNotification = Omit<Notification, 'seq' | 'idempotencyKey'>;
