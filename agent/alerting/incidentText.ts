@@ -29,7 +29,7 @@ export function clip(s: string, n: number): string {
   return s.length <= n ? s : `${s.slice(0, n - 1)}…`;
 }
 
-/** Longest title (email subject, Slack header clips further to its 150). */
+/** Longest title (an email subject); a Slack header asks for less (150 with its icon). */
 export const TITLE_MAX = 200;
 
 const PHASE_TAG: Record<IncidentNotice['phase'], string> = { first: '[FIRING]', update: '[UPDATE]', resolved: '[RESOLVED]', past: '[PAST]' };
@@ -41,9 +41,10 @@ function endOf(notice: IncidentNotice): number {
 
 /**
  * `[FIRING] keepalived is not running on ka1; Failover of VRID 51 from ka1 to ka2: ...`: the cause,
- * then the first consequence; `[RESOLVED] ... (lasted 1 min 4 s)`.
+ * then the first consequence; `[RESOLVED] ... (lasted 1 min 4 s)`. At most `max` characters: the
+ * cause is clipped, the tag and the duration stay.
  */
-export function incidentTitle(notice: IncidentNotice): string {
+export function incidentTitle(notice: IncidentNotice, max = TITLE_MAX): string {
   const tag = PHASE_TAG[notice.phase];
   const head = [notice.cause, notice.consequences[0]].filter(Boolean).join('; ');
   let suffix = '';
@@ -52,7 +53,7 @@ export function incidentTitle(notice: IncidentNotice): string {
     // A past alert's summary usually says how long it lasted already.
     if (!(notice.phase === 'past' && notice.cause.includes(d))) suffix = ` (lasted ${d})`;
   }
-  return `${tag} ${clip(head, TITLE_MAX - tag.length - 1 - suffix.length)}${suffix}`;
+  return `${tag} ${clip(head, max - tag.length - 1 - suffix.length)}${suffix}`;
 }
 
 export interface IncidentSection {
@@ -76,9 +77,14 @@ function timeOfDay(ms: number): string {
   return `${new Date(ms).toISOString().slice(11, 23)} UTC`;
 }
 
-/** `10:01:02.100 UTC (+1.9 s)  Failover fired: Failover of VRID 51 ...` */
-export function stepLine(s: IncidentStep, openedAt: number): string {
-  return `${timeOfDay(s.at)} (+${fmtDuration(s.at - openedAt)})  ${s.alertname} ${s.status === 'firing' ? 'fired' : 'resolved'}: ${s.summary}`;
+/**
+ * `10:01:02.100 UTC (+1.9 s)  Failover fired: Failover of VRID 51 ...`; a resolution whose summary
+ * its firing step already said is just `... KeepalivedDown resolved`.
+ */
+export function stepLine(s: IncidentStep, openedAt: number, all: IncidentStep[] = []): string {
+  const head = `${timeOfDay(s.at)} (+${fmtDuration(s.at - openedAt)})  ${s.alertname} ${s.status === 'firing' ? 'fired' : 'resolved'}`;
+  const said = s.status === 'resolved' && all.some((f) => f.fingerprint === s.fingerprint && f.status === 'firing' && f.at <= s.at && f.summary === s.summary);
+  return said ? head : `${head}: ${s.summary}`;
 }
 
 /** Nodes named by the incident's alerts (label `node`, annotation `nodes`), sorted. */
@@ -98,7 +104,7 @@ export function incidentNodes(n: Notification): string[] {
 export function incidentView(n: IncidentNotification, told?: ReadonlySet<string>): IncidentView {
   const inc = n.incident;
   const sections: IncidentSection[] = [];
-  const timeline = (heading: string, steps: IncidentStep[]): IncidentSection => ({ heading, lines: steps.map((s) => stepLine(s, inc.openedAt)), timeline: true });
+  const timeline = (heading: string, steps: IncidentStep[]): IncidentSection => ({ heading, lines: steps.map((s) => stepLine(s, inc.openedAt, inc.steps)), timeline: true });
   const consequences = (heading: string) => {
     if (inc.consequences.length) sections.push({ heading, lines: inc.consequences });
   };

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import type { Alert } from '../alert';
 import { SLACK_API_URL } from '../../config/schema';
 import { firingCount, notificationTitle, type Notification } from '../notification';
-import { clip, incidentView, isIncidentNotification, type IncidentNotification } from '../incidentText';
+import { clip, incidentTitle, incidentView, isIncidentNotification, type IncidentNotification } from '../incidentText';
 import { headerValue, httpPost, httpPostResponse, parseRetryAfter, ReceiverError, sanitize, type Receiver } from './receiver';
 import { memoryThreadStore, recordSent, type ThreadStore } from './threads';
 
@@ -83,11 +83,13 @@ export function slackIncidentPayload(n: IncidentNotification, cfg: Pick<SlackRec
   const footer = [`keepwatch`, `incident ${esc(n.incident.id)}`, n.externalURL ? `<${n.externalURL}|status page>` : '', `key ${n.idempotencyKey}`].filter(Boolean).join(' · ');
   blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: footer }] });
   const text = clip(`${v.title} (incident ${n.incident.id})`, 3000);
+  const icon = INCIDENT_ICON[n.incident.phase];
   return {
     ...(cfg.channel ? { channel: cfg.channel } : {}),
     ...(cfg.username ? { username: cfg.username } : {}),
     text,
-    blocks: [{ type: 'header', text: { type: 'plain_text', text: clip(`${INCIDENT_ICON[n.incident.phase]} ${v.title}`, 150), emoji: true } }],
+    // Slack's header holds 150 characters: the title is clipped to fit, keeping its duration.
+    blocks: [{ type: 'header', text: { type: 'plain_text', text: `${icon} ${incidentTitle(n.incident, 150 - icon.length - 1)}`, emoji: true } }],
     attachments: [{ color: incidentColour(n), fallback: text, blocks }],
   };
 }
