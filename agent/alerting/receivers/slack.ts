@@ -82,12 +82,13 @@ export function slackIncidentPayload(n: IncidentNotification, cfg: Pick<SlackRec
   }
   const footer = [`keepwatch`, `incident ${esc(n.incident.id)}`, n.externalURL ? `<${n.externalURL}|status page>` : '', `key ${n.idempotencyKey}`].filter(Boolean).join(' · ');
   blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: footer }] });
+  // `text` is mrkdwn (a summary's `<!channel>` would ping everyone): escaped; header and fallback are plain text.
   const text = clip(`${v.title} (incident ${n.incident.id})`, 3000);
   const icon = INCIDENT_ICON[n.incident.phase];
   return {
     ...(cfg.channel ? { channel: cfg.channel } : {}),
     ...(cfg.username ? { username: cfg.username } : {}),
-    text,
+    text: esc(text),
     // Slack's header holds 150 characters: the title is clipped to fit, keeping its duration.
     blocks: [{ type: 'header', text: { type: 'plain_text', text: `${icon} ${incidentTitle(n.incident, 150 - icon.length - 1)}`, emoji: true } }],
     attachments: [{ color: incidentColour(n), fallback: text, blocks }],

@@ -12,10 +12,10 @@ import { SMTPServer } from 'smtp-server';
 import { incidentPlainText, incidentTitle, incidentView, stepKey, type IncidentNotification } from '../../../agent/alerting/incidentText';
 import { notificationTitle, webhookPayload, type Notification } from '../../../agent/alerting/notification';
 import { Outbox } from '../../../agent/alerting/outbox';
-import { emailReceiver } from '../../../agent/alerting/receivers/email';
+import { emailReceiver, incidentEmailHtml } from '../../../agent/alerting/receivers/email';
 import { createReceiver } from '../../../agent/alerting/receivers';
 import { ReceiverError } from '../../../agent/alerting/receivers/receiver';
-import { slackReceiver, type SlackReceiverConfig } from '../../../agent/alerting/receivers/slack';
+import { slackIncidentPayload, slackReceiver, type SlackReceiverConfig } from '../../../agent/alerting/receivers/slack';
 import { memoryThreadStore, outboxThreadStore, type ThreadStore } from '../../../agent/alerting/receivers/threads';
 import { webhookReceiver } from '../../../agent/alerting/receivers/webhook';
 import { parseConfig } from '../../../agent/config/load';
@@ -339,6 +339,27 @@ describe('Slack webhook mode: no threads possible', () => {
     } finally {
       await slack.close();
     }
+  });
+});
+
+describe('markup: data is text in every receiver', () => {
+  test('Slack mrkdwn and email HTML escape the cause, consequences and steps', () => {
+    const evil = '<!channel> & <http://evil.example|click> <script>';
+    const base = inc(updateNotice());
+    const n = inc({ ...base, incident: { ...base.incident, cause: evil, consequences: [evil], steps: base.incident.steps.map((s) => ({ ...s, summary: evil })) } });
+    const p = slackIncidentPayload(n, {}) as { text: string; attachments: Array<{ blocks: Array<{ text?: { type: string; text: string }; elements?: Array<{ text: string }> }> }> };
+    // Everything Slack parses as mrkdwn (the top-level text, sections, the footer); plain_text (header, fallback) is shown as is.
+    const mrkdwn = [p.text, ...p.attachments[0].blocks.flatMap((b) => (b.text ? [b.text.text] : (b.elements ?? []).map((e) => e.text)))];
+    expect(mrkdwn.length).toBeGreaterThanOrEqual(5);
+    for (const t of mrkdwn) {
+      expect(t).not.toContain('<!channel>');
+      expect(t).not.toContain('<http://evil');
+    }
+    expect(p.text).toContain('&lt;!channel&gt; &amp; &lt;http://evil.example|click&gt;');
+    const html = incidentEmailHtml(n, incidentView(n));
+    expect(html).not.toContain('<script>');
+    expect(html).not.toContain('<!channel>');
+    expect(html).toContain('&lt;!channel&gt; &amp; &lt;http://evil.example|click&gt; &lt;script&gt;');
   });
 });
 
