@@ -4,7 +4,8 @@
 // the same key and a receiver that dedups drops the duplicate.
 import { createHash } from 'node:crypto';
 import type { Alert } from './alert';
-import type { IncidentNotice } from './incident';
+import type { IncidentNotice, IncidentStep } from './incident';
+import { incidentTitle, outageLines } from './incidentText';
 
 export type NotificationKind = 'group' | 'alertmanager' | 'alertmanager-resend' | 'test';
 
@@ -56,8 +57,12 @@ export function firingCount(n: Notification): number {
   return n.alerts.filter((a) => a.status === 'firing').length;
 }
 
-/** Alertmanager's default title: `[FIRING:2] SplitBrain vrid=51` (group labels, alertname first). */
+/**
+ * Alertmanager's default title: `[FIRING:2] SplitBrain vrid=51` (group labels, alertname first);
+ * an incident's title leads with its cause instead (incidentTitle).
+ */
 export function notificationTitle(n: Notification): string {
+  if (n.incident) return incidentTitle(n.incident);
   const firing = firingCount(n);
   const head = n.status === 'firing' ? `[FIRING:${firing}]` : `[RESOLVED]`;
   const gl = { ...n.groupLabels };
@@ -97,6 +102,39 @@ export interface WebhookPayload {
     fingerprint: string;
   }>;
   idempotencyKey: string;
+  /** Set for an incident notification: the notice, times in RFC 3339. */
+  incident?: WebhookIncident;
+}
+
+/** IncidentNotice as the webhook JSON carries it, with the title the other receivers show. */
+export interface WebhookIncident {
+  id: string;
+  phase: IncidentNotice['phase'];
+  title: string;
+  cause: string;
+  consequences: string[];
+  openedAt: string;
+  resolvedAt: string | null;
+  /** Seconds from openedAt to resolvedAt (null while open). */
+  durationSeconds: number | null;
+  steps: Array<{ at: string; fingerprint: string; alertname: string; status: IncidentStep['status']; summary: string }>;
+  /** The client-visible outage, when measured. */
+  outage: string[];
+}
+
+export function webhookIncident(notice: IncidentNotice): WebhookIncident {
+  return {
+    id: notice.id,
+    phase: notice.phase,
+    title: incidentTitle(notice),
+    cause: notice.cause,
+    consequences: notice.consequences,
+    openedAt: isoTime(notice.openedAt),
+    resolvedAt: notice.resolvedAt === undefined ? null : isoTime(notice.resolvedAt),
+    durationSeconds: notice.resolvedAt === undefined ? null : Math.max(0, notice.resolvedAt - notice.openedAt) / 1000,
+    steps: notice.steps.map((s) => ({ at: isoTime(s.at), fingerprint: s.fingerprint, alertname: s.alertname, status: s.status, summary: s.summary })),
+    outage: outageLines(notice),
+  };
 }
 
 export function webhookPayload(n: Notification): WebhookPayload {
@@ -120,5 +158,6 @@ export function webhookPayload(n: Notification): WebhookPayload {
       fingerprint: a.fingerprint,
     })),
     idempotencyKey: n.idempotencyKey,
+    ...(n.incident ? { incident: webhookIncident(n.incident) } : {}),
   };
 }

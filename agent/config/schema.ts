@@ -226,8 +226,34 @@ const receiverBase = {
   timeout: duration.default(5_000),
 };
 
+/** Slack's Web API (bot mode). */
+export const SLACK_API_URL = 'https://slack.com/api';
+
+const slackReceiverSchema = z
+  .strictObject({
+    ...receiverBase,
+    type: z.literal('slack'),
+    /** Incoming webhook mode: the URL is the credential. */
+    webhook_url: httpUrl.optional(),
+    /** Bot mode: a bot token (xoxb-...) with the chat:write scope, or a file holding it (read when the receiver is built). */
+    token: z.string().min(1).optional(),
+    token_file: absPath.optional(),
+    /** Bot mode: the Web API's base URL. */
+    api_url: httpUrl.default(SLACK_API_URL),
+    /** Webhook mode: overrides the hook's channel. Bot mode: required, #name or its ID. */
+    channel: z.string().min(1).optional(),
+    username: z.string().optional(),
+  })
+  .superRefine((r, ctx) => {
+    const bot = r.token !== undefined || r.token_file !== undefined;
+    if (r.webhook_url && bot) ctx.addIssue({ code: 'custom', path: ['webhook_url'], message: 'set webhook_url (incoming webhook) or token/token_file and channel (bot), not both' });
+    if (!r.webhook_url && !bot) ctx.addIssue({ code: 'custom', path: ['webhook_url'], message: 'a Slack receiver needs webhook_url (incoming webhook), or token or token_file and channel (bot, threads per incident)' });
+    if (r.token !== undefined && r.token_file !== undefined) ctx.addIssue({ code: 'custom', path: ['token_file'], message: 'set token or token_file, not both' });
+    if (bot && !r.channel) ctx.addIssue({ code: 'custom', path: ['channel'], message: 'required with a bot token: the channel to post to (#name or its ID)' });
+  });
+
 export const receiverSchema = z.discriminatedUnion('type', [
-  z.strictObject({ ...receiverBase, type: z.literal('slack'), webhook_url: httpUrl, channel: z.string().optional(), username: z.string().optional() }),
+  slackReceiverSchema,
   z.strictObject({
     ...receiverBase,
     type: z.literal('email'),

@@ -14,6 +14,7 @@ import { isoTime } from '../alerting/notification';
 import { Outbox } from '../alerting/outbox';
 import { AlertPipeline } from '../alerting/pipeline';
 import { createReceiver } from '../alerting/receivers';
+import { outboxThreadStore } from '../alerting/receivers/threads';
 import { buildRouteTree } from '../alerting/route';
 import { SilenceError, Silences, type Silence, type SilenceInput, type SilenceState } from '../alerting/silences';
 import { HttpError, readJsonBody, sendJson } from '../http/server';
@@ -106,7 +107,8 @@ export const alertingModule: ModuleFactory = {
       metrics,
     });
     const nflog = new NotificationLog({ clock: w.clock, store: outboxNflogStore(outbox) });
-    const receivers = cfg.receivers.map((r) => createReceiver(r, () => w.clock.now()));
+    // Threads (Slack ts, email subject) live in the outbox journal beside the notification log: a restart keeps them.
+    const receivers = cfg.receivers.map((r) => createReceiver(r, () => w.clock.now(), outboxThreadStore(outbox, r.name, () => w.clock.now())));
     // Several agents raise the same alerts: the peers module's policy says which one pages.
     const delivery = sharedDeliveryPolicy(w.shared);
     const pipeline = new AlertPipeline({

@@ -55,6 +55,16 @@ d('status page on the lab', () => {
     expect(await page.textContent('#timeline')).toMatch(/ka2\s*VI_1 BACKUP → MASTER/);
     // ka1's keepalived is down: redundancy is lost, not critical (ka2 serves).
     await page.waitForSelector('#verdict.degraded, #verdict.critical', { timeout: 10_000 });
+    // The incidents panel: an open incident about ka1, where the agent serves GET /api/v1/incidents;
+    // an agent without that route keeps the panel hidden.
+    const incidentsStatus = (await fetch(new URL('api/v1/incidents', a2.url))).status;
+    if (incidentsStatus === 200) {
+      await page.waitForSelector('#incidents [data-status="open"]', { timeout: 15_000 });
+      expect(await page.textContent('#incidents [data-status="open"] .incident-cause')).toMatch(/ka1/);
+    } else {
+      expect(incidentsStatus).toBe(404);
+      expect(await page.isVisible('#incidents-section')).toBe(false);
+    }
     mkdirSync(join(__dirname, '../out'), { recursive: true });
     await page.screenshot({ path: join(__dirname, '../out/status-page-lab.png'), fullPage: true });
     const code = await runStatus({ url: a2.url }, { write: () => undefined, tty: false });

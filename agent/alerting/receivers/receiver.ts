@@ -66,6 +66,11 @@ export interface HttpPostOptions {
  * first use, ~10 MiB of RSS that would appear with the first page an agent sends.
  */
 export async function httpPost(o: HttpPostOptions): Promise<string> {
+  return (await httpPostResponse(o)).text;
+}
+
+/** httpPost, with the answer's headers too (a Slack API answer is 200 even when rate limited). */
+export async function httpPostResponse(o: HttpPostOptions): Promise<{ text: string; headers: IncomingHttpHeaders }> {
   const dl = deadline(o.signal, o.timeoutMs);
   try {
     let res: { status: number; headers: IncomingHttpHeaders; text: string };
@@ -74,7 +79,7 @@ export async function httpPost(o: HttpPostOptions): Promise<string> {
     } catch (e) {
       throw new ReceiverError(`${o.receiver}: ${describeRequestError(e, o.timeoutMs, o.signal).split(o.url).join('<url>')}`, true);
     }
-    if (res.status >= 200 && res.status < 300) return res.text;
+    if (res.status >= 200 && res.status < 300) return { text: res.text, headers: res.headers };
     // Redirects are not followed: a hook that moved must be reconfigured, not chased (fetch's redirect: 'error').
     const retryAfterMs = res.status === 429 || res.status === 503 ? parseRetryAfter(headerValue(res.headers['retry-after'])) : undefined;
     throw new ReceiverError(`${o.receiver}: HTTP ${res.status}${res.text ? ` ${sanitize(res.text)}` : ''}`, httpRetryable(res.status), retryAfterMs);
@@ -86,7 +91,7 @@ export async function httpPost(o: HttpPostOptions): Promise<string> {
 /** Bytes of a response body kept: enough for an error message. */
 const BODY_LIMIT = 4096;
 
-function headerValue(v: string | string[] | undefined): string | null {
+export function headerValue(v: string | string[] | undefined): string | null {
   return v === undefined ? null : Array.isArray(v) ? (v[0] ?? null) : v;
 }
 

@@ -39,7 +39,10 @@
   // ------------------------------------------------------------------ formatting
   function ago(ms, now) {
     if (!ms) return '';
-    var s = Math.max(0, Math.round((now - ms) / 1000));
+    return span(Math.max(0, Math.round((now - ms) / 1000)));
+  }
+  /** 42s, 1m 4s, 2h 5m, 3d 1h */
+  function span(s) {
     if (s < 60) return s + 's';
     var m = Math.floor(s / 60);
     if (m < 60) return m + 'm ' + (s % 60) + 's';
@@ -94,6 +97,8 @@
     renderAlerts(s);
     renderNodes(s);
     renderTimeline(s);
+    // A snapshot means something changed (alerts among it): the incidents may have too.
+    loadIncidents();
     tick();
   }
 
@@ -230,6 +235,129 @@
     });
   }
 
+  // ------------------------------------------------------------------ incidents (GET api/v1/incidents)
+  var INCIDENTS_POLL_MS = 10000;
+  var INCIDENTS_MIN_GAP_MS = 1000;
+  var incidentsLoading = false;
+  var incidentsLastAt = 0;
+  var incidentsAgain = null; // a load asked for while one ran or too soon: done when allowed, never dropped
+
+  /** 650 ms, 8.4 s, 1m 4s: how long an incident lasted. */
+  function lasted(ms) {
+    if (ms < 1000) return Math.max(0, Math.round(ms)) + ' ms';
+    if (ms < 60000) return (ms / 1000).toFixed(1) + ' s';
+    return span(Math.round(ms / 1000));
+  }
+  function parseTime(iso) {
+    var t = iso ? Date.parse(iso) : NaN;
+    return isNaN(t) ? null : t;
+  }
+
+  /**
+   * Fetches the incidents, at most once a second (snapshots arrive in bursts); a request that comes
+   * too soon runs when the second is over. A 404 (an agent without incidents) hides the panel.
+   */
+  function loadIncidents() {
+    var now = Date.now();
+    if (incidentsLoading || now - incidentsLastAt < INCIDENTS_MIN_GAP_MS) {
+      if (!incidentsAgain) {
+        incidentsAgain = setTimeout(function () {
+          incidentsAgain = null;
+          loadIncidents();
+        }, Math.max(50, INCIDENTS_MIN_GAP_MS - (now - incidentsLastAt)));
+      }
+      return;
+    }
+    incidentsLoading = true;
+    incidentsLastAt = now;
+    fetch('api/v1/incidents', { cache: 'no-store', credentials: 'same-origin' })
+      .then(function (r) {
+        if (r.status === 404) return null;
+        if (!r.ok) throw new Error('HTTP ' + r.status);
+        return r.json();
+      })
+      .then(function (data) {
+        if (data === null) $('incidents-section').hidden = true;
+        else renderIncidents(data);
+      })
+      .catch(function () {
+        // Keep what is shown; the next snapshot or poll tries again.
+      })
+      .then(function () {
+        incidentsLoading = false;
+      });
+  }
+
+  function renderIncidents(data) {
+    var open = Array.isArray(data.open) ? data.open : [];
+    var recent = Array.isArray(data.recent) ? data.recent : [];
+    $('incidents-section').hidden = false;
+    var count = $('incident-count');
+    count.textContent = String(open.length);
+    count.className = 'count' + (open.some(function (i) { return (i.alerts || []).some(function (a) { return a.severity === 'critical' && a.status === 'firing'; }); }) ? ' bad' : open.length ? ' warn' : '');
+    var box = clear($('incidents'));
+    if (!open.length && !recent.length) {
+      append(box, el('p', 'empty ok', 'No incidents.'));
+      return;
+    }
+    if (open.length) append(box, el('h3', 'incident-group', 'Open'), incidentList(open, true));
+    if (recent.length) append(box, el('h3', 'incident-group', 'Recent'), incidentList(recent, false));
+  }
+
+  function incidentList(list, isOpen) {
+    var ul = el('ul', 'incidents');
+    list.forEach(function (inc) {
+      append(ul, incidentItem(inc, isOpen));
+    });
+    return ul;
+  }
+
+  function incidentItem(inc, isOpen) {
+    var opened = parseTime(inc.openedAt);
+    var resolved = parseTime(inc.resolvedAt);
+    var li = el('li', 'incident ' + (isOpen ? 'open' : 'closed') + (inc.past ? ' past' : ''));
+    li.setAttribute('data-incident', String(inc.id));
+    li.setAttribute('data-status', String(inc.status));
+    var state = inc.past ? pill('warn', 'PAST', 'seen only after it ended') : isOpen ? pill('bad', 'OPEN') : pill('good', 'RESOLVED');
+    var when = el('span', 'incident-when');
+    if (opened !== null) {
+      var at = el('time', null, clock(opened));
+      at.title = dateTime(opened);
+      at.setAttribute('datetime', new Date(opened).toISOString());
+      if (resolved !== null) append(when, at, ' \u2192 ', clock(resolved), ' \u00b7 lasted ' + lasted(resolved - opened));
+      else append(when, at, ' \u00b7 open for ', since(opened));
+    }
+    append(li,
+      append(el('div', 'incident-head'), state, el('strong', 'incident-cause', inc.cause), when),
+      el('div', 'incident-id', String(inc.id) + (inc.causeAlert ? ' \u00b7 cause: ' + inc.causeAlert : '')));
+    var alerts = Array.isArray(inc.alerts) ? inc.alerts : [];
+    if (alerts.length) {
+      var al = el('ul', 'incident-alerts');
+      alerts.forEach(function (a) {
+        var item = el('li', 'sev-' + (a.severity || 'info') + ' ' + (a.status === 'firing' ? 'firing' : 'resolved'));
+        item.setAttribute('data-alertname', String(a.alertname));
+        append(al, append(item, el('span', 'sev', a.severity || 'info'), el('strong', 'alertname', a.alertname), el('span', 'alert-status', a.status), el('span', 'summary', a.summary)));
+      });
+      append(li, al);
+    }
+    var steps = Array.isArray(inc.steps) ? inc.steps : [];
+    if (steps.length) {
+      var det = el('details', 'incident-steps');
+      if (isOpen) det.open = true;
+      append(det, el('summary', null, 'Timeline (' + steps.length + (steps.length === 1 ? ' step)' : ' steps)')));
+      var ol = el('ol', 'steps');
+      steps.forEach(function (st) {
+        var t = parseTime(st.at);
+        var time = el('time', 'when', t === null ? '' : clock(t) + (opened !== null && t >= opened ? ' +' + lasted(t - opened) : ''));
+        if (t !== null) time.title = dateTime(t);
+        append(ol, append(el('li', 'step ' + (st.status === 'firing' ? 'firing' : 'resolved')), time, el('span', 'alertname', st.alertname), el('span', 'alert-status', st.status === 'firing' ? 'fired' : 'resolved'), el('span', 'summary', st.summary)));
+      });
+      append(det, ol);
+      append(li, det);
+    }
+    return li;
+  }
+
   /** Keeps relative times and the "updated" line current between snapshots. */
   function tick() {
     var now = Date.now();
@@ -303,6 +431,8 @@
   document.addEventListener('DOMContentLoaded', function () {
     setMode('connecting');
     connect();
+    loadIncidents();
     setInterval(tick, 1000);
+    setInterval(loadIncidents, INCIDENTS_POLL_MS);
   });
 })();

@@ -143,3 +143,41 @@ export async function waitFor(cond: () => boolean, ms = 10_000, what = 'conditio
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+export interface SlackApiServer extends TestServer {
+  /** Base URL to give as api_url. */
+  apiUrl: string;
+  /** Answer every post with {ok:false, error: this} (and Retry-After: 3 for ratelimited); undefined: ok. */
+  apiError?: string;
+  /** chat.postMessage bodies accepted, in order, with the ts given to each. */
+  posts: Array<{ body: Record<string, any>; ts: string; auth: string }>;
+}
+
+/**
+ * Slack's Web API as chat.postMessage sees it: the bot token in Authorization, HTTP 200 with
+ * {ok:true, channel, ts} or {ok:false, error}; a channel name is answered with its ID; a reply
+ * to an unknown thread_ts is thread_not_found. Modes '500' and '429' answer with those statuses.
+ */
+export async function startSlackApi(token: string): Promise<SlackApiServer> {
+  let api!: SlackApiServer;
+  let n = 0;
+  const s = await startServer((req, body, res, srv) => {
+    const json = (status: number, o: object, headers: Record<string, string> = {}) => {
+      res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
+      res.end(JSON.stringify(o));
+    };
+    if (srv.mode === '500') return json(500, { ok: false, error: 'internal_error' });
+    if (srv.mode === '429') return json(429, { ok: false, error: 'ratelimited' }, { 'retry-after': '2' });
+    if (req.url !== '/api/chat.postMessage') return json(404, { ok: false, error: 'unknown_method' });
+    const auth = String(req.headers.authorization ?? '');
+    if (auth !== `Bearer ${token}`) return json(200, { ok: false, error: 'invalid_auth' });
+    if (api.apiError) return json(200, { ok: false, error: api.apiError }, api.apiError === 'ratelimited' ? { 'retry-after': '3' } : {});
+    const b = JSON.parse(body) as Record<string, any>;
+    if (b.thread_ts && !api.posts.some((p) => p.ts === b.thread_ts)) return json(200, { ok: false, error: 'thread_not_found' });
+    const ts = `1764000000.${String(++n).padStart(6, '0')}`;
+    api.posts.push({ body: b, ts, auth });
+    json(200, { ok: true, channel: String(b.channel).startsWith('#') ? 'C0OPS' : b.channel, ts, message: { text: b.text } });
+  }, '/api');
+  api = Object.assign(s, { apiUrl: s.url, posts: [] as SlackApiServer['posts'] });
+  return api;
+}

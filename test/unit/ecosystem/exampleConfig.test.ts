@@ -11,6 +11,7 @@ const FILE = join(__dirname, '../../../deploy/keepwatch.example.yml');
 const text = readFileSync(FILE, 'utf8');
 const env = {
   SLACK_WEBHOOK_URL: 'https://hooks.example.com/services/T000/B000/XXXX',
+  SLACK_BOT_TOKEN: 'xoxb-0000-0000-XXXX',
   SMTP_PASSWORD: 'smtp-secret',
   WEBHOOK_HMAC_SECRET: 'hmac-secret',
   ALERTMANAGER_PASSWORD: 'am-secret',

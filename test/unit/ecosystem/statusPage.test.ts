@@ -1,7 +1,8 @@
 // The status page in headless Chromium (Debian's, driven by playwright-core) against a real
 // in-process agent fed with store events: it shows the MASTER, follows a failover without a reload
 // (SSE), falls back to polling, escapes every piece of data, and is readable on a phone.
-// Screenshots: test/out/status-page.png (desktop) and test/out/status-page-phone.png (390 px).
+// Screenshots: test/out/status-page.png (desktop) and test/out/status-page-phone.png (390 px);
+// the incidents panel: test/out/status-page-incidents.png and status-page-incidents-phone.png.
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -118,6 +119,83 @@ d('status page in Chromium', () => {
     expect(await page.textContent('#conn')).toBe('polling');
     agent.apply({ kind: 'transition', at: Date.now(), source: 'dbus', iname: 'VI_1', state: 'FAULT', cause: 'track script chk_nginx failed' });
     await page.waitForSelector(member('ka1', 'FAULT'), { timeout: 10_000 });
+  }, 30_000);
+
+  // GET /api/v1/incidents as the alerting module serves it ({open, recent}, IncidentJson), stubbed
+  // here so the panel is tested on its own; the evil strings must come out as text.
+  const evil = '<img src=x onerror="window.kwXss=3">';
+  const incidentsFixture = (resolved: boolean) => {
+    const t0 = Date.now() - 64_000;
+    const iso = (ms: number) => new Date(ms).toISOString();
+    const ka = { id: 'inc-0a1b2c3d4e5f', status: resolved ? 'resolved' : 'open', past: false, openedAt: iso(t0), resolvedAt: resolved ? iso(t0 + 64_000) : null, cause: `keepalived is not running on ka1 ${evil}`, causeAlert: 'KeepalivedDown',
+      alerts: [
+        { alertname: 'KeepalivedDown', status: resolved ? 'resolved' : 'firing', severity: 'critical', summary: 'keepalived is not running on ka1', fingerprint: 'f1' },
+        { alertname: 'Failover', status: resolved ? 'resolved' : 'firing', severity: 'warning', summary: 'Failover of VRID 51 from ka1 to ka2', fingerprint: 'f2' },
+      ],
+      steps: [
+        { at: iso(t0), alertname: 'KeepalivedDown', status: 'firing', summary: 'keepalived is not running on ka1' },
+        { at: iso(t0 + 650), alertname: 'Failover', status: 'firing', summary: `Failover of VRID 51 from ka1 to ka2 ${evil}` },
+        ...(resolved ? [{ at: iso(t0 + 64_000), alertname: 'KeepalivedDown', status: 'resolved', summary: 'keepalived is not running on ka1' }] : []),
+      ] };
+    const past = { id: 'inc-99887766aabb', status: 'resolved', past: true, openedAt: iso(t0 - 3_600_000), resolvedAt: iso(t0 - 3_600_000 + 8_400), cause: 'Split brain on VRID 51 lasted 8.4 s: ka1 and ka2 were both MASTER', causeAlert: 'SplitBrain',
+      alerts: [{ alertname: 'SplitBrain', status: 'resolved', severity: 'critical', summary: 'Split brain on VRID 51', fingerprint: 'f3' }],
+      steps: [{ at: iso(t0 - 3_600_000), alertname: 'SplitBrain', status: 'firing', summary: 'Split brain on VRID 51' }] };
+    return resolved ? { open: [], recent: [ka, past] } : { open: [ka], recent: [past] };
+  };
+
+  test('the incidents panel: open first, then recent, each with its cause, alerts and timeline; follows a change; text only; fits a phone', async () => {
+    let resolved = false;
+    await page.route('**/api/v1/incidents', (route) => route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(incidentsFixture(resolved)) }));
+    for (const ev of healthyMasterEvents(Date.now() - 60_000)) agent.apply(ev);
+    await page.goto(agent.url);
+    const open = '#incidents [data-incident="inc-0a1b2c3d4e5f"][data-status="open"]';
+    await page.waitForSelector(open, { timeout: 10_000 });
+    expect(await page.isVisible('#incidents-section')).toBe(true);
+    expect(await page.textContent('#incident-count')).toBe('1');
+    expect(await page.getAttribute('#incident-count', 'class')).toContain('bad');
+    expect(await page.textContent(`${open} .incident-cause`)).toBe(`keepalived is not running on ka1 ${evil}`);
+    expect(await page.textContent(`${open} .pill`)).toBe('OPEN');
+    expect(await page.textContent(`${open} .incident-when`)).toMatch(/open for \d+m \d+s/);
+    expect(await page.$$eval(`${open} .incident-alerts li`, (els) => els.map((e) => e.getAttribute('data-alertname')))).toEqual(['KeepalivedDown', 'Failover']);
+    // An open incident's timeline is unfolded: each step with its time and offset.
+    expect(await page.isVisible(`${open} .steps`)).toBe(true);
+    const steps = await page.$$eval(`${open} .steps li`, (els) => els.map((e) => e.textContent));
+    expect(steps[1]).toMatch(/^\d\d:\d\d:\d\d \+650 msFailoverfiredFailover of VRID 51 from ka1 to ka2 <img/);
+    const past = '#incidents [data-incident="inc-99887766aabb"]';
+    expect(await page.textContent(`${past} .pill`)).toBe('PAST');
+    expect(await page.textContent(`${past} .incident-when`)).toContain('lasted 8.4 s');
+    expect(await page.$$('main img, main script')).toHaveLength(0);
+    expect(await page.evaluate(() => (globalThis as unknown as { kwXss?: number }).kwXss)).toBeUndefined();
+    await page.screenshot({ path: join(OUT, 'status-page-incidents.png'), fullPage: true });
+
+    // It resolves: the next snapshot (an alert changed) brings the panel up to date, no reload.
+    resolved = true;
+    agent.daemon.hubs.alerts.publish(testAlert('Failover', 'warning', { vrid: '51', iname: 'VI_1' }, Date.now()));
+    const closed = '#incidents [data-incident="inc-0a1b2c3d4e5f"][data-status="resolved"]';
+    // Within the coalescing and the 1 s fetch gap, not the 10 s poll.
+    await page.waitForSelector(closed, { timeout: 5_000 });
+    expect(await page.textContent('#incident-count')).toBe('0');
+    expect(await page.textContent(`${closed} .pill`)).toBe('RESOLVED');
+    expect(await page.textContent(`${closed} .incident-when`)).toContain('lasted 1m 4s');
+    expect(await page.$$(`#incidents h3`)).toHaveLength(1);
+
+    await page.setViewportSize({ width: 390, height: 844 });
+    expect(await page.evaluate(() => (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } }).document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await page.screenshot({ path: join(OUT, 'status-page-incidents-phone.png'), fullPage: true });
+  }, 30_000);
+
+  test('an agent without GET /api/v1/incidents (404): the panel stays hidden, the rest of the page works', async () => {
+    const asked: string[] = [];
+    await page.route('**/api/v1/incidents', (route) => {
+      asked.push(route.request().url());
+      return route.fulfill({ status: 404, contentType: 'application/json', body: '{"error":"not found"}' });
+    });
+    for (const ev of healthyMasterEvents(Date.now())) agent.apply(ev);
+    await page.goto(agent.url);
+    await page.waitForSelector(member('ka1', 'MASTER'), { timeout: 10_000 });
+    await page.waitForFunction(() => (globalThis as unknown as { document: { readyState: string } }).document.readyState === 'complete');
+    expect(asked.length).toBeGreaterThanOrEqual(1);
+    expect(await page.isVisible('#incidents-section')).toBe(false);
   }, 30_000);
 
   test('the page loads nothing from anywhere but the agent', async () => {
