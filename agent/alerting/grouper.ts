@@ -99,6 +99,15 @@ export class Grouper {
     this.schedule(g, g.route.groupInterval);
   }
 
+  /** Flushes a group that already flushed on the next tick instead of at its next group_interval
+   *  (the caller knows the last notification is at least group_interval old). */
+  flushSoon(key: string): void {
+    const g = this.groups.get(key);
+    const now = this.opts.clock.now();
+    if (!g || !g.hasFlushed || (g.dueAt !== undefined && g.dueAt <= now)) return;
+    this.schedule(g, 0);
+  }
+
   /** Deletes a group now (an incident's end was told), with its timer. */
   close(key: string): void {
     const g = this.groups.get(key);

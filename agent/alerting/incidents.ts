@@ -166,8 +166,16 @@ export class IncidentBook {
       if (e.incident.status === 'open') this.update(e, alert);
       return e.incident;
     }
-    if (alert.status !== 'firing') return undefined;
     let e = this.openId !== undefined ? this.entries.get(this.openId) : undefined;
+    if (alert.status !== 'firing') {
+      // A resolve whose start we never saw (a publisher that did not keep it): the resolve of
+      // the same alert firing in the open incident, if there is one; it keeps that start, so
+      // the alert keeps one label set (Alertmanager tells alerts apart by labels).
+      const firing = e?.incident.alerts.find((a) => a.fingerprint === alert.fingerprint && a.status === 'firing');
+      if (!e || !firing) return undefined;
+      this.update(e, { ...alert, startsAt: firing.startsAt });
+      return e.incident;
+    }
     if (!e) {
       const inc: Incident = { id: incidentId(alert.fingerprint, alert.startsAt), status: 'open', openedAt: alert.startsAt, cause: alert.fingerprint, alerts: [], steps: [], past: false };
       e = { incident: inc, members: [], changedAt: this.o.clock.now() };

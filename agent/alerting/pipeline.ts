@@ -168,7 +168,13 @@ export class AlertPipeline {
           continue; // told once as a past incident (tellPast)
         } else if (groupsByIncident(route)) {
           // No incident (a resolve never seen firing), or its end was told: nothing more to say.
-          if (inc && inc.status === 'open') this.grouper.insert(route, alert, receivedAt);
+          if (!inc || inc.status !== 'open') continue;
+          this.grouper.insert(route, alert, receivedAt);
+          // A new fact after a quiet spell need not wait for the group's next tick: the last
+          // notification is group_interval old already (at most one update per group_interval).
+          const key = groupKey(route, groupLabels(route, alert.labels));
+          const last = this.o.nflog.get(key, rc.name);
+          if (alert.status === 'firing' && last && last.firing.length && last.at + route.groupInterval <= receivedAt) this.grouper.flushSoon(key);
         } else {
           this.grouper.insert(route, alert, receivedAt);
         }

@@ -338,7 +338,7 @@ d('faults: the outbox on a full disk (lab, tmpfs)', () => {
         `  outbox: {path: ${full}/outbox, max_entries: 5}`,
         `  silences_file: ${dir}/silences.json`,
         '  retry: {initial: 200ms, max: 500ms}',
-        '  route: {receiver: down}',
+        '  route: {receiver: down, group_by: [alertname]}', // one notification per alert
         `  receivers: [{name: down, type: webhook, url: "${hook.url}"}]`,
       ].join('\n'),
     });

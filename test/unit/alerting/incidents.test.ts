@@ -92,6 +92,15 @@ describe('IncidentBook', () => {
     expect(b.clock.pending()).toBe(0); // nothing to settle while SplitBrain fires
   });
 
+  test('a resolve with another start than its firing (a publisher that lost it) still resolves that alert', () => {
+    const b = setup();
+    const inc = b.fire(KD)!;
+    b.clock.advance(1000);
+    expect(b.book.observe(mkAlert(KD, b.clock.now(), 'resolved', b.clock.now(), { rank: 10 }))).toBe(inc);
+    expect(inc.alerts[0]).toMatchObject({ status: 'resolved', startsAt: b.t0 });
+    expect(b.book.observe(mkAlert({ alertname: 'Other' }, b.clock.now(), 'resolved'))).toBeUndefined();
+  });
+
   test('an incident of events only (a Failover) ends settle after its last step', () => {
     const b = setup();
     const inc = b.fire(FO)!;

@@ -210,21 +210,33 @@ describe('pipeline: one story per incident (default group_by [incident])', () =>
     clock.advance(7000); // 10 s after the first: one update with the three
     expect(a.inbox()).toEqual(['first SplitBrain summary | SplitBrain:firing', 'update SplitBrain summary | SplitBrain:firing,RedundancyLost:firing,RedundancyLost:firing,RedundancyLost:firing']);
     clock.advance(2000);
-    a.fire(FO); // a failover while the split brain goes on: news
+    a.fire(FO); // a failover while the split brain goes on: news, one group_interval after the update
     clock.advance(7999);
     expect(a.sent).toHaveLength(2);
     clock.advance(1);
     expect(a.sent).toHaveLength(3);
+    // After a quiet spell a new fact goes at once (the last notification is older than group_interval).
+    clock.advance(25_000);
+    a.fire({ ...FO, node: 'ka3' });
+    clock.advance(0);
+    expect(a.sent).toHaveLength(4);
+    expect(a.sent[3].incident!.phase).toBe('update');
+    clock.advance(1000);
+    a.fire({ ...FO, node: 'ka4' });
+    clock.advance(8999);
+    expect(a.sent).toHaveLength(4);
+    clock.advance(1);
+    expect(a.sent).toHaveLength(5);
     // Resolutions while it is open: no notification.
     a.resolve({ ...RL, vrid: '51' });
     a.resolve({ ...RL, vrid: '52' });
     clock.advance(60_000);
-    expect(a.sent).toHaveLength(3);
+    expect(a.sent).toHaveLength(5);
     a.resolve({ ...RL, vrid: '53' });
     a.resolve(SB);
     clock.advance(10_000);
-    expect(a.inbox()[3]).toMatch(/^resolved SplitBrain summary \| /);
-    expect(a.sent).toHaveLength(4);
+    expect(a.inbox()[5]).toMatch(/^resolved SplitBrain summary \| /);
+    expect(a.sent).toHaveLength(6);
   });
 
   test('inhibition at flush: the VipMismatch a split brain explains is not told; left behind once the split brain ended, it is news', () => {
