@@ -339,15 +339,22 @@ export class IncidentBook {
   }
 
   /** The alert whose delivery decides who tells about this incident: the lead when first asked, then fixed
-   *  (the lead may change as alerts join; who pages must not). */
-  anchor(id: string): Alert | undefined {
+   *  (the lead may change as alerts join; who pages must not). pin false: only look (the API). */
+  anchor(id: string, pin = true): Alert | undefined {
     const e = this.entries.get(id);
     if (!e) return undefined;
-    if (e.anchor === undefined) {
+    if (e.anchor === undefined && pin) {
       e.anchor = e.incident.cause;
       this.persist(e);
     }
-    return e.incident.alerts.find((a) => a.fingerprint === e.anchor);
+    const fp = e.anchor ?? e.incident.cause;
+    return e.incident.alerts.find((a) => a.fingerprint === fp);
+  }
+
+  /** The incident an alert (this occurrence of it) was given, if any. */
+  incidentOf(alert: Pick<Alert, 'fingerprint' | 'startsAt'>): Incident | undefined {
+    const id = this.assigned.get(memberKey(alert));
+    return id !== undefined ? this.entries.get(id)?.incident : undefined;
   }
 
   /** Past incidents whose notice is still to be handled. */

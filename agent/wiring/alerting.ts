@@ -8,16 +8,16 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ModuleFactory, RouteSpec, WiringCtx } from '../module';
 import { duration } from '../config/schema';
 import type { Alert } from '../alerting/alert';
-import type { Incident } from '../alerting/incident';
+import { INCIDENT_LABEL, type Incident } from '../alerting/incident';
 import { IncidentBook, outboxIncidentStore } from '../alerting/incidents';
 import { Inhibitor } from '../alerting/inhibit';
 import { sharedDeliveryPolicy } from '../alerting/delivery';
 import { NotificationLog, outboxNflogStore } from '../alerting/nflog';
 import { isoTime } from '../alerting/notification';
 import { Outbox } from '../alerting/outbox';
-import { AlertPipeline } from '../alerting/pipeline';
+import { AlertPipeline, groupsByIncident } from '../alerting/pipeline';
 import { createReceiver } from '../alerting/receivers';
-import { buildRouteTree } from '../alerting/route';
+import { buildRouteTree, matchRoutes } from '../alerting/route';
 import { SilenceError, Silences, type Silence, type SilenceInput, type SilenceState } from '../alerting/silences';
 import { HttpError, readJsonBody, sendJson } from '../http/server';
 import { NotificationMetrics, notificationsCollector } from '../../exporters/notifications';
@@ -172,6 +172,10 @@ export const alertingModule: ModuleFactory = {
 
     const alertJson = (a: Alert) => {
       const st = pipeline.alertStatus(a);
+      const inc = incidents.incidentOf(a);
+      // Grouped by incident (the default), the whole incident is told by the agent its anchor names.
+      const byIncident = inc !== undefined && matchRoutes(route, { ...a.labels, [INCIDENT_LABEL]: inc.id }).some(groupsByIncident);
+      const anchor = byIncident ? incidents.anchor(inc.id, false) : undefined;
       return {
         fingerprint: a.fingerprint,
         labels: a.labels,
@@ -181,8 +185,9 @@ export const alertingModule: ModuleFactory = {
         generatorURL: a.generatorURL ?? cfg.external_url ?? '',
         status: { state: st.state, silencedBy: st.silencedBy, inhibitedBy: st.inhibitedBy },
         receivers: st.receivers.map((name) => ({ name })),
+        incident: inc?.id ?? null,
         // The agent that notifies the grouped receivers of it (this one or a peer), when known.
-        deliveredBy: delivery.deliverer(a) ?? null,
+        deliveredBy: delivery.deliverer(anchor ?? a) ?? null,
       };
     };
     const silenceId = (url: URL) => {
