@@ -21,6 +21,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { memoryIncidentStore, mkAlert, webhookCfg } from './helpers';
+import { healthyPair } from '../rules/harness';
 
 // What the engine publishes for the issue's incidents (rank and event as the rules set them).
 const KD = { alertname: 'KeepalivedDown', severity: 'critical', node: 'ka1' };
@@ -458,5 +459,47 @@ describe('two agents: one of them tells an incident', () => {
     clock.advance(0);
     expect(ka1.sent[2]).toMatchObject({ kind: 'alertmanager', alerts: [{ status: 'resolved', labels: { alertname: 'KeepalivedDown' } }] });
     expect(ka2.sent).toHaveLength(2);
+  });
+});
+
+describe('with the real rules (the engine on a simulated pair, shipped defaults)', () => {
+  test("keepalived SIGTERM on the master, restarted a minute later (failback): first, one update led by KeepalivedDown, the end: 3 notifications", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kw-real-'));
+    const c = healthyPair('ka2');
+    const route = buildRouteTree(undefined, ['hook']);
+    const sent: Notification[] = [];
+    const outbox = { enqueue: (n: NewNotification) => { const f = { ...n, seq: sent.length + 1, idempotencyKey: `k${sent.length}` }; sent.push(f); return f; }, pending: () => [] };
+    const log = silentLogger();
+    const p = new AlertPipeline({ hub: c.hub, clock: c.clock, log, route, receivers: [webhookCfg('hook')], inhibitor: new Inhibitor(undefined), silences: new Silences({ file: join(dir, 's.json'), clock: c.clock, log }), nflog: new NotificationLog({ clock: c.clock }), outbox, incidents: new IncidentBook({ clock: c.clock, settleMs: route.groupInterval }) });
+    p.start();
+    const t0 = c.now;
+    c.apply('ka1', { kind: 'keepalived', up: false, reason: 'stopped (VrrpStopped)' });
+    c.transition('ka1', 'STOP');
+    c.advance(650);
+    c.transition('ka2', 'MASTER');
+    c.advance(60_000);
+    c.apply('ka1', { kind: 'keepalived', up: true, pid: 101 });
+    c.transition('ka1', 'BACKUP');
+    c.advance(3000);
+    c.transition('ka1', 'MASTER'); // preemption: 150 > 100
+    c.transition('ka2', 'BACKUP');
+    c.advance(400_000, 1000); // past event_hold: the Failovers resolve
+    expect(sent.map((n) => [Math.round((n.createdAt - t0) / 100) / 10, n.incident!.phase, n.alerts.map((a) => a.labels.alertname).join(',')])).toEqual([
+      [0.7, 'first', 'Failover'],
+      [10.7, 'update', 'KeepalivedDown,Failover,RedundancyLost'],
+      [73.7, 'resolved', 'KeepalivedDown,Failover,Failover,RedundancyLost'],
+    ]);
+    expect(sent[0].incident!.cause).toMatch(/^Failover of VRID 51 from ka1 to ka2: keepalived stopped on ka1/);
+    expect(sent[1].incident!.cause).toMatch(/^keepalived is not running on ka1/);
+    expect(sent[2].incident!.steps.map((s) => `${s.alertname}:${s.status}`)).toEqual([
+      'KeepalivedDown:firing',
+      'Failover:firing',
+      'RedundancyLost:firing',
+      'KeepalivedDown:resolved',
+      'RedundancyLost:resolved',
+      'Failover:firing',
+    ]);
+    p.stop();
+    rmSync(dir, { recursive: true, force: true });
   });
 });
