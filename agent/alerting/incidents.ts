@@ -140,7 +140,7 @@ export class IncidentBook {
     if (cur) {
       this.openId = cur.incident.id;
       for (const a of cur.incident.alerts) if (a.status === 'firing' && !a.event) this.unconfirmed.add(a.fingerprint);
-      if (this.unconfirmed.size) this.confirmTimer = this.o.clock.setTimeout(() => this.giveUpUnconfirmed(), this.confirmMs);
+      if (this.unconfirmed.size) this.confirmTimer = this.o.clock.setTimeout(() => this.giveUpUnconfirmed(cur), this.confirmMs);
       this.scheduleSettle();
     }
   }
@@ -266,10 +266,9 @@ export class IncidentBook {
   }
 
   /** The saved book's firing alerts not raised again since the start are over (they ended while the agent was down). */
-  private giveUpUnconfirmed(): void {
+  private giveUpUnconfirmed(e: Entry): void {
     this.confirmTimer = undefined;
-    const e = this.openId !== undefined ? this.entries.get(this.openId) : undefined;
-    if (!e) return;
+    if (e.incident.status !== 'open') return;
     const now = this.o.clock.now();
     const note = ` (not raised again within ${fmtDuration(this.confirmMs)} of the agent's restart: over)`;
     for (const fp of this.unconfirmed) {
