@@ -384,13 +384,14 @@ export function outboxIncidentStore(outbox: { putState(k: string, v: unknown): v
 
 /**
  * What a notification says about its incident: the lead among the alerts it lists (so a
- * silenced alert never leads), the others most causal first, the timeline of the listed alerts,
- * and the outage lines they carry.
+ * silenced alert never leads), the others most causal first, the outage lines they carry, and
+ * the timeline of `timeline` (default: the listed alerts; the end tells every step of the
+ * alerts not silenced, those the receiver was never paged for included).
  */
-export function incidentNotice(inc: Incident, phase: IncidentNotice['phase'], listed: readonly Alert[]): IncidentNotice {
+export function incidentNotice(inc: Incident, phase: IncidentNotice['phase'], listed: readonly Alert[], timeline: readonly Alert[] = listed): IncidentNotice {
   const sorted = [...listed].sort(causeOrder);
   const lead = sorted[0] ?? inc.alerts.find((a) => a.fingerprint === inc.cause);
-  const fps = new Set(listed.map((a) => a.fingerprint));
+  const fps = new Set(timeline.map((a) => a.fingerprint));
   return {
     id: inc.id,
     phase,
