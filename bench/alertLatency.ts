@@ -1,6 +1,7 @@
 // Alert latency inside the agent: from hub.publish of a critical alert to a webhook receiver on
-// loopback having the notification, with the real pipeline (default route: group_wait 0s), the
-// real outbox (journal write + fdatasync before the send) and the real webhook receiver.
+// loopback having the notification, with the real pipeline (group_wait 0s as by default, grouped
+// by alertname and vrid so that each alert opens a group), the real outbox (journal write +
+// fdatasync before the send) and the real webhook receiver.
 // Phases:
 //   sequential: N alerts, each a new group, one at a time (publish, wait for it, next);
 //   burst:      N alerts published in one evaluation; time until each arrives (one FIFO queue,
@@ -66,7 +67,8 @@ async function run(n: number, storageDir: string, burst: boolean): Promise<numbe
     hub,
     clock,
     log,
-    route: buildRouteTree(undefined, ['hook']),
+    // One group per alert (Alertmanager's grouping): each alert is a new group's first notification.
+    route: buildRouteTree({ receiver: 'hook', group_by: ['alertname', 'vrid'], matchers: [], continue: false, routes: [] }, ['hook']),
     receivers: [rc],
     inhibitor: new Inhibitor(undefined),
     silences: new Silences({ file: join(dir, 'silences.json'), clock, log }),

@@ -50,7 +50,11 @@ async function main(): Promise<void> {
 
   // The pager runs in the client namespace (192.0.2.50), reachable from both agents.
   const receiver = lab.client.spawn([process.execPath, join(REPO, 'demo/receiver.js'), String(RECEIVER_PORT)], { pipe: true });
-  createInterface({ input: receiver.stdout! }).on('line', (l) => process.stdout.write(`  ${l}\n`));
+  const paged: string[] = [];
+  createInterface({ input: receiver.stdout! }).on('line', (l) => {
+    paged.push(l);
+    process.stdout.write(`  ${l}\n`);
+  });
 
   const agents = await startAgents(lab, {
     config: () => ({
@@ -89,7 +93,9 @@ async function main(): Promise<void> {
   await lab.unblockVrrp(ka2);
   await lab.waitForState(ka2, 'BACKUP', 15_000);
   process.stdout.write(`  now: ${await roles(agents)}\n`);
-  await sleep(5000);
+  // The incident's end comes once it has been quiet for group_interval (10 s).
+  await waitUntil(() => paged.some((l) => / RESOLVED SplitBrain /.test(l)), 20_000, 100, 'the end of the incident').catch(() => undefined);
+  await sleep(1000);
 
   if (once) await teardown(0);
   say('the lab keeps running: open the status pages above; Ctrl-C tears it all down');

@@ -13,6 +13,7 @@ interface Found {
 
 export const configDriftRule: Rule = {
   name: 'ConfigDrift',
+  rank: 90,
   evaluate(ctx: RuleContext): Condition[] {
     const { now, view, settings } = ctx;
     const pending = pendingSince(ctx);

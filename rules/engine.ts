@@ -148,7 +148,7 @@ export class RulesEngine implements Component {
     state.flapping = new Set();
     const wakes: number[] = [];
     const errors: string[] = [];
-    const firing = new Map<string, { labels: Record<string, string>; cond: Condition; scope: 'cluster' | 'node' }>();
+    const firing = new Map<string, { labels: Record<string, string>; cond: Condition; scope: 'cluster' | 'node'; rank?: number }>();
     const failedRules = new Set<string>();
     let count = 0;
     for (const rule of this.o.rules) {
@@ -186,14 +186,14 @@ export class RulesEngine implements Component {
         const fp = fingerprint(labels);
         const scope = rule.scope ?? 'cluster';
         if (cond.endsAt !== undefined) {
-          this.publishPast(fp, labels, cond, view.self, scope);
+          this.publishPast(fp, labels, cond, view.self, scope, rule.rank);
           continue;
         }
-        if (!firing.has(fp)) firing.set(fp, { labels, cond, scope });
+        if (!firing.has(fp)) firing.set(fp, { labels, cond, scope, rank: rule.rank });
       }
     }
 
-    for (const [fp, { labels, cond, scope }] of firing) {
+    for (const [fp, { labels, cond, scope, rank }] of firing) {
       const annotations = { ...cond.annotations, observer: view.self };
       let cur = state.active.get(fp);
       if (cur && cond.event && cond.startsAt !== undefined && cond.startsAt > cur.startsAt) {
@@ -207,7 +207,7 @@ export class RulesEngine implements Component {
         cur.annotations = annotations;
         continue;
       }
-      const alert: Alert = { fingerprint: fp, labels, annotations, status: 'firing', startsAt: Math.min(cond.startsAt ?? now, now), scope };
+      const alert: Alert = { fingerprint: fp, labels, annotations, status: 'firing', startsAt: Math.min(cond.startsAt ?? now, now), scope, ...kind(rank, cond.event) };
       state.active.set(fp, alert);
       this.o.log.info({ alert: labels, startsAt: alert.startsAt }, `alert firing: ${annotations.summary}`);
       this.o.alerts.publish(alert);
@@ -236,12 +236,13 @@ export class RulesEngine implements Component {
     if (next !== undefined) this.wakeAt(next);
   }
 
-  /** A condition found after it ended: one firing and one resolved notice, unless already active. */
-  private publishPast(fp: string, labels: Record<string, string>, cond: Condition, self: string, scope: 'cluster' | 'node'): void {
+  /** A condition found after it ended: one firing and one resolved notice, unless already active.
+   *  It is an event (it happened; nothing of it is still going on) and `past` (told as a past incident). */
+  private publishPast(fp: string, labels: Record<string, string>, cond: Condition, self: string, scope: 'cluster' | 'node', rank: number | undefined): void {
     if (this.o.state.active.has(fp)) return;
     const annotations = { ...cond.annotations, observer: self };
     const startsAt = cond.startsAt ?? cond.endsAt!;
-    const firing: Alert = { fingerprint: fp, labels, annotations, status: 'firing', startsAt, scope };
+    const firing: Alert = { fingerprint: fp, labels, annotations, status: 'firing', startsAt, scope, ...kind(rank, true), past: true };
     this.o.log.warn({ alert: labels, startsAt, endsAt: cond.endsAt }, `past alert found: ${annotations.summary}`);
     this.o.alerts.publish(firing);
     this.o.alerts.publish({ ...firing, status: 'resolved', endsAt: cond.endsAt });
@@ -254,4 +255,9 @@ export class RulesEngine implements Component {
     this.loggedErrors.add(key);
     this.o.log.error({ err: e, rule: what }, 'rule evaluation failed');
   }
+}
+
+/** Alert.rank and Alert.event, set only when they apply (alerts stay small and compare equal in tests). */
+function kind(rank: number | undefined, event: boolean | undefined): Pick<Alert, 'rank' | 'event'> {
+  return { ...(rank !== undefined ? { rank } : {}), ...(event ? { event: true } : {}) };
 }

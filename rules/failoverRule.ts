@@ -74,6 +74,7 @@ export function failoverCause(view: ClusterView, v: ClusterVrid, from: string, t
 
 export const failoverRule: Rule = {
   name: 'Failover',
+  rank: 70,
   // Paged by the agent of the new master (labels.node): the node that took over is up and in the
   // cluster by definition, while the old master's agent may be gone with its host.
   scope: 'node',

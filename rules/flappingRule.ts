@@ -68,6 +68,7 @@ function seriesOf(ctx: RuleContext, v: ClusterVrid, mem: Memory): Array<{ what: 
 
 export const flappingRule: Rule = {
   name: 'Flapping',
+  rank: 60,
   evaluate(ctx: RuleContext): Condition[] {
     const { now, view, settings } = ctx;
     const f = settings.flapping;

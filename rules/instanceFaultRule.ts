@@ -6,6 +6,7 @@ import { nginxServing } from '../agent/state/cluster';
 
 export const instanceFaultRule: Rule = {
   name: 'InstanceFault',
+  rank: 25,
   scope: 'node',
   evaluate(ctx: RuleContext): Condition[] {
     const { now, view, settings } = ctx;

@@ -5,6 +5,7 @@ import { due, fmtDuration, fmtTime, type Condition, type Rule, type RuleContext 
 
 export const keepalivedDownRule: Rule = {
   name: 'KeepalivedDown',
+  rank: 10,
   scope: 'node',
   evaluate(ctx: RuleContext): Condition[] {
     const { now, view, settings } = ctx;

@@ -14,6 +14,7 @@ interface Memory {
 
 export const nginxDownOnVipHolderRule: Rule = {
   name: 'NginxDownOnVipHolder',
+  rank: 20,
   scope: 'node',
   evaluate(ctx: RuleContext): Condition[] {
     const { now, view, settings } = ctx;

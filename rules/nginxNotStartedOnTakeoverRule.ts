@@ -11,6 +11,7 @@ interface Memory {
 
 export const nginxNotStartedOnTakeoverRule: Rule = {
   name: 'NginxNotStartedOnTakeover',
+  rank: 50,
   scope: 'node',
   evaluate(ctx: RuleContext): Condition[] {
     const { now, view, settings } = ctx;

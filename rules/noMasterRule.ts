@@ -6,6 +6,7 @@ import { describeVrid, due, fmtDuration, pendingSince, vridLabels, inameOf, type
 
 export const noMasterRule: Rule = {
   name: 'NoMaster',
+  rank: 40,
   evaluate(ctx: RuleContext): Condition[] {
     const { now, view, settings } = ctx;
     const pending = pendingSince(ctx);

@@ -20,6 +20,7 @@ interface Memory {
 
 export const priorityChangedRule: Rule = {
   name: 'PriorityChanged',
+  rank: 95,
   scope: 'node',
   evaluate(ctx: RuleContext): Condition[] {
     const { now, view, settings } = ctx;

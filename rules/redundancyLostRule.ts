@@ -20,6 +20,7 @@ export function cannotTakeOver(view: ClusterView, m: ClusterMember, settings: Ru
 
 export const redundancyLostRule: Rule = {
   name: 'RedundancyLost',
+  rank: 80,
   evaluate(ctx: RuleContext): Condition[] {
     const { now, view, settings } = ctx;
     const pending = pendingSince(ctx);

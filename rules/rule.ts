@@ -63,6 +63,15 @@ export interface Rule {
    * condition of the cluster or of a VRID (delivered by one agent of those that see each other).
    */
   readonly scope?: 'cluster' | 'node';
+  /**
+   * How close to a root cause its alerts are (lower: more causal), copied to Alert.rank: the
+   * lowest-ranked alert of an incident leads it (keepalived dying before the failover it causes).
+   * KeepalivedDown 10, NginxDownOnVipHolder 20, InstanceFault 25, SplitBrain 30, VipLeftBound 35,
+   * NoMaster 40, RedundancyUnverified 45, NginxNotStartedOnTakeover 50, NginxStartHookMissing 52,
+   * SyncGroupInconsistent 55, Flapping 60, Failover 70, VipMismatch 75, RedundancyLost 80,
+   * ConfigDrift 90, PriorityChanged 95.
+   */
+  readonly rank?: number;
   evaluate(ctx: RuleContext): Condition[];
   /** Annotations for the resolved notice of one of its alerts (e.g. "lasted from X to Y"). */
   resolvedAnnotations?(alert: Alert, endsAt: number): Alert['annotations'];

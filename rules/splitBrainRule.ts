@@ -62,6 +62,7 @@ const EVIDENCE_TYPES = new Set(['MASTER_RX_LOWER_PRI', 'RX_LOWER_PRI_ADVERT']);
 
 export const splitBrainRule: Rule = {
   name: 'SplitBrain',
+  rank: 30,
   resolvedAnnotations(alert, endsAt) {
     const nodes = alert.annotations.nodes ? alert.annotations.nodes.split(',').join(' and ') : 'two nodes';
     const vrid = alert.labels.vrid;

@@ -6,6 +6,7 @@ import { due, fmtDuration, pendingSince, type Condition, type Rule, type RuleCon
 
 export const syncGroupInconsistentRule: Rule = {
   name: 'SyncGroupInconsistent',
+  rank: 55,
   scope: 'node',
   evaluate(ctx: RuleContext): Condition[] {
     const { now, view, settings } = ctx;

@@ -6,6 +6,7 @@ import { describeVrid, due, fmtDuration, vridLabels, type Condition, type Rule, 
 
 export const vipMismatchRule: Rule = {
   name: 'VipMismatch',
+  rank: 75,
   scope: 'node',
   evaluate(ctx: RuleContext): Condition[] {
     const { now, view, settings } = ctx;

@@ -28,6 +28,9 @@ export interface Alert {
   event?: boolean;
   /** How close to a root cause its rule is (lower: more causal); the lowest leads its incident. */
   rank?: number;
+  /** Found after it ended (a split brain seen only once the agents met again): published firing and
+   *  at once resolved, and told to receivers once as a past incident. */
+  past?: boolean;
 }
 
 /** Fingerprint of a label set: order-independent, 16 hex chars. */

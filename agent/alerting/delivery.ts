@@ -5,11 +5,15 @@
 // deliver stay active everywhere else (API, metrics, status page, Alertmanager, which dedups by
 // labels itself). The pipeline knows nothing of nodes or clusters: the alert's `scope` and the
 // policy (implemented by the peers module, agent/peers/deliveryPolicy.ts) decide. Resolves go
-// out from whichever agent told the receiver that the alert fired.
+// out from whichever agent told the receiver that the alert fired. An incident (grouped by the
+// incident label, the default) is decided once for all its alerts, by its anchor: its lead when
+// first flushed (the lead may change as alerts join; who tells the story must not). Alertmanager
+// receivers get each alert from the agent the policy names for it, and a past incident is told
+// by the agent named for its alert, once.
 import type { Alert } from './alert';
 
 export interface DeliveryPolicy {
-  /** Should this agent notify the grouped receivers of this firing alert now? */
+  /** Should this agent notify the receivers of this alert (or of the incident it anchors) now? */
   shouldDeliver(alert: Alert): boolean;
   /** The agent (node name) that delivers it, when known; for the API. */
   deliverer(alert: Alert): string | undefined;

@@ -49,6 +49,8 @@ export interface IncidentNotice {
   openedAt: number;
   resolvedAt?: number;
   steps: IncidentStep[];
+  /** Client-visible outage lines (the `outage` annotation of its alerts, e.g. a Failover's), oldest first. */
+  outage: string[];
 }
 
 /** The label every alert of an incident carries to receivers (webhook, Alertmanager). */

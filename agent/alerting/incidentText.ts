@@ -14,10 +14,9 @@ export function isIncidentNotification(n: Notification): n is IncidentNotificati
   return n.incident !== undefined;
 }
 
-/** The client-visible outage lines, when the pipeline measured them (a notice may carry `outage`). */
+/** The client-visible outage lines the pipeline gathered (none when nothing was measured). */
 export function outageLines(notice: IncidentNotice): string[] {
-  const o = (notice as IncidentNotice & { outage?: unknown }).outage;
-  return Array.isArray(o) ? o.filter((x): x is string => typeof x === 'string' && x.length > 0) : [];
+  return notice.outage.filter((line) => line.length > 0);
 }
 
 /** Identity of a step in a thread's "already told" list: the same alert may fire and resolve again. */

@@ -2,6 +2,7 @@
 // matching child wins unless it says `continue`; a node none of whose children match is itself the
 // match. Children inherit receiver, group_by and the three timers from their parent.
 import type { RouteConfig } from '../config/schema';
+import { INCIDENT_LABEL } from './incident';
 import { formatMatchers, matchesAll, parseMatcher, type Matcher } from './matchers';
 
 /**
@@ -14,10 +15,13 @@ import { formatMatchers, matchesAll, parseMatcher, type Matcher } from './matche
  *   flapping pair still makes at most 6 messages a minute per group (Slack takes ~1/s per hook,
  *   and the flapping rule turns sustained flapping into one alert anyway).
  * - repeat_interval 4h: Alertmanager's reminder for what is still firing.
- * - group_by [alertname, vrid]: one page per problem per virtual router, e.g. "SplitBrain vrid=51".
+ * - group_by [incident]: one story per incident (the alerts that share a cause, see incident.ts):
+ *   the first page as soon as its first alert fires, at most one update per group_interval while
+ *   it evolves, one end with the timeline. Alertmanager's [alertname, vrid] sent three pages for a
+ *   keepalived that stopped (Failover, KeepalivedDown, RedundancyLost), each without the others.
  */
 export const ROUTE_DEFAULTS = {
-  groupBy: ['alertname', 'vrid'],
+  groupBy: [INCIDENT_LABEL],
   groupWait: 0,
   groupInterval: 10_000,
   repeatInterval: 4 * 3_600_000,

@@ -2,20 +2,23 @@
 // receivers, the silences and alerts API, and the notification metrics. On reload it is rebuilt
 // when its slice changes; the new one opens the same outbox directory (what was pending is sent by
 // the new receivers), reads the same notification log from it (nothing is paged twice) and the counters
-// carry on (kept in the shared map).
+// carry on (kept in the shared map). The incident book is kept in the same outbox journal, so a
+// restart or reload continues the open incident; GET /api/v1/incidents lists open and recent ones.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ModuleFactory, RouteSpec, WiringCtx } from '../module';
 import { duration } from '../config/schema';
 import type { Alert } from '../alerting/alert';
+import { INCIDENT_LABEL, type Incident } from '../alerting/incident';
+import { IncidentBook, outboxIncidentStore } from '../alerting/incidents';
 import { Inhibitor } from '../alerting/inhibit';
 import { sharedDeliveryPolicy } from '../alerting/delivery';
 import { NotificationLog, outboxNflogStore } from '../alerting/nflog';
 import { isoTime } from '../alerting/notification';
 import { Outbox } from '../alerting/outbox';
-import { AlertPipeline } from '../alerting/pipeline';
+import { AlertPipeline, groupsByIncident } from '../alerting/pipeline';
 import { createReceiver } from '../alerting/receivers';
 import { outboxThreadStore } from '../alerting/receivers/threads';
-import { buildRouteTree } from '../alerting/route';
+import { buildRouteTree, matchRoutes } from '../alerting/route';
 import { SilenceError, Silences, type Silence, type SilenceInput, type SilenceState } from '../alerting/silences';
 import { HttpError, readJsonBody, sendJson } from '../http/server';
 import { NotificationMetrics, notificationsCollector } from '../../exporters/notifications';
@@ -23,6 +26,9 @@ import { NotificationMetrics, notificationsCollector } from '../../exporters/not
 const METRICS_KEY = 'alerting.metrics';
 /** What the status page may read: receivers (name and type only) and their queues. */
 export const ALERTING_STATUS_KEY = 'alerting.status';
+
+/** What the status page may read: the open and recent incidents, as GET /api/v1/incidents gives them. */
+export const INCIDENTS_KEY = 'alerting.incidents';
 
 export interface AlertingStatus {
   receivers: Array<{ name: string; type: string }>;
@@ -41,6 +47,32 @@ function silenceJson(s: Silence & { state: SilenceState }) {
     comment: s.comment,
     status: { state: s.state },
   };
+}
+
+/** An incident for the API and the status page. */
+export function incidentJson(inc: Incident) {
+  const lead = inc.alerts.find((a) => a.fingerprint === inc.cause);
+  return {
+    id: inc.id,
+    status: inc.status,
+    past: inc.past,
+    openedAt: isoTime(inc.openedAt),
+    resolvedAt: inc.resolvedAt !== undefined && inc.status === 'resolved' ? isoTime(inc.resolvedAt) : null,
+    cause: lead?.annotations.summary ?? '',
+    causeAlert: lead?.labels.alertname ?? '',
+    alerts: inc.alerts.map((a) => ({ alertname: a.labels.alertname ?? '', status: a.status, severity: a.labels.severity ?? '', summary: a.annotations.summary, fingerprint: a.fingerprint })),
+    steps: inc.steps.map((s) => ({ at: isoTime(s.at), alertname: s.alertname, status: s.status, summary: s.summary })),
+  };
+}
+
+export type IncidentJson = ReturnType<typeof incidentJson>;
+
+/**
+ * After a restart, how long the saved open incident's firing alerts may take to be raised again
+ * before they count as over: the longest `for` of the rules, plus the peers' time to answer.
+ */
+export function incidentConfirmMs(r: { condition_for: number; no_master_for: number; split_brain_for: number; sync_group_for: number; drift_for: number; peer_timeout: number }): number {
+  return Math.max(r.condition_for, r.no_master_for, r.split_brain_for, r.sync_group_for, r.drift_for) + 2 * r.peer_timeout;
 }
 
 function parseTime(v: unknown, field: string): number | undefined {
@@ -107,6 +139,8 @@ export const alertingModule: ModuleFactory = {
       metrics,
     });
     const nflog = new NotificationLog({ clock: w.clock, store: outboxNflogStore(outbox) });
+    const route = buildRouteTree(cfg.route, receiverNames);
+    const incidents = new IncidentBook({ clock: w.clock, settleMs: route.groupInterval, store: outboxIncidentStore(outbox), confirmMs: incidentConfirmMs(w.config.rules) });
     // Threads (Slack ts, email subject) live in the outbox journal beside the notification log: a restart keeps them.
     const receivers = cfg.receivers.map((r) => createReceiver(r, () => w.clock.now(), outboxThreadStore(outbox, r.name, () => w.clock.now())));
     // Several agents raise the same alerts: the peers module's policy says which one pages.
@@ -115,7 +149,7 @@ export const alertingModule: ModuleFactory = {
       hub: w.alerts,
       clock: w.clock,
       log,
-      route: buildRouteTree(cfg.route, receiverNames),
+      route,
       receivers: cfg.receivers,
       inhibitor: new Inhibitor(cfg.inhibit_rules),
       silences,
@@ -123,6 +157,7 @@ export const alertingModule: ModuleFactory = {
       outbox,
       externalURL: cfg.external_url,
       delivery,
+      incidents,
     });
     const status = (): AlertingStatus => ({
       receivers: cfg.receivers.map((r) => ({ name: r.name, type: r.type })),
@@ -130,10 +165,19 @@ export const alertingModule: ModuleFactory = {
       memoryOnly: outbox.memoryOnly,
     });
     w.shared.set(ALERTING_STATUS_KEY, status);
+    const incidentsJson = (): { open: IncidentJson[]; recent: IncidentJson[] } => {
+      const open = incidents.current();
+      return { open: open ? [incidentJson(open)] : [], recent: incidents.recent().map(incidentJson) };
+    };
+    w.shared.set(INCIDENTS_KEY, incidentsJson);
     let gcTimer: NodeJS.Timeout | undefined;
 
     const alertJson = (a: Alert) => {
       const st = pipeline.alertStatus(a);
+      const inc = incidents.incidentOf(a);
+      // Grouped by incident (the default), the whole incident is told by the agent its anchor names.
+      const byIncident = inc !== undefined && matchRoutes(route, { ...a.labels, [INCIDENT_LABEL]: inc.id }).some(groupsByIncident);
+      const anchor = byIncident ? incidents.anchor(inc.id, false) : undefined;
       return {
         fingerprint: a.fingerprint,
         labels: a.labels,
@@ -143,8 +187,9 @@ export const alertingModule: ModuleFactory = {
         generatorURL: a.generatorURL ?? cfg.external_url ?? '',
         status: { state: st.state, silencedBy: st.silencedBy, inhibitedBy: st.inhibitedBy },
         receivers: st.receivers.map((name) => ({ name })),
+        incident: inc?.id ?? null,
         // The agent that notifies the grouped receivers of it (this one or a peer), when known.
-        deliveredBy: delivery.deliverer(a) ?? null,
+        deliveredBy: delivery.deliverer(anchor ?? a) ?? null,
       };
     };
     const silenceId = (url: URL) => {
@@ -166,6 +211,14 @@ export const alertingModule: ModuleFactory = {
         auth: 'web',
         handler(_req: IncomingMessage, res: ServerResponse) {
           sendJson(res, 200, w.alerts.active().map(alertJson));
+        },
+      },
+      {
+        method: 'GET',
+        path: '/api/v1/incidents',
+        auth: 'web',
+        handler(_req, res) {
+          sendJson(res, 200, incidentsJson());
         },
       },
       {
@@ -224,8 +277,10 @@ export const alertingModule: ModuleFactory = {
           async start() {
             gcTimer = w.clock.setInterval(() => silences.gc(), 600_000);
             if (!receivers.length) {
-              // Nothing can be routed, so nothing is enqueued: the outbox directory is not touched.
+              // Nothing can be routed, so nothing is enqueued: the outbox directory is not touched
+              // (the incidents are kept in memory only, for the API and the status page).
               log.warn('alerting: no receivers configured: alerts are not sent anywhere');
+              pipeline.start();
               return;
             }
             await outbox.open();

@@ -31,7 +31,8 @@ function alert(labels: Record<string, string>, status: 'firing' | 'resolved' = '
   return { fingerprint: fingerprint(labels), labels, annotations: { summary: `${labels.alertname} ${labels.vrid ?? ''}`, description: 'e2e' }, status, startsAt, ...(status === 'resolved' ? { endsAt: Date.now() } : {}) };
 }
 
-function agentConfig(dir: string, receivers: string, retry = '{initial: 100ms, max: 300ms}'): string {
+/** route: '' for the default; the durability tests count one notification per alert (Alertmanager's grouping by alertname and vrid). */
+function agentConfig(dir: string, receivers: string, retry = '{initial: 100ms, max: 300ms}', route = ''): string {
   const file = join(dir, 'keepwatch.yml');
   writeFileSync(
     file,
@@ -41,7 +42,7 @@ alerting:
   silences_file: ${dir}/silences.json
   outbox: {path: ${dir}/outbox}
   retry: ${retry}
-  receivers:
+${route ? `  route: ${route}\n` : ''}  receivers:
 ${receivers}
 `,
   );
@@ -89,7 +90,8 @@ amDescribe('Alertmanager receiver against a real prometheus-alertmanager', () =>
     try {
       const sbl = { alertname: 'SplitBrain', vrid: '51', severity: 'critical', node: 'ka1' };
       const vml = { alertname: 'VipMismatch', vrid: '51', severity: 'warning', node: 'ka1' };
-      daemon.hubs.alerts.publish(alert(sbl));
+      const sb = alert(sbl);
+      daemon.hubs.alerts.publish(sb);
       daemon.hubs.alerts.publish(alert(vml));
       let list: Awaited<ReturnType<typeof amAlerts>> = [];
       async function poll(cond: () => boolean, what: string) {
@@ -104,11 +106,15 @@ amDescribe('Alertmanager receiver against a real prometheus-alertmanager', () =>
       await poll(() => list.length === 2, 'both alerts');
       expect(list.map((a) => a.labels.alertname).sort()).toEqual(['SplitBrain', 'VipMismatch']); // not inhibited here: Alertmanager does its own
       expect(list.every((a) => a.status.state === 'active')).toBe(true);
+      // Per-alert semantics, plus the incident they belong to (one incident: the same id).
+      expect(new Set(list.map((a) => a.labels.incident)).size).toBe(1);
+      expect(list[0].labels.incident).toMatch(/^inc-[0-9a-f]{12}$/);
       const firstEnds = Date.parse(list.find((a) => a.labels.alertname === 'SplitBrain')!.endsAt);
       expect(firstEnds).toBeGreaterThan(Date.now() + 1000); // ~4 resend intervals ahead
       // re-sent every second: endsAt moves forward
       await poll(() => Date.parse(list.find((a) => a.labels.alertname === 'SplitBrain')?.endsAt ?? '0') > firstEnds + 1500, 'endsAt pushed forward by resends');
-      daemon.hubs.alerts.publish(alert(sbl, 'resolved'));
+      // The resolve of that alert (same start, as the engine's): the same labels, incident included.
+      daemon.hubs.alerts.publish(alert(sbl, 'resolved', sb.startsAt));
       await poll(() => list.length === 1, 'resolved alert gone from /api/v2/alerts');
       expect(list[0].labels.alertname).toBe('VipMismatch');
       const metrics = await daemon.scrape();
@@ -171,7 +177,7 @@ describe('durability', () => {
   test('kill -9 with notifications pending and one in flight: after the restart every one is delivered, none accepted twice', async () => {
     const N = 40;
     const dir = mkdtempSync(join(tmpdir(), 'kw-dur-'));
-    const cfg = agentConfig(dir, `    - {name: hook, type: webhook, url: "${hook.url}", timeout: 2s}`);
+    const cfg = agentConfig(dir, `    - {name: hook, type: webhook, url: "${hook.url}", timeout: 2s}`, undefined, '{receiver: hook, group_by: [alertname, vrid]}');
     // 1. Receiver down (connection refused): 20 notifications pending on disk, then kill -9.
     await hook.down();
     const a = await startChild(cfg, N / 2);
@@ -203,7 +209,12 @@ describe('durability', () => {
   test('a receiver down for a while, then up: all delivered in creation order; the other receiver is not held up', async () => {
     const other = await startWebhook();
     const dir = mkdtempSync(join(tmpdir(), 'kw-down-'));
-    const cfg = agentConfig(dir, `    - {name: flaky, type: webhook, url: "${hook.url}"}\n    - {name: steady, type: webhook, url: "${other.url}"}`, '{initial: 100ms, max: 400ms, max_age: 1h}');
+    const cfg = agentConfig(
+      dir,
+      `    - {name: flaky, type: webhook, url: "${hook.url}"}\n    - {name: steady, type: webhook, url: "${other.url}"}`,
+      '{initial: 100ms, max: 400ms, max_age: 1h}',
+      '{receiver: flaky, group_by: [alertname, vrid], routes: [{receiver: flaky, continue: true}, {receiver: steady}]}',
+    );
     const daemon = new Daemon({ configFile: cfg, log: silentLogger(), modules: [coreModule, alertingModule] });
     await daemon.start();
     try {

@@ -87,7 +87,10 @@ d('faults: keepalived, D-Bus, the agent itself (lab)', () => {
     agents = await startAgents(lab, {
       config: (n) => ({
         alerting: {
-          route: { receiver: 'lab' },
+          // Per alert (Alertmanager's grouping), so ka1's agent pages KeepalivedDown{node=ka1} itself:
+          // the tests need pages in ka1's outbox. By default the incident (its first alert: ka2's
+          // Failover) would be told by ka2's agent.
+          route: { receiver: 'lab', group_by: ['alertname', 'vrid'] },
           receivers: [{ name: 'lab', type: 'webhook', url: `http://192.0.2.50:${RECEIVER_PORT}/${n.name}` }],
           retry: { initial: '200ms', max: '1s' },
         },
@@ -279,7 +282,7 @@ d('faults: the outbox on a full disk (lab, tmpfs)', () => {
     agents = await startAgents(lab, {
       config: (n) => ({
         alerting: {
-          route: { receiver: 'lab' },
+          route: { receiver: 'lab', group_by: ['alertname', 'vrid'] }, // per alert: as above
           receivers: [{ name: 'lab', type: 'webhook', url: `http://192.0.2.50:${RECEIVER_PORT}/${n.name}` }],
           retry: { initial: '200ms', max: '1s' },
           // ka1's agent pages the cluster's alerts (lowest node name): its outbox is on the full disk.
@@ -338,7 +341,7 @@ d('faults: the outbox on a full disk (lab, tmpfs)', () => {
         `  outbox: {path: ${full}/outbox, max_entries: 5}`,
         `  silences_file: ${dir}/silences.json`,
         '  retry: {initial: 200ms, max: 500ms}',
-        '  route: {receiver: down}',
+        '  route: {receiver: down, group_by: [alertname]}', // one notification per alert
         `  receivers: [{name: down, type: webhook, url: "${hook.url}"}]`,
       ].join('\n'),
     });

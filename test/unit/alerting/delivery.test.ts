@@ -125,7 +125,9 @@ function cluster(names: string[], startedAt = -60_000) {
       hub,
       clock,
       log,
-      route: buildRouteTree(undefined, ['pager']),
+      // Alertmanager's grouping (an operator's own group_by): per-alert delivery. Incidents (the
+      // default grouping) are told by one agent per incident: pipelineIncidents.test.ts.
+      route: buildRouteTree({ receiver: 'pager', group_by: ['alertname', 'vrid'], matchers: [], continue: false, routes: [] }, ['pager']),
       receivers,
       inhibitor: new Inhibitor(undefined),
       silences: new Silences({ file: join(dir, `${name}-silences.json`), clock, log }),

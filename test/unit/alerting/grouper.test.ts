@@ -1,23 +1,25 @@
-import { Grouper, type GroupedAlert, type GroupView } from '../../../agent/alerting/grouper';
+import { Grouper, type FlushOutcome, type GroupedAlert, type GroupView } from '../../../agent/alerting/grouper';
 import { buildRouteTree } from '../../../agent/alerting/route';
 import { silentLogger } from '../../../agent/logger';
 import { FakeClock } from '../../helpers/fakeClock';
 import { mkAlert } from './helpers';
 
-function setup(route = { receiver: 'r', group_wait: 5000, group_interval: 20_000, matchers: [], continue: false, routes: [] }) {
+function setup(route = { receiver: 'r', group_by: ['alertname', 'vrid'], group_wait: 5000, group_interval: 20_000, matchers: [], continue: false, routes: [] }) {
   const clock = new FakeClock();
   const flushes: Array<{ at: number; key: string; alerts: string[] }> = [];
   let fail = false;
+  let outcome: FlushOutcome;
   const g = new Grouper({
     clock,
     log: silentLogger(),
     onFlush(group: GroupView, alerts: GroupedAlert[]) {
       if (fail) throw new Error('outbox not open');
       flushes.push({ at: clock.now(), key: group.key, alerts: alerts.map((a) => `${a.alert.labels.n}:${a.alert.status}`) });
+      return outcome;
     },
   });
   const tree = buildRouteTree(route, ['r']);
-  return { clock, g, tree, flushes, setFail: (f: boolean) => (fail = f) };
+  return { clock, g, tree, flushes, setFail: (f: boolean) => (fail = f), setOutcome: (o: FlushOutcome) => (outcome = o) };
 }
 
 describe('Grouper (aggregation groups)', () => {
@@ -58,6 +60,27 @@ describe('Grouper (aggregation groups)', () => {
     clock.advance(20_000);
     expect(flushes).toHaveLength(1);
     expect(g.list()).toEqual([]);
+  });
+
+  test("an incident's group: 'keep' keeps it ticking every group_interval with no alert left; 'close' ends it at once", () => {
+    const { clock, g, tree, flushes, setOutcome } = setup();
+    setOutcome('keep');
+    g.insert(tree, mkAlert({ alertname: 'A', n: '1' }, clock.now(), 'resolved'));
+    clock.advance(5000);
+    expect(g.list()).toEqual([expect.objectContaining({ alerts: [] })]);
+    clock.advance(40_000);
+    expect(flushes).toHaveLength(3);
+    setOutcome('close');
+    clock.advance(20_000);
+    expect(flushes).toHaveLength(4);
+    expect(g.list()).toEqual([]);
+    expect(clock.pending()).toBe(0);
+    // close() from outside (the incident's end was told) drops the group and its timer
+    setOutcome('keep');
+    g.insert(tree, mkAlert({ alertname: 'B', n: '1' }, clock.now()));
+    g.close(g.list()[0].key);
+    expect(g.list()).toEqual([]);
+    expect(clock.pending()).toBe(0);
   });
 
   test('stop clears every timer', () => {

@@ -1,6 +1,8 @@
 // Shared by the alerting unit tests: alerts, a pipeline on a fake clock, and an in-memory outbox.
 import { fingerprint, type Alert } from '../../../agent/alerting/alert';
 import { createAlertHub } from '../../../agent/alerting/hub';
+import type { DeliveryPolicy } from '../../../agent/alerting/delivery';
+import { IncidentBook, type IncidentStore } from '../../../agent/alerting/incidents';
 import { Inhibitor, type InhibitRuleConfig } from '../../../agent/alerting/inhibit';
 import { NotificationLog } from '../../../agent/alerting/nflog';
 import type { NewNotification, Notification } from '../../../agent/alerting/notification';
@@ -14,7 +16,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-export function mkAlert(labels: Record<string, string>, at: number, status: 'firing' | 'resolved' = 'firing', startsAt = at): Alert {
+export function mkAlert(labels: Record<string, string>, at: number, status: 'firing' | 'resolved' = 'firing', startsAt = at, extra: Partial<Alert> = {}): Alert {
   return {
     labels,
     annotations: { summary: `${labels.alertname} summary`, description: 'check it' },
@@ -22,15 +24,32 @@ export function mkAlert(labels: Record<string, string>, at: number, status: 'fir
     status,
     startsAt,
     ...(status === 'resolved' ? { endsAt: at } : {}),
+    ...extra,
   };
 }
+
+/** An incident store in memory that keeps copies, as the journal does (a reload reads what was written, not live objects). */
+export function memoryIncidentStore(): IncidentStore & { map: Map<string, unknown> } {
+  const map = new Map<string, unknown>();
+  return {
+    map,
+    entries: () => [...map.entries()].map(([k, v]) => [k, structuredClone(v)] as [string, unknown]),
+    put(k, v) {
+      if (v === undefined) map.delete(k);
+      else map.set(k, structuredClone(v));
+    },
+  };
+}
+
+/** Alertmanager's grouping, for the tests of the per-group behaviour operators keep with their own group_by. */
+export const CLASSIC_ROUTE: RouteConfig = { receiver: 'hook', group_by: ['alertname', 'vrid'], matchers: [], continue: false, routes: [] };
 
 export function webhookCfg(name: string, extra: Partial<ReceiverConfig> = {}): ReceiverConfig {
   return { type: 'webhook', name, url: 'http://127.0.0.1:1/', headers: {}, send_resolved: true, timeout: 1000, ...extra } as ReceiverConfig;
 }
 
-export function setupPipeline(o: { route?: RouteConfig; receivers?: ReceiverConfig[]; inhibit?: InhibitRuleConfig[] } = {}) {
-  const clock = new FakeClock();
+export function setupPipeline(o: { route?: RouteConfig; receivers?: ReceiverConfig[]; inhibit?: InhibitRuleConfig[]; clock?: FakeClock; delivery?: DeliveryPolicy } = {}) {
+  const clock = o.clock ?? new FakeClock();
   const log = silentLogger();
   const hub = createAlertHub();
   const receivers = o.receivers ?? [webhookCfg('hook')];
@@ -47,20 +66,30 @@ export function setupPipeline(o: { route?: RouteConfig; receivers?: ReceiverConf
   const dir = mkdtempSync(join(tmpdir(), 'kw-pipe-'));
   const silences = new Silences({ file: join(dir, 'silences.json'), clock, log });
   const nflog = new NotificationLog({ clock });
+  const route = buildRouteTree(o.route, receivers.map((r) => r.name));
+  const store = memoryIncidentStore();
+  const incidents = new IncidentBook({ clock, settleMs: route.groupInterval, store });
   const pipeline = new AlertPipeline({
     hub,
     clock,
     log,
-    route: buildRouteTree(o.route, receivers.map((r) => r.name)),
+    route,
     receivers,
     inhibitor: new Inhibitor(o.inhibit),
     silences,
     nflog,
     outbox,
+    incidents,
+    delivery: o.delivery,
   });
   pipeline.start();
-  const fire = (labels: Record<string, string>, startsAt?: number) => hub.publish(mkAlert(labels, clock.now(), 'firing', startsAt));
-  const resolve = (labels: Record<string, string>, startsAt = 0) => hub.publish(mkAlert(labels, clock.now(), 'resolved', startsAt));
+  const fire = (labels: Record<string, string>, startsAt?: number, extra?: Partial<Alert>) => hub.publish(mkAlert(labels, clock.now(), 'firing', startsAt, extra));
+  // A resolve carries the firing alert's start (and rank, event), as the engine's does.
+  const resolve = (labels: Record<string, string>, startsAt?: number, extra?: Partial<Alert>) => {
+    const cur = hub.active().find((a) => a.fingerprint === fingerprint(labels));
+    const kept = cur ? { ...(cur.rank !== undefined ? { rank: cur.rank } : {}), ...(cur.event ? { event: true } : {}) } : {};
+    hub.publish(mkAlert(labels, clock.now(), 'resolved', startsAt ?? cur?.startsAt ?? 0, { ...kept, ...extra }));
+  };
   const summary = () => sent.map((n) => `${n.receiver} ${n.status} ${n.alerts.map((a) => `${a.labels.alertname}${a.labels.vrid ?? ''}:${a.status}`).join(',')}`);
-  return { clock, hub, sent, pipeline, silences, nflog, fire, resolve, summary, dir };
+  return { clock, hub, sent, pipeline, silences, nflog, incidents, store, fire, resolve, summary, dir };
 }

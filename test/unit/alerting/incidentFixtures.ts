@@ -54,13 +54,13 @@ function notification(seq: number, alerts: Alert[], incident: IncidentNotice, cr
 
 /** The first page: only the failover is known. */
 export function firstNotice(): Notification {
-  return notification(1, [failover()], { id: INC, phase: 'first', cause: FAILOVER, consequences: [], openedAt: T0 + 650, steps: [step(failover(), 'firing', T0 + 650)] }, T0 + 650);
+  return notification(1, [failover()], { id: INC, phase: 'first', cause: FAILOVER, consequences: [], outage: [], openedAt: T0 + 650, steps: [step(failover(), 'firing', T0 + 650)] }, T0 + 650);
 }
 
 /** KeepalivedDown and RedundancyLost joined: the cause is now ka1's keepalived. */
 export function updateNotice(): Notification {
   const steps = [step(kaDown(), 'firing', T0), step(failover(), 'firing', T0 + 650), step(redundancy(), 'firing', T0 + 5_700)];
-  return notification(2, [kaDown(), failover(), redundancy()], { id: INC, phase: 'update', cause: KADOWN, consequences: [FAILOVER, REDUNDANCY], openedAt: T0, steps }, T0 + 10_650);
+  return notification(2, [kaDown(), failover(), redundancy()], { id: INC, phase: 'update', cause: KADOWN, consequences: [FAILOVER, REDUNDANCY], outage: [], openedAt: T0, steps }, T0 + 10_650);
 }
 
 export function resolvedNotice(withOutage = true): Notification {
@@ -72,8 +72,7 @@ export function resolvedNotice(withOutage = true): Notification {
     step(kaDown(), 'resolved', T0 + 63_000),
     step(redundancy(), 'resolved', END),
   ];
-  const incident: IncidentNotice & { outage?: string[] } = { id: INC, phase: 'resolved', cause: KADOWN, consequences: [FAILOVER, REDUNDANCY], openedAt: T0, resolvedAt: END, steps };
-  if (withOutage) incident.outage = OUTAGE;
+  const incident: IncidentNotice = { id: INC, phase: 'resolved', cause: KADOWN, consequences: [FAILOVER, REDUNDANCY], outage: withOutage ? OUTAGE : [], openedAt: T0, resolvedAt: END, steps };
   return notification(3, [kaDown(T0 + 63_000), failover(T0 + 60_650), redundancy(END)], incident, END + 100);
 }
 
@@ -99,7 +98,7 @@ export function pastNotice(): Notification {
     { at: end, fingerprint: a.fingerprint, alertname: 'SplitBrain', status: 'resolved', summary },
   ];
   return {
-    ...notification(4, [a], { id: PAST_INC, phase: 'past', cause: summary, consequences: [], openedAt: start, resolvedAt: end, steps }, end + 3_000),
+    ...notification(4, [a], { id: PAST_INC, phase: 'past', cause: summary, consequences: [], outage: [], openedAt: start, resolvedAt: end, steps }, end + 3_000),
     groupKey: `{}:{incident="${PAST_INC}"}`,
     groupLabels: { [INCIDENT_LABEL]: PAST_INC },
   };

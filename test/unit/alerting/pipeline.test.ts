@@ -1,6 +1,9 @@
-import { setupPipeline, webhookCfg } from './helpers';
+import { CLASSIC_ROUTE, setupPipeline, webhookCfg } from './helpers';
 import type { ReceiverConfig } from '../../../agent/config/schema';
 
+// The pipeline's mechanics. With the default grouping (by incident) where the test is about what
+// holds for both; with Alertmanager's group_by (CLASSIC_ROUTE) where it is about the per-group
+// behaviour operators keep when they set their own group_by. Incidents: pipelineIncidents.test.ts.
 describe('alert pipeline (route -> group -> inhibit/silence -> dedup -> outbox), fake clock', () => {
   test('default group_wait 0: a critical alert goes out on the next tick, not after 30 s', () => {
     const p = setupPipeline();
@@ -8,7 +11,9 @@ describe('alert pipeline (route -> group -> inhibit/silence -> dedup -> outbox),
     expect(p.sent).toHaveLength(0); // same tick: others published now may still join
     p.clock.advance(0);
     expect(p.summary()).toEqual(['hook firing SplitBrain51:firing']);
-    expect(p.sent[0]).toMatchObject({ groupKey: '{}/{}/hook:{alertname="SplitBrain", vrid="51"}', groupLabels: { alertname: 'SplitBrain', vrid: '51' }, triggeredAt: p.clock.now() });
+    const id = p.incidents.current()!.id;
+    expect(p.sent[0]).toMatchObject({ groupKey: `{}/{}/hook:{incident="${id}"}`, groupLabels: { incident: id }, triggeredAt: p.clock.now() });
+    expect(p.sent[0].alerts[0].labels).toEqual({ alertname: 'SplitBrain', vrid: '51', severity: 'critical', incident: id });
   });
 
   test('alerts published in the same evaluation share one notification; later ones wait for group_interval', () => {
@@ -27,7 +32,7 @@ describe('alert pipeline (route -> group -> inhibit/silence -> dedup -> outbox),
   });
 
   test('group_wait from the route delays the first flush; an already old alert goes at once', () => {
-    const route = { receiver: 'hook', group_wait: 30_000, matchers: [], continue: false, routes: [] };
+    const route = { ...CLASSIC_ROUTE, group_wait: 30_000 };
     const p = setupPipeline({ route });
     p.fire({ alertname: 'A' });
     p.clock.advance(29_999);
@@ -40,7 +45,7 @@ describe('alert pipeline (route -> group -> inhibit/silence -> dedup -> outbox),
   });
 
   test('resolved goes out at the next group_interval with send_resolved; then the group is gone', () => {
-    const p = setupPipeline();
+    const p = setupPipeline({ route: CLASSIC_ROUTE });
     const l = { alertname: 'VipMismatch', vrid: '51' };
     p.fire(l);
     p.clock.advance(0);
@@ -56,7 +61,7 @@ describe('alert pipeline (route -> group -> inhibit/silence -> dedup -> outbox),
   });
 
   test('send_resolved false: no resolved message', () => {
-    const p = setupPipeline({ receivers: [webhookCfg('hook', { send_resolved: false } as Partial<ReceiverConfig>)] });
+    const p = setupPipeline({ route: CLASSIC_ROUTE, receivers: [webhookCfg('hook', { send_resolved: false } as Partial<ReceiverConfig>)] });
     p.fire({ alertname: 'A' });
     p.clock.advance(0);
     p.resolve({ alertname: 'A' });
@@ -66,7 +71,7 @@ describe('alert pipeline (route -> group -> inhibit/silence -> dedup -> outbox),
   });
 
   test('nothing new: no message until repeat_interval', () => {
-    const p = setupPipeline();
+    const p = setupPipeline({ route: CLASSIC_ROUTE });
     p.fire({ alertname: 'A' });
     p.clock.advance(0);
     p.clock.advance(4 * 3_600_000 - 10_000);
@@ -77,7 +82,7 @@ describe('alert pipeline (route -> group -> inhibit/silence -> dedup -> outbox),
   });
 
   test('fired and resolved within one interval after a notification about others: only what the receiver knows', () => {
-    const p = setupPipeline();
+    const p = setupPipeline({ route: CLASSIC_ROUTE });
     p.fire({ alertname: 'A', vrid: '1', node: 'x' });
     p.clock.advance(0);
     p.fire({ alertname: 'A', vrid: '1', node: 'y' });
@@ -90,7 +95,7 @@ describe('alert pipeline (route -> group -> inhibit/silence -> dedup -> outbox),
   });
 
   test('inhibition is applied at flush: SplitBrain published with VipMismatch mutes it', () => {
-    const p = setupPipeline();
+    const p = setupPipeline({ route: CLASSIC_ROUTE });
     p.fire({ alertname: 'VipMismatch', vrid: '51', node: 'ka1' });
     p.fire({ alertname: 'SplitBrain', vrid: '51' });
     p.clock.advance(0);
@@ -103,7 +108,7 @@ describe('alert pipeline (route -> group -> inhibit/silence -> dedup -> outbox),
   });
 
   test('KeepalivedDown mutes the instance alerts of the same node only', () => {
-    const p = setupPipeline();
+    const p = setupPipeline({ route: CLASSIC_ROUTE });
     p.fire({ alertname: 'KeepalivedDown', node: 'ka1' });
     p.fire({ alertname: 'NoMaster', node: 'ka1', vrid: '51' });
     p.fire({ alertname: 'NoMaster', node: 'ka2', vrid: '52' });
@@ -112,7 +117,7 @@ describe('alert pipeline (route -> group -> inhibit/silence -> dedup -> outbox),
   });
 
   test('silenced alerts are not sent; they are when the silence expires (next group_interval)', () => {
-    const p = setupPipeline();
+    const p = setupPipeline({ route: CLASSIC_ROUTE });
     const id = p.silences.add({ matchers: ['alertname="Failover"'], endsAt: p.clock.now() + 60_000, createdBy: 't', comment: 'planned switchover' });
     p.fire({ alertname: 'Failover', vrid: '51' });
     p.clock.advance(0);
@@ -127,6 +132,7 @@ describe('alert pipeline (route -> group -> inhibit/silence -> dedup -> outbox),
     const receivers = [webhookCfg('pager'), webhookCfg('slack')];
     const route = {
       receiver: 'slack',
+      group_by: ['alertname', 'vrid'],
       matchers: [],
       continue: false,
       routes: [{ receiver: 'pager', matchers: ['severity="critical"'], continue: true, routes: [], group_by: ['...'] }, { receiver: 'slack', matchers: [], continue: false, routes: [] }],
@@ -140,7 +146,7 @@ describe('alert pipeline (route -> group -> inhibit/silence -> dedup -> outbox),
     expect(p.sent.filter((n) => n.receiver === 'slack').map((n) => n.alerts.length).sort()).toEqual([1, 2]);
   });
 
-  test('a reload: the new pipeline takes the hub state and, with the same notification log, does not page again', () => {
+  test('a reload: the new pipeline takes the hub state and, with the same notification log and incident book, does not page again', () => {
     const p = setupPipeline();
     p.fire({ alertname: 'A' });
     p.clock.advance(0);

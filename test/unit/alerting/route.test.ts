@@ -63,7 +63,7 @@ describe('route tree', () => {
     const t = buildRouteTree(undefined, ['slack', 'mail']);
     const m = matchRoutes(t, { alertname: 'NoMaster' });
     expect(m.map((x) => x.receiver)).toEqual(['slack', 'mail']);
-    expect(m[0]).toMatchObject({ groupWait: 0, groupInterval: 10_000, groupBy: ['alertname', 'vrid'] });
+    expect(m[0]).toMatchObject({ groupWait: 0, groupInterval: 10_000, groupBy: ['incident'] });
     expect(matchRoutes(buildRouteTree(undefined, []), { alertname: 'x' })).toEqual([]);
   });
 

@@ -1,7 +1,7 @@
 import { fingerprint } from '../../../agent/alerting/alert';
 import { buildClusterView, clusterViewForApi } from '../../../agent/state/cluster';
 import { NodeStore } from '../../../agent/state/store';
-import type { Rule } from '../../../rules/rule';
+import type { Condition, Rule } from '../../../rules/rule';
 import { allRules } from '../../../rules';
 import { FakeClock } from '../../helpers/fakeClock';
 import { healthyPair, SimCluster } from './harness';
@@ -41,6 +41,39 @@ describe('RulesEngine', () => {
     expect(c.firing('Flaky')).toHaveLength(1);
     expect(c.firing('SplitBrain')).toHaveLength(1);
     expect(c.state.lastEvaluation?.errors).toEqual(['Flaky: boom']);
+  });
+
+  test("alerts carry their rule's rank and event; a past condition is published as a past event", () => {
+    let past = false;
+    const ranked: Rule = {
+      name: 'Ranked',
+      rank: 5,
+      evaluate(ctx) {
+        const out: Condition[] = [{ severity: 'warning', labels: { n: 'event' }, event: true, annotations: { summary: 'e', description: 'd' } }];
+        // found once (rules remember what they reported)
+        if (past) out.push({ severity: 'critical', labels: { n: 'past' }, startsAt: ctx.now - 9000, endsAt: ctx.now - 600, annotations: { summary: 'p', description: 'd' } });
+        past = false;
+        return out;
+      },
+    };
+    const c = new SimCluster(['ka1', 'ka2'], 'ka1', {}, [ranked, ...allRules]);
+    c.boot('ka1', [{ state: 'MASTER', priority: 150 }]);
+    c.boot('ka2', [{ state: 'BACKUP', priority: 100 }]);
+    c.advance(1000);
+    expect(c.firing('Ranked')).toEqual([expect.objectContaining({ rank: 5, event: true, labels: expect.objectContaining({ n: 'event' }) })]);
+    past = true;
+    c.advance(1000);
+    const found = c.published.filter((a) => a.labels.n === 'past');
+    expect(found.map((a) => [a.status, a.past, a.event, a.rank])).toEqual([
+      ['firing', true, true, 5],
+      ['resolved', true, true, 5],
+    ]);
+    // every shipped rule has a rank
+    expect(allRules.filter((r) => r.rank === undefined).map((r) => r.name)).toEqual([]);
+    c.transition('ka2', 'MASTER');
+    c.advance(2000);
+    expect(c.firing('SplitBrain')[0]).toMatchObject({ rank: 30 });
+    expect(c.firing('SplitBrain')[0].event).toBeUndefined();
   });
 
   test('evaluates on the timer for time-based conditions, and wakes up exactly when one is due', () => {
