@@ -159,8 +159,9 @@ export const rulesSchema = z
      *  preemption and the peer stream's delay (fires within ~split_brain_for + 0.1 s). 500 ms is
      *  8x the longest overlap the agents saw in 30 lab preemptions (bench/preemptionOverlap.ts: 63 ms). */
     split_brain_for: duration.default(RULES_DEFAULTS.split_brain_for),
-    /** How long a state condition (KeepalivedDown, InstanceFault, VipMismatch, NginxDownOnVipHolder,
-     *  RedundancyLost) must hold before it fires: absorbs the seconds of a normal failover. */
+    /** How long a state condition (KeepalivedDown, InstanceFault, VipMismatch, VipLeftBound,
+     *  NginxDownOnVipHolder, RedundancyLost, RedundancyUnverified) must hold before it fires:
+     *  absorbs the seconds of a normal failover. */
     condition_for: duration.default(RULES_DEFAULTS.condition_for),
     /** Event-like alerts (Failover, PriorityChanged) stay firing this long, then resolve. */
     event_hold: duration.default(RULES_DEFAULTS.event_hold),
