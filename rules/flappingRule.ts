@@ -1,11 +1,14 @@
-// Flapping (warning): the MASTER of a VRID keeps changing. Counted in MASTER changes (a node
-// taking MASTER, the VIP moving to another node), not in time bins: it fires at the
+// Flapping (warning): the MASTER of a VRID keeps changing. Counted in MASTER changes (another
+// node taking MASTER, the VIP moving to another node), not in time bins: it fires at the
 // `changes`-th change within `window` (defaults: the 3rd within 5 min, so a failover and its
 // failback never flap) and clears after `quiet` without a change (hysteresis: one alert for one
 // episode, however long it goes on). While a VRID flaps, Failover and PriorityChanged fold into it.
-// Changes are taken from two places and the larger count wins, so one failover is one change:
-//  - the nodes' transition timelines (a node entering MASTER), which keep changes the cluster
-//    view may not show (a peer out of sight meanwhile, two flips between two evaluations);
+// A change is a single MASTER (or single VIP holder) that is another node than the last one: the
+// moments of a handover with none or two MASTERs are not verdicts, so a split brain that heals
+// back to the same master is no change. Changes are taken from two places and the larger count
+// wins, so one failover is one change:
+//  - the nodes' transition timelines, replayed, which keep changes the cluster view may not show
+//    (a peer out of sight meanwhile, two flips between two evaluations);
 //  - the cluster view: who is the single MASTER, and who is the single holder of each VIP (a VIP
 //    that moves counts even when the transitions are not all visible).
 // Only changes after this rule's memory began (the agent's start; a reload keeps it) and after
@@ -79,17 +82,38 @@ function observe(mem: Memory, v: ClusterVrid, now: number, from: number): Change
   return out;
 }
 
-/** Nodes entering MASTER, from every member's timeline (its own clock), oldest first. */
+/**
+ * MASTER changes replayed from every member's timeline (each stamped by its node's clock): the
+ * set of MASTER nodes is followed through all transitions in time order, and a change is a single
+ * MASTER that is another node than the last single one. A split brain (ka1, then ka1 and ka2,
+ * then ka1 again) is no change; a failover through FAULT or STOP (ka1, none, ka2) and a
+ * preemption (ka2, both for milliseconds, ka1) are one each.
+ */
 function fromTimelines(ctx: RuleContext, v: ClusterVrid, from: number): Change[] {
-  const out: Change[] = [];
+  const state = new Map<string, string>();
+  const steps: Array<{ at: number; node: string; to: string }> = [];
   for (const m of v.members) {
     const s = ctx.view.nodes.find((n) => n.node === m.node)?.state;
     if (!s) continue;
-    for (const t of s.timeline) {
-      if (t.iname === m.iname && t.to === 'MASTER' && t.from !== 'UNKNOWN' && t.at >= from && t.at <= ctx.now) out.push({ at: t.at, who: m.node });
-    }
+    const mine = s.timeline.filter((t) => t.iname === m.iname && t.at <= ctx.now);
+    state.set(m.node, mine.length ? mine[0].from : m.state);
+    for (const t of mine) steps.push({ at: t.at, node: m.node, to: t.to });
   }
-  return out.sort((a, b) => a.at - b.at);
+  steps.sort((a, b) => a.at - b.at);
+  const single = (): string | undefined => {
+    const masters = [...state].filter(([, st]) => st === 'MASTER').map(([n]) => n);
+    return masters.length === 1 ? masters[0] : undefined;
+  };
+  let last = single();
+  const out: Change[] = [];
+  for (const st of steps) {
+    state.set(st.node, st.to);
+    const now = single();
+    if (now === undefined || now === last) continue;
+    if (last !== undefined && st.at >= from) out.push({ at: st.at, who: now });
+    last = now;
+  }
+  return out;
 }
 
 export const flappingRule: Rule = {

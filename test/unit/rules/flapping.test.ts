@@ -100,6 +100,18 @@ describe('Flapping (defaults: 3 MASTER changes within 5 min; clears after 2 min 
     expect(c.events('Failover', 'firing')).toHaveLength(6);
   });
 
+  test('split brains that heal back to the same master are no MASTER change (the master never changed)', () => {
+    const c = healthyPair();
+    for (let i = 0; i < 4; i++) {
+      c.transition('ka2', 'MASTER');
+      c.advance(3000);
+      c.transition('ka2', 'BACKUP');
+      c.advance(3000);
+    }
+    expect(c.events('SplitBrain', 'firing')).toHaveLength(4);
+    expect(c.events('Flapping')).toEqual([]);
+  });
+
   test('a peer going out of sight and back is not a MASTER change', () => {
     const c = healthyPair();
     for (let i = 0; i < 10; i++) {
