@@ -38,7 +38,10 @@ export const vipLeftBoundRule: Rule = {
               description:
                 `${vs.vip} has been bound on ${vs.intf} on ${m.node} since ${fmtTime(vs.since)}, and without a MASTER claim there since ` +
                 `${fmtTime(left.since)} (${fmtDuration(now - left.since)}). ${elsewhere}` +
-                `Fix on ${m.node}: ${fix}, or restart keepalived there.`,
+                (masters.length
+                  ? `Fix on ${m.node}: ${fix}, or restart keepalived there.`
+                  : `No other node holds it as MASTER yet, so this address is what answers for the VIP now. Fix on ${m.node}: restart keepalived there, ` +
+                    `or once another node is MASTER, ${fix}.`),
               fix,
             },
           });

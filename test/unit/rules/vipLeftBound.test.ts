@@ -76,6 +76,20 @@ describe('VipLeftBound', () => {
     }
   });
 
+  test('keepalived dead before any other node took over: the page says this address still answers, and fires anyway', () => {
+    const c = healthyPair('ka1', { conditionForMs: 2000 });
+    c.apply('ka1', { kind: 'keepalived', up: false, reason: 'process gone' });
+    c.advance(2100);
+    const [a] = c.firing('VipLeftBound');
+    expect(a.annotations.summary).toBe('VIP 192.0.2.100 (VRID 51) is left bound on ka1: keepalived is not running there (process gone)');
+    expect(a.annotations.description).toMatch(/No other node holds it as MASTER yet, so this address is what answers for the VIP now\. Fix on ka1: restart keepalived there, or once another node is MASTER, `ip addr del 192\.0\.2\.100\/24 dev eth0`\.$/);
+    // ka2 takes over: the alert's text follows (the API and the resolved notice show the current one).
+    c.transition('ka2', 'MASTER');
+    c.advance(100);
+    expect(c.firing('VipLeftBound')[0].annotations.summary).toMatch(/; ka2 is MASTER$/);
+    expect(c.events('VipLeftBound', 'firing')).toHaveLength(1);
+  });
+
   test('the prefix the VIP probe did not see is not invented', () => {
     const c = healthyPair();
     c.apply('ka2', { kind: 'vip', vips: [{ iname: 'VI_1', vip: VIP, intf: 'eth1' }], source: 'vip_probe' });
