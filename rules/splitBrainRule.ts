@@ -22,8 +22,6 @@ import { masterIntervals, overlaps } from './masterIntervals';
 import { describeVrid, fmtDuration, fmtTime, inameOf, vridLabels, type Condition, type Rule, type RuleContext } from './rule';
 import { andList, claimants, claimsVip, duplicateMeaning, nodeState } from './vipClaims';
 
-export { DUPLICATE_SETTLE_MS } from './vipClaims';
-
 interface Episode {
   startsAt: number;
   /** Every node seen claiming MASTER during the episode. */
