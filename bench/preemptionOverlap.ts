@@ -91,7 +91,7 @@ async function main(): Promise<void> {
     const agents = await startAgents(lab, {
       config: () => ({
         log: { level: 'warn' },
-        rules: { split_brain_for: hold, event_hold: '5s', flapping: { high_threshold: 100, low_threshold: 100 } },
+        rules: { split_brain_for: hold, event_hold: '5s', flapping: { changes: 1000 } },
         alerting: { route: { receiver: 'bench' }, receivers: [{ name: 'bench', type: 'webhook', url: `http://192.0.2.50:${RECEIVER_PORT}/kw` }] },
       }),
     });

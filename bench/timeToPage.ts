@@ -93,7 +93,7 @@ async function main(): Promise<void> {
         log: { level: 'warn' },
         // Each round's Failover must resolve before the next (event_hold), and 20 failovers in a few
         // minutes must not fold into one Flapping alert (what an operator wants, not what is measured).
-        rules: { event_hold: '5s', flapping: { high_threshold: 100, low_threshold: 100 } },
+        rules: { event_hold: '5s', flapping: { changes: 1000 } },
         alerting: {
           route: { receiver: 'bench' },
           receivers: [{ name: 'bench', type: 'webhook', url: `http://192.0.2.50:${RECEIVER_PORT}/kw` }],

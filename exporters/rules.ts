@@ -16,11 +16,11 @@ export function rulesCollector(state: EngineState): Collector {
     register(registry: Registry) {
       splitBrain = new Gauge({
         name: 'keepwatch_split_brain',
-        help: 'Whether a split brain (two or more MASTERs) is active for the VRID (1) or not (0).',
+        help: 'Whether a split brain (two or more keepalived processes claiming MASTER) is active for the VRID (1) or not (0).',
         labelNames: ['vrid'],
         registers: [registry],
       });
-      flapping = new Gauge({ name: 'keepwatch_flapping', help: 'Whether the instance\'s VRID is flapping (1) or not (0), Nagios-style.', labelNames: ['iname'], registers: [registry] });
+      flapping = new Gauge({ name: 'keepwatch_flapping', help: 'Whether the instance\'s VRID is flapping (1: rules.flapping.changes MASTER changes within rules.flapping.window, until rules.flapping.quiet without one) or not (0).', labelNames: ['iname'], registers: [registry] });
       // One histogram for the agent's life: the registry is rebuilt on reload, the observations stay.
       registry.registerMetric(state.histogram);
     },

@@ -218,7 +218,7 @@ export class RulesEngine implements Component {
       let annotations = alert.annotations;
       const rule = this.o.rules.find((r) => r.name === alert.labels.alertname);
       try {
-        if (rule?.resolvedAnnotations) annotations = { ...rule.resolvedAnnotations(alert, now), observer: alert.annotations.observer ?? view.self };
+        if (rule?.resolvedAnnotations) annotations = { ...rule.resolvedAnnotations(alert, now, view), observer: alert.annotations.observer ?? view.self };
       } catch (e) {
         this.logOnce(`${rule?.name}.resolvedAnnotations`, e);
       }

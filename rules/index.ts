@@ -14,8 +14,10 @@ import { noMasterRule } from './noMasterRule';
 import { nginxDownOnVipHolderRule } from './nginxDownOnVipHolderRule';
 import { nginxNotStartedOnTakeoverRule } from './nginxNotStartedOnTakeoverRule';
 import { vipMismatchRule } from './vipMismatchRule';
+import { vipLeftBoundRule } from './vipLeftBoundRule';
 import { failoverRule } from './failoverRule';
 import { redundancyLostRule } from './redundancyLostRule';
+import { redundancyUnverifiedRule } from './redundancyUnverifiedRule';
 import { keepalivedDownRule } from './keepalivedDownRule';
 import { instanceFaultRule } from './instanceFaultRule';
 import { priorityChangedRule } from './priorityChangedRule';
@@ -30,8 +32,10 @@ export const allRules: Rule[] = [
   nginxDownOnVipHolderRule,
   nginxNotStartedOnTakeoverRule,
   vipMismatchRule,
+  vipLeftBoundRule,
   failoverRule,
   redundancyLostRule,
+  redundancyUnverifiedRule,
   keepalivedDownRule,
   instanceFaultRule,
   priorityChangedRule,
@@ -50,12 +54,7 @@ export function ruleSettings(c: Pick<Config, 'rules' | 'nginx' | 'peers'>): Rule
     driftForMs: r.drift_for,
     syncGroupForMs: r.sync_group_for,
     peerTimeoutMs: r.peer_timeout,
-    flapping: {
-      window: r.flapping.window,
-      highThreshold: r.flapping.high_threshold,
-      lowThreshold: r.flapping.low_threshold,
-      horizonMs: r.flapping.horizon,
-    },
+    flapping: { changes: r.flapping.changes, windowMs: r.flapping.window, quietMs: r.flapping.quiet },
     nginxStandby: c.nginx.standby,
     takeoverGraceMs: c.nginx.takeover_grace,
     peers: (c.peers ?? []).map((p) => p.name),

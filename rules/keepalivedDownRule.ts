@@ -23,8 +23,8 @@ export const keepalivedDownRule: Rule = {
         annotations: {
           summary: `keepalived is not running on ${n.node}${reason ? ` (${reason})` : ''}`,
           description:
-            `Since ${fmtTime(since)} (${fmtDuration(now - since)}). ${n.node} neither holds nor can take over ` +
-            `${vrids.length ? `VRID ${vrids.join(', ')}` : 'its VRIDs'}. Check first: systemctl status keepalived and its ` +
+            `Since ${fmtTime(since)} (${fmtDuration(now - since)}). ${n.node} takes no part in the elections of ` +
+            `${vrids.length ? `VRID ${vrids.join(', ')}` : 'its VRIDs'}: it can neither be MASTER nor take over. Check first: systemctl status keepalived and its ` +
             'journal (journalctl -u keepalived) on that node; a config error keeps it from starting (keepalived -t).',
         },
       });

@@ -12,7 +12,8 @@ export interface RuleSettings {
   driftForMs: number;
   syncGroupForMs: number;
   peerTimeoutMs: number;
-  flapping: { window: number; highThreshold: number; lowThreshold: number; horizonMs: number };
+  /** Flapping: `changes` MASTER changes within windowMs fire; quietMs without one clears. */
+  flapping: { changes: number; windowMs: number; quietMs: number };
   /** nginx.standby: in cold mode a stopped nginx on a BACKUP is normal. */
   nginxStandby: 'hot' | 'cold';
   /** nginx.takeover_grace: a new MASTER's nginx must serve within this time (cold standby). */
@@ -73,8 +74,9 @@ export interface Rule {
    */
   readonly rank?: number;
   evaluate(ctx: RuleContext): Condition[];
-  /** Annotations for the resolved notice of one of its alerts (e.g. "lasted from X to Y"). */
-  resolvedAnnotations?(alert: Alert, endsAt: number): Alert['annotations'];
+  /** Annotations for the resolved notice of one of its alerts (e.g. "lasted from X to Y"), with
+   *  the cluster view of the evaluation that found it over (to say what holds now). */
+  resolvedAnnotations?(alert: Alert, endsAt: number, view: ClusterView): Alert['annotations'];
 }
 
 // ------------------------------------------------------------------ helpers shared by rules

@@ -1,23 +1,33 @@
-// SplitBrain (critical): two or more nodes MASTER for one VRID. Any one of these paths proves it:
-//  - the cluster view: two fresh nodes report MASTER (the agents still reach each other, e.g. a
-//    firewall drops VRRP only);
-//  - one VIP bound on two nodes;
-//  - duplicate-address probing finds another host answering for a VIP this node holds;
-//  - keepalived's own evidence, repeated: a MASTER receiving lower-priority adverts and forcing
-//    new elections (MASTER_RX_LOWER_PRI / "forcing new election") while it lasts.
+// SplitBrain (critical): two keepalived processes claim MASTER for one VRID. Each path below is a
+// claim observed, never inferred from where an address happens to be:
+//  - the cluster view: two fresh nodes whose keepalived runs report MASTER (the agents still
+//    reach each other, e.g. a firewall drops VRRP only);
+//  - one VIP bound on two nodes, each MASTER (of any VRID: two configs that disagree on the VRID);
+//  - duplicate-address probing: another host answers for a VIP this MASTER holds, no node in
+//    sight holds it, and a node of the pair is out of sight (or no peer agent runs): the other
+//    side of a split brain we cannot see into;
+//  - keepalived's own evidence, repeated: a MASTER receiving another MASTER's lower-priority
+//    adverts and forcing new elections (MASTER_RX_LOWER_PRI / "forcing new election").
+// A VIP bound on two nodes where one node's keepalived is dead, or its instance BACKUP, FAULT or
+// STOP, is not a split brain: that address was left behind (keepalived killed with SIGKILL), one
+// keepalived claims MASTER, and VipLeftBound names the fix. A duplicate-address answer from such
+// a node is that same address.
 // It resolves when one master remains. When no path works (a full partition: each agent sees its
 // peer down) nothing can be seen while it lasts; when the peers meet again their timelines show
 // both MASTER over the same interval, and it is reported as "lasted from X to Y": an alert that
 // fires and resolves at once. An alert that was firing is not resolved because the other MASTER
 // went out of sight (its agent restarted, or the partition became total): not seeing is not an all-clear.
 import type { ClusterView, ClusterVrid } from '../agent/state/cluster';
-import type { NodeState } from '../agent/state/types';
 import { masterIntervals, overlaps } from './masterIntervals';
 import { describeVrid, fmtDuration, fmtTime, inameOf, vridLabels, type Condition, type Rule, type RuleContext } from './rule';
+import { andList, claimants, claimsVip, duplicateMeaning, nodeState } from './vipClaims';
 
 interface Episode {
   startsAt: number;
+  /** Every node seen claiming MASTER during the episode. */
   masters: Set<string>;
+  /** Claimants that are not nodes of the pair in sight ("another host (MAC ...)"), by first seen. */
+  others: string[];
   /** First seen long after it began (the agents met again after it started). */
   late: boolean;
 }
@@ -31,21 +41,9 @@ interface Memory {
   evidenceSeen: Map<string, number>;
 }
 
-/**
- * A duplicate-address answer counts only from a probe that ran entirely while this node held the
- * VIP: arping waits up to 2 s, and a probe that straddles a VIP move (a preemption, a flapping
- * pair) hears the previous holder before it lets go. Seen in the lab: one such answer kept a
- * false SplitBrain firing until the next probe, 10 s later.
- */
-export const DUPLICATE_SETTLE_MS = 3_000;
-
 /** A one-off MASTER_RX_LOWER_PRI is reported on its own only after this long without peer timelines to say more. */
 export const EVIDENCE_SETTLE_MS = 30_000;
 const MAX_REPORTED = 50;
-
-function stateOf(view: ClusterView, node: string): NodeState | undefined {
-  return view.nodes.find((n) => n.node === node)?.state;
-}
 
 function covered(list: Array<{ start: number; end: number }> | undefined, start: number, end: number, slack: number): boolean {
   return (list ?? []).some((r) => start <= r.end + slack && end >= r.start - slack);
@@ -60,15 +58,37 @@ function remember(m: Memory, key: string, start: number, end: number): void {
 
 const EVIDENCE_TYPES = new Set(['MASTER_RX_LOWER_PRI', 'RX_LOWER_PRI_ADVERT']);
 
+/** "both" for two, "all" for more. */
+function bothOrAll(n: number): string {
+  return n > 2 ? 'all' : 'both';
+}
+
+/** Who holds MASTER of a VRID now, for a resolved notice: "ka1 is MASTER now". */
+export function masterNow(view: ClusterView, labels: Record<string, string>): string {
+  const v = view.vrids.find((x) => {
+    const l = vridLabels(x);
+    return l.vrid === labels.vrid && (l.family ?? '') === (labels.family ?? '');
+  });
+  if (!v) return 'the VRID is no longer reported by any node in sight';
+  const now = claimants(view, v).map((m) => m.node).sort();
+  const stale = [...v.staleMasters].sort();
+  const out = stale.length ? `; ${andList(stale)} out of sight (last known MASTER)` : '';
+  if (now.length === 1) return `${now[0]} is MASTER now${out}`;
+  if (!now.length) return `no node in sight is MASTER now${out}`;
+  return `${andList(now)} are MASTER now${out}`;
+}
+
 export const splitBrainRule: Rule = {
   name: 'SplitBrain',
   rank: 30,
-  resolvedAnnotations(alert, endsAt) {
-    const nodes = alert.annotations.nodes ? alert.annotations.nodes.split(',').join(' and ') : 'two nodes';
-    const vrid = alert.labels.vrid;
+  resolvedAnnotations(alert, endsAt, view) {
+    const who = alert.annotations.claimants ?? (alert.annotations.nodes ? andList(alert.annotations.nodes.split(',')) : 'two nodes');
+    const n = Number(alert.annotations.claimant_count ?? 2);
     return {
       ...alert.annotations,
-      summary: `Split brain on VRID ${vrid} is over: it lasted from ${fmtTime(alert.startsAt)} to ${fmtTime(endsAt)} (${fmtDuration(endsAt - alert.startsAt)}); ${nodes} were MASTER`,
+      summary:
+        `Split brain on VRID ${alert.labels.vrid}${alert.labels.family === 'IPv6' ? ' (IPv6)' : ''} is over: ${who} were ${bothOrAll(n)} MASTER ` +
+        `from ${fmtTime(alert.startsAt)} to ${fmtTime(endsAt)} (${fmtDuration(endsAt - alert.startsAt)}); ${masterNow(view, alert.labels)}`,
       description: `One MASTER remains. ${alert.annotations.description}`,
       duration_seconds: String(Math.round((endsAt - alert.startsAt) / 100) / 10),
     };
@@ -87,22 +107,22 @@ export const splitBrainRule: Rule = {
         if (!ep && now - live.start < settings.splitBrainForMs) {
           ctx.wakeAt(live.start + settings.splitBrainForMs);
         } else {
-          const episode = ep ?? { startsAt, masters: new Set<string>(), late: now - startsAt > settings.splitBrainForMs + settings.peerTimeoutMs };
+          const episode = ep ?? { startsAt, masters: new Set<string>(), others: [], late: now - startsAt > settings.splitBrainForMs + settings.peerTimeoutMs };
           for (const n of live.masters) episode.masters.add(n);
+          for (const o of live.others) if (!episode.others.includes(o.who)) episode.others.push(o.who);
           mem.episodes.set(v.key, episode);
-          const c = condition(v, iname, episode.startsAt, live.masters, live.reasons, now);
+          const c = condition(v, iname, episode, live.masters, live.others.map((o) => o.what), live.reasons, now);
           if (episode.late) c.annotations.detected = 'late: the agents could not see each other when it began';
           out.push(c);
           continue;
         }
       } else if (ep) {
-        // Still firing while a master of the episode is out of sight and another is still MASTER.
-        const unseen = [...ep.masters].filter((n) => v.staleMasters.includes(n));
-        const stillMaster = [...ep.masters].filter((n) => v.masters.includes(n));
+        // Still firing while a master of the episode is out of sight and another still claims MASTER.
+        const unseen = [...ep.masters].filter((n) => v.staleMasters.includes(n)).sort();
+        const stillMaster = claimants(view, v).map((m) => m.node).filter((n) => ep.masters.has(n));
         if (unseen.length && stillMaster.length) {
-          out.push(
-            condition(v, iname, ep.startsAt, [...stillMaster, ...unseen], [`${unseen.join(', ')} out of sight since the split brain began; last known state MASTER`], now),
-          );
+          const what = unseen.map((n) => `${n} was MASTER when last seen (out of sight since the split brain began)`);
+          out.push(condition(v, iname, ep, stillMaster, what, [`${andList(unseen)} out of sight since the split brain began; last known state MASTER`], now));
           continue;
         }
         remember(mem, v.key, ep.startsAt, now);
@@ -118,40 +138,49 @@ export const splitBrainRule: Rule = {
 
 interface Live {
   start: number;
+  /** Nodes of the pair seen claiming MASTER. */
   masters: string[];
+  /** Claimants that are not nodes in sight: who (short, for "X and Y were both MASTER") and what was observed. */
+  others: Array<{ who: string; what: string }>;
   reasons: string[];
 }
 
 function liveEvidence(ctx: RuleContext, v: ClusterVrid): Live | undefined {
-  const { now, view } = ctx;
+  const { now, view, settings } = ctx;
   const reasons: string[] = [];
   const masters = new Set<string>();
+  const others: Live['others'] = [];
   const starts: number[] = [];
-  if (v.masters.length >= 2) {
-    const sinces = v.members.filter((m) => m.fresh && m.state === 'MASTER').map((m) => m.since).sort((a, b) => a - b);
+  const claiming = claimants(view, v);
+  if (claiming.length >= 2) {
+    const sinces = claiming.map((m) => m.since).sort((a, b) => a - b);
     starts.push(sinces[1]);
-    v.masters.forEach((n) => masters.add(n));
-    reasons.push(`${[...v.masters].sort().join(' and ')} report MASTER`);
+    claiming.forEach((m) => masters.add(m.node));
+    reasons.push(`keepalived on ${andList(claiming.map((m) => m.node).sort())} reports MASTER`);
   }
   for (const [vip, holders] of Object.entries(v.vipHolders)) {
-    if (holders.length < 2) continue;
-    const sinces = holders
-      .map((h) => Object.values(stateOf(view, h)?.vips ?? {}).find((x) => x.vip === vip && x.intf !== null)?.since ?? now)
+    const claim = holders.filter((h) => claimsVip(view, h, vip));
+    if (claim.length < 2) continue;
+    const sinces = claim
+      .map((h) => Object.values(nodeState(view, h)?.vips ?? {}).find((x) => x.vip === vip && x.intf !== null)?.since ?? now)
       .sort((a, b) => a - b);
     starts.push(sinces[1]);
-    holders.forEach((n) => masters.add(n));
-    reasons.push(`VIP ${vip} is bound on ${holders.join(' and ')}`);
+    claim.forEach((n) => masters.add(n));
+    reasons.push(`VIP ${vip} is bound on ${andList(claim)}, each MASTER`);
   }
-  for (const m of v.members) {
-    if (!m.fresh) continue;
-    const s = stateOf(view, m.node);
+  for (const m of claiming) {
+    const s = nodeState(view, m.node);
     if (!s) continue;
     for (const vs of Object.values(s.vips)) {
-      if (vs.iname !== m.iname || vs.intf === null || !vs.duplicate?.duplicate) continue;
-      if (vs.duplicate.at < vs.since + DUPLICATE_SETTLE_MS) continue;
-      starts.push(vs.duplicate.at);
+      if (vs.iname !== m.iname) continue;
+      const d = duplicateMeaning(view, v, m, vs, settings.peers);
+      if (d?.kind !== 'unseen') continue;
+      starts.push(d.at);
       masters.add(m.node);
-      reasons.push(`another host${vs.duplicate.mac ? ` (MAC ${vs.duplicate.mac})` : ''} answers for VIP ${vs.vip}, which ${m.node} holds (duplicate-address probe)`);
+      const host = `another host${d.mac ? ` (MAC ${d.mac})` : ''}`;
+      const sight = d.unseen.length ? `; ${andList(d.unseen)} out of sight` : '; no peer agent to ask';
+      others.push({ who: host, what: `${host} answers for its VIP ${vs.vip}${sight}` });
+      reasons.push(`${host} answers for VIP ${vs.vip}, which ${m.node} holds as MASTER (duplicate-address probe)${sight}`);
     }
     const ev = s.instances[m.iname]?.lastEvidence;
     const window = Math.max(3000, 3 * (m.advertIntervalMs ?? 1000));
@@ -159,29 +188,39 @@ function liveEvidence(ctx: RuleContext, v: ClusterVrid): Live | undefined {
       // One piece of evidence per advert: the fight began about count - 1 adverts ago.
       starts.push(ev.at - (ev.count - 1) * (m.advertIntervalMs ?? 1000));
       masters.add(m.node);
-      reasons.push(`keepalived on ${m.node} keeps receiving adverts from a lower-priority MASTER${ev.peer ? ` (${ev.peer})` : ''} and forcing new elections (${ev.count} times)`);
+      const sender = ev.peer ? `the keepalived at ${ev.peer}` : 'another keepalived';
+      if (!claiming.some((o) => o.node !== m.node)) others.push({ who: sender, what: `${sender} sends MASTER adverts too (lower priority)` });
+      reasons.push(`keepalived on ${m.node} keeps receiving MASTER adverts from ${sender} with a lower priority and forcing new elections (${ev.count} times)`);
     }
   }
   if (!reasons.length) return undefined;
-  return { start: Math.min(...starts), masters: [...masters], reasons };
+  return { start: Math.min(...starts), masters: [...masters].sort(), others, reasons };
 }
 
-function condition(v: ClusterVrid, iname: string, startsAt: number, unsorted: string[], reasons: string[], now: number): Condition {
+function condition(v: ClusterVrid, iname: string, ep: Pick<Episode, 'startsAt' | 'masters' | 'others'>, masters: string[], others: string[], reasons: string[], now: number): Condition {
   // Sorted: every agent words the same split brain the same way (one fingerprint, one text).
-  const masters = [...unsorted].sort();
-  const who = masters.length ? masters.join(' and ') : 'two nodes';
+  const sorted = [...masters].sort();
+  const startsAt = ep.startsAt;
+  let summary: string;
+  if (sorted.length >= 2 && !others.length) summary = `${andList(sorted)} are ${bothOrAll(sorted.length)} MASTER`;
+  else if (sorted.length >= 2) summary = `${andList(sorted)} are MASTER; ${others.join('; ')}`;
+  else summary = `${sorted[0] ?? 'a node'} is MASTER and ${others.join('; ') || 'so is another node'}`;
+  // Everyone who claimed MASTER during the episode, for the resolved notice.
+  const all = [...[...ep.masters].sort(), ...ep.others];
   return {
     severity: 'critical',
     labels: vridLabels(v, iname),
     startsAt,
     annotations: {
-      summary: `Split brain on ${describeVrid(v)}: ${who} are MASTER`,
+      summary: `Split brain on ${describeVrid(v)}: ${summary}`,
       description:
         `${reasons.join('; ')}. Since ${fmtTime(startsAt)} (${fmtDuration(now - startsAt)}). ` +
-        'Both nodes answer for the VIP: clients are split between them. Check first that VRRP (IP protocol 112, ' +
+        'Both sides answer for the VIP: clients are split between them. Check first that VRRP (IP protocol 112, ' +
         'multicast 224.0.0.18 or the unicast_peer addresses) passes between the nodes: firewall rules (nft list ruleset, ' +
         'security groups), then virtual_router_id and authentication on both nodes.',
-      nodes: masters.join(','),
+      nodes: [...ep.masters].sort().join(','),
+      claimants: andList(all),
+      claimant_count: String(Math.max(2, all.length)),
     },
   };
 }
@@ -197,8 +236,8 @@ function pastFromTimelines(ctx: RuleContext, v: ClusterVrid, mem: Memory, iname:
     for (let j = i + 1; j < fresh.length; j++) {
       const a = fresh[i];
       const b = fresh[j];
-      const sa = stateOf(view, a.node);
-      const sb = stateOf(view, b.node);
+      const sa = nodeState(view, a.node);
+      const sb = nodeState(view, b.node);
       if (!sa || !sb) continue;
       for (const o of overlaps(masterIntervals(sa, a.iname), masterIntervals(sb, b.iname), now)) {
         if (!o.closed || o.end - o.start < minOverlap || o.end < mem.createdAt) continue;
@@ -220,13 +259,13 @@ function pastFromTimelines(ctx: RuleContext, v: ClusterVrid, mem: Memory, iname:
       startsAt: f.start,
       endsAt: f.end,
       annotations: {
-        summary: `Split brain on ${describeVrid(v)} lasted from ${fmtTime(f.start)} to ${fmtTime(f.end)} (${fmtDuration(f.end - f.start)}): ${f.nodes.join(' and ')} were both MASTER`,
+        summary: `Split brain on ${describeVrid(v)} lasted from ${fmtTime(f.start)} to ${fmtTime(f.end)} (${fmtDuration(f.end - f.start)}): ${andList([...f.nodes].sort())} were ${bothOrAll(f.nodes.length)} MASTER`,
         description:
           'Found after the fact in the nodes\' transition timelines: while it lasted the agents could not reach each other ' +
           '(a full partition, or the agents were down). Both nodes served the VIP meanwhile: check the application for ' +
           'writes on both sides, and what cut the nodes off from each other (links, switch, firewall) at that time. ' +
           'Times are each node\'s own clock.',
-        nodes: f.nodes.join(','),
+        nodes: [...f.nodes].sort().join(','),
         duration_seconds: String(Math.round((f.end - f.start) / 100) / 10),
         detected: 'after healing',
       },
@@ -241,7 +280,7 @@ function pastFromEvidence(ctx: RuleContext, v: ClusterVrid, mem: Memory, iname: 
   const out: Condition[] = [];
   for (const m of v.members) {
     if (!m.fresh) continue;
-    const ev = stateOf(view, m.node)?.instances[m.iname]?.lastEvidence;
+    const ev = nodeState(view, m.node)?.instances[m.iname]?.lastEvidence;
     if (!ev || !EVIDENCE_TYPES.has(ev.type)) continue;
     const seenKey = `${v.key}\u0000${m.node}`;
     if (mem.evidenceSeen.get(seenKey) === ev.at) continue;

@@ -1,8 +1,12 @@
-// VipMismatch (critical): what keepalived says and where the VIP really is disagree on a node: a
-// MASTER without its VIP bound (clients get no answer), or a node that is not MASTER still holding
-// it (BACKUP/FAULT, or keepalived killed with SIGKILL, which leaves addresses behind: two holders).
-// Needs the node's VIP probe data; nodes without it are not judged.
-import { describeVrid, due, fmtDuration, vridLabels, type Condition, type Rule, type RuleContext } from './rule';
+// VipMismatch (critical): what keepalived says and where the VIP really is disagree on a node, in
+// the ways VipLeftBound (a VIP left on a dead keepalived, or on a BACKUP/FAULT/STOP instance)
+// and SplitBrain (two MASTER claims) do not cover: a MASTER without its VIP bound (clients get no
+// answer), an instance in another state (INIT, a deleted instance) still holding it, or a host
+// outside the pair answering for the VIP a MASTER holds while every node of the pair is in sight
+// and none holds it (an address conflict). Needs the node's VIP probe data; nodes without it are
+// not judged.
+import { describeVrid, due, fmtDuration, pendingSince, vridLabels, type Condition, type Rule, type RuleContext } from './rule';
+import { claimsMaster, duplicateMeaning, leftBound } from './vipClaims';
 
 export const vipMismatchRule: Rule = {
   name: 'VipMismatch',
@@ -11,24 +15,33 @@ export const vipMismatchRule: Rule = {
   evaluate(ctx: RuleContext): Condition[] {
     const { now, view, settings } = ctx;
     const out: Condition[] = [];
+    // A conflict is re-probed while it lasts (each answer newer): it counts from the first one.
+    const conflicts = pendingSince(ctx);
     for (const v of view.vrids) {
       for (const m of v.members) {
         if (!m.fresh) continue;
         const s = view.nodes.find((n) => n.node === m.node)?.state;
         if (!s) continue;
-        const keepalivedUp = s.keepalived.up;
+        const master = claimsMaster(view, m);
         for (const vs of Object.values(s.vips)) {
           if (vs.iname !== m.iname) continue;
           const bound = vs.intf !== null;
           let what: string | undefined;
-          if (m.state === 'MASTER' && !bound) what = `${m.node} is MASTER but VIP ${vs.vip} is not bound there`;
-          else if (m.state !== 'MASTER' && bound) {
-            what = keepalivedUp
-              ? `${m.node} is ${m.state} but still holds VIP ${vs.vip} on ${vs.intf}`
-              : `keepalived is not running on ${m.node} but VIP ${vs.vip} is still bound on ${vs.intf} (keepalived killed without cleanup?)`;
-          }
-          if (!what) continue;
-          const since = Math.max(m.since, vs.since);
+          let fix: string;
+          let since = Math.max(m.since, vs.since);
+          if (master && !bound) {
+            what = `${m.node} is MASTER but VIP ${vs.vip} is not bound there`;
+            fix = `Check \`ip addr\` on ${m.node}: was the address removed by hand or by another tool (NetworkManager, cloud-init)? Restarting keepalived re-adds it.`;
+          } else if (!master && bound && s.keepalived.up && !leftBound(s, m, vs)) {
+            what = `${m.node}'s ${m.iname} is ${m.state} but VIP ${vs.vip} is bound there on ${vs.intf}`;
+            fix = `Check on ${m.node} why keepalived reports ${m.state} (its log, keepalived.conf) while the address is bound; only the MASTER should answer for it.`;
+          } else if (master && bound) {
+            const d = duplicateMeaning(view, v, m, vs, settings.peers);
+            if (d?.kind !== 'foreign') continue;
+            what = `another host${d.mac ? ` (MAC ${d.mac})` : ''} answers for VIP ${vs.vip}, which ${m.node} holds as MASTER; no other node of the pair holds it`;
+            fix = `An address conflict with a host outside the pair: find the host with that MAC (ip neigh, the switch's MAC table) and remove ${vs.vip} from it.`;
+            since = conflicts.hold(`${m.node}\u0000${vs.vip}`, now, Math.max(since, d.at));
+          } else continue;
           if (!due(ctx, since, settings.conditionForMs)) continue;
           out.push({
             severity: 'critical',
@@ -36,16 +49,13 @@ export const vipMismatchRule: Rule = {
             startsAt: since,
             annotations: {
               summary: `VIP mismatch on ${describeVrid(v)}: ${what}`,
-              description:
-                `For ${fmtDuration(now - since)}. ` +
-                (m.state === 'MASTER'
-                  ? `Check \`ip addr\` on ${m.node}: was the address removed by hand or by another tool (NetworkManager, cloud-init)? Restarting keepalived re-adds it.`
-                  : `Check \`ip addr\` on ${m.node}: remove the stale address (ip addr del ${vs.vip}/<prefix> dev ${vs.intf}) so only the MASTER answers for it.`),
+              description: `For ${fmtDuration(now - since)}. ${fix}`,
             },
           });
         }
       }
     }
+    conflicts.sweep();
     return out;
   },
 };

@@ -11,7 +11,9 @@ export interface InhibitRuleConfig {
   equal: string[];
 }
 
-/** Used when alerting.inhibit_rules is not set at all (an explicit `[]` turns inhibition off). */
+/** Used when alerting.inhibit_rules is not set at all (an explicit `[]` turns inhibition off).
+ *  VipLeftBound is deliberately no target: a VIP left on a dead or BACKUP node has its own fix,
+ *  which neither KeepalivedDown nor a split brain elsewhere explains away. */
 export const DEFAULT_INHIBIT_RULES: InhibitRuleConfig[] = [
   { source_matchers: ['alertname="SplitBrain"'], target_matchers: ['alertname="VipMismatch"'], equal: ['vrid'] },
   {

@@ -145,7 +145,7 @@ const RULES_DEFAULTS = {
   condition_for: 5_000,
   event_hold: 300_000,
   drift_for: 60_000,
-  flapping: { window: 21, high_threshold: 20, low_threshold: 5, horizon: 600_000 },
+  flapping: { changes: 3, window: 300_000, quiet: 120_000 },
   sync_group_for: 3_000,
   peer_timeout: 3_000,
   evaluation_interval: 1_000,
@@ -159,23 +159,42 @@ export const rulesSchema = z
      *  preemption and the peer stream's delay (fires within ~split_brain_for + 0.1 s). 500 ms is
      *  8x the longest overlap the agents saw in 30 lab preemptions (bench/preemptionOverlap.ts: 63 ms). */
     split_brain_for: duration.default(RULES_DEFAULTS.split_brain_for),
-    /** How long a state condition (KeepalivedDown, InstanceFault, VipMismatch, NginxDownOnVipHolder,
-     *  RedundancyLost) must hold before it fires: absorbs the seconds of a normal failover. */
+    /** How long a state condition (KeepalivedDown, InstanceFault, VipMismatch, VipLeftBound,
+     *  NginxDownOnVipHolder, RedundancyLost, RedundancyUnverified) must hold before it fires:
+     *  absorbs the seconds of a normal failover. */
     condition_for: duration.default(RULES_DEFAULTS.condition_for),
     /** Event-like alerts (Failover, PriorityChanged) stay firing this long, then resolve. */
     event_hold: duration.default(RULES_DEFAULTS.event_hold),
     /** ConfigDrift: nodes must disagree this long (a config rollout reaches nodes one at a time). */
     drift_for: duration.default(RULES_DEFAULTS.drift_for),
-    flapping: z
-      .strictObject({
-        /** Nagios: how many recent states are scored (21 states = 20 changes). */
-        window: z.number().int().min(3).max(200).default(21),
-        high_threshold: z.number().min(0).max(100).default(20),
-        low_threshold: z.number().min(0).max(100).default(5),
-        /** The scored states span this time: one "check" every horizon / (window - 1). */
-        horizon: duration.default(600_000),
-      })
-      .refine((f) => f.low_threshold <= f.high_threshold, 'low_threshold must not exceed high_threshold')
+    flapping: z.preprocess(
+      (v, ctx) => {
+        // The Nagios score (window of states, thresholds in percent over a horizon) was replaced by
+        // counting MASTER changes: its keys are errors that say what to write instead.
+        if (typeof v !== 'object' || v === null || Array.isArray(v)) return v;
+        const f = { ...(v as Record<string, unknown>) };
+        const old = ['high_threshold', 'low_threshold', 'horizon'].filter((k) => k in f);
+        if (old.length) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `${old.join(', ')}: removed (the Nagios score is gone); Flapping counts MASTER changes: set changes (default 3), window (default 5m) and quiet (default 2m)`,
+          });
+          for (const k of old) delete f[k];
+        }
+        if (typeof f.window === 'number') {
+          ctx.addIssue({ code: 'custom', message: `window: ${f.window} looks like the old Nagios window of states; window is now a duration (e.g. 5m) within which \`changes\` MASTER changes make a VRID flapping` });
+          delete f.window;
+        }
+        return f;
+      },
+      z.strictObject({
+        /** Flapping fires at this many MASTER changes of a VRID within `window` (3: a failover and its failback are not flapping). */
+        changes: z.number().int().min(2).max(1000).default(RULES_DEFAULTS.flapping.changes),
+        window: duration.default(RULES_DEFAULTS.flapping.window),
+        /** It clears after this long without a MASTER change (hysteresis: one alert per episode). */
+        quiet: duration.default(RULES_DEFAULTS.flapping.quiet),
+      }),
+    )
       .default(RULES_DEFAULTS.flapping),
     sync_group_for: duration.default(RULES_DEFAULTS.sync_group_for),
     /** A peer that sends nothing (no state, no heartbeat) for this long is down. */

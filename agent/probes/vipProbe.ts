@@ -16,17 +16,25 @@ import { deviceOfLabel, normalizeIp } from './ipAddress';
 import { parseIpMonitorLine } from './parse/ipMonitorLine';
 import type { JudgedProbe } from './scheduler';
 
-/** Bound addresses (normalized) to their device. */
-export type AddressReader = () => Map<string, string>;
+/** Where an address is bound: its device, and its prefix length when the reader knows it. */
+export interface BoundAddress {
+  intf: string;
+  prefix?: number;
+}
+
+/** Bound addresses (normalized) to their device (a bare device name: prefix unknown). */
+export type AddressReader = () => Map<string, string | BoundAddress>;
 
 export function osAddressReader(networkInterfaces: () => NodeJS.Dict<os.NetworkInterfaceInfo[]> = os.networkInterfaces): AddressReader {
   return () => {
-    const out = new Map<string, string>();
+    const out = new Map<string, BoundAddress>();
     const ifs = networkInterfaces();
     for (const [name, addrs] of Object.entries(ifs)) {
       for (const a of addrs ?? []) {
         const n = normalizeIp(a.address);
-        if (n && !out.has(n)) out.set(n, deviceOfLabel(name));
+        // The prefix goes into the fix a page names (`ip addr del <vip>/<prefix> dev <if>`).
+        const prefix = a.cidr ? Number(a.cidr.slice(a.cidr.lastIndexOf('/') + 1)) : NaN;
+        if (n && !out.has(n)) out.set(n, Number.isInteger(prefix) ? { intf: deviceOfLabel(name), prefix } : { intf: deviceOfLabel(name) });
       }
     }
     return out;
@@ -100,7 +108,12 @@ export class VipProbe implements JudgedProbe {
       kind: 'vip',
       source: 'vip_probe',
       at: this.opts.clock.now(),
-      vips: this.expected().map(({ iname, vip }) => ({ iname, vip, intf: bound.get(vip) ?? null })),
+      vips: this.expected().map(({ iname, vip }) => {
+        const b = bound.get(vip);
+        if (b === undefined) return { iname, vip, intf: null };
+        if (typeof b === 'string') return { iname, vip, intf: b };
+        return b.prefix === undefined ? { iname, vip, intf: b.intf } : { iname, vip, intf: b.intf, prefix: b.prefix };
+      }),
     };
   }
 

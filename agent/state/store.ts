@@ -170,6 +170,9 @@ export class NodeStore {
             this.s.vipChanges++;
             material = true;
           }
+          const vs = this.s.vips[id];
+          if (v.intf !== null && v.prefix !== undefined) vs.prefix = v.prefix;
+          else delete vs.prefix;
         }
         for (const id of Object.keys(this.s.vips)) {
           if (seen.has(id)) continue;

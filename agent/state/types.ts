@@ -186,8 +186,9 @@ export interface ParseErrorEvent extends EventBase {
 /** The VIP probe: where the expected VIPs are bound on this node. One event per full observation. */
 export interface VipObservationEvent extends EventBase {
   kind: 'vip';
-  /** Every expected VIP with where it is bound (intf, or null when not on this node). */
-  vips: Array<{ iname: string; vip: string; intf: string | null }>;
+  /** Every expected VIP with where it is bound (intf, or null when not on this node), and the
+   *  prefix length it is bound with when the probe knows it. */
+  vips: Array<{ iname: string; vip: string; intf: string | null; prefix?: number }>;
 }
 
 /** Duplicate-address probing of a VIP this node holds. */
@@ -338,6 +339,8 @@ export interface VipState {
   vip: string;
   /** Interface the VIP is bound to on this node, or null. */
   intf: string | null;
+  /** Its prefix length there, when bound and known (for `ip addr del <vip>/<prefix> dev <intf>`). */
+  prefix?: number;
   since: number;
   duplicate?: { duplicate: boolean; mac?: string; at: number; error?: string };
 }

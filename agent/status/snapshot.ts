@@ -107,7 +107,7 @@ export function statusHealth(view: Pick<StatusSnapshot, 'vrids' | 'nodes' | 'pro
     }
     // One VIP on two nodes: both answer ARP for it (e.g. a SIGKILLed keepalived leaves its VIPs behind).
     for (const [vip, holders] of Object.entries(v.vipHolders)) {
-      if (holders.length > 1 && v.masters.length <= 1 && !alerted('SplitBrain', v.key) && !alerted('VipMismatch', v.key)) add('critical', `VIP ${vip} is bound on ${holders.join(' and ')}`);
+      if (holders.length > 1 && v.masters.length <= 1 && !alerted('SplitBrain', v.key) && !alerted('VipMismatch', v.key) && !alerted('VipLeftBound', v.key)) add('critical', `VIP ${vip} is bound on ${holders.join(' and ')}`);
     }
     for (const d of v.disagreements) add('degraded', `VRID ${v.key}: nodes disagree on ${d}`);
     if (v.staleMasters.length) add('degraded', `VRID ${v.key}: last known MASTER ${v.staleMasters.join(', ')} is not reachable`);

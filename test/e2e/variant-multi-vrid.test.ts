@@ -68,8 +68,7 @@ d('sync group, active-active and IPv6 on one pair', () => {
     agents = await startAgents(lab, {
       config: () => ({
         keepalived: { dumps: { method: 'off' } },
-        // Flapping scored over 20 s: the loop on VRID 52 crosses 30 %, the one-off elections of the other tests do not.
-        rules: { sync_group_for: '1s', flapping: { horizon: '20s', high_threshold: 30, low_threshold: 5 } },
+        rules: { sync_group_for: '1s' },
         alerting: pager.alertingConfig(),
       }),
     });
@@ -192,7 +191,7 @@ d('sync group, active-active and IPv6 on one pair', () => {
     expect(pager.pages(undefined, undefined, t0).every((p) => p.observer === 'ka1')).toBe(true);
   });
 
-  test('active-active: the VRID whose master preempts back and forth (VRID 52) flaps: one Flapping page, failovers folded, no other VRID alerts', async () => {
+  test('active-active: the VRID whose master preempts back and forth (VRID 52) flaps (flapping settings as shipped): one Flapping page at the 3rd change, the other failovers folded, no other VRID alerts', async () => {
     await sleep(1000);
     const t0 = Date.now();
     for (let i = 0; i < 8; i++) {
@@ -214,11 +213,12 @@ d('sync group, active-active and IPv6 on one pair', () => {
       expect(l.fired(t0).filter((n) => n !== 'Failover' && n !== 'PriorityChanged')).toEqual(['Flapping']);
       const failovers = l.events('Failover', 'firing', t0).length;
       console.log(`preemption loop (8 failovers of VRID 52) on ${l.agent.node.name}'s agent: 1 Flapping, ${failovers} Failover alerts before the rest were folded`);
-      expect(failovers).toBeLessThan(8);
+      // Flapping as shipped: the 3rd MASTER change of VRID 52 within 5 min flaps; the first two page.
+      expect(failovers).toBe(2);
     }
     onlyVrids(t0, ['52']);
     expect(pager.pages('Flapping', 'firing', t0)).toHaveLength(1);
-    expect(pager.pages('Failover', 'firing', t0).length).toBeLessThan(8);
+    expect(pager.pages('Failover', 'firing', t0)).toHaveLength(2);
     // The other VRIDs did not move.
     expect(await lab.dbusState(ka1, 'VI_1')).toMatchObject({ name: expect.stringMatching(/^master$/i) });
     expect(await lab.dbusState(ka2, 'VI_3')).toMatchObject({ name: expect.stringMatching(/^backup$/i) });

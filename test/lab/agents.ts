@@ -206,3 +206,13 @@ export async function waitPeered(agents: LabAgent[], masters: string | Record<st
     `${agents.length} agents peered, MASTER ${typeof masters === 'string' ? masters : JSON.stringify(masters)}`,
   );
 }
+
+/**
+ * Restarts every agent at once (their rule memory is lost, as after a reboot) and waits until they
+ * are peered again. For a test whose scenario must not count together with an earlier test's,
+ * e.g. the MASTER changes within rules.flapping.window (5m) that would make its failover the third.
+ */
+export async function restartAgents(agents: LabAgent[], masters: string | Record<string, string>): Promise<void> {
+  await Promise.all(agents.map((a) => a.restart()));
+  await waitPeered(agents, masters);
+}

@@ -1,5 +1,6 @@
 import { fingerprint, type Alert } from '../../../agent/alerting/alert';
 import { Inhibitor } from '../../../agent/alerting/inhibit';
+import { allRules } from '../../../rules';
 
 function alert(labels: Record<string, string>, status: 'firing' | 'resolved' = 'firing'): Alert {
   return { labels, annotations: { summary: '', description: '' }, fingerprint: fingerprint(labels), status, startsAt: 0 };
@@ -24,6 +25,14 @@ describe('Inhibitor', () => {
       expect(def.inhibitedBy(alert({ alertname: name, node: 'ka2', iname: 'VI_1' }), [down])).toEqual([]);
     }
     expect(def.inhibitedBy(alert({ alertname: 'SplitBrain', node: 'ka1' }), [down])).toEqual([]);
+  });
+
+  test('default: nothing hides VipLeftBound, KeepalivedDown of its node included', () => {
+    const labels = { node: 'ka1', vrid: '51', iname: 'VI_1', vip: '192.0.2.100' };
+    const target = alert({ alertname: 'VipLeftBound', severity: 'critical', ...labels });
+    const others = allRules.map((r) => r.name).filter((n) => n !== 'VipLeftBound');
+    expect(others).toEqual(expect.arrayContaining(['KeepalivedDown', 'SplitBrain', 'Failover']));
+    expect(def.inhibitedBy(target, others.map((n) => alert({ alertname: n, ...labels })))).toEqual([]);
   });
 
   test('a resolved source inhibits nothing', () => {

@@ -45,6 +45,16 @@ describe('config', () => {
     expect(p).toHaveLength(5);
   });
 
+  test('rules.flapping: MASTER changes within a window; the Nagios keys are errors naming the new ones', () => {
+    expect(parseConfig('node: a\n').rules.flapping).toEqual({ changes: 3, window: 300_000, quiet: 120_000 });
+    expect(parseConfig('node: a\nrules: {flapping: {changes: 4, window: 10m, quiet: 1m}}\n').rules.flapping).toEqual({ changes: 4, window: 600_000, quiet: 60_000 });
+    expect(problems('node: a\nrules: {flapping: {high_threshold: 20, low_threshold: 5, horizon: 10m}}\n')).toEqual([
+      'rules.flapping: high_threshold, low_threshold, horizon: removed (the Nagios score is gone); Flapping counts MASTER changes: set changes (default 3), window (default 5m) and quiet (default 2m)',
+    ]);
+    expect(problems('node: a\nrules: {flapping: {window: 21}}\n')).toEqual([expect.stringMatching(/^rules\.flapping: window: 21 looks like the old Nagios window of states; window is now a duration \(e\.g\. 5m\)/)]);
+    expect(problems('node: a\nrules: {flapping: {changes: 1}}\n')).toEqual([expect.stringMatching(/^rules\.flapping\.changes: /)]);
+  });
+
   test('${ENV} is substituted in values; a missing variable is named with its key', () => {
     const c = parseConfig('node: a\npeer_token: ${TOKEN}\n', 'f', { TOKEN: 'x'.repeat(20) });
     expect(c.peer_token).toBe('x'.repeat(20));

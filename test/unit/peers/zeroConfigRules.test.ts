@@ -1,6 +1,6 @@
 // Zero-config peers (no peers: list, unicast_peer in keepalived.conf) count for the rules as
 // configured peers do: a MASTER whose only backup's agent was never reached has no redundancy
-// anyone can vouch for (RedundancyLost names the unicast peer). With an explicit empty list, no
+// anyone can vouch for (RedundancyUnverified names the unicast peer). With an explicit empty list, no
 // peers: a node alone, nothing to say.
 import { createServer, type AddressInfo } from 'node:net';
 import { healthyMasterEvents, startInProcessAgent } from '../../helpers/inProcessAgent';
@@ -16,7 +16,7 @@ async function freePort(): Promise<number> {
   });
 }
 
-test('a unicast peer never reached: RedundancyLost names it; with peers: [] nothing fires', async () => {
+test('a unicast peer never reached: RedundancyUnverified names it; with peers: [] nothing fires', async () => {
   const rules = 'rules: {condition_for: 300ms}\n';
   const a = await startInProcessAgent({ extraYaml: `peer_token: ${TOKEN}\n${rules}`, webYaml: `web: {listen_address: "127.0.0.1:${await freePort()}"}` });
   const b = await startInProcessAgent({ extraYaml: `peer_token: ${TOKEN}\npeers: []\n${rules}` });
@@ -28,9 +28,10 @@ test('a unicast peer never reached: RedundancyLost names it; with peers: [] noth
       x.apply({ kind: 'instance', at, source: 'keepalived_conf', key: { iname: 'VI_1', intf: 'eth0', vrid: 51, family: 'IPv4' }, unicastPeers: ['127.0.0.2'] });
     }
     const t0 = Date.now();
-    const lost = () => a.daemon.hubs.alerts.active().filter((x) => x.labels.alertname === 'RedundancyLost');
+    const lost = () => a.daemon.hubs.alerts.active().filter((x) => x.labels.alertname === 'RedundancyUnverified');
     while (!lost().length && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 50));
-    expect(lost().map((x) => x.annotations.summary)).toEqual(['No backup can take over VRID 51 from ka1: 127.0.0.2: agent never reached']);
+    expect(lost().map((x) => x.annotations.summary)).toEqual(["127.0.0.2's agent was never reached: 127.0.0.2's readiness to take over VRID 51 from ka1 is unverified"]);
+    expect(a.daemon.hubs.alerts.active().filter((x) => x.labels.alertname === 'RedundancyLost')).toEqual([]);
     expect(b.daemon.hubs.alerts.active()).toEqual([]);
   } finally {
     await a.stop();

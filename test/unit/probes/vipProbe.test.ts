@@ -56,13 +56,28 @@ describe('VipProbe', () => {
     expect(store.state.vips['VI_1|192.0.2.100']).toMatchObject({ intf: 'eth0' });
   });
 
-  test('os reader: labels map to their device, IPv6 normalized', () => {
+  test('os reader: labels map to their device, IPv6 normalized, the prefix from the CIDR when known', () => {
     const read = osAddressReader(() => ({
       eth0: [{ address: '192.0.2.11', family: 'IPv4', mac: 'aa', internal: false, netmask: '', cidr: null }],
-      'eth0:vip': [{ address: '192.0.2.100', family: 'IPv4', mac: 'aa', internal: false, netmask: '', cidr: null }],
-      eth1: [{ address: '2001:db8::100', family: 'IPv6', mac: 'aa', internal: false, netmask: '', cidr: null, scopeid: 0 }],
+      'eth0:vip': [{ address: '192.0.2.100', family: 'IPv4', mac: 'aa', internal: false, netmask: '255.255.255.0', cidr: '192.0.2.100/24' }],
+      eth1: [{ address: '2001:db8::100', family: 'IPv6', mac: 'aa', internal: false, netmask: '', cidr: '2001:db8::100/64', scopeid: 0 }],
     }));
-    expect([...read()]).toEqual([['192.0.2.11', 'eth0'], ['192.0.2.100', 'eth0'], ['2001:db8::100', 'eth1']]);
+    expect([...read()]).toEqual([
+      ['192.0.2.11', { intf: 'eth0' }],
+      ['192.0.2.100', { intf: 'eth0', prefix: 24 }],
+      ['2001:db8::100', { intf: 'eth1', prefix: 64 }],
+    ]);
+  });
+
+  test('the prefix reaches the store with the observation (for the fix a page names)', async () => {
+    const clock = new FakeClock();
+    const store = storeWith(clock);
+    const p = new VipProbe({ store, clock, log: silentLogger(), readAddresses: () => new Map([['192.0.2.100', { intf: 'eth0', prefix: 24 }]]), monitorCommand: null });
+    const [ev] = (await p.run(new AbortController().signal)) as VipObservationEvent[];
+    expect(ev.vips[0]).toEqual({ iname: 'VI_1', vip: '192.0.2.100', intf: 'eth0', prefix: 24 });
+    store.apply(ev);
+    expect(store.state.vips['VI_1|192.0.2.100']).toMatchObject({ intf: 'eth0', prefix: 24 });
+    expect(store.state.vips['VI_1|192.0.2.101'].prefix).toBeUndefined();
   });
 
   test('the monitor: any line re-reads, only a change is emitted; it is restarted with backoff when it dies', async () => {

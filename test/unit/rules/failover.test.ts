@@ -21,14 +21,15 @@ describe('Failover', () => {
   });
 
   test('a second failover in the same direction within the hold pages again (the first one resolves)', () => {
-    const c = healthyPair();
+    // A hold of 10 min: failovers 3 min apart are two MASTER changes per 5 min, not flapping.
+    const c = healthyPair('ka1', { eventHoldMs: 600_000 });
     c.transition('ka1', 'STOP');
     c.transition('ka2', 'MASTER');
-    c.advance(20_000);
+    c.advance(180_000);
     c.transition('ka1', 'BACKUP');
     c.transition('ka1', 'MASTER');
     c.transition('ka2', 'BACKUP');
-    c.advance(20_000);
+    c.advance(180_000);
     c.transition('ka1', 'STOP');
     c.transition('ka2', 'MASTER');
     c.advance(1000);

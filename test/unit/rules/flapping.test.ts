@@ -1,81 +1,119 @@
-import { flapScore } from '../../../rules/flappingRule';
-import { healthyPair } from './harness';
+// Flapping with the shipped defaults (the harness's settings are the schema's: 3 MASTER changes
+// within 5 min fire, 2 min without one clear), on the fake clock.
+import { healthyPair, type SimCluster } from './harness';
 
-describe('flapScore (Nagios weighted percent state change)', () => {
-  const H = 600_000; // 21 states = 20 checks of 30 s
-  const now = 100 * H + 15_000; // mid-check
-  test('no change is 0%, a change in every check is 100%', () => {
-    expect(flapScore([], now, 21, H).percent).toBe(0);
-    const every = Array.from({ length: 20 }, (_, i) => now - i * 30_000);
-    expect(flapScore(every, now, 21, H).percent).toBeCloseTo(100, 6);
-  });
-
-  test('recent changes weigh 1.25, old ones 0.75', () => {
-    expect(flapScore([now], now, 21, H).percent).toBeCloseTo((1.25 / 20) * 100, 6);
-    expect(flapScore([now - 19 * 30_000], now, 21, H).percent).toBeCloseTo((0.75 / 20) * 100, 6);
-  });
-
-  test('many changes within one check count once; changes older than the window not at all', () => {
-    expect(flapScore([now, now - 1, now - 2], now, 21, H).changedChecks).toBe(1);
-    expect(flapScore([now - 21 * 30_000], now, 21, H).changedChecks).toBe(0);
-  });
-
-  test('one failover plus a failback is not flapping; five changes in a row are', () => {
-    expect(flapScore([now - 60_000, now], now, 21, H).percent).toBeLessThan(20);
-    const five = Array.from({ length: 5 }, (_, i) => now - i * 30_000);
-    expect(flapScore(five, now, 21, H).percent).toBeGreaterThan(20);
-  });
-});
-
-describe('Flapping rule', () => {
-  // Checks of 2 s (window 21 over 40 s) so a loop of failovers every 2 s flaps quickly.
-  const settings = { flapping: { window: 21, highThreshold: 20, lowThreshold: 5, horizonMs: 40_000 } };
-
-  function loop(c: ReturnType<typeof healthyPair>, n: number): void {
-    for (let i = 0; i < n; i++) {
-      const [a, b] = i % 2 === 0 ? ['ka1', 'ka2'] : ['ka2', 'ka1'];
-      c.transition(a, 'BACKUP', 'VI_1', { priority: 100 });
-      c.transition(b, 'MASTER', 'VI_1', { priority: 150 });
-      c.advance(2000);
-    }
-  }
-
-  test('a failover loop gives exactly one Flapping alert; failovers fold into it; it clears below the low threshold', () => {
-    const c = healthyPair('ka1', settings);
-    loop(c, 12);
-    expect(c.events('Flapping', 'firing')).toHaveLength(1);
-    expect(c.firing('Flapping')).toHaveLength(1);
-    const flap = c.firing('Flapping')[0];
-    expect(flap.labels).toEqual({ alertname: 'Flapping', severity: 'warning', vrid: '51', iname: 'VI_1' });
-    // Failovers before the score crossed the threshold paged; the rest were folded.
-    const failovers = c.events('Failover', 'firing').length;
-    expect(failovers).toBeGreaterThan(0);
-    expect(failovers).toBeLessThan(6);
-    expect(c.state.folded.get('51')).toBeGreaterThan(6);
-    // PriorityChanged from the loop is folded too (changes after flapping began).
-    expect(c.events('PriorityChanged', 'firing').length).toBeLessThan(4);
-    loop(c, 4); // still flapping: no second alert (hysteresis)
-    expect(c.events('Flapping', 'firing')).toHaveLength(1);
-    c.advance(60_000);
-    expect(c.firing('Flapping')).toHaveLength(0);
-    expect(c.events('Flapping')).toHaveLength(2);
-  });
-
-  test('a normal failover and failback is not flapping', () => {
-    const c = healthyPair('ka1', settings);
-    c.transition('ka1', 'STOP');
+/**
+ * The issue's loop: nginx down and up on the master with a track script, 6 times in 42 s. Each
+ * down makes ka1 FAULT and ka2 MASTER; each up makes ka1 BACKUP and then MASTER again (priority
+ * 150 > 100: preemption). 12 failovers, one every 3.5 s. Returns when each failover happened.
+ */
+function nginxLoop(c: SimCluster, cycles: number, seen: (failover: number) => void = () => undefined): number[] {
+  const at: number[] = [];
+  for (let i = 0; i < cycles; i++) {
+    c.nginx('ka1', false);
+    c.transition('ka1', 'FAULT');
     c.transition('ka2', 'MASTER');
-    c.advance(10_000);
+    at.push(c.now);
+    c.advance(3500);
+    seen(at.length);
+    c.nginx('ka1', true);
     c.transition('ka1', 'BACKUP');
-    c.advance(10_000);
     c.transition('ka1', 'MASTER');
     c.transition('ka2', 'BACKUP');
-    c.advance(60_000);
+    at.push(c.now);
+    c.advance(3500);
+    seen(at.length);
+  }
+  return at;
+}
+
+describe('Flapping (defaults: 3 MASTER changes within 5 min; clears after 2 min without one)', () => {
+  test('the 12-failover loop: Flapping at the 3rd change (before the 4th failover), the rest folded, one alert', () => {
+    const c = healthyPair();
+    const firingAfter: number[] = [];
+    const at = nginxLoop(c, 6, (n) => firingAfter.push(c.firing('Flapping').length));
+    expect(at).toHaveLength(12);
+    // Not after 2 failovers; after the 3rd, before the 4th.
+    expect(firingAfter.slice(0, 3)).toEqual([0, 0, 1]);
+    const [flap] = c.events('Flapping', 'firing');
+    expect(flap.startsAt).toBe(at[0]);
+    expect(flap.labels).toEqual({ alertname: 'Flapping', severity: 'warning', vrid: '51', iname: 'VI_1' });
+    expect(c.events('Flapping', 'firing')).toHaveLength(1);
+    // Pages: the first two failovers; the other ten folded into Flapping.
+    expect(c.events('Failover', 'firing')).toHaveLength(2);
+    expect(c.state.folded.get('51')).toBe(10);
+    const live = c.firing('Flapping')[0];
+    expect(live.annotations.summary).toBe(
+      'VRID 51 is flapping: the MASTER changed 12 times in 38.5 s (MASTER in turn: ..., ka2, ka1, ka2, ka1, ka2, ka1)',
+    );
+    expect(live.annotations.master_changes).toBe('12');
+  });
+
+  test('it clears only after quiet (2 min without a MASTER change), once; a later single failover does not re-fire it', () => {
+    const c = healthyPair();
+    const at = nginxLoop(c, 6);
+    const last = at[at.length - 1];
+    c.advance(last + 119_000 - c.now);
+    expect(c.firing('Flapping')).toHaveLength(1);
+    c.advance(2000);
+    expect(c.firing('Flapping')).toEqual([]);
+    const resolved = c.events('Flapping', 'resolved');
+    expect(resolved).toHaveLength(1);
+    expect(resolved[0].endsAt).toBeGreaterThanOrEqual(last + 120_000);
+    expect(resolved[0].endsAt).toBeLessThan(last + 121_000);
+    expect(resolved[0].annotations.summary).toMatch(/^VRID 51 stopped flapping: the MASTER changed 12 times from \S+ to \S+, and not since$/);
+    // One more failover within the 5 min window of the loop: a new page for it, not a second Flapping.
+    c.transition('ka1', 'FAULT');
+    c.transition('ka2', 'MASTER');
+    c.advance(10_000);
+    expect(c.events('Flapping')).toHaveLength(2);
+    expect(c.events('Failover', 'firing')).toHaveLength(3);
+  });
+
+  test('a change during the quiet period keeps it firing: hysteresis, not a page per burst', () => {
+    const c = healthyPair();
+    nginxLoop(c, 2);
+    c.advance(100_000);
+    c.transition('ka1', 'FAULT');
+    c.transition('ka2', 'MASTER');
+    c.advance(100_000);
+    expect(c.firing('Flapping')).toHaveLength(1);
+    c.advance(30_000);
+    expect(c.firing('Flapping')).toEqual([]);
+    expect(c.events('Flapping').map((a) => a.status)).toEqual(['firing', 'resolved']);
+  });
+
+  test('two changes never flap: a failover and its failback, however quick, and again after the window', () => {
+    const c = healthyPair();
+    for (let round = 0; round < 3; round++) {
+      c.nginx('ka1', false);
+      c.transition('ka1', 'FAULT');
+      c.transition('ka2', 'MASTER');
+      c.advance(1000);
+      c.nginx('ka1', true);
+      c.transition('ka1', 'BACKUP');
+      c.transition('ka1', 'MASTER');
+      c.transition('ka2', 'BACKUP');
+      c.advance(301_000);
+    }
+    expect(c.events('Flapping')).toEqual([]);
+    expect(c.events('Failover', 'firing')).toHaveLength(6);
+  });
+
+  test('split brains that heal back to the same master are no MASTER change (the master never changed)', () => {
+    const c = healthyPair();
+    for (let i = 0; i < 4; i++) {
+      c.transition('ka2', 'MASTER');
+      c.advance(3000);
+      c.transition('ka2', 'BACKUP');
+      c.advance(3000);
+    }
+    expect(c.events('SplitBrain', 'firing')).toHaveLength(4);
     expect(c.events('Flapping')).toEqual([]);
   });
 
-  test('a peer going out of sight and back is not a VIP holder change', () => {
-    const c = healthyPair('ka1', settings);
+  test('a peer going out of sight and back is not a MASTER change', () => {
+    const c = healthyPair();
     for (let i = 0; i < 10; i++) {
       c.setPeerUp('ka2', false);
       c.advance(2000);
@@ -85,12 +123,24 @@ describe('Flapping rule', () => {
     expect(c.events('Flapping')).toEqual([]);
   });
 
-  test('the VIP moving between nodes without state transitions counts (holder series)', () => {
-    const c = healthyPair('ka1', settings);
-    for (let i = 0; i < 10; i++) {
+  test('the VIP moving between nodes without state transitions counts', () => {
+    const c = healthyPair();
+    for (let i = 0; i < 4; i++) {
       c.vipsFromState('ka1', { '192.0.2.100': i % 2 === 1 });
+      c.vipsFromState('ka2', { '192.0.2.100': i % 2 === 0 });
       c.advance(2000);
     }
     expect(c.events('Flapping', 'firing')).toHaveLength(1);
+  });
+
+  test('changes before the agent started do not count (a restarted agent needs 3 new ones)', () => {
+    const c = healthyPair();
+    nginxLoop(c, 1);
+    c.startEngine({ ...c.state, active: new Map(), memory: new Map() }); // the agent restarts: memory lost, the timelines kept
+    c.advance(1000);
+    c.transition('ka1', 'FAULT');
+    c.transition('ka2', 'MASTER');
+    c.advance(10_000);
+    expect(c.events('Flapping')).toEqual([]);
   });
 });

@@ -23,7 +23,7 @@ export const DEFAULT_SETTINGS: RuleSettings = {
   driftForMs: 60_000,
   syncGroupForMs: 3000,
   peerTimeoutMs: 3000,
-  flapping: { window: 21, highThreshold: 20, lowThreshold: 5, horizonMs: 600_000 },
+  flapping: { changes: 3, windowMs: 300_000, quietMs: 120_000 },
   nginxStandby: 'hot',
   takeoverGraceMs: 10_000,
   peers: [],
@@ -147,11 +147,11 @@ export class SimCluster {
     if (opts.nginx ?? true) this.nginx(node, true);
   }
 
-  /** The VIP probe's view: every VIP of a MASTER instance bound, others not (or as given). */
+  /** The VIP probe's view: every VIP of a MASTER instance bound (as a /24 on eth0), others not (or as given). */
   vipsFromState(node: string, override: Record<string, boolean> = {}): void {
     const s = this.store(node).state;
     const vips = Object.values(s.instances).flatMap((i) =>
-      i.vips.map((vip) => ({ iname: i.iname, vip, intf: (override[vip] ?? i.state === 'MASTER') ? 'eth0' : null })),
+      i.vips.map((vip) => ((override[vip] ?? i.state === 'MASTER') ? { iname: i.iname, vip, intf: 'eth0', prefix: 24 } : { iname: i.iname, vip, intf: null })),
     );
     this.apply(node, { kind: 'vip', vips, source: 'vip_probe' });
   }

@@ -20,8 +20,8 @@ describe('SplitBrain', () => {
     const firedAt = c.events('SplitBrain', 'firing')[0];
     expect(firedAt.startsAt).toBe(t0);
     expect(fired[0].labels).toEqual({ alertname: 'SplitBrain', severity: 'critical', vrid: '51', iname: 'VI_1' });
-    expect(fired[0].annotations.summary).toMatch(/ka1 and ka2 are MASTER/);
-    expect(fired[0].annotations.description).toMatch(/VIP 192\.0\.2\.100 is bound on ka1 and ka2/);
+    expect(fired[0].annotations.summary).toBe('Split brain on VRID 51: ka1 and ka2 are both MASTER');
+    expect(fired[0].annotations.description).toMatch(/keepalived on ka1 and ka2 reports MASTER; VIP 192\.0\.2\.100 is bound on ka1 and ka2, each MASTER/);
     expect(fired[0].annotations.detected).toBeUndefined();
     c.advance(20_000);
     expect(c.events('SplitBrain')).toHaveLength(1); // no re-page while it lasts
@@ -31,6 +31,9 @@ describe('SplitBrain', () => {
     const resolved = c.events('SplitBrain', 'resolved');
     expect(resolved).toHaveLength(1);
     expect(resolved[0].endsAt! - resolved[0].startsAt).toBeGreaterThanOrEqual(21_000);
+    expect(resolved[0].annotations.summary).toMatch(
+      /^Split brain on VRID 51 is over: ka1 and ka2 were both MASTER from \S+Z to \S+Z \(2\d\.\d s\); ka1 is MASTER now$/,
+    );
     // No after-the-fact duplicate from the timelines once the live one is over.
     c.advance(60_000);
     expect(c.events('SplitBrain')).toHaveLength(2);
@@ -60,15 +63,23 @@ describe('SplitBrain', () => {
     expect(c.events('Failover', 'firing')).toHaveLength(1);
   });
 
-  test('one VIP bound on two nodes is a split brain even when the states look right', () => {
+  test('one VIP bound on two nodes is not a split brain when one of them is BACKUP: the address is left there (VipLeftBound)', () => {
     const c = healthyPair();
     c.vipsFromState('ka2', { '192.0.2.100': true });
-    c.advance(2000);
+    c.advance(10_000);
+    expect(c.events('SplitBrain')).toEqual([]);
+    expect(c.firing('VipLeftBound').map((a) => a.labels.node)).toEqual(['ka2']);
+    expect(c.firing('VipMismatch')).toEqual([]);
+  });
+
+  test('one VIP bound on two nodes, each MASTER of its own instance (configs disagree on the VRID): a split brain', () => {
+    const c = new SimCluster(['ka1', 'ka2']);
+    c.boot('ka1', [{ state: 'MASTER', priority: 150, vrid: 51 }]);
+    c.boot('ka2', [{ state: 'MASTER', priority: 100, vrid: 52 }]);
+    c.advance(3000);
     const sb = c.firing('SplitBrain');
-    expect(sb).toHaveLength(1);
-    expect(sb[0].annotations.description).toMatch(/VIP 192\.0\.2\.100 is bound on ka1 and ka2/);
-    c.advance(5000);
-    expect(c.firing('VipMismatch').map((a) => a.labels.node)).toEqual(['ka2']);
+    expect(sb.map((a) => a.labels.vrid).sort()).toEqual(['51', '52']);
+    expect(sb[0].annotations.description).toMatch(/VIP 192\.0\.2\.100 is bound on ka1 and ka2, each MASTER/);
   });
 
   test('a node alone: duplicate-address probing on a VIP it holds', () => {
@@ -157,7 +168,7 @@ describe('SplitBrain', () => {
     c.advance(60_000);
     const ev = c.events('SplitBrain');
     expect(ev.map((a) => a.status)).toEqual(['firing', 'resolved']);
-    expect(ev[1].annotations.summary).toMatch(/is over: it lasted from .* \(21\.\d s\); ka\d and ka\d were MASTER/);
+    expect(ev[1].annotations.summary).toMatch(/^Split brain on VRID 51 is over: ka1 and ka2 were both MASTER from .* \(21\.\d s\); ka1 is MASTER now$/);
   });
 
   test('a peer agent restarting during a split brain: no resolve, no second page', () => {

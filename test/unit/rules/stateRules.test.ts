@@ -68,12 +68,43 @@ describe('RedundancyLost', () => {
     b.transition('ka2', 'FAULT');
     b.advance(6000);
     expect(b.firing('RedundancyLost')[0].annotations.summary).toMatch(/instance VI_1 is FAULT/);
+  });
+
+  test('only the backup\'s agent unreachable (killed; keepalived and nginx there unknown): RedundancyUnverified, never RedundancyLost', () => {
     const d = healthyPair();
     d.setPeerUp('ka2', false);
-    d.advance(4000);
-    expect(d.firing('RedundancyLost')).toHaveLength(0);
-    d.advance(2000);
-    expect(d.firing('RedundancyLost')[0].annotations.summary).toMatch(/agent unreachable/);
+    d.advance(4900);
+    expect(d.firing('RedundancyUnverified')).toHaveLength(0);
+    d.advance(200);
+    const [u, ...more] = d.firing('RedundancyUnverified');
+    expect(more).toEqual([]);
+    expect(u.labels).toEqual({ alertname: 'RedundancyUnverified', severity: 'warning', vrid: '51', iname: 'VI_1', node: 'ka1' });
+    expect(u.annotations.summary).toBe('ka2\'s agent is unreachable: ka2\'s readiness to take over VRID 51 from ka1 is unverified');
+    d.advance(60_000);
+    expect(d.events('RedundancyLost')).toEqual([]);
+    // Its agent is back and reports a healthy backup: resolved.
+    d.setPeerUp('ka2', true);
+    d.advance(100);
+    expect(d.firing('RedundancyUnverified')).toEqual([]);
+    expect(d.names()).toEqual([]);
+  });
+
+  test('a configured peer never reached, and one backup unable next to one unverified', () => {
+    const c = new SimCluster(['ka1', 'ka2']);
+    c.boot('ka1', [{ state: 'MASTER', priority: 150 }]); // ka2's agent never answered
+    c.advance(5100);
+    expect(c.firing('RedundancyUnverified')[0].annotations.summary).toBe('ka2\'s agent was never reached: ka2\'s readiness to take over VRID 51 from ka1 is unverified');
+    const t = new SimCluster(['ka1', 'ka2', 'ka3']);
+    t.boot('ka1', [{ state: 'MASTER', priority: 150 }]);
+    t.boot('ka2', [{ state: 'BACKUP', priority: 100 }]);
+    t.boot('ka3', [{ state: 'BACKUP', priority: 50 }]);
+    t.apply('ka2', { kind: 'keepalived', up: false, reason: 'stopped' });
+    t.setPeerUp('ka3', false);
+    t.advance(5100);
+    expect(t.firing('RedundancyLost')).toEqual([]);
+    const u = t.firing('RedundancyUnverified');
+    expect(u).toHaveLength(1);
+    expect(u[0].annotations.description).toMatch(/The other backups cannot take over: ka2: keepalived not running\./);
   });
 
   test('three nodes: one healthy backup left is enough', () => {
@@ -139,14 +170,24 @@ describe('VipMismatch', () => {
     expect(v[0].annotations.summary).toMatch(/MASTER but VIP 192\.0\.2\.100 is not bound/);
   });
 
-  test('keepalived killed with SIGKILL leaves the VIP behind', () => {
+  test('keepalived killed with SIGKILL leaves the VIP behind: that is VipLeftBound (and no split brain), not VipMismatch', () => {
     const c = healthyPair('ka2');
     c.apply('ka1', { kind: 'keepalived', up: false, reason: 'process gone' }); // VIP stays bound on ka1
     c.advance(3600);
     c.transition('ka2', 'MASTER');
     c.advance(6000);
-    expect(c.firing('VipMismatch')[0].annotations.summary).toMatch(/keepalived is not running on ka1 but VIP 192\.0\.2\.100 is still bound/);
-    expect(c.firing('SplitBrain')).toHaveLength(1); // two holders of one VIP
+    expect(c.firing('VipMismatch')).toEqual([]);
+    expect(c.firing('VipLeftBound').map((a) => a.labels.node)).toEqual(['ka1']);
+    expect(c.firing('SplitBrain')).toEqual([]);
+  });
+
+  test('an instance INIT with the VIP bound', () => {
+    const c = healthyPair();
+    c.transition('ka2', 'INIT', 'VI_1', { moveVip: false });
+    c.vipsFromState('ka2', { '192.0.2.100': true });
+    c.advance(5100);
+    expect(c.firing('VipMismatch')[0].annotations.summary).toBe('VIP mismatch on VRID 51: ka2\'s VI_1 is INIT but VIP 192.0.2.100 is bound there on eth0');
+    expect(c.firing('VipLeftBound')).toEqual([]);
   });
 });
 
