@@ -74,10 +74,11 @@ export class TransitionHistory {
   constructor(private readonly host: HistoryHost, private readonly o: HistoryOptions) {}
 
   /** The agent's last persisted state, once, before any source starts; later calls are ignored. */
-  setBaseline(last: LastState | undefined): void {
-    if (this.baselineSet) return;
+  setBaseline(last: LastState | undefined): boolean {
+    if (this.baselineSet) return false;
     this.baselineSet = true;
     this.baseline = last && last.node === this.host.state.node ? last : undefined;
+    return true;
   }
 
   get lastState(): LastState | undefined {

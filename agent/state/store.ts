@@ -92,9 +92,14 @@ export class NodeStore {
 
   // ------------------------------------------------------------------ history (see history.ts)
 
-  /** The agent's last persisted state (before any source starts; once). */
-  setBaseline(last: LastState | undefined): void {
-    this.past.setBaseline(last);
+  /** The agent's last persisted state (before any source starts; once: false for later calls). */
+  setBaseline(last: LastState | undefined): boolean {
+    return this.past.setBaseline(last);
+  }
+
+  /** The baseline given to setBaseline (when it was this node's). */
+  get lastState(): LastState | undefined {
+    return this.past.lastState;
   }
 
   /** The backlog sources that will call backlogDone(); backlog transitions are counted when all did, or after timeoutMs. */
