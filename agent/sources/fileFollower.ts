@@ -117,7 +117,8 @@ export class FileFollower {
     this.watcher?.close();
     this.watcher = undefined;
     if (this.busy) await this.busy.catch(() => undefined);
-    await this.closeFile();
+    // The place is kept: the log source saves it after the stop.
+    await this.closeFile(true);
     this.finishBacklog();
   }
 
