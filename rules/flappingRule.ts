@@ -8,6 +8,7 @@
 // Scored per VRID, separately for each node's instance and for who holds the VIP, the highest
 // score counting. While a VRID flaps, Failover and PriorityChanged fold into this one alert.
 import type { ClusterVrid } from '../agent/state/cluster';
+import { seenLive } from '../agent/state/history';
 import { describeVrid, fmtDuration, inameOf, vridLabels, type Condition, type Rule, type RuleContext } from './rule';
 
 interface Memory {
@@ -45,7 +46,8 @@ function seriesOf(ctx: RuleContext, v: ClusterVrid, mem: Memory): Array<{ what: 
   for (const m of v.members) {
     const s = view.nodes.find((n) => n.node === m.node)?.state;
     if (!s) continue;
-    const changes = s.timeline.filter((t) => t.iname === m.iname && t.from !== 'UNKNOWN' && t.at >= horizonStart).map((t) => t.at);
+    // History (what a restarted agent read of its downtime) is no flapping going on now.
+    const changes = s.timeline.filter((t) => t.iname === m.iname && t.from !== 'UNKNOWN' && seenLive(t) && t.at >= horizonStart).map((t) => t.at);
     out.push({ what: `${m.node}/${m.iname}`, changes });
   }
   // Who is MASTER and who holds the VIPs, as seen from here: a VIP that moves counts even when the

@@ -463,6 +463,14 @@ export class TransitionHistory {
   }
 }
 
+/**
+ * Whether this agent saw the transition as it happened. Rules that judge what is happening now
+ * (flapping) count only these; the others are history from while the agent was down.
+ */
+export function seenLive(t: TransitionRecord): boolean {
+  return t.history === undefined;
+}
+
 export function inferredCause(from: VrrpState, to: VrrpState, earliest: number | undefined, at: number): string {
   return `${from} -> ${to} while the agent was down, ${between(earliest, at)} (no source kept the transition: inferred from the agent's last known state)`;
 }
