@@ -92,6 +92,8 @@ export class TransitionHistory {
     this.settledFlag = false;
     this.o.clock.clearTimeout(this.settleTimer);
     this.settleTimer = this.o.clock.setTimeout(() => this.settle(), timeoutMs);
+    // Never what keeps a stopping process alive.
+    (this.settleTimer as { unref?: () => void } | undefined)?.unref?.();
   }
 
   backlogDone(source: SourceName): void {

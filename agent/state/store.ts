@@ -118,10 +118,15 @@ export class NodeStore {
 
   /**
    * What to persist: every instance in a known state, over the baseline's instances that no source
-   * has reported yet (so a restart with keepalived not yet readable keeps them).
+   * has reported a state of yet (so a restart with keepalived not yet readable keeps them).
    */
   persistable(aliveAt: number): LastState {
-    const instances: Record<string, PersistedInstance> = { ...(this.past.lastState?.instances ?? {}) };
+    const instances: Record<string, PersistedInstance> = {};
+    // Once keepalived is seen running, an instance no source lists any more (removed from
+    // keepalived.conf) is not carried over.
+    for (const b of Object.values(this.past.lastState?.instances ?? {})) {
+      if (!this.s.keepalived.up || this.s.instances[b.iname]) instances[b.iname] = b;
+    }
     for (const i of Object.values(this.s.instances)) {
       if (i.state === 'UNKNOWN') continue;
       instances[i.iname] = { iname: i.iname, intf: i.intf, vrid: i.vrid, family: i.family, state: i.state, since: i.since };

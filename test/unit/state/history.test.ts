@@ -213,12 +213,18 @@ describe('backlogs are history', () => {
     expect(store.state.groups.G1.state).toBe('BACKUP');
   });
 
-  test('the persisted state: every known instance over the baseline\'s others', () => {
+  test('the persisted state: every known instance over the baseline\'s others, until keepalived runs without them', () => {
     const base: LastState = { node: 'ka2', aliveAt: T0, instances: { VI_1: { ...KEY, state: 'BACKUP', since: T0 }, VI_2: { ...KEY, iname: 'VI_2', vrid: 52, state: 'MASTER', since: T0 } } };
-    const { store, read } = setup({ baseline: base });
+    const { store, backlog, read } = setup({ baseline: base });
+    backlog('hook', 'MASTER', T0 + 30_000);
+    // keepalived not read yet: the baseline's VI_2 is kept as it was.
+    expect(store.persistable(T0 + 61_000)).toEqual({ node: 'ka2', aliveAt: T0 + 61_000, instances: { VI_1: expect.objectContaining({ state: 'MASTER', since: T0 + 30_000 }), VI_2: expect.objectContaining({ state: 'MASTER', vrid: 52 }) } });
     read('MASTER');
-    const p = store.persistable(T0 + 61_000);
-    expect(p).toEqual({ node: 'ka2', aliveAt: T0 + 61_000, instances: { VI_1: expect.objectContaining({ state: 'MASTER' }), VI_2: expect.objectContaining({ state: 'MASTER', vrid: 52 }) } });
+    // keepalived runs and nothing lists VI_2 (removed from keepalived.conf): not carried over...
+    expect(Object.keys(store.persistable(T0 + 62_000).instances)).toEqual(['VI_1']);
+    // ...but an instance keepalived.conf lists, with no state read yet, keeps its last one.
+    store.apply({ kind: 'instance', key: { ...KEY, iname: 'VI_2', vrid: 52 }, at: T0 + 61_000, source: 'keepalived_conf' });
+    expect(store.persistable(T0 + 62_000).instances.VI_2).toMatchObject({ state: 'MASTER', since: T0 });
   });
 
   test('a last state of another node is ignored', () => {
