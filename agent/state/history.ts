@@ -449,6 +449,8 @@ export class TransitionHistory {
     let i = tl.length;
     while (i > 0 && tl[i - 1].at > rec.at) i--;
     tl.splice(i, 0, rec);
+    // Bounded like the live timeline: the oldest go first.
+    if (tl.length > this.o.maxRecords) tl.splice(0, tl.length - this.o.maxRecords);
   }
 
   private removeFromTimeline(rec: TransitionRecord): void {

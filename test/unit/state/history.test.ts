@@ -227,6 +227,18 @@ describe('backlogs are history', () => {
     expect(store.persistable(T0 + 62_000).instances.VI_2).toMatchObject({ state: 'MASTER', since: T0 });
   });
 
+  test('a backlog longer than the timeline keeps the newest, each counted once', () => {
+    const clock = new FakeClock(T0 + 60_000);
+    const store = new NodeStore('ka2', clock, { timelineSize: 10 });
+    store.setBaseline(lastState('BACKUP'));
+    for (let i = 0; i < 30; i++) store.apply({ kind: 'transition', iname: 'VI_1', state: i % 2 ? 'BACKUP' : 'MASTER', at: T0 + 11_000 + i * 1000, source: 'log', history: {} });
+    store.apply({ kind: 'instance', key: KEY, state: 'BACKUP', at: clock.now(), source: 'dbus' });
+    expect(store.state.timeline).toHaveLength(10);
+    expect(store.state.timeline[9].at).toBe(T0 + 40_000);
+    expect(store.state.transitionCounts[transitionCountKey('VI_1', 'BACKUP', 'MASTER')]).toBe(15);
+    expect(store.state.transitionCounts[transitionCountKey('VI_1', 'MASTER', 'BACKUP')]).toBe(15);
+  });
+
   test('a last state of another node is ignored', () => {
     const { store, read, timeline } = setup({ baseline: { ...lastState('BACKUP'), node: 'ka1' } });
     read('MASTER');
