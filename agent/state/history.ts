@@ -152,8 +152,9 @@ export class TransitionHistory {
     const c = this.chain(ev.iname);
     const base = this.baseline?.instances[ev.iname];
     const bounded = ev.history?.bounded === true;
-    // Seen live by the agent's previous run: the baseline already is its result.
-    if (!bounded && this.baseline && ev.at <= this.baseline.aliveAt) return [];
+    // Seen live by the agent's previous run (for a bounded time: even its latest is before the
+    // run's last known time): the baseline already is its result.
+    if (this.baseline && ev.at <= this.baseline.aliveAt) return [];
     if (!bounded && base && base.state === ev.state && Math.abs(ev.at - base.since) <= this.o.dedupWindowMs) return [];
 
     // A line with no time of its own came after the agent's last known time and after the

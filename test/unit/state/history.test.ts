@@ -117,6 +117,8 @@ describe('backlogs are history', () => {
     read('BACKUP');
     expect(backlog('log', 'MASTER', T0 + 5_000).transitions).toEqual([]);
     expect(backlog('log', 'BACKUP', T0 + 8_000).transitions).toEqual([]);
+    // FIFO lines last written before then (a FIFO the previous run did not read): the same.
+    expect(backlog('fifo', 'MASTER', T0 + 9_000, true).transitions).toEqual([]);
     expect(timeline()).toEqual([]);
     expect(store.state.transitionCounts).toEqual({});
   });
