@@ -46,7 +46,11 @@ export interface JournalFollowerOptions {
   onNotice?(what: string, detail: Record<string, unknown>): void;
 }
 
-/** The command without following and without a line count: what was logged after a cursor, then exit. */
+/**
+ * The command without following and without a line count: what was logged after a cursor, then
+ * exit. -q: without it journalctl prints "-- No entries --" (and "-- Reboot --") as plain text
+ * between the JSON entries.
+ */
 export function backlogArgv(command: string[], cursor: string): string[] {
   const out: string[] = [];
   for (let i = 0; i < command.length; i++) {
@@ -59,6 +63,7 @@ export function backlogArgv(command: string[], cursor: string): string[] {
     if (/^-n\d+$/.test(a) || a.startsWith('--lines=')) continue;
     out.push(a);
   }
+  if (!out.includes('-q') && !out.includes('--quiet')) out.push('-q');
   return [...out, `--after-cursor=${cursor}`];
 }
 

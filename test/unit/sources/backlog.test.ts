@@ -250,13 +250,13 @@ describe('journal backlog after the saved cursor', () => {
       ['BACKUP', 1764072090000, undefined],
     ]);
     const runs = fs.readFileSync(path.join(dir, 'argv.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as string[]);
-    expect(runs[0]).toEqual(['-o', 'json', 'SYSLOG_IDENTIFIER=Keepalived_vrrp', '--after-cursor=s=1;i=10']);
+    expect(runs[0]).toEqual(['-o', 'json', 'SYSLOG_IDENTIFIER=Keepalived_vrrp', '-q', '--after-cursor=s=1;i=10']);
     expect(runs[1]).toEqual(['-f', '-o', 'json', '-n', '0', 'SYSLOG_IDENTIFIER=Keepalived_vrrp', '--after-cursor=s=1;i=11']);
     expect(new ReadPositionFile(posFile).load()).toEqual({ kind: 'journal', cursor: 's=1;i=12' });
   });
 
   test('backlogArgv drops following and the line count', () => {
-    expect(backlogArgv(['journalctl', '-f', '-o', 'json', '-n', '0', '--lines=5', '-n3', '--follow', 'X=1'], 'c')).toEqual(['journalctl', '-o', 'json', 'X=1', '--after-cursor=c']);
+    expect(backlogArgv(['journalctl', '-f', '-o', 'json', '-n', '0', '--lines=5', '-n3', '--follow', 'X=1'], 'c')).toEqual(['journalctl', '-o', 'json', 'X=1', '-q', '--after-cursor=c']);
   });
 });
 
