@@ -14,6 +14,7 @@
 // Only changes after this rule's memory began (the agent's start; a reload keeps it) and after
 // the last episode cleared count: history read back at start, or an old episode, never re-pages.
 import type { ClusterVrid } from '../agent/state/cluster';
+import { seenLive } from '../agent/state/history';
 import { describeVrid, fmtDuration, fmtTime, inameOf, vridLabels, type Condition, type Rule, type RuleContext } from './rule';
 
 /** One MASTER change: when, and which node became MASTER (or took the VIP). */
@@ -95,7 +96,8 @@ function fromTimelines(ctx: RuleContext, v: ClusterVrid, from: number): Change[]
   for (const m of v.members) {
     const s = ctx.view.nodes.find((n) => n.node === m.node)?.state;
     if (!s) continue;
-    const mine = s.timeline.filter((t) => t.iname === m.iname && t.at <= ctx.now);
+    // History (what a restarted agent read of its downtime) is no flapping going on now.
+    const mine = s.timeline.filter((t) => t.iname === m.iname && t.at <= ctx.now && seenLive(t));
     state.set(m.node, mine.length ? mine[0].from : m.state);
     for (const t of mine) steps.push({ at: t.at, node: m.node, to: t.to });
   }

@@ -1,12 +1,21 @@
 // When was an instance MASTER, from a node's transition timeline. Two nodes' intervals that
 // overlap are a split brain, even one that nobody could see while it lasted (a full partition:
 // each agent saw its peer down): found when the peers meet again.
-import type { NodeState } from '../agent/state/types';
+// A transition whose time is bounded, not exact (a FIFO line or an inferred change from while the
+// agent was down: TransitionRecord.bounds) is taken at the end of its bounds that makes the
+// MASTER interval shortest: a MASTER that began then starts at the latest (its `at`), one that
+// ended then ends at the earliest. Only what is certain can make a past split brain.
+import type { NodeState, TransitionRecord } from '../agent/state/types';
 
 export interface Interval {
   start: number;
   /** undefined: still MASTER. */
   end?: number;
+}
+
+/** The earliest a MASTER that t ended can have ended. */
+function endOf(t: TransitionRecord): number {
+  return t.bounds ? t.bounds.earliest ?? -Infinity : t.at;
 }
 
 export function masterIntervals(s: NodeState, iname: string): Interval[] {
@@ -18,7 +27,8 @@ export function masterIntervals(s: NodeState, iname: string): Interval[] {
     if (t.to === 'MASTER') {
       if (open === undefined) open = t.at;
     } else if (open !== undefined) {
-      out.push({ start: open, end: t.at });
+      const end = endOf(t);
+      if (end > open) out.push({ start: open, end });
       open = undefined;
     }
   }

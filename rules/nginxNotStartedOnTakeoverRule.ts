@@ -22,7 +22,10 @@ export const nginxNotStartedOnTakeoverRule: Rule = {
     for (const v of view.vrids) {
       for (const m of v.members) {
         if (!m.fresh || m.state !== 'MASTER' || mem.lastUp.servedSince(m.node, m.since)) continue;
-        const dueAt = m.since + settings.takeoverGraceMs;
+        // A takeover from before the node's agent started (read from its history) gets the grace
+        // from that start: its probes need the time to say whether nginx serves.
+        const bootAt = view.nodes.find((n) => n.node === m.node)?.bootAt;
+        const dueAt = Math.max(m.since, bootAt ?? m.since) + settings.takeoverGraceMs;
         if (now < dueAt) {
           ctx.wakeAt(dueAt);
           continue;

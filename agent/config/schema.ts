@@ -90,6 +90,8 @@ export const keepalivedSchema = z.strictObject({
   hook_spool: absPath.default('/var/spool/keepwatch'),
   /** Set false to run without the hook source (no socket, no spool ingestion, no heartbeat). */
   hook_enabled: z.boolean().default(true),
+  /** Where the agent keeps, across restarts, its last known state of each instance and the log's read position. */
+  state_dir: absPath.default('/var/lib/keepwatch/keepalived'),
 });
 
 export const nginxSchema = z.strictObject({

@@ -8,6 +8,10 @@
 // stays open and drained until the new one carries data, because a running keepalived keeps
 // writing to the FIFO it opened until it restarts. The FIFO is left in place on stop: keepalived
 // may still hold it, and whatever it writes meanwhile (up to the pipe's 64 KiB) is read on restart.
+// What the pipe holds when it is opened is the backlog: read at once, before any live line, and
+// marked as history. FIFO lines carry no time; the kernel stamps the FIFO's mtime on each write,
+// so the backlog's lines happened at or before the FIFO's last write (the store bounds them below
+// by the agent's last known time).
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
@@ -32,6 +36,8 @@ export interface FifoSourceOptions {
   /** Low-frequency check that the FIFO is still there, besides fs.watch (default 1000 ms). */
   checkIntervalMs?: number;
   backoff?: BackoffOptions;
+  /** Called once, after the first open at start read the backlog (or failed). */
+  onBacklogDone?(): void;
 }
 
 /** What the source has done, for tests and benchmarks. */
@@ -42,6 +48,8 @@ export interface FifoSourceStats {
   parseErrors: number;
   /** Times the FIFO was (re)created by the agent. */
   created: number;
+  /** Lines that were in the pipe when it was opened (written while nobody read it). */
+  backlogLines: number;
 }
 
 interface Reader {
@@ -51,7 +59,14 @@ interface Reader {
   socket: net.Socket;
   splitter: LineSplitter;
   gotData: boolean;
+  /** What the pipe held at open, and the latest it can have been written. */
+  backlog?: { chunks: Buffer[]; latest: number };
 }
+
+/** The kernel stamps a FIFO's mtime from its coarse clock (one tick behind at most): the margin added. */
+const MTIME_SLACK_MS = 10;
+/** Most bytes read from the pipe at open (a pipe holds 64 KiB by default, 1 MiB at most unprivileged). */
+const MAX_BACKLOG_BYTES = 4 * 1024 * 1024;
 
 /** Longest piece of a bad line kept in a parse_error event. */
 /** Old FIFOs kept open at most (keepalived may still write to them). */
@@ -64,7 +79,7 @@ function errText(e: unknown): string {
 
 export class FifoSource implements Source {
   readonly name = 'fifo' as const;
-  readonly stats: FifoSourceStats = { bytes: 0, lines: 0, events: 0, parseErrors: 0, created: 0 };
+  readonly stats: FifoSourceStats = { bytes: 0, lines: 0, events: 0, parseErrors: 0, created: 0, backlogLines: 0 };
 
   private readonly log: Ctx['log'];
   private readonly mode: number;
@@ -101,6 +116,7 @@ export class FifoSource implements Source {
       if (!this.retryTimer) void this.check();
     }, this.checkIntervalMs);
     await this.check();
+    this.opts.onBacklogDone?.();
   }
 
   async stop(): Promise<void> {
@@ -214,7 +230,26 @@ export class FifoSource implements Source {
     this.backoff.reset();
     this.log.info({ path: p, ino: reader.ino }, 'reading notify FIFO');
     this.reportUp();
+    if (reader.backlog) this.readBacklog(reader, reader.backlog);
+    reader.backlog = undefined;
   }
+
+  /** The lines the pipe held at open: history, each no later than the FIFO's last write. */
+  private readBacklog(reader: Reader, b: { chunks: Buffer[]; latest: number }): void {
+    const lines = this.stats.lines;
+    this.stats.bytes += b.chunks.reduce((n, c) => n + c.length, 0);
+    this.backlogAt = b.latest;
+    try {
+      for (const c of b.chunks) reader.splitter.push(c);
+    } finally {
+      this.backlogAt = undefined;
+    }
+    this.stats.backlogLines += this.stats.lines - lines;
+    if (this.stats.lines > lines) this.log.info({ lines: this.stats.lines - lines, writtenBy: new Date(b.latest).toISOString() }, 'notify FIFO held lines written while the agent was not reading: applied as history');
+  }
+
+  /** Set while the backlog is split: its lines' latest time. */
+  private backlogAt: number | undefined;
 
   private mkfifo(p: string): Promise<void> {
     const cmd = this.opts.mkfifoCommand ?? 'mkfifo';
@@ -235,9 +270,16 @@ export class FifoSource implements Source {
       fs.open(p, fs.constants.O_RDWR | fs.constants.O_NONBLOCK, (err, n) => (err ? reject(err) : resolve(n)));
     });
     let st: fs.Stats;
+    let backlog: Reader['backlog'];
     try {
       st = await new Promise<fs.Stats>((resolve, reject) => fs.fstat(fd, (err, s) => (err ? reject(err) : resolve(s))));
       if (!st.isFIFO()) throw new Error(`${p} was replaced by a ${describe(st)} while opening it`);
+      const chunks = drainNow(fd);
+      if (chunks.length) {
+        // Read, then stat: the mtime is that of the last write, at or after every line read.
+        const mtime = fs.fstatSync(fd).mtimeMs;
+        backlog = { chunks, latest: Math.min(this.ctx.clock.now(), Math.floor(mtime) + MTIME_SLACK_MS) };
+      }
     } catch (e) {
       fs.close(fd, () => undefined);
       throw e;
@@ -249,6 +291,7 @@ export class FifoSource implements Source {
       ino: st.ino,
       socket,
       gotData: false,
+      backlog,
       splitter: new LineSplitter({
         maxLineBytes: this.maxLineBytes,
         onLine: (line) => this.onLine(line),
@@ -281,9 +324,10 @@ export class FifoSource implements Source {
 
   private onLine(line: string): void {
     this.stats.lines++;
-    const r = parseFifoLine(line, this.readAt);
+    const past = this.backlogAt;
+    const r = parseFifoLine(line, past ?? this.readAt);
     if (r.ok) {
-      for (const ev of r.events) this.emit(ev);
+      for (const ev of r.events) this.emit(past === undefined ? ev : { ...ev, history: { bounded: true } });
     } else {
       this.parseError(r.code, r.reason, line);
     }
@@ -336,6 +380,26 @@ export class FifoSource implements Source {
   private reportUp(): void {
     this.report.up();
   }
+}
+
+/** Whatever the pipe holds right now (the fd is non-blocking; the agent's own write end means no EOF). */
+function drainNow(fd: number): Buffer[] {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  while (total < MAX_BACKLOG_BYTES) {
+    const buf = Buffer.allocUnsafe(64 * 1024);
+    let n: number;
+    try {
+      n = fs.readSync(fd, buf, 0, buf.length, null);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EAGAIN') break;
+      throw e;
+    }
+    if (n === 0) break;
+    chunks.push(buf.subarray(0, n));
+    total += n;
+  }
+  return chunks;
 }
 
 function describe(st: fs.Stats): string {

@@ -8,23 +8,40 @@ import * as path from 'node:path';
 import type { Clock } from '../context';
 import { LineSplitter } from './lineSplitter';
 
+/** A place in a file: which file (device and inode) and the offset after the last whole line read. */
+export interface FilePlace {
+  dev: number;
+  ino: number;
+  offset: number;
+}
+
 export interface FileFollowerOptions {
   path: string;
   /** Read the file present at start from its beginning (default: from its end). */
   fromStart?: boolean;
+  /**
+   * Where the agent stopped reading last time: the file present at start is read from there (or
+   * from its start when it is another file: rotated meanwhile; the rotated one, when still in the
+   * directory, is read from there first). What was in the files at start is the backlog.
+   */
+  resume?: FilePlace;
+  /** Called once, when the backlog (what the files held at start) has been read. */
+  onBacklogDone?(): void;
   maxLineBytes?: number;
   /** The stat fallback's period (default 1000 ms). */
   checkIntervalMs?: number;
   /** Bytes per read() (default 64 KiB). */
   readChunkBytes?: number;
   clock: Clock;
-  /** A complete line, with the time it was read. */
-  onLine(line: string, readAt: number): void;
+  /** A complete line, with the time it was read; backlog: it was in the file at start (see resume). */
+  onLine(line: string, readAt: number, backlog: boolean): void;
   onOverlong(head: string, readAt: number): void;
   /** Whether the file can be read; called on changes only. */
   onHealth(up: boolean, error?: string): void;
   /** Rotation, truncation, re-creation: for the log. */
   onNotice?(what: string, detail: Record<string, unknown>): void;
+  /** After each chunk read from the current file and split (place() has moved). */
+  onRead?(): void;
 }
 
 /** Bytes read in one pass before yielding to the event loop (a big backlog is read in slices). */
@@ -53,15 +70,33 @@ export class FileFollower {
   private readonly buf: Buffer;
   private readAt = 0;
   private readonly checkIntervalMs: number;
+  /** Offset in the current file up to which its lines are backlog; undefined: none (left). */
+  private backlogEnd: number | undefined;
+  private inBacklog = false;
+  private backlogDone = false;
+  private rotatedRead = false;
 
   constructor(private readonly opts: FileFollowerOptions) {
     this.checkIntervalMs = opts.checkIntervalMs ?? 1000;
     this.buf = Buffer.allocUnsafe(opts.readChunkBytes ?? 64 * 1024);
     this.splitter = new LineSplitter({
       maxLineBytes: opts.maxLineBytes ?? 16 * 1024,
-      onLine: (l) => opts.onLine(l, this.readAt),
+      onLine: (l) => opts.onLine(l, this.readAt, this.inBacklog),
       onOverlong: (h) => opts.onOverlong(h, this.readAt),
     });
+  }
+
+  /** Where reading stands: the current file and the offset after its last whole line. */
+  place(): FilePlace | undefined {
+    if (this.dev < 0) return undefined;
+    return { dev: this.dev, ino: this.ino, offset: Math.max(0, this.pos - this.splitter.pendingBytes) };
+  }
+
+  private finishBacklog(): void {
+    this.backlogEnd = undefined;
+    if (this.backlogDone) return;
+    this.backlogDone = true;
+    this.opts.onBacklogDone?.();
   }
 
   async start(): Promise<void> {
@@ -82,7 +117,9 @@ export class FileFollower {
     this.watcher?.close();
     this.watcher = undefined;
     if (this.busy) await this.busy.catch(() => undefined);
-    await this.closeFile();
+    // The place is kept: the log source saves it after the stop.
+    await this.closeFile(true);
+    this.finishBacklog();
   }
 
   /** Reads whatever is new; serialised and coalesced (a poke while busy runs one more pass). */
@@ -140,6 +177,15 @@ export class FileFollower {
     } catch (e) {
       statError = e;
     }
+    const resume = first && !this.backlogDone ? this.opts.resume : undefined;
+    if (first && !this.backlogDone && (!resume || !st || st.dev !== resume.dev || st.ino !== resume.ino)) {
+      // Rotated since the last read (or no position): the old file, if still there, to its end.
+      if (resume && !this.rotatedRead) {
+        this.rotatedRead = true;
+        await this.readRotated(resume);
+      }
+      if (!st || !resume) this.finishBacklog();
+    }
     if (!st) {
       // Gone (deleted, or renamed away by rotation and not yet re-created). A writer may still
       // append to the file it has open: keep reading it until a new file takes the path.
@@ -174,6 +220,14 @@ export class FileFollower {
         if (fst.dev !== this.dev || fst.ino !== this.ino) {
           this.splitter.reset();
           this.pos = first && !this.opts.fromStart ? fst.size : 0;
+          if (resume) {
+            // What the file holds now is the backlog: from the last read position when it is
+            // the same file (and not truncated since), else all of it (a new file since).
+            const same = fst.dev === resume.dev && fst.ino === resume.ino;
+            this.pos = same && resume.offset <= fst.size ? resume.offset : 0;
+            this.backlogEnd = fst.size;
+            if (this.pos >= fst.size) this.finishBacklog();
+          }
         }
         this.dev = fst.dev;
         this.ino = fst.ino;
@@ -201,17 +255,82 @@ export class FileFollower {
       }
       let slice = 0;
       while (this.running && slice < SLICE_BYTES) {
-        const { bytesRead } = await fh.read(this.buf, 0, this.buf.length, this.pos);
-        if (bytesRead === 0) return;
+        // The backlog is read up to its end, not past it: lines after it are live.
+        const end = this.backlogEnd;
+        const want = end !== undefined && end > this.pos ? Math.min(this.buf.length, end - this.pos) : this.buf.length;
+        const { bytesRead } = await fh.read(this.buf, 0, want, this.pos);
+        if (bytesRead === 0) {
+          if (end !== undefined) this.finishBacklog();
+          return;
+        }
         this.pos += bytesRead;
         slice += bytesRead;
         this.readAt = this.opts.clock.now();
-        this.splitter.push(this.buf.subarray(0, bytesRead));
+        this.inBacklog = end !== undefined;
+        try {
+          this.splitter.push(this.buf.subarray(0, bytesRead));
+        } finally {
+          this.inBacklog = false;
+        }
+        this.opts.onRead?.();
+        if (end !== undefined && this.pos >= end) this.finishBacklog();
       }
       this.again = true; // more to read: continue after yielding
     } catch (e) {
       this.setHealth(false, `cannot read log file ${this.opts.path}: ${errText(e)}`);
       await this.closeFile(true);
+    }
+  }
+
+  /** The file that was at the path when the agent last read it, found by inode (rotated by rename). */
+  private async readRotated(resume: FilePlace): Promise<void> {
+    const dir = path.dirname(this.opts.path);
+    let names: string[];
+    try {
+      names = await fs.promises.readdir(dir);
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      const p = path.join(dir, n);
+      let st: fs.Stats;
+      try {
+        st = await fs.promises.stat(p);
+      } catch {
+        continue;
+      }
+      if (!st.isFile() || st.dev !== resume.dev || st.ino !== resume.ino) continue;
+      this.opts.onNotice?.('log file rotated while the agent was down: reading the rotated one from the last read position', { path: p });
+      let fh: fs.promises.FileHandle | undefined;
+      try {
+        fh = await fs.promises.open(p, 'r');
+        let pos = resume.offset <= st.size ? resume.offset : 0;
+        this.splitter.reset();
+        for (;;) {
+          const { bytesRead } = await fh.read(this.buf, 0, this.buf.length, pos);
+          if (bytesRead === 0) break;
+          pos += bytesRead;
+          this.readAt = this.opts.clock.now();
+          this.inBacklog = true;
+          try {
+            this.splitter.push(this.buf.subarray(0, bytesRead));
+          } finally {
+            this.inBacklog = false;
+          }
+        }
+        // The rotated file is complete: an unfinished last line is a line.
+        this.inBacklog = true;
+        try {
+          this.splitter.flush();
+        } finally {
+          this.inBacklog = false;
+        }
+      } catch (e) {
+        this.opts.onNotice?.('cannot read the rotated log file', { path: p, error: errText(e) });
+      } finally {
+        await fh?.close().catch(() => undefined);
+      }
+      return;
     }
   }
 

@@ -6,6 +6,8 @@
 // - Spool: ingested on start and as files appear (fs.watch, plus a slow rescan because inotify can
 //   overflow or miss a directory that was recreated); each file is deleted after its event was
 //   applied, so a crash in between re-applies it on restart (the store dedups), never loses it.
+//   Records spooled before the source started were written while the agent was down: they are
+//   history (placed in the timeline at their own time, never applied over the live state).
 // - Order: keepalived forks notify scripts concurrently, so records can arrive out of order. A record
 //   older (compareRecords: fork order, then time) than the last one applied for the same name, or
 //   older than a different state the store already has from another source, is history: counted as
@@ -51,6 +53,8 @@ export interface HookSourceOptions {
   /** tmp/ files older than this are a writer that died before its rename: ingested or moved to bad/. */
   staleTmpMs?: number;
   order?: OrderOptions;
+  /** Called once, after the spool left while the agent was down has been applied (or could not be read). */
+  onBacklogDone?(): void;
 }
 
 export interface HookStats {
@@ -71,7 +75,9 @@ const MAX_NAMES = 10_000;
 export class HookSource implements Source {
   readonly name = 'hook' as const;
   readonly stats: HookStats = { applied: { socket: 0, spool: 0 }, duplicate: 0, superseded: 0, bad: 0, spoolErrors: 0 };
-  private readonly o: Required<Omit<HookSourceOptions, 'socketPath' | 'state' | 'order'>> & Pick<HookSourceOptions, 'socketPath' | 'state' | 'order'>;
+  private readonly o: Required<Omit<HookSourceOptions, 'socketPath' | 'state' | 'order' | 'onBacklogDone'>> & Pick<HookSourceOptions, 'socketPath' | 'state' | 'order' | 'onBacklogDone'>;
+  /** Records stamped before this were spooled while the agent was down. */
+  private startedAt = 0;
   private paths!: SpoolPaths;
   private server?: net.Server;
   private socketIno?: number;
@@ -103,10 +109,12 @@ export class HookSource implements Source {
 
   async start(): Promise<void> {
     this.stopped = false;
+    this.startedAt = this.o.clock.now();
     try {
       this.paths = ensureSpool(this.o.spoolDir);
     } catch (e) {
       this.down(`cannot create spool ${this.o.spoolDir}: ${(e as Error).message}`);
+      this.o.onBacklogDone?.();
       throw e;
     }
     // Socket first, heartbeat second: a hook that sees the heartbeat finds the socket ready.
@@ -133,6 +141,7 @@ export class HookSource implements Source {
     this.rescan = this.o.clock.setInterval(() => this.schedule(true), this.o.rescanIntervalMs);
     // Records left while the agent was down, before anything else happens.
     this.scanNow(true);
+    this.o.onBacklogDone?.();
     if (!this.o.socketPath || this.server) this.o.emit({ kind: 'source', source: 'hook', at: this.o.clock.now(), up: true });
     this.o.log.info({ spool: this.paths.dir, socket: this.server ? this.o.socketPath : undefined }, 'hook source started');
   }
@@ -369,7 +378,9 @@ export class HookSource implements Source {
       this.superseded(r, `after ${prev.state} (${prev.id}) was applied`);
       return;
     }
-    if (evKey && this.olderThanStore(r)) {
+    // Spooled while the agent was down: history, which the store places at its time.
+    const past = via === 'spool' && r.at < this.startedAt;
+    if (evKey && !past && this.olderThanStore(r)) {
       this.superseded(r, 'the store already has a newer state from another source');
       return;
     }
@@ -378,7 +389,7 @@ export class HookSource implements Source {
       this.last.set(key, r);
       if (this.last.size > MAX_NAMES) this.last.delete(this.last.keys().next().value as string);
     }
-    this.o.emit(recordToEvent(r));
+    this.o.emit(past ? { ...recordToEvent(r), history: {} } : recordToEvent(r));
     this.stats.applied[via]++;
   }
 

@@ -27,12 +27,44 @@ export interface JournalEntry {
 export interface JournalFollowerOptions {
   /** argv of journalctl (default DEFAULT_JOURNALCTL_COMMAND); `--after-cursor=` is appended on restarts. */
   command?: string[];
+  /**
+   * The cursor of the last entry the agent read before it went down: the entries after it are
+   * read first (journalctl without --follow: the backlog), then followed from there.
+   */
+  afterCursor?: string;
+  /** Called once, when the backlog has been read (or there was none). */
+  onBacklogDone?(): void;
+  /** The backlog run's longest time (default 30 s); then it is stopped and following starts. */
+  backlogTimeoutMs?: number;
   maxLineBytes?: number;
   backoff?: BackoffOptions;
   clock: Clock;
-  onEntry(entry: JournalEntry, readAt: number): void;
+  /** An entry; backlog: logged while the agent was down (see afterCursor). */
+  onEntry(entry: JournalEntry, readAt: number, backlog: boolean): void;
   onBadLine(reason: string, input: string, readAt: number): void;
   onHealth(up: boolean, error?: string): void;
+  onNotice?(what: string, detail: Record<string, unknown>): void;
+}
+
+/**
+ * The command without following and without a line count: what was logged after a cursor, then
+ * exit. -q: without it journalctl prints "-- No entries --" (and "-- Reboot --") as plain text
+ * between the JSON entries.
+ */
+export function backlogArgv(command: string[], cursor: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < command.length; i++) {
+    const a = command[i];
+    if (a === '-f' || a === '--follow') continue;
+    if (a === '-n' || a === '--lines') {
+      i++;
+      continue;
+    }
+    if (/^-n\d+$/.test(a) || a.startsWith('--lines=')) continue;
+    out.push(a);
+  }
+  if (!out.includes('-q') && !out.includes('--quiet')) out.push('-q');
+  return [...out, `--after-cursor=${cursor}`];
 }
 
 /** A child that ran this long was healthy: the next failure starts the backoff afresh. */
@@ -58,11 +90,77 @@ export class JournalFollower {
   async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
+    if (this.opts.afterCursor) await this.readBacklog(this.opts.afterCursor);
+    this.backlogFinished();
     await this.spawnChild();
+  }
+
+  /** The cursor of the last entry read (to resume after it). */
+  lastCursor(): string | undefined {
+    return this.cursor;
+  }
+
+  private backlogDone = false;
+
+  private backlogFinished(): void {
+    if (this.backlogDone) return;
+    this.backlogDone = true;
+    this.opts.onBacklogDone?.();
+  }
+
+  /** journalctl without --follow after the saved cursor, to its exit: the backlog. */
+  private readBacklog(cursor: string): Promise<void> {
+    const [cmd, ...args] = backlogArgv(this.command, cursor);
+    this.cursor = cursor;
+    return new Promise<void>((resolve) => {
+      let stderr = '';
+      let child: ChildProcess;
+      try {
+        child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      } catch (e) {
+        this.opts.onNotice?.('cannot read the journal backlog', { error: (e as Error).message });
+        this.cursor = undefined;
+        resolve();
+        return;
+      }
+      this.child = child;
+      const timer = setTimeout(() => child.kill('SIGKILL'), this.opts.backlogTimeoutMs ?? 30_000);
+      const splitter = new LineSplitter({
+        maxLineBytes: this.opts.maxLineBytes ?? 64 * 1024,
+        onLine: (l) => this.onLine(l, true),
+        onOverlong: (h) => this.opts.onBadLine(`journal entry longer than ${this.opts.maxLineBytes ?? 64 * 1024} bytes, skipped`, h, this.readAt),
+      });
+      child.stdout!.on('data', (chunk: Buffer) => {
+        this.readAt = this.opts.clock.now();
+        splitter.push(chunk);
+      });
+      child.stderr!.on('data', (chunk: Buffer) => {
+        stderr = (stderr + chunk.toString('utf8')).slice(-STDERR_KEEP);
+      });
+      child.once('error', (e) => {
+        // Not startable (journalctl missing): following reports it.
+        clearTimeout(timer);
+        if (this.child === child) this.child = undefined;
+        this.opts.onNotice?.('cannot read the journal backlog', { error: e.message });
+        resolve();
+      });
+      child.once('close', (code, signal) => {
+        clearTimeout(timer);
+        splitter.flush();
+        if (this.child === child) this.child = undefined;
+        if (code !== 0) {
+          // A cursor the journal no longer has (vacuumed, another machine's): follow from now.
+          this.opts.onNotice?.('journal backlog not read: following from now', { exit: signal ?? code, stderr: stderr.trim().split('\n').pop() });
+          if (this.cursor === cursor) this.cursor = undefined;
+        }
+        resolve();
+      });
+    });
   }
 
   async stop(): Promise<void> {
     this.running = false;
+    this.backlogFinished();
     this.opts.clock.clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     const child = this.child;
@@ -115,7 +213,7 @@ export class JournalFollower {
       this.child = child;
       const splitter = new LineSplitter({
         maxLineBytes: this.opts.maxLineBytes ?? 64 * 1024,
-        onLine: (l) => this.onLine(l),
+        onLine: (l) => this.onLine(l, false),
         onOverlong: (h) => this.opts.onBadLine(`journal entry longer than ${this.opts.maxLineBytes ?? 64 * 1024} bytes, skipped`, h, this.readAt),
       });
       child.stdout!.on('data', (chunk: Buffer) => {
@@ -161,7 +259,7 @@ export class JournalFollower {
     }, this.backoff.next());
   }
 
-  private onLine(line: string): void {
+  private onLine(line: string, backlog: boolean): void {
     if (line.trim() === '') return;
     let obj: unknown;
     try {
@@ -191,6 +289,7 @@ export class JournalFollower {
         pid,
       },
       this.readAt,
+      backlog,
     );
   }
 }

@@ -2,11 +2,14 @@
 // truncation, deletion and re-creation survived), or journald through journalctl. The log is the
 // fallback where keepalived is built without D-Bus; both keepalived generations' lines are parsed
 // (parse/logLine.ts). Lines about other things are ignored; malformed state lines are counted.
+// With a position file, where reading stopped is kept (file and offset, or journal cursor): the
+// next start reads what was logged while the agent was down, as history (the backlog).
 import type { Ctx } from '../context';
 import type { NodeEvent } from '../state/types';
-import { FileFollower } from './fileFollower';
+import { FileFollower, type FilePlace } from './fileFollower';
 import { JournalFollower, type JournalEntry } from './journalFollower';
 import { parseLogLine } from './parse/logLine';
+import { ReadPositionFile, type ReadPosition } from './readPosition';
 import type { BackoffOptions } from './retryBackoff';
 import type { Emit, Source } from './source';
 import { SourceReporter } from './sourceReporter';
@@ -24,6 +27,12 @@ export interface LogSourceOptions {
   checkIntervalMs?: number;
   /** journal mode: restart backoff of journalctl. */
   backoff?: BackoffOptions;
+  /** Where the read position is kept across restarts (none: read from the end at start, as tail -F). */
+  positionFile?: string;
+  /** Called once when what was logged while the agent was down has been read. */
+  onBacklogDone?(): void;
+  /** Without news, the position is saved at most this often (default 5 s); after a line that says something, at once. */
+  positionSaveIntervalMs?: number;
 }
 
 export interface LogSourceStats {
@@ -38,10 +47,17 @@ export class LogSource implements Source {
   private readonly log: Ctx['log'];
   private readonly follower: FileFollower | JournalFollower;
   private readonly report: SourceReporter;
+  private readonly positions: ReadPositionFile | undefined;
+  private lastSave = 0;
+  private lastSaved = '';
+  /** Events emitted since the position was last saved. */
+  private unsaved = false;
 
   constructor(private readonly opts: LogSourceOptions, private readonly ctx: Ctx, emitEvent: Emit) {
     this.log = ctx.log.child({ source: 'log', path: opts.path });
     this.report = new SourceReporter('log', emitEvent, ctx.clock, this.log, 'keepalived log');
+    this.positions = opts.positionFile ? new ReadPositionFile(opts.positionFile) : undefined;
+    const saved = this.loadPosition();
     const onHealth = (up: boolean, error?: string) => {
       if (up) {
         this.log.info('reading keepalived log');
@@ -53,24 +69,34 @@ export class LogSource implements Source {
     if (opts.path === 'journal') {
       this.follower = new JournalFollower({
         command: opts.journalctlCommand,
+        afterCursor: saved?.kind === 'journal' ? saved.cursor : undefined,
+        onBacklogDone: () => opts.onBacklogDone?.(),
         maxLineBytes: opts.maxLineBytes,
         backoff: opts.backoff,
         clock: ctx.clock,
-        onEntry: (e, readAt) => this.onJournalEntry(e, readAt),
+        onEntry: (e, readAt, backlog) => {
+          this.onJournalEntry(e, readAt, backlog);
+          this.savePosition(false);
+        },
         onBadLine: (reason, input, readAt) => this.parseError('journal', reason, input, readAt),
         onHealth,
+        onNotice: (what, detail) => this.log.warn(detail, what),
       });
     } else {
+      const resume: FilePlace | undefined = saved?.kind === 'file' && saved.path === opts.path ? saved : undefined;
       this.follower = new FileFollower({
         path: opts.path,
         fromStart: opts.fromStart,
+        resume,
+        onBacklogDone: () => opts.onBacklogDone?.(),
         maxLineBytes: opts.maxLineBytes,
         checkIntervalMs: opts.checkIntervalMs,
         clock: ctx.clock,
-        onLine: (line, readAt) => this.onLine(line, { readAt }),
+        onLine: (line, readAt, backlog) => this.onLine(line, { readAt, backlog }),
         onOverlong: (head, readAt) => this.parseError('overlong', `line longer than ${opts.maxLineBytes ?? 16 * 1024} bytes, skipped`, head, readAt),
         onHealth,
         onNotice: (what, detail) => this.log.info(detail, what),
+        onRead: () => this.savePosition(false),
       });
     }
   }
@@ -80,8 +106,53 @@ export class LogSource implements Source {
     return this.follower.start();
   }
 
-  stop(): Promise<void> {
-    return this.follower.stop();
+  async stop(): Promise<void> {
+    await this.follower.stop();
+    this.savePosition(true);
+  }
+
+  /** Where reading stands (what the position file gets). */
+  position(): ReadPosition | undefined {
+    if (this.follower instanceof JournalFollower) {
+      const cursor = this.follower.lastCursor();
+      return cursor ? { kind: 'journal', cursor } : undefined;
+    }
+    const p = this.follower.place();
+    return p ? { kind: 'file', path: this.opts.path, ...p } : undefined;
+  }
+
+  private loadPosition(): ReadPosition | undefined {
+    if (!this.positions) return undefined;
+    try {
+      const p = this.positions.load();
+      if (p && (p.kind === 'journal') !== (this.opts.path === 'journal')) return undefined;
+      if (p) this.log.info({ position: p, file: this.positions.file }, 'reading what keepalived logged since the last read position');
+      return p;
+    } catch (e) {
+      this.log.warn({ err: (e as Error).message }, 'log read position not usable: reading the log from its end');
+      return undefined;
+    }
+  }
+
+  /** Saves the read position: at once after a line that said something, else at most every interval. */
+  private savePosition(force: boolean): void {
+    if (!this.positions) return;
+    const now = this.ctx.clock.now();
+    if (!force && !this.unsaved && now - this.lastSave < (this.opts.positionSaveIntervalMs ?? 5000)) return;
+    const p = this.position();
+    if (!p) return;
+    const text = JSON.stringify(p);
+    this.lastSave = now;
+    this.unsaved = false;
+    if (text === this.lastSaved) return;
+    try {
+      this.positions.save(p);
+      this.lastSaved = text;
+    } catch (e) {
+      this.report.once(`position:${(e as NodeJS.ErrnoException).code ?? 'error'}`, () =>
+        this.log.warn({ err: (e as Error).message, file: this.positions!.file }, 'cannot save the log read position (after a restart the log is read from its end)'),
+      );
+    }
   }
 
   /** journal mode: the journalctl argv of the next (re)start. */
@@ -89,12 +160,12 @@ export class LogSource implements Source {
     return this.follower instanceof JournalFollower ? this.follower.argv() : undefined;
   }
 
-  private onJournalEntry(e: JournalEntry, readAt: number): void {
+  private onJournalEntry(e: JournalEntry, readAt: number, backlog: boolean): void {
     // A journal MESSAGE may hold several lines (rare for keepalived): each is a log line.
-    for (const line of e.message.split('\n')) this.onLine(line, { readAt, time: e.time, ident: e.ident });
+    for (const line of e.message.split('\n')) this.onLine(line, { readAt, time: e.time, ident: e.ident, backlog });
   }
 
-  private onLine(line: string, lctx: { readAt: number; time?: number; ident?: string }): void {
+  private onLine(line: string, lctx: { readAt: number; time?: number; ident?: string; backlog?: boolean }): void {
     this.stats.lines++;
     const r = parseLogLine(line, lctx);
     if (r.ok) {
@@ -111,6 +182,7 @@ export class LogSource implements Source {
 
   private emit(ev: NodeEvent): void {
     this.stats.events++;
+    this.unsaved = true;
     this.report.emit(ev);
   }
 }

@@ -1,11 +1,14 @@
 // The node-state store: the one truth about this node. Every source and probe calls apply();
 // exporters, rules, the API and peers read state. Nothing here knows of metrics or alerts.
 import type { Clock } from '../context';
+import { RUNNING_STATES, TransitionHistory } from './history';
 import type {
   InstanceKey,
   InstanceState,
+  LastState,
   NodeEvent,
   NodeState,
+  PersistedInstance,
   SourceName,
   TransitionEvent,
   TransitionRecord,
@@ -57,6 +60,8 @@ export class NodeStore {
   private historySeq = 0;
   private readonly timelineSize: number;
   private readonly dedupWindowMs: number;
+  /** What happened while the agent was down (backlogs, the persisted last state): see history.ts. */
+  private readonly past: TransitionHistory;
 
   constructor(node: string, private readonly clock: Clock, opts: StoreOptions = {}) {
     this.timelineSize = opts.timelineSize ?? 200;
@@ -79,6 +84,67 @@ export class NodeStore {
       vipChanges: 0,
       timeline: [],
     };
+    this.past = new TransitionHistory(
+      { state: this.s, ensureInstance: (iname, key) => this.ensureInstance(iname, key), count: (rec) => this.count(rec) },
+      { clock, dedupWindowMs: this.dedupWindowMs, maxRecords: this.timelineSize, onSettled: () => this.notifySettled() },
+    );
+  }
+
+  // ------------------------------------------------------------------ history (see history.ts)
+
+  /** The agent's last persisted state (before any source starts; once: false for later calls). */
+  setBaseline(last: LastState | undefined): boolean {
+    return this.past.setBaseline(last);
+  }
+
+  /** The baseline given to setBaseline (when it was this node's). */
+  get lastState(): LastState | undefined {
+    return this.past.lastState;
+  }
+
+  /** The backlog sources that will call backlogDone(); backlog transitions are counted when all did, or after timeoutMs. */
+  expectBacklogs(sources: SourceName[], timeoutMs: number): void {
+    this.past.expectBacklogs(sources, timeoutMs);
+  }
+
+  backlogDone(source: SourceName): void {
+    this.past.backlogDone(source);
+  }
+
+  /** Whether every backlog was read (or the wait timed out): the counters include them. */
+  get historySettled(): boolean {
+    return this.past.settled;
+  }
+
+  /**
+   * What to persist: every instance in a known state, over the baseline's instances that no source
+   * has reported a state of yet (so a restart with keepalived not yet readable keeps them).
+   */
+  persistable(aliveAt: number): LastState {
+    const instances: Record<string, PersistedInstance> = {};
+    // Once keepalived is seen running, an instance no source lists any more (removed from
+    // keepalived.conf) is not carried over.
+    for (const b of Object.values(this.past.lastState?.instances ?? {})) {
+      if (!this.s.keepalived.up || this.s.instances[b.iname]) instances[b.iname] = b;
+    }
+    for (const i of Object.values(this.s.instances)) {
+      if (i.state === 'UNKNOWN') continue;
+      instances[i.iname] = { iname: i.iname, intf: i.intf, vrid: i.vrid, family: i.family, state: i.state, since: i.since };
+    }
+    return { node: this.s.node, aliveAt, instances };
+  }
+
+  private notifySettled(): void {
+    // The counters changed without an event: a revision for the scrape cache and the peers.
+    this.s.revision++;
+    const change: StoreChange = { event: { kind: 'source', source: 'derived', at: this.clock.now(), up: true }, transitions: [], revision: this.s.revision, material: true };
+    for (const l of this.listeners) l(change);
+  }
+
+  private count(rec: TransitionRecord): void {
+    if (rec.from === 'UNKNOWN') return;
+    const k = transitionCountKey(rec.iname, rec.from, rec.to);
+    this.s.transitionCounts[k] = (this.s.transitionCounts[k] ?? 0) + 1;
   }
 
   /** The live state. Treat as read-only; use snapshot() to keep a copy. */
@@ -97,12 +163,16 @@ export class NodeStore {
 
   apply(ev: NodeEvent): StoreChange {
     let material = this.isMaterial(ev);
-    const src = this.touchSource(ev.source, ev.at);
+    // A backlog event's time is in the past: the source was last heard of now.
+    const src = this.touchSource(ev.source, ev.history ? Math.max(ev.at, this.clock.now()) : ev.at);
     const transitions: TransitionRecord[] = [];
-    const push = (t: TransitionRecord | undefined) => { if (t) transitions.push(t); };
+    // A backlog (ev.history) says what happened while the agent was down: it fills the timeline
+    // and never overwrites what a live source reports now (history.ts). Of the other kinds, only
+    // what no live source has said yet is taken from it.
+    const past = ev.history !== undefined;
     switch (ev.kind) {
       case 'transition':
-        push(this.applyTransition(ev));
+        transitions.push(...this.applyTransitionEvent(ev, false));
         break;
       case 'instance': {
         const inst = this.ensureInstance(ev.key.iname, ev.key);
@@ -111,27 +181,30 @@ export class NodeStore {
         }
         if (ev.vips) inst.vips = [...ev.vips];
         if (ev.state) {
-          push(this.applyTransition({ kind: 'transition', iname: ev.key.iname, state: ev.state, at: ev.at, source: ev.source, priority: ev.priority }));
+          transitions.push(...this.applyTransitionEvent({ kind: 'transition', iname: ev.key.iname, state: ev.state, at: ev.at, source: ev.source, priority: ev.priority, history: ev.history }, true));
         }
         break;
       }
       case 'priority': {
         const inst = this.ensureInstance(ev.iname);
-        inst.effectivePriority = ev.priority;
+        if (!past || inst.effectivePriority === undefined) inst.effectivePriority = ev.priority;
         break;
       }
       case 'group': {
         const g = this.s.groups[ev.group];
+        if (past && g) break;
         if (!g || g.state !== ev.state) this.s.groups[ev.group] = { state: ev.state, since: ev.at, priority: ev.priority };
         else if (ev.priority !== undefined) g.priority = ev.priority;
         break;
       }
       case 'keepalived':
-        transitions.push(...this.applyKeepalived(ev.up, ev.at, ev.source, ev.pid, ev.reason));
+        if (past) transitions.push(...this.past.backlogKeepalivedDown(ev));
+        else transitions.push(...this.applyKeepalived(ev.up, ev.at, ev.source, ev.pid, ev.reason));
         break;
       case 'evidence': {
         const inst = this.ensureInstance(ev.iname);
         const prev = inst.lastEvidence;
+        if (past && prev && prev.at >= ev.at) break;
         const count = prev && prev.type === ev.type && ev.at - prev.at < 10_000 ? prev.count + 1 : 1;
         inst.lastEvidence = { type: ev.type, at: ev.at, peer: ev.peer, count };
         break;
@@ -142,9 +215,11 @@ export class NodeStore {
         break;
       }
       case 'script':
+        if (past && this.s.scripts[ev.name]) break;
         this.s.scripts[ev.name] = { good: ev.good, state: ev.state, at: ev.at };
         break;
       case 'checker':
+        if (past && this.s.checkers[ev.target]) break;
         this.s.checkers[ev.target] = { up: ev.up, at: ev.at };
         break;
       case 'source':
@@ -269,7 +344,29 @@ export class NodeStore {
     return inst;
   }
 
-  private applyTransition(ev: TransitionEvent): TransitionRecord | undefined {
+  /** A transition event, or a state read (an instance event with a state, read = true). */
+  private applyTransitionEvent(ev: TransitionEvent, read: boolean): TransitionRecord[] {
+    if (ev.history && !this.past.isNews(ev)) return this.past.backlog(ev);
+    const inst = this.ensureInstance(ev.iname, ev.key);
+    if (!this.past.isLive(ev.iname)) {
+      // A running state from a live source is proof keepalived runs (FIFO/log-only setups).
+      if (RUNNING_STATES.has(ev.state) && !this.s.keepalived.up && this.s.keepalived.reason === 'not yet seen') this.applyKeepalived(true, ev.at, 'derived');
+      // The first live report: it continues from the backlog (or the persisted last state).
+      const first = this.past.firstLive(inst, ev, read);
+      if (first.handled && first.record) {
+        if (ev.priority !== undefined) inst.effectivePriority = ev.priority;
+        this.adopt(inst, first.record, `${ev.source}\u0000${ev.iname}`);
+        return [first.record];
+      }
+      const rec = this.applyTransition(ev, true);
+      if (rec) this.past.liveJunction(ev.iname, rec);
+      return rec ? [rec] : [];
+    }
+    const rec = this.applyTransition(ev);
+    return rec ? [rec] : [];
+  }
+
+  private applyTransition(ev: TransitionEvent, junction = false): TransitionRecord | undefined {
     const inst = this.ensureInstance(ev.iname, ev.key);
     if (ev.priority !== undefined) inst.effectivePriority = ev.priority;
     const hist = this.history.get(ev.iname) ?? [];
@@ -299,29 +396,31 @@ export class NodeStore {
       if (this.s.keepalived.reason !== 'not yet seen' && ev.at <= this.s.keepalived.since) return undefined;
       this.applyKeepalived(true, ev.at, 'derived');
     }
-    return this.recordTransition(inst, ev.state, ev.at, ev.source, ev.cause, cursorKey);
+    // The junction (first live report) is counted by the history, once the backlogs are in.
+    return this.recordTransition(inst, ev.state, ev.at, ev.source, ev.cause, cursorKey, !junction);
   }
 
-  private recordTransition(inst: InstanceState, to: VrrpState, at: number, source: SourceName, cause: string | undefined, cursorKey?: string): TransitionRecord {
+  private recordTransition(inst: InstanceState, to: VrrpState, at: number, source: SourceName, cause: string | undefined, cursorKey?: string, count = true): TransitionRecord {
+    const rec: TransitionRecord = { at, iname: inst.iname, from: inst.state, to, source, cause };
+    if (count) this.count(rec);
+    this.s.timeline.push(rec);
+    this.adopt(inst, rec, cursorKey);
+    return rec;
+  }
+
+  /** The instance takes rec as its current state; rec joins the live dedup history. */
+  private adopt(inst: InstanceState, rec: TransitionRecord, cursorKey?: string): void {
     const hist = this.history.get(inst.iname) ?? [];
     this.history.set(inst.iname, hist);
     const seq = ++this.historySeq;
-    hist.push({ seq, to, at });
+    hist.push({ seq, to: rec.to, at: rec.at });
     if (hist.length > HISTORY_SIZE) hist.shift();
     if (cursorKey) this.cursors.set(cursorKey, seq);
-
-    const rec: TransitionRecord = { at, iname: inst.iname, from: inst.state, to, source, cause };
-    if (inst.state !== 'UNKNOWN') {
-      const k = transitionCountKey(inst.iname, inst.state, to);
-      this.s.transitionCounts[k] = (this.s.transitionCounts[k] ?? 0) + 1;
-    }
-    inst.state = to;
-    inst.since = at;
-    inst.source = source;
+    inst.state = rec.to;
+    inst.since = rec.at;
+    inst.source = rec.source;
     inst.confirmedBy = [];
-    this.s.timeline.push(rec);
     if (this.s.timeline.length > this.timelineSize) this.s.timeline.splice(0, this.s.timeline.length - this.timelineSize);
-    return rec;
   }
 
   private applyKeepalived(up: boolean, at: number, source: SourceName, pid?: number, reason?: string): TransitionRecord[] {
@@ -334,7 +433,18 @@ export class NodeStore {
     if (!up) {
       // No stale MASTER after keepalived died: every instance is STOP until it is re-read.
       const out: TransitionRecord[] = [];
+      // Instances known only from the persisted last state, running then: keepalived is down now.
+      for (const iname of this.past.baselineRunning()) this.ensureInstance(iname);
       for (const inst of Object.values(this.s.instances)) {
+        if (!this.past.isLive(inst.iname) && this.past.knows(inst.iname)) {
+          // A read of "not running" against what the backlog or the last state said.
+          const first = this.past.firstLive(inst, { at, state: 'STOP', source }, true);
+          if (first.record) {
+            this.adopt(inst, first.record);
+            out.push(first.record);
+            continue;
+          }
+        }
         if (inst.state !== 'STOP' && inst.state !== 'UNKNOWN') {
           out.push(this.recordTransition(inst, 'STOP', at, source, `keepalived ${k.reason}`));
         }

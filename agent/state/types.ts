@@ -61,6 +61,19 @@ interface EventBase {
   source: SourceName;
   /** Monotonic per-source sequence where the source has one (hook). */
   seq?: number;
+  /** Set when the source read it from a backlog at start: it happened while the agent was down. */
+  history?: HistoryMark;
+}
+
+/**
+ * An event a source read from what piled up while the agent was down: the FIFO's unread lines, the
+ * hook spool, the log since the agent's last read position. The store places it in the timeline at
+ * its own time and counts it once, but never applies it over a state a live source reports.
+ */
+export interface HistoryMark {
+  /** The source has no time of its own for it (FIFO lines): `at` is the latest it can have
+   *  happened; the store bounds it below by the last time the agent knew the instance's state. */
+  bounded?: boolean;
 }
 
 /** An instance changed (or was seen in) a VRRP state. */
@@ -318,12 +331,35 @@ export interface InstanceState extends InstanceKey {
 }
 
 export interface TransitionRecord {
+  /** When it happened; for a bounded time, the latest it can have happened. */
   at: number;
   iname: string;
   from: VrrpState;
   to: VrrpState;
   source: SourceName;
   cause?: string;
+  /**
+   * Not seen live by this agent: 'backlog' (read at start from what a source kept while the agent
+   * was down), 'inferred' (no source kept it: the state the agent last persisted differs from the
+   * one read at start).
+   */
+  history?: 'backlog' | 'inferred';
+  /** The time is not exact: it happened after `earliest` (unknown when absent), at or before `at`. */
+  bounds?: { earliest?: number };
+}
+
+/** What the agent persists of each instance, to tell at its next start what changed meanwhile. */
+export interface PersistedInstance extends InstanceKey {
+  state: VrrpState;
+  since: number;
+}
+
+/** The agent's last known state, written on every change and while it runs (see agent/state/lastStateFile.ts). */
+export interface LastState {
+  node: string;
+  /** The last time the agent knew these states to be current (ms since epoch). */
+  aliveAt: number;
+  instances: Record<string, PersistedInstance>;
 }
 
 export interface SourceState {

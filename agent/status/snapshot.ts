@@ -182,7 +182,9 @@ export function buildStatusSnapshot(self: NodeState, peers: PeerView[], alerts: 
   const timeline: TimelineEntry[] = [];
   for (const n of view.nodes) {
     for (const t of n.state?.timeline ?? []) {
-      timeline.push({ at: t.at, kind: 'transition', node: n.node, text: `${t.iname} ${t.from} → ${t.to}`, cause: t.cause, source: t.source, to: t.to });
+      // History (read at start, or inferred) says so: it happened while that node's agent was down.
+      const past = t.history ? ` (while the agent was down${t.bounds ? ', time bounded' : ''})` : '';
+      timeline.push({ at: t.at, kind: 'transition', node: n.node, text: `${t.iname} ${t.from} → ${t.to}${past}`, cause: t.cause, source: t.source, to: t.to });
     }
   }
   for (const a of alerts.recent) {

@@ -21,6 +21,7 @@ export const hookModule: ModuleFactory = {
       spoolDir: k.hook_spool,
       socketPath: k.hook_socket,
       state: () => w.store.state,
+      onBacklogDone: () => w.store.backlogDone('hook'),
     });
     return { components: [source], collectors: [hookCollector(() => source.stats)] };
   },

@@ -10,7 +10,9 @@ import { rulesModule } from './rules';
 import { hookModule } from './hook';
 import { sourcesModule } from './sources';
 import { fifoLogModule } from './fifoLog';
+// history after the sources: its last-state writer stops before them, while they still report.
+import { historyModule } from './history';
 import { probesModule } from './probes';
 import { pageModule } from './page';
 
-export const defaultModules: ModuleFactory[] = [coreModule, alertingModule, hookModule, sourcesModule, fifoLogModule, probesModule, peersModule, rulesModule, pageModule];
+export const defaultModules: ModuleFactory[] = [coreModule, alertingModule, hookModule, sourcesModule, fifoLogModule, historyModule, probesModule, peersModule, rulesModule, pageModule];

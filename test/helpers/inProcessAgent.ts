@@ -53,6 +53,7 @@ export function isolatedConfigYaml(dir: string, node = 'ka1', webYaml = 'web: {l
     '  dumps: {method: "off"}',
     `  hook_socket: ${dir}/hook.sock`,
     `  hook_spool: ${dir}/spool`,
+    `  state_dir: ${dir}/state`,
     'nginx:',
     // Port 1 on loopback: nothing listens, so an accidental probe fails fast and stays local.
     '  status_url: http://127.0.0.1:1/nginx_status',

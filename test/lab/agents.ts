@@ -69,6 +69,7 @@ export function labAgentConfig(lab: Lab, node: LabNode, fifo: boolean): Record<s
       dumps: { interval: '5s', method: 'dbus', dir: node.tmpDir },
       hook_socket: join(dataDir, 'hook.sock'),
       hook_spool: join(dataDir, 'spool'),
+      state_dir: join(dataDir, 'state'),
     },
     web: { listen_address: `0.0.0.0:${AGENT_PORT}` },
     nginx: {

@@ -28,6 +28,12 @@ export interface LogLineContext {
   time?: number;
   /** The program name when the transport knows it (journald SYSLOG_IDENTIFIER). */
   ident?: string;
+  /**
+   * The line was logged while the agent was down (read from the last read position at start):
+   * its own time is used whatever its age, and its events are marked as history (bounded by the
+   * read time when the line has no time).
+   */
+  backlog?: boolean;
 }
 
 /**
@@ -163,9 +169,10 @@ export function parseLogLine(line: string, ctx: LogLineContext): LogParseResult 
   const framed = unframe(raw, ctx.readAt);
   const ident = ctx.ident ?? framed.ident;
   if (ident !== undefined && !identIsVrrp(ident)) return IGNORED;
-  const at = ctx.time ?? (framed.lineTime !== undefined && ctx.readAt - framed.lineTime > LINE_TIME_TRUST_MS ? framed.lineTime : ctx.readAt);
+  const own = ctx.time ?? framed.lineTime;
+  const at = ctx.time ?? (framed.lineTime !== undefined && (ctx.backlog || ctx.readAt - framed.lineTime > LINE_TIME_TRUST_MS) ? framed.lineTime : ctx.readAt);
   const msg = framed.message.trim();
-  const base = { at, source: 'log' as const };
+  const base = { at, source: 'log' as const, ...(ctx.backlog ? { history: own === undefined ? { bounded: true } : {} } : {}) };
 
   const inst = INSTANCE_MSG.exec(msg);
   if (inst) {
@@ -249,7 +256,7 @@ export function parseLogLine(line: string, ctx: LogLineContext): LogParseResult 
 }
 
 function evidence(
-  base: { at: number; source: 'log' },
+  base: { at: number; source: 'log'; history?: { bounded?: boolean } },
   iname: string,
   type: 'RX_LOWER_PRI_ADVERT' | 'RX_HIGHER_PRI_ADVERT',
   peer: string | undefined,

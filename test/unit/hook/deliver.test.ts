@@ -44,6 +44,7 @@ function configYaml(dir: string, url: string): string {
     'keepalived:',
     `  hook_spool: ${dir}/spool`,
     `  hook_socket: ${dir}/hook.sock`,
+    `  state_dir: ${dir}/state`,
     'alerting:',
     '  receivers:',
     `    - {name: ops, type: webhook, url: "${url}/ops", timeout: 2s}`,

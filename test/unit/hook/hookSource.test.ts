@@ -106,6 +106,32 @@ describe('hookSource', () => {
     expect(spooled()).toEqual([]);
   });
 
+  test('records spooled before the start are history (placed at their time, never over the live state); later ones are live', async () => {
+    expect((await runHook(['INSTANCE', 'VI_1', 'MASTER', '100'], hookEnv())).code).toBe(0);
+    const spooledAt = Date.now();
+    let done = 0;
+    // The live state was already read (as D-Bus does at start) before the spool is applied.
+    store.apply({ kind: 'instance', key: { iname: 'VI_1', intf: 'eth0', vrid: 51, family: 'IPv4' }, state: 'BACKUP', at: spooledAt + 1, source: 'dbus' });
+    src = make({ socketPath: undefined, onBacklogDone: () => done++ });
+    await src.start();
+    expect(done).toBe(1);
+    expect(transitions()).toEqual([expect.objectContaining({ state: 'MASTER', history: {} })]);
+    const past = transitions()[0];
+    expect(past.at).toBeLessThanOrEqual(spooledAt);
+    // Not applied over the live BACKUP: in the timeline before it, with the unseen way back inferred.
+    expect(store.state.instances.VI_1.state).toBe('BACKUP');
+    expect(store.state.timeline.map((t) => [t.from, t.to, t.history])).toEqual([
+      ['UNKNOWN', 'MASTER', 'backlog'],
+      ['MASTER', 'BACKUP', 'inferred'],
+    ]);
+    expect(store.state.timeline[0].at).toBe(past.at);
+    // Spooled after the start (no socket): live.
+    expect((await runHook(['INSTANCE', 'VI_1', 'MASTER', '100'], hookEnv())).code).toBe(0);
+    await until(() => transitions().length === 2);
+    expect(transitions()[1].history).toBeUndefined();
+    expect(store.state.instances.VI_1.state).toBe('MASTER');
+  });
+
   test('out-of-order records: fork order wins; an older record after a newer one is superseded, not applied', async () => {
     const base = BigInt(Date.now()) * 1_000_000n;
     const p = path.join(spool);

@@ -13,7 +13,7 @@ test('fifo_log module: builds the sources the config names, and they feed the st
   try {
     const fifo = path.join(dir, 'notify.fifo');
     const log = path.join(dir, 'keepalived.log');
-    const config = parseConfig(`node: n1\nkeepalived:\n  notify_fifo: ${fifo}\n  log: ${log}\n`);
+    const config = parseConfig(`node: n1\nkeepalived:\n  notify_fifo: ${fifo}\n  log: ${log}\n  state_dir: ${dir}/state\n`);
     const store = new NodeStore('n1', systemClock);
     const w = { config, store, clock: systemClock, log: silentLogger() } as unknown as WiringCtx;
     const mod = await fifoLogModule.build(w);
@@ -32,7 +32,7 @@ test('fifo_log module: builds the sources the config names, and they feed the st
     } finally {
       for (const c of mod.components ?? []) await c.stop();
     }
-    expect(fifoLogModule.slice(config)).toEqual({ fifo, log });
+    expect(fifoLogModule.slice(config)).toEqual({ fifo, log, state_dir: `${dir}/state` });
     const none = await fifoLogModule.build({ ...w, config: parseConfig('node: n1\n') } as WiringCtx);
     expect(none.components).toEqual([]);
   } finally {
