@@ -1,6 +1,7 @@
 // The node-state store: the one truth about this node. Every source and probe calls apply();
 // exporters, rules, the API and peers read state. Nothing here knows of metrics or alerts.
 import type { Clock } from '../context';
+import { NGINX_HEALTH_FAILURES_DOWN } from './types';
 import type {
   InstanceKey,
   InstanceState,
@@ -219,8 +220,12 @@ export class NodeStore {
         return n.status?.up !== ev.up;
       case 'nginx_process':
         return n.process?.up !== ev.up || n.process?.pid !== ev.pid;
-      case 'nginx_health':
-        return n.health[ev.target]?.up !== ev.up;
+      case 'nginx_health': {
+        const prev = n.health[ev.target];
+        // The failure that makes a streak long enough to mean "down" is news too.
+        const confirms = (ev.failures ?? 0) >= NGINX_HEALTH_FAILURES_DOWN && (prev?.failures ?? 0) < NGINX_HEALTH_FAILURES_DOWN;
+        return prev?.up !== ev.up || confirms;
+      }
       case 'vip_duplicate':
         return Object.values(this.s.vips).some((v) => v.vip === ev.vip && (v.duplicate?.duplicate !== ev.duplicate || v.duplicate?.error !== ev.error));
       case 'vip':

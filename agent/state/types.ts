@@ -227,7 +227,14 @@ export interface NginxHealthEvent extends EventBase {
   statusCode?: number;
   durationMs: number;
   reason?: string;
+  /** Failed requests to this target in a row, this one included (0 when up). */
+  failures?: number;
+  /** When the first of those failures was seen. */
+  failingSince?: number;
 }
+
+/** Failed health requests in a row that make nginx down (one alone may be a blip or a restart). */
+export const NGINX_HEALTH_FAILURES_DOWN = 2;
 
 export interface NginxProcessEvent extends EventBase {
   kind: 'nginx_process';

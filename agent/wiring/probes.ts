@@ -31,12 +31,21 @@ export const PROBE_DEFAULTS: Record<ProbeName, { intervalMs?: number; schedule?:
   // run while the last one is still going) rather than being cut off at 1 s.
   arp: { intervalMs: 10_000, timeoutMs: 5_000, minTimeoutMs: ARPING_MIN_TIMEOUT_MS },
   nginx_status: { intervalMs: 5_000, timeoutMs: 3_000 },
-  nginx_health: { intervalMs: 5_000, timeoutMs: 3_000 },
+  // Each second: NGINX_HEALTH_FAILURES_DOWN failures in a row page NginxDownOnVipHolder, so a site
+  // that stops answering is known in about two seconds. Local requests over a kept-alive connection.
+  nginx_health: { intervalMs: 1_000, timeoutMs: 1_000 },
+  // The full check (comm, start time, workers: reloads); between runs the probe watches the master's
+  // pid itself (NGINX_WATCH_INTERVAL_MS), so a death is seen within a fraction of a second anyway.
   nginx_process: { intervalMs: 5_000, timeoutMs: 1_000 },
   // An interval, not the cron line '*/5 * * * *': node-cron's time zone arithmetic pages in ICU's
   // data (~5 MiB of RSS) for a probe that needs no wall-clock alignment. `schedule:` still takes cron.
   nginx_config: { intervalMs: 300_000, timeoutMs: 30_000 },
 };
+
+/** Probes run again at once when nginx restarted or reloaded: a restart or reload may bring another
+ *  configuration (not checked for 5 minutes otherwise), and a new master serves again, which
+ *  stub_status (every 5 s) would tell late while NginxDownOnVipHolder still fires on its last failure. */
+export const RECHECK_ON_MASTER_CHANGE: ProbeName[] = ['nginx_config', 'nginx_status', 'nginx_health'];
 
 /** probes.<name> over the defaults: an interval replaces a default schedule and vice versa; a timeout
  * not set is the default's, capped by the interval but never under the probe's minimum. */
@@ -92,10 +101,9 @@ export function createProbesModule(o: ProbesModuleOptions = {}): ModuleFactory {
           pidFile: ng.pid_file,
           clock: w.clock,
           procRoot: o.procRoot,
-          // A restart or reload may bring another configuration: check it now, not in 5 minutes.
           onMasterChange: (why) => {
-            log.info({ why }, 'nginx restarted or reloaded: checking its configuration');
-            scheduler?.trigger('nginx_config');
+            log.info({ why }, 'nginx restarted or reloaded: checking it again');
+            for (const p of RECHECK_ON_MASTER_CHANGE) scheduler?.trigger(p);
           },
         }),
         nginx_config: new NginxConfigProbe({ binary: ng.binary, config: ng.config, clock: w.clock, run: o.run }),
@@ -119,10 +127,27 @@ export function createProbesModule(o: ProbesModuleOptions = {}): ModuleFactory {
       const healthMetrics = nginxHealthCollector(w.store);
       const probeMetrics = probesCollector(w.store);
       const sched = scheduler;
+      // A VIP just bound here: request the site through it now rather than at the next interval, so
+      // the first good request after a takeover (keepwatch_failover_duration_seconds) is timed to
+      // the request, not to the health probe's schedule.
+      let held = boundVips(w.store);
+      let unsubscribe: (() => void) | undefined;
       const probesComponent: Component = {
         name: 'probes',
-        start: () => sched.start(),
+        async start() {
+          if (ng.health_via_vip) {
+            unsubscribe = w.store.subscribe((c) => {
+              if (c.event.kind !== 'vip' || !c.material) return;
+              const now = boundVips(w.store);
+              const added = [...now].some((v) => !held.has(v));
+              held = now;
+              if (added) sched.trigger('nginx_health');
+            });
+          }
+          await sched.start();
+        },
         async stop() {
+          unsubscribe?.();
           await sched.stop();
           arpShell.close();
           ownHttp?.close();
@@ -184,6 +209,11 @@ export function createProbesModule(o: ProbesModuleOptions = {}): ModuleFactory {
       };
     },
   };
+}
+
+/** The VIPs bound on this node right now. */
+function boundVips(store: WiringCtx['store']): Set<string> {
+  return new Set(Object.values(store.state.vips).filter((v) => v.intf !== null).map((v) => v.vip));
 }
 
 export const probesModule = createProbesModule();
