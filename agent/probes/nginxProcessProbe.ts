@@ -3,8 +3,9 @@
 // It also notices a restart (new pid or start time) or a reload (new worker processes) and
 // calls onMasterChange, so the config probe re-checks `nginx -T` right after.
 //
-// Between its scheduled runs it watches the master it knows (start()): every watchIntervalMs one
-// signal 0 to the pid and one stat of the pid file (a few microseconds), so a death is seen in a
+// Between its scheduled runs it watches the master it knows (start()): every watchIntervalMs a
+// signal 0 to the pid, a read of its /proc stat (a zombie is dead) and a stat of the pid file (tens
+// of microseconds), so a death is seen in a
 // fraction of a second, and a rewritten pid file (restart, binary upgrade, a start after a death)
 // at once. A master that vanishes is reported down only when no new master took its place within
 // restartGraceMs: a restart (systemctl restart: the old master exits, `nginx -t`, a new one starts)
@@ -138,12 +139,19 @@ export class NginxProcessProbe implements JudgedProbe {
     }
   }
 
+  /** Signal 0, and not a zombie: a daemonized master that exited stays one until init reaps it
+   *  (seen for over a second under a slow init), and signal 0 still reaches it. */
   private alive(pid: number): boolean {
     try {
       (this.opts.signal0 ?? ((p: number) => process.kill(p, 0)))(pid);
-      return true;
     } catch (e) {
-      return (e as NodeJS.ErrnoException).code === 'EPERM';
+      if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
+    }
+    try {
+      const stat = this.read(path.join(this.opts.procRoot ?? '/proc', String(pid), 'stat'));
+      return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+    } catch {
+      return false;
     }
   }
 

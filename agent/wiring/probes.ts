@@ -101,6 +101,7 @@ export function createProbesModule(o: ProbesModuleOptions = {}): ModuleFactory {
           pidFile: ng.pid_file,
           clock: w.clock,
           procRoot: o.procRoot,
+          restartGraceMs: ng.restart_grace,
           onMasterChange: (why) => {
             log.info({ why }, 'nginx restarted or reloaded: checking it again');
             for (const p of RECHECK_ON_MASTER_CHANGE) scheduler?.trigger(p);

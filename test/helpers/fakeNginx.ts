@@ -8,8 +8,8 @@ export class FakeNginx {
   readonly procRoot = '/proc';
   /** The HTTP status the site answers while nginx serves. */
   status = 200;
-  /** File reads so far (the watch must not read anything while nothing changes). */
-  reads = 0;
+  /** File reads so far, per path (the watch must not re-read the pid file while nothing changes). */
+  readonly reads = new Map<string, number>();
   private readonly files = new Map<string, string>();
   private readonly stamps = new Map<string, number>();
   private readonly alive = new Set<number>();
@@ -30,9 +30,18 @@ export class FakeNginx {
     this.write(this.pidFile, `${pid}\n`);
   }
 
-  /** The master exits: SIGKILL leaves the pid file behind, a clean stop removes it. */
-  kill(opts: { keepPidFile?: boolean } = {}): void {
+  /** The master exits: SIGKILL leaves the pid file behind, a clean stop removes it. A zombie has
+   *  exited but is not reaped yet: signal 0 still reaches it, its stat says Z. */
+  kill(opts: { keepPidFile?: boolean; zombie?: boolean } = {}): void {
     if (this.master === undefined) return;
+    if (opts.zombie) {
+      const stat = this.files.get(`${this.procRoot}/${this.master}/stat`)!;
+      this.write(`${this.procRoot}/${this.master}/stat`, stat.replace(') S ', ') Z '));
+      this.write(`${this.procRoot}/${this.master}/comm`, 'nginx\n');
+      if (!opts.keepPidFile) this.files.delete(this.pidFile);
+      this.master = undefined;
+      return;
+    }
     this.alive.delete(this.master);
     for (const f of [...this.files.keys()]) if (f.startsWith(`${this.procRoot}/${this.master}/`)) this.files.delete(f);
     if (!opts.keepPidFile) this.files.delete(this.pidFile);
@@ -49,7 +58,7 @@ export class FakeNginx {
   }
 
   readonly readFile = (p: string): string => {
-    this.reads++;
+    this.reads.set(p, (this.reads.get(p) ?? 0) + 1);
     const t = this.files.get(p);
     if (t === undefined) throw Object.assign(new Error(`ENOENT: no such file, open '${p}'`), { code: 'ENOENT' });
     return t;

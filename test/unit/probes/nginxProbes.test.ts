@@ -190,10 +190,11 @@ describe('NginxProcessProbe: the watch of the known master (fake clock)', () => 
     expect(await p.run(sig())).toEqual([expect.objectContaining({ up: true, pid: 100 })]);
     clock.advance(2000);
     expect(events).toEqual([]);
-    // Idle: one stat and one signal 0 per tick, no file read.
-    const reads = ngx.reads;
+    // Idle: a stat of the pid file, a signal 0 and the master's /proc stat per tick, nothing else.
+    const reads = new Map(ngx.reads);
     clock.advance(10_000);
-    expect(ngx.reads).toBe(reads);
+    const readsNow = [...ngx.reads].filter(([p, n]) => reads.get(p) !== n).map(([p, n]) => [p, n - (reads.get(p) ?? 0)]);
+    expect(readsNow).toEqual([['/proc/100/stat', 10_000 / NGINX_WATCH_INTERVAL_MS]]);
 
     ngx.kill({ keepPidFile: true }); // SIGKILL: the pid file stays
     const killedAt = clock.now();
@@ -234,6 +235,17 @@ describe('NginxProcessProbe: the watch of the known master (fake clock)', () => 
     ngx.start(300);
     clock.advance(NGINX_WATCH_INTERVAL_MS);
     expect(events.at(-1)).toMatchObject({ up: true, pid: 300 });
+    await p.stop();
+  });
+
+  test('a master that exited but is not reaped yet (a zombie: signal 0 still reaches it) is gone', async () => {
+    const { clock, ngx, events, p, start } = setup();
+    ngx.start(100);
+    await start();
+    await p.run(sig());
+    ngx.kill({ zombie: true, keepPidFile: true });
+    clock.advance(NGINX_WATCH_INTERVAL_MS + NGINX_RESTART_GRACE_MS);
+    expect(events).toEqual([expect.objectContaining({ up: false, pid: 100, reason: `pid 100 from ${ngx.pidFile} has exited` })]);
     await p.stop();
   });
 
