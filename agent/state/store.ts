@@ -2,6 +2,7 @@
 // exporters, rules, the API and peers read state. Nothing here knows of metrics or alerts.
 import type { Clock } from '../context';
 import { NGINX_HEALTH_FAILURES_DOWN } from './types';
+import { FAILOVERS_KEPT } from './failoverOutage';
 import type {
   InstanceKey,
   InstanceState,
@@ -78,6 +79,7 @@ export class NodeStore {
       probes: {},
       transitionCounts: {},
       vipChanges: 0,
+      failovers: [],
       timeline: [],
     };
   }
@@ -202,6 +204,14 @@ export class NodeStore {
       case 'probe_run':
         this.s.probes[ev.probe] = { ok: ev.ok, at: ev.at, durationMs: ev.durationMs, reason: ev.reason };
         break;
+      case 'failover_outage': {
+        const list = (this.s.failovers ??= []);
+        const i = list.findIndex((f) => f.id === ev.outage.id);
+        if (i >= 0) list[i] = ev.outage;
+        else list.push(ev.outage);
+        if (list.length > FAILOVERS_KEPT) list.splice(0, list.length - FAILOVERS_KEPT);
+        break;
+      }
     }
     this.s.revision++;
     const change: StoreChange = { event: ev, transitions, revision: this.s.revision, material: material || transitions.length > 0 };

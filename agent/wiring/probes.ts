@@ -1,7 +1,9 @@
 // The probes module: keepalived.conf read into the store (what each instance should be), then the
 // probes that check what keepalived itself does not (where the VIPs are bound, a second holder on
-// the wire, whether nginx serves), one scheduler running them, and their collectors. Its config
-// slice is nginx, probes, vips and keepalived.config: a reload touching only those rebuilds this.
+// the wire, whether nginx serves), one scheduler running them, and their collectors; and the
+// failover outage measurement those probes time (agent/state/failoverOutage.ts). Its config
+// slice is nginx, probes, vips, keepalived.config and rules.peer_timeout: a reload touching only
+// those rebuilds this.
 import type { Component, ModuleFactory, WiringCtx } from '../module';
 import type { ProbeSchedule } from '../config/schema';
 import { KeepalivedConfSource } from '../keepalived/confSource';
@@ -21,6 +23,9 @@ import { nginxCollector } from '../../exporters/nginx';
 import { vipCollector } from '../../exporters/vip';
 import { nginxHealthCollector } from '../../exporters/nginxHealth';
 import { probesCollector } from '../../exporters/probes';
+import { failoverCollector, type FailoverCollector } from '../../exporters/failover';
+import { FailoverOutageTracker, type FailoverOutageOptions } from '../state/failoverOutage';
+import { sharedPeerDirectory } from '../peers/peerDirectory';
 
 export type ProbeName = 'vip' | 'arp' | 'nginx_status' | 'nginx_health' | 'nginx_process' | 'nginx_config';
 
@@ -80,7 +85,7 @@ export interface ProbesModuleOptions {
 export function createProbesModule(o: ProbesModuleOptions = {}): ModuleFactory {
   return {
     name: 'probes',
-    slice: (c) => ({ nginx: c.nginx, probes: c.probes, vips: c.vips, keepalived_config: c.keepalived.config }),
+    slice: (c) => ({ nginx: c.nginx, probes: c.probes, vips: c.vips, keepalived_config: c.keepalived.config, peer_timeout: c.rules.peer_timeout }),
     build(w: WiringCtx) {
       const log = w.log.child({ module: 'probes' });
       const conf = new KeepalivedConfSource({ path: w.config.keepalived.config, store: w.store, clock: w.clock, log: log.child({ source: 'keepalived_conf' }) });
@@ -125,6 +130,16 @@ export function createProbesModule(o: ProbesModuleOptions = {}): ModuleFactory {
       scheduler = new ProbeScheduler(scheduled, { clock: w.clock, log, emit: (ev) => void w.store.apply(ev), cron: o.cron });
       w.shared.set('probes.scheduler', scheduler);
 
+      const failover = sharedFailoverOutage(w, {
+        store: w.store,
+        peers: sharedPeerDirectory(w.shared),
+        clock: w.clock,
+        log: log.child({ component: 'failover-outage' }),
+        // The old master's agent reports its leaving within milliseconds; one that says nothing for
+        // peer_timeout is taken for gone, and its last advert estimated.
+        settleMs: w.config.rules.peer_timeout + 1000,
+        viaVip: ng.health_via_vip,
+      });
       const healthMetrics = nginxHealthCollector(w.store);
       const probeMetrics = probesCollector(w.store);
       const sched = scheduler;
@@ -161,8 +176,8 @@ export function createProbesModule(o: ProbesModuleOptions = {}): ModuleFactory {
       // demand and cached; the VIP probe itself uses os.networkInterfaces (microseconds, not ms).
       let ifCache: { at: number; data: unknown } | undefined;
       return {
-        components: [conf, probesComponent],
-        collectors: [nginxCollector(w.store), vipCollector(w.store), healthMetrics, probeMetrics],
+        components: [conf, probesComponent, failover.tracker],
+        collectors: [nginxCollector(w.store), vipCollector(w.store), healthMetrics, probeMetrics, failover.collector],
         routes: [
           {
             method: 'GET',
@@ -210,6 +225,16 @@ export function createProbesModule(o: ProbesModuleOptions = {}): ModuleFactory {
       };
     },
   };
+}
+
+/** The failover outage measurement (fed by the VIP and health probes and the peers) and its
+ *  histogram live for the agent's life: a reload must not lose a takeover being measured. */
+function sharedFailoverOutage(w: WiringCtx, o: FailoverOutageOptions): { tracker: FailoverOutageTracker; collector: FailoverCollector } {
+  const key = 'probes.failover_outage';
+  let parts = w.shared.get(key) as { tracker: FailoverOutageTracker; collector: FailoverCollector } | undefined;
+  if (parts) parts.tracker.configure(o);
+  else w.shared.set(key, (parts = { tracker: new FailoverOutageTracker(o), collector: failoverCollector(w.store) }));
+  return parts;
 }
 
 /** The VIPs bound on this node right now. */
