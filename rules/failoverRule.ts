@@ -95,19 +95,22 @@ function lossText(o: FailoverOutage): string {
 export function outageLine(o: FailoverOutage): string {
   const t0 = o.loss.at;
   const plus = (at: number) => `+${fmtDuration(at - t0)}`;
-  const parts = [`${lossText(o)} at ${fmtTime(t0)}`];
+  // A VIP left bound on the old master with nginx serving there: clients that still reached it were
+  // served, so "no service" would not be a fact; the line then says how long the move took.
+  const kept = o.loss.vipLeftBound === true;
+  const parts = [`${lossText(o)} at ${fmtTime(t0)}${kept ? ` (its VIP stayed bound on ${o.from ?? 'it'} with nginx serving: clients that reached it were still served)` : ''}`];
   if (o.vipBoundAt !== undefined) parts.push(`VIP bound on ${o.node} ${plus(o.vipBoundAt)}`);
   else parts.push(o.done ? `VIP not seen bound on ${o.node}` : `VIP not bound on ${o.node} yet`);
   if (o.firstGoodAt !== undefined) {
     parts.push(`first good request through the VIP ${plus(o.firstGoodAt)}`);
-    return `clients saw no service for ${fmtDuration(o.firstGoodAt - t0)}: ${parts.join('; ')}`;
+    return `${kept ? 'the move took' : 'clients saw no service for'} ${fmtDuration(o.firstGoodAt - t0)}: ${parts.join('; ')}`;
   }
   if (o.done) {
     if (o.vipBoundAt !== undefined) parts.push('no request through the VIP measured');
-    return `clients saw no service for at least ${fmtDuration((o.vipBoundAt ?? o.masterAt) - t0)}: ${parts.join('; ')}`;
+    return `${kept ? 'the move took' : 'clients saw no service for'} at least ${fmtDuration((o.vipBoundAt ?? o.masterAt) - t0)}: ${parts.join('; ')}`;
   }
   if (o.vipBoundAt !== undefined) parts.push('no good request through the VIP yet');
-  return `clients without service since ${parts.join('; ')}`;
+  return `${kept ? 'moving since' : 'clients without service since'} ${parts.join('; ')}`;
 }
 
 /** The new master's measurement of this takeover, when its state has one. */

@@ -15,7 +15,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../context';
 import type { Component } from '../module';
-import { buildClusterView, vridKey, type PeerView } from './cluster';
+import { buildClusterView, nginxServing, vridKey, type PeerView } from './cluster';
 import type { NodeStore, StoreChange } from './store';
 import type { InstanceState, TransitionRecord, VrrpState } from './types';
 
@@ -29,6 +29,9 @@ export interface OutageLoss {
   masterDownMs?: number;
   /** What the old master's agent said of it (e.g. "keepalived stopped"). */
   cause?: string;
+  /** The old master still held the VIP with nginx serving when we took over (keepalived killed
+   *  with -9 leaves its VIPs bound): clients reaching it were still served, there may be no gap. */
+  vipLeftBound?: boolean;
 }
 
 /** One takeover by this node, as far as it is measured. */
@@ -256,7 +259,13 @@ export class FailoverOutageTracker implements Component {
       const s = view.nodes.find((n) => n.node === m.node)?.state;
       const last = [...(s?.timeline ?? [])].reverse().find((t) => t.iname === m.iname && t.at <= p.masterAt + AFTER_SLACK_MS);
       if (last && last.from === 'MASTER' && last.at >= p.lowerBound) {
-        if (!best || last.at > best.loss.at) best = { from: m.node, loss: { at: last.at, kind: lossKindOf(last.to), cause: last.cause } };
+        if (!best || last.at > best.loss.at) {
+          const kind = lossKindOf(last.to);
+          // Only a dead keepalived leaves its VIP behind (FAULT and BACKUP remove it; their removal
+          // may just not have been streamed yet).
+          const vipLeftBound = kind === 'keepalived_left' && (m.vipsBound?.length ?? 0) > 0 && s !== undefined && nginxServing(s).up !== false;
+          best = { from: m.node, loss: { at: last.at, kind, cause: last.cause, ...(vipLeftBound ? { vipLeftBound } : {}) } };
+        }
       } else if (m.state === 'MASTER') {
         (m.fresh ? stillMaster : unreachable).push(m.node);
       }

@@ -106,6 +106,23 @@ describe('failover outage, measured on the new master', () => {
     ]);
   });
 
+  test("the old master's keepalived killed with -9: its VIP stays bound there with nginx serving, so the line claims no gap", async () => {
+    const p = await pair('ka2', 'ka1');
+    const t0 = p.c.now;
+    await p.peer(() => p.c.apply('ka1', { kind: 'keepalived', up: false, reason: 'exited' })); // no VIP cleanup
+    p.c.advance(3600);
+    p.c.transition('ka2', 'MASTER');
+    await p.step();
+    p.goodRequest();
+    await p.step();
+    expect(p.outages()[0]).toMatchObject({ from: 'ka1', loss: { at: t0, kind: 'keepalived_left', vipLeftBound: true }, done: true });
+    expect(p.outageLine()).toBe(
+      `the move took 3.6 s: ka1's keepalived left at ${fmtTime(t0)} (its VIP stayed bound on ka1 with nginx serving: clients that reached it were still served); VIP bound on ka2 +3.6 s; first good request through the VIP +3.6 s`,
+    );
+    // The histogram keeps its definition: from the old master's loss.
+    expect(await p.histogram()).toContain('keepwatch_failover_duration_seconds_sum{vrid="51",until="vip_bound"} 3.61');
+  });
+
   test('the old master goes FAULT (its track script): counted from the FAULT', async () => {
     const p = await pair('ka2', 'ka1');
     const t0 = p.c.now;
