@@ -5,9 +5,8 @@
 //
 // Between its scheduled runs it watches the master it knows (start()): every watchIntervalMs a
 // signal 0 to the pid, a read of its /proc stat (a zombie is dead) and a stat of the pid file (tens
-// of microseconds), so a death is seen in a
-// fraction of a second, and a rewritten pid file (restart, binary upgrade, a start after a death)
-// at once. A master that vanishes is reported down only when no new master took its place within
+// of microseconds), so a death is seen in a fraction of a second, and a rewritten pid file
+// (restart, binary upgrade, a start after a death) at once. A master that vanishes is reported down only when no new master took its place within
 // restartGraceMs: a restart (systemctl restart: the old master exits, `nginx -t`, a new one starts)
 // leaves a gap of that order and must not page; a reload (SIGHUP) keeps the master and its pid and
 // is no gap at all.
@@ -99,10 +98,7 @@ export class NginxProcessProbe implements JudgedProbe {
     if (ev && this.emit) this.emit(ev);
   }
 
-  /**
-   * A full check, with a vanished master's grace: returns the event to report, or undefined while
-   * the grace runs or when nothing changed since the last report (watch ticks only report news).
-   */
+  /** A full check, with a vanished master's grace: the event to report, or undefined while the grace runs. */
   private verdict(): NginxProcessEvent | undefined {
     this.lastStamp = this.stampNow();
     const ev = this.check();
