@@ -3,9 +3,13 @@
 // down, a failing track script), a priority change, or preemption when a former master came back.
 // A failover is an event: its alert fires when seen and resolves event_hold later (see
 // rules/index.ts for why that hold). While the VRID flaps, failovers fold into the Flapping alert.
+// Its `outage` annotation is what clients lived through, from the new master's measurement
+// (NodeState.failovers, agent/state/failoverOutage.ts): filled in, and kept current, as the VIP
+// binds and the first request through it answers.
 import type { ClusterMember, ClusterView, ClusterVrid } from '../agent/state/cluster';
 import { nginxServing } from '../agent/state/cluster';
-import { describeVrid, fmtTime, inameOf, vridLabels, type Condition, type Rule, type RuleContext } from './rule';
+import type { FailoverOutage } from '../agent/state/failoverOutage';
+import { describeVrid, fmtDuration, fmtTime, inameOf, vridLabels, type Condition, type Rule, type RuleContext } from './rule';
 
 interface FailoverEvent {
   from: string;
@@ -72,6 +76,54 @@ export function failoverCause(view: ClusterView, v: ClusterVrid, from: string, t
   return parts.length ? parts.join('; ') : 'cause unknown';
 }
 
+/** The old master's loss, in words: which fact the outage is counted from. */
+function lossText(o: FailoverOutage): string {
+  const from = o.from ?? 'the old master';
+  switch (o.loss.kind) {
+    case 'keepalived_left':
+      return `${from}'s keepalived left`;
+    case 'fault':
+      return `${from} went FAULT`;
+    case 'released':
+      return `${from} gave up MASTER`;
+    case 'last_advert':
+      return `${from}'s last advert (estimated: ${o.node}'s takeover minus master_down_interval ${fmtDuration(o.loss.masterDownMs ?? 0)})`;
+  }
+}
+
+/** One line for the Failover alert and the incident: "clients saw no service for 2.1 s: ...". */
+export function outageLine(o: FailoverOutage): string {
+  const t0 = o.loss.at;
+  const plus = (at: number) => `+${fmtDuration(at - t0)}`;
+  // A VIP left bound on the old master with nginx serving there: clients that still reached it were
+  // served, so "no service" would not be a fact; the line then says how long the move took.
+  const kept = o.loss.vipLeftBound === true;
+  const parts = [`${lossText(o)} at ${fmtTime(t0)}${kept ? ` (its VIP stayed bound on ${o.from ?? 'it'} with nginx serving: clients that reached it were still served)` : ''}`];
+  if (o.vipBoundAt !== undefined) parts.push(`VIP bound on ${o.node} ${plus(o.vipBoundAt)}`);
+  else parts.push(o.done ? `VIP not seen bound on ${o.node}` : `VIP not bound on ${o.node} yet`);
+  if (o.firstGoodAt !== undefined) {
+    parts.push(`first good request through the VIP ${plus(o.firstGoodAt)}`);
+    return `${kept ? 'the move took' : 'clients saw no service for'} ${fmtDuration(o.firstGoodAt - t0)}: ${parts.join('; ')}`;
+  }
+  if (o.done) {
+    if (o.vipBoundAt !== undefined) parts.push('no request through the VIP measured');
+    return `${kept ? 'the move took' : 'clients saw no service for'} at least ${fmtDuration((o.vipBoundAt ?? o.masterAt) - t0)}: ${parts.join('; ')}`;
+  }
+  if (o.vipBoundAt !== undefined) parts.push('no good request through the VIP yet');
+  return `${kept ? 'moving since' : 'clients without service since'} ${parts.join('; ')}`;
+}
+
+/** The new master's measurement of this takeover, when its state has one. */
+function outageOf(view: ClusterView, vrid: string, to: string, at: number): FailoverOutage | undefined {
+  const list = view.nodes.find((n) => n.node === to)?.state?.failovers ?? [];
+  let best: FailoverOutage | undefined;
+  for (const o of list) {
+    if (o.vrid !== vrid || Math.abs(o.masterAt - at) > 2000) continue;
+    if (!best || Math.abs(o.masterAt - at) < Math.abs(best.masterAt - at)) best = o;
+  }
+  return best;
+}
+
 export const failoverRule: Rule = {
   name: 'Failover',
   rank: 70,
@@ -113,6 +165,7 @@ export const failoverRule: Rule = {
       for (const e of list) if (!e.folded) latest.set(e.to, e);
       for (const e of latest.values()) {
         ctx.wakeAt(e.at + settings.eventHoldMs);
+        const outage = outageOf(view, v.key, e.to, e.at);
         out.push({
           severity: 'warning',
           labels: { ...vridLabels(v, iname), node: e.to },
@@ -126,6 +179,7 @@ export const failoverRule: Rule = {
               '(with preemption it takes the VIP back at once).',
             from: e.from,
             cause: e.cause,
+            ...(outage ? { outage: outageLine(outage) } : {}),
           },
         });
       }

@@ -5,6 +5,7 @@ import * as net from 'node:net';
 import cron from 'node-cron';
 import { parseMatcher } from '../alerting/matchers';
 import { ARPING_MIN_TIMEOUT_MS } from '../probes/arpProbe';
+import { NGINX_RESTART_GRACE_MS } from '../probes/nginxProcessProbe';
 
 const DURATION_RE = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -109,6 +110,8 @@ export const nginxSchema = z.strictObject({
   start_hook: absPath.optional(),
   /** cold standby: a new MASTER's nginx must be healthy within this time. */
   takeover_grace: duration.default(10_000),
+  /** A vanished master process is nginx down only when no new master replaced it within this time (a restart). */
+  restart_grace: duration.default(NGINX_RESTART_GRACE_MS),
 });
 
 export const probesSchema = z
@@ -163,7 +166,9 @@ export const rulesSchema = z
     split_brain_for: duration.default(RULES_DEFAULTS.split_brain_for),
     /** How long a state condition (KeepalivedDown, InstanceFault, VipMismatch, VipLeftBound,
      *  NginxDownOnVipHolder, RedundancyLost, RedundancyUnverified) must hold before it fires:
-     *  absorbs the seconds of a normal failover. */
+     *  absorbs the seconds of a normal failover. NginxDownOnVipHolder waits for it only when
+     *  nothing confirms the failure (a dead master, or NGINX_HEALTH_FAILURES_DOWN failed health
+     *  requests in a row, page at once). */
     condition_for: duration.default(RULES_DEFAULTS.condition_for),
     /** Event-like alerts (Failover, PriorityChanged) stay firing this long, then resolve. */
     event_hold: duration.default(RULES_DEFAULTS.event_hold),

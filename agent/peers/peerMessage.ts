@@ -54,6 +54,23 @@ const nodeStateSchema = z.looseObject({
     config: z.looseObject({ valid: z.boolean(), at: ms, hash: z.string().max(128).optional() }).optional(),
   }),
   timeline: z.array(z.looseObject({ at: ms, iname: name, from: vrrpState, to: vrrpState })).max(10_000),
+  // The Failover rule reads the new master's outage measurement (agent/state/failoverOutage.ts).
+  failovers: z
+    .array(
+      z.looseObject({
+        id: z.string().max(128),
+        vrid: z.string().max(32),
+        node: name,
+        from: name.optional(),
+        masterAt: ms,
+        loss: z.looseObject({ at: ms, kind: z.enum(['keepalived_left', 'fault', 'released', 'last_advert']), masterDownMs: ms.optional(), cause: z.string().max(512).optional(), vipLeftBound: z.boolean().optional() }),
+        vipBoundAt: ms.optional(),
+        firstGoodAt: ms.optional(),
+        done: z.boolean(),
+      }),
+    )
+    .max(100)
+    .optional(),
 });
 
 const messageSchema = z.looseObject({ v: z.number().int(), sentAt: ms, state: nodeStateSchema });

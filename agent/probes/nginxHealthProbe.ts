@@ -1,6 +1,8 @@
 // A real request to the site: GET nginx.health_url locally and, while this node holds a VIP (and
 // health_via_vip), the same URL through each VIP (host replaced by the VIP, Host header kept so
 // name-based virtual hosts answer as for users). 2xx/3xx is healthy. Targets run in parallel.
+// Each result carries the target's failures in a row: one failed request is a blip (or an nginx
+// restart's gap), NGINX_HEALTH_FAILURES_DOWN in a row is nginx down.
 import type { Clock } from '../context';
 import type { NodeStore } from '../state/store';
 import type { NginxHealthEvent, NodeEvent } from '../state/types';
@@ -28,6 +30,8 @@ export function urlThroughVip(url: string, vip: string): string {
 export class NginxHealthProbe implements JudgedProbe {
   readonly name = 'nginx_health';
   private readonly mono: () => number;
+  /** Per target: failures in a row and when the first of them was seen. */
+  private readonly streak = new Map<string, { failures: number; since: number }>();
 
   constructor(private readonly opts: NginxHealthProbeOptions) {
     this.mono = opts.monotonicNow ?? (() => performance.now());
@@ -47,7 +51,22 @@ export class NginxHealthProbe implements JudgedProbe {
 
   async run(signal: AbortSignal): Promise<NodeEvent[]> {
     const host = new URL(this.opts.url).host;
-    return Promise.all(this.targets().map((t) => this.check(t.target, t.url, host, signal)));
+    const targets = this.targets();
+    const events = await Promise.all(targets.map((t) => this.check(t.target, t.url, host, signal)));
+    // A VIP no longer held is no longer a target: its streak starts afresh when it is held again.
+    for (const t of [...this.streak.keys()]) if (!targets.some((x) => x.target === t)) this.streak.delete(t);
+    return events.map((ev) => this.counted(ev));
+  }
+
+  private counted(ev: NginxHealthEvent): NginxHealthEvent {
+    if (ev.up) {
+      this.streak.delete(ev.target);
+      return { ...ev, failures: 0 };
+    }
+    const s = this.streak.get(ev.target) ?? { failures: 0, since: ev.at };
+    s.failures++;
+    this.streak.set(ev.target, s);
+    return { ...ev, failures: s.failures, failingSince: s.since };
   }
 
   private async check(target: string, url: string, host: string, signal: AbortSignal): Promise<NginxHealthEvent> {

@@ -2,6 +2,14 @@
 // /proc/<pid>/comm saying "nginx" (a stale pid file pointing at a reused pid is not nginx).
 // It also notices a restart (new pid or start time) or a reload (new worker processes) and
 // calls onMasterChange, so the config probe re-checks `nginx -T` right after.
+//
+// Between its scheduled runs it watches the master it knows (start()): every watchIntervalMs a
+// signal 0 to the pid, a read of its /proc stat (a zombie is dead) and a stat of the pid file (tens
+// of microseconds), so a death is seen in a fraction of a second, and a rewritten pid file
+// (restart, binary upgrade, a start after a death) at once. A master that vanishes is reported down only when no new master took its place within
+// restartGraceMs: a restart (systemctl restart: the old master exits, `nginx -t`, a new one starts)
+// leaves a gap of that order and must not page; a reload (SIGHUP) keeps the master and its pid and
+// is no gap at all.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Clock } from '../context';
@@ -18,21 +26,129 @@ export interface NginxProcessProbeOptions {
   signal0?: (pid: number) => void;
   /** Called when nginx restarted or reloaded since the last run (not on the first run). */
   onMasterChange?: (why: string) => void;
+  /** How often start() checks the known master between runs, ms (0: no watch). */
+  watchIntervalMs?: number;
+  /** How long a vanished master may take to be replaced (a restart) before it is reported down, ms. */
+  restartGraceMs?: number;
+  /** Identity of the pid file (changes when it is rewritten or removed); fs.statSync by default. */
+  fileStamp?: (p: string) => string | undefined;
+}
+
+/** The watch of the known master: four cheap checks a second. */
+export const NGINX_WATCH_INTERVAL_MS = 250;
+/** A restart's gap (old master gone, `nginx -t`, new master up) on an ordinary host is well under this. */
+export const NGINX_RESTART_GRACE_MS = 1000;
+
+function statStamp(p: string): string | undefined {
+  const st = fs.statSync(p, { throwIfNoEntry: false });
+  return st ? `${st.ino}:${st.mtimeMs}:${st.size}` : undefined;
 }
 
 export class NginxProcessProbe implements JudgedProbe {
   readonly name = 'nginx_process';
   private identity?: { pid: number; start: string; workers: string };
   private readonly read: (p: string) => string;
+  private readonly stamp: (p: string) => string | undefined;
+  private readonly restartGraceMs: number;
+  /** The verdict last reported: up with this pid, or down (undefined before the first). */
+  private reported?: { up: boolean; pid?: number };
+  /** When the reported master was first seen gone (a restart may still bring a new one). */
+  private goneAt?: number;
+  /** The pid file's stamp at the last full check. */
+  private lastStamp?: string;
+  private watch?: NodeJS.Timeout;
+  /** Ends a vanished master's grace on time rather than at the next watch tick. */
+  private graceTimer?: NodeJS.Timeout;
+  private emit?: (ev: NodeEvent) => void;
 
   constructor(private readonly opts: NginxProcessProbeOptions) {
     this.read = opts.readFile ?? ((p) => fs.readFileSync(p, 'utf8'));
+    this.stamp = opts.fileStamp ?? statStamp;
+    this.restartGraceMs = opts.restartGraceMs ?? NGINX_RESTART_GRACE_MS;
   }
 
   async run(signal: AbortSignal): Promise<NodeEvent[]> {
     signal.throwIfAborted();
+    const ev = this.verdict();
+    // Nothing while a vanished master may still be replaced: neither up (it is gone) nor down (yet).
+    return ev ? [ev] : [];
+  }
+
+  async start(emit: (ev: NodeEvent) => void): Promise<void> {
+    const every = this.opts.watchIntervalMs ?? NGINX_WATCH_INTERVAL_MS;
+    this.emit = emit;
+    if (every > 0) this.watch = this.opts.clock.setInterval(() => this.tick(), every);
+  }
+
+  async stop(): Promise<void> {
+    this.opts.clock.clearInterval(this.watch);
+    this.opts.clock.clearTimeout(this.graceTimer);
+    this.watch = undefined;
+    this.graceTimer = undefined;
+    this.emit = undefined;
+  }
+
+  /** One watch step: a full check only when something changed (or a vanished master's grace runs). */
+  tick(): void {
+    if (!this.reported) return; // the first scheduled run has not said anything yet
+    let changed = this.goneAt !== undefined || this.stampNow() !== this.lastStamp;
+    if (!changed && this.reported.up && this.reported.pid !== undefined) changed = !this.alive(this.reported.pid);
+    if (!changed) return;
+    const ev = this.verdict();
+    if (ev && this.emit) this.emit(ev);
+  }
+
+  /** A full check, with a vanished master's grace: the event to report, or undefined while the grace runs. */
+  private verdict(): NginxProcessEvent | undefined {
+    this.lastStamp = this.stampNow();
     const ev = this.check();
-    return [ev];
+    const prev = this.reported;
+    if (ev.up) {
+      this.goneAt = undefined;
+      this.reported = { up: true, pid: ev.pid };
+      return ev;
+    }
+    if (prev?.up) {
+      if (this.goneAt === undefined) {
+        this.goneAt = ev.at;
+        if (this.watch) {
+          this.graceTimer = this.opts.clock.setTimeout(() => {
+            this.graceTimer = undefined;
+            this.tick();
+          }, this.restartGraceMs);
+        }
+      }
+      if (ev.at - this.goneAt < this.restartGraceMs) return undefined;
+    }
+    this.opts.clock.clearTimeout(this.graceTimer);
+    this.graceTimer = undefined;
+    this.goneAt = undefined;
+    this.reported = { up: false };
+    return ev;
+  }
+
+  private stampNow(): string | undefined {
+    try {
+      return this.stamp(this.opts.pidFile);
+    } catch (e) {
+      return `error:${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
+    }
+  }
+
+  /** Signal 0, and not a zombie: a daemonized master that exited stays one until init reaps it
+   *  (seen for over a second under a slow init), and signal 0 still reaches it. */
+  private alive(pid: number): boolean {
+    try {
+      (this.opts.signal0 ?? ((p: number) => process.kill(p, 0)))(pid);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
+    }
+    try {
+      const stat = this.read(path.join(this.opts.procRoot ?? '/proc', String(pid), 'stat'));
+      return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+    } catch {
+      return false;
+    }
   }
 
   check(): NginxProcessEvent {
@@ -59,9 +175,12 @@ export class NginxProcessProbe implements JudgedProbe {
     let workers = '';
     try {
       comm = this.read(path.join(proc, String(pid), 'comm')).trim();
-      // Field 22 (starttime) of stat, counted after the ")" that ends comm.
+      // Fields 3 (state) and 22 (starttime) of stat, counted after the ")" that ends comm.
       const stat = this.read(path.join(proc, String(pid), 'stat'));
-      start = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? '';
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // A zombie has exited: its parent has not reaped it yet.
+      if (fields[0] === 'Z') return this.down(base, `pid ${pid} from ${this.opts.pidFile} has exited`, pid);
+      start = fields[19] ?? '';
     } catch {
       return this.down(base, `pid ${pid} from ${this.opts.pidFile} is not running`, pid);
     }

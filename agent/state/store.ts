@@ -2,6 +2,8 @@
 // exporters, rules, the API and peers read state. Nothing here knows of metrics or alerts.
 import type { Clock } from '../context';
 import { RUNNING_STATES, TransitionHistory } from './history';
+import { NGINX_HEALTH_FAILURES_DOWN } from './types';
+import { FAILOVERS_KEPT } from './failoverOutage';
 import type {
   InstanceKey,
   InstanceState,
@@ -82,6 +84,7 @@ export class NodeStore {
       probes: {},
       transitionCounts: {},
       vipChanges: 0,
+      failovers: [],
       timeline: [],
     };
     this.past = new TransitionHistory(
@@ -279,6 +282,14 @@ export class NodeStore {
       case 'probe_run':
         this.s.probes[ev.probe] = { ok: ev.ok, at: ev.at, durationMs: ev.durationMs, reason: ev.reason };
         break;
+      case 'failover_outage': {
+        const list = (this.s.failovers ??= []);
+        const i = list.findIndex((f) => f.id === ev.outage.id);
+        if (i >= 0) list[i] = ev.outage;
+        else list.push(ev.outage);
+        if (list.length > FAILOVERS_KEPT) list.splice(0, list.length - FAILOVERS_KEPT);
+        break;
+      }
     }
     this.s.revision++;
     const change: StoreChange = { event: ev, transitions, revision: this.s.revision, material: material || transitions.length > 0 };
@@ -297,8 +308,12 @@ export class NodeStore {
         return n.status?.up !== ev.up;
       case 'nginx_process':
         return n.process?.up !== ev.up || n.process?.pid !== ev.pid;
-      case 'nginx_health':
-        return n.health[ev.target]?.up !== ev.up;
+      case 'nginx_health': {
+        const prev = n.health[ev.target];
+        // The failure that makes a streak long enough to mean "down" is news too.
+        const confirms = (ev.failures ?? 0) >= NGINX_HEALTH_FAILURES_DOWN && (prev?.failures ?? 0) < NGINX_HEALTH_FAILURES_DOWN;
+        return prev?.up !== ev.up || confirms;
+      }
       case 'vip_duplicate':
         return Object.values(this.s.vips).some((v) => v.vip === ev.vip && (v.duplicate?.duplicate !== ev.duplicate || v.duplicate?.error !== ev.error));
       case 'vip':

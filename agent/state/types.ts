@@ -1,6 +1,7 @@
 // The data of keepwatch, defined once. Sources and probes emit NodeEvents; the store folds them
 // into a NodeState; exporters, rules, the HTTP API and peers read NodeState (it is plain JSON so
 // it crosses the wire to peer agents unchanged).
+import type { FailoverOutage } from './failoverOutage';
 
 /** Keepalived's VRRP states, plus UNKNOWN for "no source has said yet". */
 export type VrrpState = 'INIT' | 'BACKUP' | 'MASTER' | 'FAULT' | 'STOP' | 'DELETED' | 'UNKNOWN';
@@ -241,7 +242,14 @@ export interface NginxHealthEvent extends EventBase {
   statusCode?: number;
   durationMs: number;
   reason?: string;
+  /** Failed requests to this target in a row, this one included (0 when up). */
+  failures?: number;
+  /** When the first of those failures was seen. */
+  failingSince?: number;
 }
+
+/** Failed health requests in a row that make nginx down (one alone may be a blip or a restart). */
+export const NGINX_HEALTH_FAILURES_DOWN = 2;
 
 export interface NginxProcessEvent extends EventBase {
   kind: 'nginx_process';
@@ -268,6 +276,12 @@ export interface NginxConfigEvent extends EventBase {
   /** sha256 of `nginx -T`, for drift checks between nodes. */
   hash?: string;
   reason?: string;
+}
+
+/** A failover's outage as measured on the new master (agent/state/failoverOutage.ts), new or updated. */
+export interface FailoverOutageEvent extends EventBase {
+  kind: 'failover_outage';
+  outage: FailoverOutage;
 }
 
 /** A probe run finished (for keepwatch_probe_duration_seconds and probe health). */
@@ -302,6 +316,7 @@ export type NodeEvent =
   | NginxProcessEvent
   | NginxConfigEvent
   | NginxStartHookEvent
+  | FailoverOutageEvent
   | ProbeRunEvent;
 
 export type NodeEventKind = NodeEvent['kind'];
@@ -409,6 +424,8 @@ export interface NodeState {
   transitionCounts: Record<string, number>;
   /** Number of changes of where a VIP is bound on this node. */
   vipChanges: number;
+  /** This node's last takeovers with their client-visible outage, newest last (absent from older agents). */
+  failovers?: FailoverOutage[];
   /** The last transitions, newest last (bounded). */
   timeline: TransitionRecord[];
 }

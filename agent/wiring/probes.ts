@@ -1,7 +1,9 @@
 // The probes module: keepalived.conf read into the store (what each instance should be), then the
 // probes that check what keepalived itself does not (where the VIPs are bound, a second holder on
-// the wire, whether nginx serves), one scheduler running them, and their collectors. Its config
-// slice is nginx, probes, vips and keepalived.config: a reload touching only those rebuilds this.
+// the wire, whether nginx serves), one scheduler running them, and their collectors; and the
+// failover outage measurement those probes time (agent/state/failoverOutage.ts). Its config
+// slice is nginx, probes, vips, keepalived.config and rules.peer_timeout: a reload touching only
+// those rebuilds this.
 import type { Component, ModuleFactory, WiringCtx } from '../module';
 import type { ProbeSchedule } from '../config/schema';
 import { KeepalivedConfSource } from '../keepalived/confSource';
@@ -21,6 +23,9 @@ import { nginxCollector } from '../../exporters/nginx';
 import { vipCollector } from '../../exporters/vip';
 import { nginxHealthCollector } from '../../exporters/nginxHealth';
 import { probesCollector } from '../../exporters/probes';
+import { failoverCollector, type FailoverCollector } from '../../exporters/failover';
+import { FailoverOutageTracker, type FailoverOutageOptions } from '../state/failoverOutage';
+import { sharedPeerDirectory } from '../peers/peerDirectory';
 
 export type ProbeName = 'vip' | 'arp' | 'nginx_status' | 'nginx_health' | 'nginx_process' | 'nginx_config';
 
@@ -31,12 +36,21 @@ export const PROBE_DEFAULTS: Record<ProbeName, { intervalMs?: number; schedule?:
   // run while the last one is still going) rather than being cut off at 1 s.
   arp: { intervalMs: 10_000, timeoutMs: 5_000, minTimeoutMs: ARPING_MIN_TIMEOUT_MS },
   nginx_status: { intervalMs: 5_000, timeoutMs: 3_000 },
-  nginx_health: { intervalMs: 5_000, timeoutMs: 3_000 },
+  // Each second: NGINX_HEALTH_FAILURES_DOWN failures in a row page NginxDownOnVipHolder, so a site
+  // that stops answering is known in about two seconds. Local requests over a kept-alive connection.
+  nginx_health: { intervalMs: 1_000, timeoutMs: 1_000 },
+  // The full check (comm, start time, workers: reloads); between runs the probe watches the master's
+  // pid itself (NGINX_WATCH_INTERVAL_MS), so a death is seen within a fraction of a second anyway.
   nginx_process: { intervalMs: 5_000, timeoutMs: 1_000 },
   // An interval, not the cron line '*/5 * * * *': node-cron's time zone arithmetic pages in ICU's
   // data (~5 MiB of RSS) for a probe that needs no wall-clock alignment. `schedule:` still takes cron.
   nginx_config: { intervalMs: 300_000, timeoutMs: 30_000 },
 };
+
+/** Probes run again at once when nginx restarted or reloaded: a restart or reload may bring another
+ *  configuration (not checked for 5 minutes otherwise), and a new master serves again, which
+ *  stub_status (every 5 s) would tell late while NginxDownOnVipHolder still fires on its last failure. */
+export const RECHECK_ON_MASTER_CHANGE: ProbeName[] = ['nginx_config', 'nginx_status', 'nginx_health'];
 
 /** probes.<name> over the defaults: an interval replaces a default schedule and vice versa; a timeout
  * not set is the default's, capped by the interval but never under the probe's minimum. */
@@ -71,7 +85,7 @@ export interface ProbesModuleOptions {
 export function createProbesModule(o: ProbesModuleOptions = {}): ModuleFactory {
   return {
     name: 'probes',
-    slice: (c) => ({ nginx: c.nginx, probes: c.probes, vips: c.vips, keepalived_config: c.keepalived.config }),
+    slice: (c) => ({ nginx: c.nginx, probes: c.probes, vips: c.vips, keepalived_config: c.keepalived.config, peer_timeout: c.rules.peer_timeout }),
     build(w: WiringCtx) {
       const log = w.log.child({ module: 'probes' });
       const conf = new KeepalivedConfSource({ path: w.config.keepalived.config, store: w.store, clock: w.clock, log: log.child({ source: 'keepalived_conf' }) });
@@ -92,10 +106,10 @@ export function createProbesModule(o: ProbesModuleOptions = {}): ModuleFactory {
           pidFile: ng.pid_file,
           clock: w.clock,
           procRoot: o.procRoot,
-          // A restart or reload may bring another configuration: check it now, not in 5 minutes.
+          restartGraceMs: ng.restart_grace,
           onMasterChange: (why) => {
-            log.info({ why }, 'nginx restarted or reloaded: checking its configuration');
-            scheduler?.trigger('nginx_config');
+            log.info({ why }, 'nginx restarted or reloaded: checking it again');
+            for (const p of RECHECK_ON_MASTER_CHANGE) scheduler?.trigger(p);
           },
         }),
         nginx_config: new NginxConfigProbe({ binary: ng.binary, config: ng.config, clock: w.clock, run: o.run }),
@@ -116,13 +130,40 @@ export function createProbesModule(o: ProbesModuleOptions = {}): ModuleFactory {
       scheduler = new ProbeScheduler(scheduled, { clock: w.clock, log, emit: (ev) => void w.store.apply(ev), cron: o.cron });
       w.shared.set('probes.scheduler', scheduler);
 
+      const failover = sharedFailoverOutage(w, {
+        store: w.store,
+        peers: sharedPeerDirectory(w.shared),
+        clock: w.clock,
+        log: log.child({ component: 'failover-outage' }),
+        // The old master's agent reports its leaving within milliseconds; one that says nothing for
+        // peer_timeout is taken for gone, and its last advert estimated.
+        settleMs: w.config.rules.peer_timeout + 1000,
+        viaVip: ng.health_via_vip,
+      });
       const healthMetrics = nginxHealthCollector(w.store);
       const probeMetrics = probesCollector(w.store);
       const sched = scheduler;
+      // A VIP just bound here: request the site through it now rather than at the next interval, so
+      // the first good request after a takeover (keepwatch_failover_duration_seconds) is timed to
+      // the request, not to the health probe's schedule.
+      let held = boundVips(w.store);
+      let unsubscribe: (() => void) | undefined;
       const probesComponent: Component = {
         name: 'probes',
-        start: () => sched.start(),
+        async start() {
+          if (ng.health_via_vip) {
+            unsubscribe = w.store.subscribe((c) => {
+              if (c.event.kind !== 'vip' || !c.material) return;
+              const now = boundVips(w.store);
+              const added = [...now].some((v) => !held.has(v));
+              held = now;
+              if (added) sched.trigger('nginx_health');
+            });
+          }
+          await sched.start();
+        },
         async stop() {
+          unsubscribe?.();
           await sched.stop();
           arpShell.close();
           ownHttp?.close();
@@ -135,8 +176,8 @@ export function createProbesModule(o: ProbesModuleOptions = {}): ModuleFactory {
       // demand and cached; the VIP probe itself uses os.networkInterfaces (microseconds, not ms).
       let ifCache: { at: number; data: unknown } | undefined;
       return {
-        components: [conf, probesComponent],
-        collectors: [nginxCollector(w.store), vipCollector(w.store), healthMetrics, probeMetrics],
+        components: [conf, probesComponent, failover.tracker],
+        collectors: [nginxCollector(w.store), vipCollector(w.store), healthMetrics, probeMetrics, failover.collector],
         routes: [
           {
             method: 'GET',
@@ -184,6 +225,21 @@ export function createProbesModule(o: ProbesModuleOptions = {}): ModuleFactory {
       };
     },
   };
+}
+
+/** The failover outage measurement (fed by the VIP and health probes and the peers) and its
+ *  histogram live for the agent's life: a reload must not lose a takeover being measured. */
+function sharedFailoverOutage(w: WiringCtx, o: FailoverOutageOptions): { tracker: FailoverOutageTracker; collector: FailoverCollector } {
+  const key = 'probes.failover_outage';
+  let parts = w.shared.get(key) as { tracker: FailoverOutageTracker; collector: FailoverCollector } | undefined;
+  if (parts) parts.tracker.configure(o);
+  else w.shared.set(key, (parts = { tracker: new FailoverOutageTracker(o), collector: failoverCollector(w.store) }));
+  return parts;
+}
+
+/** The VIPs bound on this node right now. */
+function boundVips(store: WiringCtx['store']): Set<string> {
+  return new Set(Object.values(store.state.vips).filter((v) => v.intf !== null).map((v) => v.vip));
 }
 
 export const probesModule = createProbesModule();

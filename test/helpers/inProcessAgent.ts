@@ -130,6 +130,7 @@ export function everyKindOfEvent(at: number): NodeEvent[] {
     { kind: 'vip_duplicate', at, source: 'arp_probe', vip: '192.0.2.100', duplicate: false },
     { kind: 'nginx_health', at, source: 'nginx_probe', target: 'vip:192.0.2.100', up: true, statusCode: 200, durationMs: 3 },
     { kind: 'probe_run', at, source: 'nginx_probe', probe: 'nginx_status', ok: true, durationMs: 1.5 },
+    { kind: 'failover_outage', at, source: 'derived', outage: { id: `51@${at}`, vrid: '51', iname: 'VI_1', node: 'ka1', from: 'ka2', masterAt: at, loss: { at: at - 600, kind: 'keepalived_left' }, vipBoundAt: at + 5, firstGoodAt: at + 40, done: true } },
   ];
 }
 

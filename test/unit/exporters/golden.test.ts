@@ -8,9 +8,11 @@ import { NodeStore } from '../../../agent/state/store';
 import { createMetricsRegistry } from '../../../exporters/registry';
 import { keepalivedCollector } from '../../../exporters/keepalived';
 import { selfCollector } from '../../../exporters/self';
+import { failoverCollector } from '../../../exporters/failover';
 import { FakeClock } from '../../helpers/fakeClock';
 
 const GOLDEN = join(__dirname, '../../fixtures/golden/core-metrics.prom');
+const GOLDEN_FAILOVER = join(__dirname, '../../fixtures/golden/failover-metrics.prom');
 
 function normalise(text: string): string {
   return text
@@ -38,6 +40,36 @@ test('core collectors produce the golden exposition', async () => {
   const text = normalise((await m.scrape()).body);
   if (process.env.UPDATE_GOLDEN) writeFileSync(GOLDEN, text);
   expect(text).toBe(readFileSync(GOLDEN, 'utf8'));
+});
+
+test('the failover collector produces the golden exposition: each takeover observed once per stage', async () => {
+  const clock = new FakeClock(Date.UTC(2026, 10, 25, 12, 0, 0));
+  const store = new NodeStore('ka2', clock);
+  const m = createMetricsRegistry([failoverCollector(store)]);
+  const t0 = clock.now();
+  const outage = (id: string, vrid: string, lossAt: number, vipBoundAt?: number, firstGoodAt?: number) => ({
+    id,
+    vrid,
+    iname: 'VI_1',
+    node: 'ka2',
+    from: 'ka1',
+    masterAt: lossAt + 600,
+    loss: { at: lossAt, kind: 'keepalived_left' as const },
+    vipBoundAt,
+    firstGoodAt,
+    done: firstGoodAt !== undefined,
+  });
+  const apply = (o: ReturnType<typeof outage>) => store.apply({ kind: 'failover_outage', source: 'derived', at: clock.now(), outage: o });
+  // A SIGTERM'd master (0.61 s / 0.7 s), measured in two steps, the second step repeated.
+  apply(outage('51@1', '51', t0, t0 + 610));
+  apply(outage('51@1', '51', t0, t0 + 610, t0 + 700));
+  apply(outage('51@1', '51', t0, t0 + 610, t0 + 700));
+  // A kill -9'd one (3.6 s / 4.2 s) on an IPv6 VRID, and a takeover with no request through the VIP.
+  apply(outage('51/IPv6@2', '51/IPv6', t0, t0 + 3609, t0 + 4210));
+  apply(outage('52@3', '52', t0, t0 + 12_000));
+  const text = normalise((await m.scrape()).body);
+  if (process.env.UPDATE_GOLDEN) writeFileSync(GOLDEN_FAILOVER, text);
+  expect(text).toBe(readFileSync(GOLDEN_FAILOVER, 'utf8'));
 });
 
 test('a dead keepalived exports keepalived_up 0 and no MASTER series', async () => {

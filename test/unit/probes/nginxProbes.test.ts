@@ -5,10 +5,11 @@ import { FakeClock } from '../../helpers/fakeClock';
 import { NodeStore } from '../../../agent/state/store';
 import { NginxStatusProbe } from '../../../agent/probes/nginxStatusProbe';
 import { NginxHealthProbe, urlThroughVip } from '../../../agent/probes/nginxHealthProbe';
-import { NginxProcessProbe } from '../../../agent/probes/nginxProcessProbe';
+import { NGINX_RESTART_GRACE_MS, NGINX_WATCH_INTERVAL_MS, NginxProcessProbe } from '../../../agent/probes/nginxProcessProbe';
+import { FakeNginx } from '../../helpers/fakeNginx';
 import { NginxConfigProbe, nginxErrorLine } from '../../../agent/probes/nginxConfigProbe';
 import type { HttpGet } from '../../../agent/probes/httpGet';
-import type { NginxHealthEvent } from '../../../agent/state/types';
+import type { NginxHealthEvent, NginxProcessEvent } from '../../../agent/state/types';
 
 const FIX = path.join(__dirname, '../../fixtures/probes');
 const sig = () => new AbortController().signal;
@@ -73,6 +74,29 @@ describe('NginxHealthProbe', () => {
   });
 });
 
+describe('NginxHealthProbe: failures in a row', () => {
+  test('each result counts its target\'s failures in a row and when they began; a success resets', async () => {
+    const clock = new FakeClock();
+    const store = new NodeStore('n1', clock);
+    const ngx = new FakeNginx();
+    ngx.start(100);
+    const p = new NginxHealthProbe({ url: 'http://127.0.0.1/', viaVip: true, store, http: ngx.http, clock });
+    const local = async () => ((await p.run(sig())) as NginxHealthEvent[]).find((e) => e.target === 'local')!;
+    expect(await local()).toMatchObject({ up: true, failures: 0 });
+    ngx.status = 502;
+    const first = clock.now();
+    expect(await local()).toMatchObject({ up: false, failures: 1, failingSince: first });
+    clock.advance(1000);
+    ngx.kill();
+    expect(await local()).toMatchObject({ up: false, failures: 2, failingSince: first });
+    ngx.start(200);
+    ngx.status = 200;
+    clock.advance(1000);
+    expect(await local()).toMatchObject({ up: true, failures: 0 });
+    expect((await local()).failingSince).toBeUndefined();
+  });
+});
+
 describe('NginxProcessProbe', () => {
   let dir: string;
   beforeEach(() => {
@@ -119,7 +143,12 @@ describe('NginxProcessProbe', () => {
     await p.run(sig());
     expect(changes.at(-1)).toBe('nginx workers replaced (reload)');
 
+    // The master it reported up is gone: nothing while a restart may still bring a new one, then down.
     alive.delete(4242);
+    expect(await p.run(sig())).toEqual([]);
+    clock.advance(999);
+    expect(await p.run(sig())).toEqual([]);
+    clock.advance(1);
     expect(await p.run(sig())).toEqual([expect.objectContaining({ up: false, pid: 4242, reason: `pid 4242 from ${pidFile} is not running` })]);
 
     alive.add(4242);
@@ -141,6 +170,94 @@ describe('NginxProcessProbe', () => {
     fs.writeFileSync(pidFile, String(process.pid));
     const p = new NginxProcessProbe({ pidFile, clock: new FakeClock() });
     expect(await p.run(sig())).toEqual([expect.objectContaining({ up: false, reason: expect.stringMatching(/is "(node|jest).*", not nginx/) })]);
+  });
+});
+
+describe('NginxProcessProbe: the watch of the known master (fake clock)', () => {
+  const setup = () => {
+    const clock = new FakeClock();
+    const ngx = new FakeNginx();
+    const changes: string[] = [];
+    const events: NginxProcessEvent[] = [];
+    const p = new NginxProcessProbe({ pidFile: ngx.pidFile, procRoot: ngx.procRoot, clock, readFile: ngx.readFile, fileStamp: ngx.fileStamp, signal0: ngx.signal0, onMasterChange: (w) => changes.push(w) });
+    return { clock, ngx, changes, events, p, start: async () => p.start((ev) => events.push(ev as NginxProcessEvent)) };
+  };
+
+  test('a dead master is reported down NGINX_RESTART_GRACE_MS after the watch saw it, without waiting for a run', async () => {
+    const { clock, ngx, events, p, start } = setup();
+    ngx.start(100);
+    await start();
+    expect(await p.run(sig())).toEqual([expect.objectContaining({ up: true, pid: 100 })]);
+    clock.advance(2000);
+    expect(events).toEqual([]);
+    // Idle: a stat of the pid file, a signal 0 and the master's /proc stat per tick, nothing else.
+    const reads = new Map(ngx.reads);
+    clock.advance(10_000);
+    const readsNow = [...ngx.reads].filter(([p, n]) => reads.get(p) !== n).map(([p, n]) => [p, n - (reads.get(p) ?? 0)]);
+    expect(readsNow).toEqual([['/proc/100/stat', 10_000 / NGINX_WATCH_INTERVAL_MS]]);
+
+    ngx.kill({ keepPidFile: true }); // SIGKILL: the pid file stays
+    const killedAt = clock.now();
+    clock.advance(NGINX_WATCH_INTERVAL_MS); // seen gone: the grace starts
+    expect(events).toEqual([]);
+    clock.advance(NGINX_RESTART_GRACE_MS - 1);
+    expect(events).toEqual([]);
+    clock.advance(1);
+    expect(events).toEqual([expect.objectContaining({ up: false, pid: 100, reason: `pid 100 from ${ngx.pidFile} is not running` })]);
+    expect(events[0].at - killedAt).toBe(NGINX_WATCH_INTERVAL_MS + NGINX_RESTART_GRACE_MS);
+    clock.advance(10_000);
+    expect(events).toHaveLength(1); // reported once
+    await p.stop();
+    expect(clock.pending()).toBe(0);
+  });
+
+  test('a restart (the master gone, a new pid 300 ms later) is no down; a start after a death is seen at the next tick', async () => {
+    const { clock, ngx, events, changes, p, start } = setup();
+    ngx.start(100);
+    await start();
+    await p.run(sig());
+    ngx.kill(); // systemctl restart: the old master exits (removing its pid file)...
+    clock.advance(NGINX_WATCH_INTERVAL_MS);
+    clock.advance(50);
+    expect(await p.run(sig())).toEqual([]); // a scheduled run inside the gap says nothing either
+    ngx.start(200); // ...nginx -t, and a new master
+    clock.advance(NGINX_WATCH_INTERVAL_MS);
+    expect(events).toEqual([expect.objectContaining({ up: true, pid: 200 })]);
+    expect(changes).toEqual(['nginx master changed (pid -1 -> 200)']);
+    clock.advance(5_000);
+    expect(events.filter((e) => !e.up)).toEqual([]);
+
+    // A real death, then nginx started again by hand: down, then up at the next tick.
+    ngx.kill();
+    clock.advance(NGINX_WATCH_INTERVAL_MS + NGINX_RESTART_GRACE_MS);
+    expect(events.at(-1)).toMatchObject({ up: false, reason: `no pid file ${ngx.pidFile} (nginx not running?)` });
+    clock.advance(3_000);
+    ngx.start(300);
+    clock.advance(NGINX_WATCH_INTERVAL_MS);
+    expect(events.at(-1)).toMatchObject({ up: true, pid: 300 });
+    await p.stop();
+  });
+
+  test('a master that exited but is not reaped yet (a zombie: signal 0 still reaches it) is gone', async () => {
+    const { clock, ngx, events, p, start } = setup();
+    ngx.start(100);
+    await start();
+    await p.run(sig());
+    ngx.kill({ zombie: true, keepPidFile: true });
+    clock.advance(NGINX_WATCH_INTERVAL_MS + NGINX_RESTART_GRACE_MS);
+    expect(events).toEqual([expect.objectContaining({ up: false, pid: 100, reason: `pid 100 from ${ngx.pidFile} has exited` })]);
+    await p.stop();
+  });
+
+  test('a reload (SIGHUP: same master, new workers) is nothing to the watch', async () => {
+    const { clock, ngx, events, p, start } = setup();
+    ngx.start(100);
+    await start();
+    await p.run(sig());
+    ngx.reload();
+    clock.advance(10_000);
+    expect(events).toEqual([]);
+    await p.stop();
   });
 });
 

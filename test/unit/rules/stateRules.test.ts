@@ -18,7 +18,7 @@ describe('NginxDownOnVipHolder', () => {
     expect(c.firing('NginxDownOnVipHolder')).toHaveLength(0);
   });
 
-  test('a track script that moves the VIP in time: no page', () => {
+  test('a failure not yet confirmed (stub_status, one failed request) and a track script that moves the VIP in time: no page', () => {
     const c = healthyPair();
     c.nginx('ka1', false);
     c.advance(2000);
