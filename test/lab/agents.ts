@@ -79,6 +79,7 @@ export function labAgentConfig(lab: Lab, node: LabNode, fifo: boolean): Record<s
       health_url: 'http://127.0.0.1/health',
       pid_file: node.nginxPidFile,
       config: node.nginxConfPath,
+      binary: node.nginxBinary,
     },
     peers: lab.nodes.filter((n) => n !== node).map((n) => ({ name: n.name, url: `http://${n.ip}:${AGENT_PORT}` })),
     peer_token: LAB_PEER_TOKEN,
