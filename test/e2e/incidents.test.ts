@@ -82,6 +82,7 @@ const alertIn = (e: InboxEntry, name: string, status?: 'firing' | 'resolved'): A
 /** The first notification since t0 that names `alertname` firing, and the resolved notice of its incident after `endAfter`. */
 async function firstAndEnd(inbox: Inbox, t0: number, alertname: string, firstWithinMs: number, endAfter: () => number): Promise<{ first: InboxEntry; end: InboxEntry }> {
   const first = await inbox.waitFor(`a notification with ${alertname} firing`, (e) => hasAlert(e, alertname, 'firing'), t0, firstWithinMs);
+  expectWellFormed([first]); // without its incident there is no end to wait for
   const id = first.body.incident?.id;
   const end = await inbox.waitFor(`the resolved notice of ${id ?? 'its incident'}`, isPhase('resolved', id), Math.max(t0, endAfter() - 1_000), RESOLVE_MS);
   await sleep(TAIL_MS);
@@ -155,8 +156,9 @@ d('incidents at the receiver: the pair with its track script, shipped defaults',
         first = await inbox.waitFor('SplitBrain paged', (e) => hasAlert(e, 'SplitBrain', 'firing'), times.t0, 15_000);
         await sleep(3_000);
       });
+      console.log(`VRRP firewalled: second MASTER +${secs(times.secondMasterAt - times.t0)}; SplitBrain at the receiver ${secs(first!.at - times.secondMasterAt)} after it (goal ~1 s)`);
       const { end } = await firstAndEnd(inbox, times.t0, 'SplitBrain', 1_000, () => times.healedAt);
-      console.log(`VRRP firewalled: second MASTER +${secs(times.secondMasterAt - times.t0)}; SplitBrain at the receiver ${secs(first!.at - times.secondMasterAt)} after it (goal ~1 s); resolved notice ${secs(end.at - times.healedAt)} after healing`);
+      console.log(`VRRP firewalled: resolved notice ${secs(end.at - times.healedAt)} after healing`);
       const inc = theIncident(inbox, times.t0);
       expectLifecycle(inc, 3);
       expect(inc.alertNames.filter((n) => n !== 'SplitBrain' && n !== 'VipMismatch')).toEqual([]);

@@ -162,14 +162,10 @@ export class Inbox {
     return `inbox since the fault (${list.length} of ${all} notification(s), times after the fault):\n` + (list.length ? list.map((e) => formatEntry(e, t0)).join('\n') : '  (empty)');
   }
 
-  /** Waits for the first notification since `since` that matches; the error shows the inbox. */
+  /** Waits for the first notification since `since` that matches (run it inside explain() for the inbox on failure). */
   async waitFor(what: string, match: (e: InboxEntry) => boolean, since: number, timeoutMs: number): Promise<InboxEntry> {
     let hit: InboxEntry | undefined;
-    try {
-      await waitUntil(() => (hit = this.since(since).find(match)), timeoutMs, 25, what);
-    } catch (e) {
-      throw new Error(`${(e as Error).message}\n${this.dump(since)}`);
-    }
+    await waitUntil(() => (hit = this.since(since).find(match)), timeoutMs, 25, what);
     return hit!;
   }
 
@@ -184,7 +180,7 @@ export class Inbox {
       return await fn();
     } catch (e) {
       const err = e instanceof Error ? e : new Error(String(e));
-      if (!err.message.includes('inbox since the fault')) err.message += `\n${this.dump(t0)}`;
+      err.message += `\n${this.dump(t0)}`;
       throw err;
     }
   }
