@@ -23,7 +23,7 @@
 import { copyFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { startLab, type Lab } from '../test/lab/lab';
-import { shippedDefaults, startPeered, waitPeered, type LabAgent } from '../test/lab/agents';
+import { restartAgentsFresh, shippedDefaults, startPeered, type LabAgent } from '../test/lab/agents';
 import { alertNames, groupIncidents, INBOX_PORT, startInbox, type Inbox, type InboxEntry } from '../test/lab/inbox';
 import { agentKilled, holdFor, keepalivedStopped, nginxFlapping, nginxStopped, partitioned, settled, vrrpFirewalled } from '../test/lab/scenarios';
 import { startPromPath, type PromPath } from './promPath';
@@ -43,11 +43,6 @@ interface Spec {
   run(ctx: Ctx): Promise<{ t0: number; restoredAt: number }>;
 }
 
-const restartedFresh = async (ctx: Ctx) => {
-  await Promise.all(ctx.agents.map((a) => a.restart({ wipe: true })));
-  await waitPeered(ctx.agents, 'ka1');
-};
-
 const SPECS: Spec[] = [
   {
     key: 'start',
@@ -55,7 +50,7 @@ const SPECS: Spec[] = [
     trackScript: true,
     async run(ctx) {
       const t0 = Date.now();
-      await restartedFresh(ctx);
+      await restartAgentsFresh(ctx.agents);
       return { t0, restoredAt: Date.now() };
     },
   },
@@ -206,7 +201,7 @@ async function main(): Promise<void> {
       const ctx: Ctx = { lab, agents };
       for (const spec of mine) {
         await settled(lab);
-        if (spec.key !== 'start') await restartedFresh(ctx);
+        if (spec.key !== 'start') await restartAgentsFresh(ctx.agents);
         prom = await startPromPath(lab, `http://127.0.0.1:${INBOX_PORT}/am`);
         await sleep(2_000);
         const { t0, restoredAt } = await spec.run(ctx);

@@ -231,6 +231,16 @@ export async function startPeered(lab: Lab, opts: StartAgentsOptions = {}, maste
 }
 
 /**
+ * Restarts every agent as a fresh install (data dirs emptied: no outbox, history, read positions;
+ * no rule memory) and waits until they are peered again: for a test that must not inherit an
+ * earlier test's failovers (flapping counts MASTER changes over minutes) or pages.
+ */
+export async function restartAgentsFresh(agents: LabAgent[], master = 'ka1'): Promise<void> {
+  await Promise.all(agents.map((a) => a.restart({ wipe: true })));
+  await waitPeered(agents, master);
+}
+
+/**
  * Waits until every agent sees every agent's node up and the expected MASTER of each VRID: `'ka1'`
  * (of every VRID) or `{ '51': 'ka1', '52': 'ka2' }` by VRID key. The start of most lab tests.
  */
