@@ -15,12 +15,14 @@
 // paths are counted over the same window: from the fault to --window seconds after it was undone,
 // and at least --prom-wait seconds after the fault. Alertmanager's resolved notices come
 // group_interval (5 min) after its last notification of a group: not waited for, each group still
-// owing one is counted apart.
+// owing one is counted apart. The faults last as in the e2e test (keepalived down 9-12 s, 5 s of
+// split brain...), shorter than the Prometheus rules' `for` and scrape intervals often are: --hold
+// keeps each lasting fault (keepalived, VRRP, agent, nginx down) that many seconds instead.
 //
-// Run (root): npx tsx bench/incidents.ts [--incidents=sigterm,kill9,...] [--prom-wait=150] [--window=40]
+// Run (root): npx tsx bench/incidents.ts [--incidents=sigterm,kill9,...] [--prom-wait=150] [--window=40] [--hold=0]
 // Incidents: start sigterm kill9 firewall partition flapping agent agentfailover nginx.
 // Writes bench/out/incidents.json.
-import { copyFileSync, existsSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { startLab, type Lab } from '../test/lab/lab';
 import { restartAgentsFresh, shippedDefaults, startPeered, type LabAgent } from '../test/lab/agents';
@@ -32,7 +34,12 @@ import { fmt, opt, OUT_DIR, requireRoot, runMain, sleep, table, writeResult } fr
 interface Ctx {
   lab: Lab;
   agents: LabAgent[];
+  /** --hold: how long a lasting fault is held (ms), instead of the incident's own duration. */
+  holdMs?: number;
 }
+
+/** The incident's own duration, or --hold's. */
+const held = (ctx: Ctx, ms: number) => holdFor(ctx.holdMs ?? ms);
 
 interface Spec {
   key: string;
@@ -56,22 +63,22 @@ const SPECS: Spec[] = [
   },
   {
     key: 'sigterm',
-    title: "master's keepalived SIGTERM (down 9 s)",
+    title: "master's keepalived SIGTERM",
     trackScript: true,
-    run: async (ctx) => keepalivedStopped(ctx.lab, 'SIGTERM', holdFor(9_000)),
+    run: async (ctx) => keepalivedStopped(ctx.lab, 'SIGTERM', held(ctx, 9_000)),
   },
   {
     key: 'kill9',
-    title: "master's keepalived kill -9 (down 12 s)",
+    title: "master's keepalived kill -9",
     trackScript: true,
-    run: async (ctx) => keepalivedStopped(ctx.lab, 'SIGKILL', holdFor(12_000)),
+    run: async (ctx) => keepalivedStopped(ctx.lab, 'SIGKILL', held(ctx, 12_000)),
   },
   {
     key: 'firewall',
-    title: 'VRRP firewalled on the backup (5 s of split brain)',
+    title: 'VRRP firewalled on the backup',
     trackScript: true,
     async run(ctx) {
-      const r = await vrrpFirewalled(ctx.lab, holdFor(5_000));
+      const r = await vrrpFirewalled(ctx.lab, held(ctx, 5_000));
       return { t0: r.t0, restoredAt: r.healedAt };
     },
   },
@@ -95,10 +102,10 @@ const SPECS: Spec[] = [
   },
   {
     key: 'agent',
-    title: "backup's agent killed, 15 s (keepalived and nginx there healthy)",
+    title: "backup's agent killed (keepalived and nginx there healthy)",
     trackScript: true,
     async run(ctx) {
-      const r = await agentKilled(ctx.agents[1], holdFor(15_000));
+      const r = await agentKilled(ctx.agents[1], held(ctx, 15_000));
       return { t0: r.t0, restoredAt: r.restartedAt };
     },
   },
@@ -120,9 +127,9 @@ const SPECS: Spec[] = [
   },
   {
     key: 'nginx',
-    title: 'nginx killed on the VIP holder, no track script (down 12 s)',
+    title: 'nginx killed on the VIP holder, no track script',
     trackScript: false,
-    run: async (ctx) => nginxStopped(ctx.lab, 'SIGKILL', holdFor(12_000)),
+    run: async (ctx) => nginxStopped(ctx.lab, 'SIGKILL', held(ctx, 12_000)),
   },
 ];
 
@@ -181,6 +188,7 @@ async function main(): Promise<void> {
   const only = opt('incidents', '').split(',').filter(Boolean);
   const promWait = opt('prom-wait', 150);
   const windowAfter = opt('window', 40);
+  const hold = opt('hold', 0);
   const specs = only.length ? SPECS.filter((s) => only.includes(s.key)) : SPECS;
   const unknown = only.filter((k) => !SPECS.some((s) => s.key === k));
   if (unknown.length) throw new Error(`--incidents: unknown incident(s) ${unknown.join(', ')}; known: ${SPECS.map((s) => s.key).join(' ')}`);
@@ -198,7 +206,7 @@ async function main(): Promise<void> {
       lab = await startLab({ id, fifo: true, trackScript });
       const inbox = await startInbox(lab);
       const agents = await startPeered(lab, { config: shippedDefaults((n) => inbox.urlFor(n.name)) });
-      const ctx: Ctx = { lab, agents };
+      const ctx: Ctx = { lab, agents, holdMs: hold > 0 ? hold * 1000 : undefined };
       for (const spec of mine) {
         await settled(lab);
         if (spec.key !== 'start') await restartAgentsFresh(ctx.agents);
@@ -214,8 +222,8 @@ async function main(): Promise<void> {
         const p = (x: PathResult) => `${x.firstMs === null ? 'none' : `${fmt(x.firstMs / 1000, 2)} s`}, ${x.notifications} notification(s) [${x.alerts.join(', ')}]`;
         console.log(`  ${spec.key}: keepwatch ${p(r.keepwatch)} in ${r.keepwatch.incidents} incident(s); Prometheus path ${p(r.prometheus)}${r.prometheus.groupsOwingResolved ? ` (+${r.prometheus.groupsOwingResolved} resolved to come)` : ''}`);
       }
-      const recv = inbox.file;
-      if (existsSync(recv)) copyFileSync(recv, join(OUT_DIR, `incidents-${id}-received.jsonl`));
+      mkdirSync(OUT_DIR, { recursive: true });
+      if (existsSync(inbox.file)) copyFileSync(inbox.file, join(OUT_DIR, `incidents-${id}-received.jsonl`));
       await lab.stop();
       lab = undefined;
     }
@@ -234,7 +242,7 @@ async function main(): Promise<void> {
     );
     const minutes = (Date.now() - started) / 60_000;
     console.log(`\nincidents: ${results.length} incident(s) in ${fmt(minutes, 1)} min`);
-    writeResult('incidents', { options: { only: specs.map((s) => s.key), promWait, window: windowAfter }, runMinutes: Number(minutes.toFixed(1)), results });
+    writeResult('incidents', { options: { incidents: specs.map((s) => s.key), promWait, window: windowAfter, hold: hold || 'each incident\'s own' }, runMinutes: Number(minutes.toFixed(1)), results });
   } finally {
     await prom?.stop();
     await lab?.stop();
