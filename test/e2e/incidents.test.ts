@@ -7,7 +7,8 @@
 // Three labs: the pair with its track script (most incidents; before each incident its agents are
 // restarted as fresh installs, so no test inherits another's failovers, which flapping counts over
 // minutes, or its pages), a fresh one for the flapping loop, one without the track script (nginx
-// dying on the VIP holder). Every wait is bounded.
+// dying on the VIP holder). Every wait is bounded; about 9 minutes when the incidents behave (a
+// test whose notifications lack their incident fails at the first one).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parse, stringify } from 'yaml';
 import { labSupported, startLab, type Lab } from '../lab/lab';
