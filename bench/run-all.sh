@@ -6,6 +6,7 @@
 #   KW_BENCH_WRK_SECONDS=10                       (scrapeCost: seconds per wrk run)
 #   KW_BENCH_ONLY="scrapeCost footprint" npm run bench
 #   KW_BENCH_FAILOVERS=20 KW_BENCH_SPLITS=10      (timeToPage)
+#   KW_BENCH_INCIDENTS=sigterm,kill9 KW_BENCH_PROM_WAIT=150 (incidents: which ones; all nine take ~30 min)
 #   KW_BENCH_PREEMPTION_ROUNDS=10 KW_BENCH_HOLD=500ms (preemptionOverlap)
 #   KW_BENCH_WINDOW=60                            (idleCpu: seconds per variant)
 set -uo pipefail
@@ -31,7 +32,7 @@ fi
 npm run build >/dev/null || { echo "bench: build failed" >&2; exit 1; }
 bash test/lab/cleanup.sh >/dev/null 2>&1 || true
 
-all="scrapeMicro scrapeCost footprint idleCpu bursts hookLatency preemptionOverlap timeToPage fuzz"
+all="scrapeMicro scrapeCost footprint idleCpu bursts hookLatency preemptionOverlap timeToPage incidents fuzz"
 only="${KW_BENCH_ONLY:-$all}"
 declare -A result
 for b in $only; do

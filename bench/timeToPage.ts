@@ -16,13 +16,14 @@
 // through again).
 //
 // Run (root): npx tsx bench/timeToPage.ts [--failovers=20] [--splits=10] [--prom-wait=150]
-import { copyFileSync, writeFileSync, existsSync } from 'node:fs';
+import { copyFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { startLab, cleanupIdSync, type Lab } from '../test/lab/lab';
-import { AGENT_PORT, startAgents, waitUntil, type LabAgent } from '../test/lab/agents';
+import { startAgents, waitUntil, type LabAgent } from '../test/lab/agents';
 import { RECEIVER_PORT, received, startReceiver, type Received } from './labReceiver';
 import { masterSignal, watchSignals, type Signal } from './dbusSignals';
-import { fmt, opt, OUT_DIR, REPO, requireRoot, runMain, sleep, summary, table, writeResult } from './lib';
+import { fmt, opt, OUT_DIR, requireRoot, runMain, sleep, summary, table, writeResult } from './lib';
+import { startPromPath } from './promPath';
 
 /** The first notification on `path` after `since` with a firing alert named one of `names`. */
 function firstPage(file: string, path: string, since: number, names: string[]): Received | undefined {
@@ -35,33 +36,6 @@ function allResolved(file: string, name: string): boolean {
   if (!mine.length) return true;
   return (mine[mine.length - 1].body.alerts ?? []).filter((a) => a.labels.alertname === name).every((a) => a.status === 'resolved');
 }
-
-function promConfig(rules: string): string {
-  return `global:
-  scrape_interval: 15s
-  evaluation_interval: 15s
-rule_files: [${JSON.stringify(rules)}]
-alerting:
-  alertmanagers:
-    - static_configs: [{targets: ['127.0.0.1:9093']}]
-scrape_configs:
-  - job_name: keepwatch
-    static_configs:
-      - targets: ['192.0.2.11:${AGENT_PORT}', '192.0.2.12:${AGENT_PORT}']
-        labels: {cluster: lab}
-`;
-}
-
-// Alertmanager's default timings (group_wait 30s, group_interval 5m, repeat_interval 4h): not set here.
-const AM_CONFIG = `route:
-  receiver: hook
-  group_by: [alertname, cluster, vrid]
-receivers:
-  - name: hook
-    webhook_configs:
-      - url: http://127.0.0.1:${RECEIVER_PORT}/am
-        send_resolved: true
-`;
 
 interface Sample {
   kind: 'failover' | 'split';
@@ -85,7 +59,6 @@ async function main(): Promise<void> {
     console.log(`timeToPage: ${failovers} failovers and ${splits} split brains (the first of each also on the Prometheus path, waited up to ${promWait} s)`);
     lab = await startLab({ id });
     const [ka1, ka2] = lab.nodes;
-    const dir = lab.client.dir;
     const recvFile = await startReceiver(lab);
 
     const agents: LabAgent[] = await startAgents(lab, {
@@ -101,15 +74,8 @@ async function main(): Promise<void> {
       }),
     });
     void agents;
-    // The Prometheus path in the client namespace.
-    writeFileSync(join(dir, 'prometheus.yml'), promConfig(join(REPO, 'rules/prometheus/keepwatch.rules.yml')));
-    writeFileSync(join(dir, 'alertmanager.yml'), AM_CONFIG);
-    lab.client.spawn(['prometheus-alertmanager', `--config.file=${join(dir, 'alertmanager.yml')}`, `--storage.path=${join(dir, 'am')}`, '--web.listen-address=127.0.0.1:9093', '--cluster.listen-address='], { logFile: join(dir, 'alertmanager.log') });
-    lab.client.spawn(['prometheus', `--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'prom')}`, '--web.listen-address=127.0.0.1:9090'], { logFile: join(dir, 'prometheus.log') });
-    await waitUntil(async () => {
-      const r = await lab!.client.exec(['curl', '-s', 'http://127.0.0.1:9090/api/v1/targets']);
-      return r.code === 0 && (r.stdout.match(/"health":"up"/g) ?? []).length === 2;
-    }, 60_000, 1000, 'Prometheus scraping both agents');
+    // The Prometheus path in the client namespace, to the same receiver.
+    await startPromPath(lab, `http://127.0.0.1:${RECEIVER_PORT}/am`);
     console.log('Prometheus scrapes both agents; Alertmanager up');
 
     const signals: Signal[] = [];

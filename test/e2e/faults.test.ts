@@ -22,7 +22,7 @@ jest.setTimeout(240_000);
 
 const REPO = resolve(__dirname, '../..');
 
-const RECEIVER = join(REPO, 'bench/webhookReceiver.cjs');
+const RECEIVER = join(REPO, 'test/lab/webhookReceiver.cjs');
 const RECEIVER_PORT = 9098;
 const STATE_CODE: Record<string, number> = { INIT: 0, BACKUP: 1, MASTER: 2, FAULT: 3, STOP: 98, DELETED: 97 };
 

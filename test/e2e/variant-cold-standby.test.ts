@@ -4,8 +4,8 @@
 // real elections. Each failure is injected and the right alert, and no other, is observed on both
 // agents and on one webhook pager (each alert paged once).
 // The lab's two nginx.conf differ in their paths and node names only: the agents run `nginx -T`
-// through a wrapper that writes those as on real hosts (same paths on every node), so the config
-// hashes agree until a test makes them differ.
+// through the lab's wrapper that writes those as on real hosts (LabNode.nginxBinary), so the
+// config hashes agree until a test makes them differ.
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { labSupported, startLab, type Lab, type LabNode } from '../lab/lab';
@@ -35,14 +35,6 @@ exit 0
 
 const BROKEN_HOOK = '#!/bin/sh\n# broken: a config-management run emptied it\nexit 1\n';
 
-/** nginx -T with the lab's per-node paths and names written as on real hosts. */
-function nginxWrapper(): string {
-  return `#!/bin/bash
-set -o pipefail
-/usr/sbin/nginx "$@" | sed -e 's#/run/kwlab/${LAB_ID}/ka[0-9]#/etc/nginx-node#g' -e 's/ka[0-9]/NODE/g'
-`;
-}
-
 d('cold standby and preemption', () => {
   let lab: Lab;
   let agents: LabAgent[];
@@ -61,7 +53,6 @@ d('cold standby and preemption', () => {
         // Called while the lab writes keepalived.conf, before keepalived starts: the hook must exist
         // by then (keepalived disables a notify script it cannot access at load).
         writeFileSync(hookPath(n), goodHook(n), { mode: 0o755 });
-        writeFileSync(join(n.dir, 'nginx-normalized'), nginxWrapper(), { mode: 0o755 });
         return `  notify_master ${hookPath(n)}`;
       },
     });
@@ -70,7 +61,7 @@ d('cold standby and preemption', () => {
     pager = await Pager.start(lab);
     agents = await startAgents(lab, {
       config: (n) => ({
-        nginx: { standby: 'cold', start_hook: hookPath(n), takeover_grace: '4s', binary: join(n.dir, 'nginx-normalized') },
+        nginx: { standby: 'cold', start_hook: hookPath(n), takeover_grace: '4s' },
         probes: { nginx_status: { interval: '500ms' }, nginx_health: { interval: '500ms' }, nginx_process: { interval: '500ms' }, nginx_config: { interval: '1s' } },
         rules: { condition_for: '2s', drift_for: '3s' },
         alerting: pager.alertingConfig(),

@@ -3,9 +3,10 @@
 // the other nodes as peers over the lab network. The host reaches each agent through lab.forward.
 // Used by the e2e tests, the demo and the benchmarks.
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import { stringify } from 'yaml';
+import { keepalivedSchema } from '../../agent/config/schema';
 import type { Lab, LabNode } from './lab';
 
 export const AGENT_PORT = 9723;
@@ -26,8 +27,10 @@ export interface LabAgent {
   metrics(): Promise<string>;
   /** Stops the agent (SIGTERM, or the given signal) and waits for exit. */
   stop(signal?: NodeJS.Signals): Promise<void>;
-  /** Starts it again with the same config. */
-  restart(): Promise<void>;
+  /** Starts it again with the same config (stopping it first if it runs). wipe: as a fresh
+   *  install, its data dir emptied but for the config and the log (outbox, history, positions). */
+  restart(opts?: { wipe?: boolean }): Promise<void>;
+  running(): boolean;
 }
 
 export interface StartAgentsOptions {
@@ -77,6 +80,7 @@ export function labAgentConfig(lab: Lab, node: LabNode, fifo: boolean): Record<s
       health_url: 'http://127.0.0.1/health',
       pid_file: node.nginxPidFile,
       config: node.nginxConfPath,
+      binary: node.nginxBinary,
     },
     peers: lab.nodes.filter((n) => n !== node).map((n) => ({ name: n.name, url: `http://${n.ip}:${AGENT_PORT}` })),
     peer_token: LAB_PEER_TOKEN,
@@ -140,8 +144,13 @@ export async function startAgent(lab: Lab, node: LabNode, opts: StartAgentsOptio
         p.kill(signal);
       });
     },
-    async restart() {
+    running: () => agent.proc.exitCode === null && agent.proc.signalCode === null,
+    async restart(o = {}) {
       await agent.stop();
+      if (o.wipe) {
+        const keep = new Set([basename(configFile), basename(logFile)]);
+        for (const f of readdirSync(dataDir)) if (!keep.has(f)) rmSync(join(dataDir, f), { recursive: true, force: true });
+      }
       agent.proc = spawnIt();
       await waitHealthy(url, agent.proc, logFile);
     },
@@ -150,26 +159,54 @@ export async function startAgent(lab: Lab, node: LabNode, opts: StartAgentsOptio
   return agent;
 }
 
+/**
+ * A new user's config: the lab's wiring (paths, addresses, peers, peer_token) and one webhook
+ * receiver per agent, every behaviour at its shipped default (labAgentConfig's faster dumps put
+ * back to the schema's default). For startAgents' `config`.
+ */
+export function shippedDefaults(webhookUrl: (node: LabNode) => string): (node: LabNode) => Record<string, unknown> {
+  const dumpsEvery = keepalivedSchema.parse({}).dumps.interval;
+  return (node) => ({
+    keepalived: { dumps: { interval: `${dumpsEvery}ms` } },
+    alerting: { receivers: [{ name: 'inbox', type: 'webhook', url: webhookUrl(node) }] },
+  });
+}
+
 /** Starts one agent per lab node (or opts.only), in parallel. lab.stop() kills them. */
 export async function startAgents(lab: Lab, opts: StartAgentsOptions = {}): Promise<LabAgent[]> {
   const nodes = lab.nodes.filter((n) => !opts.only || opts.only.includes(n.name));
   return Promise.all(nodes.map((n) => startAgent(lab, n, opts)));
 }
 
-/** The value of one sample in an exposition text, or undefined. `labels` must match exactly as printed. */
+/** One exposition line as name, labels and value, or undefined for comments and blank lines. */
+function parseSample(line: string): { name: string; labels: Record<string, string>; value: number } | undefined {
+  const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$/.exec(line);
+  if (!m) return undefined;
+  const labels: Record<string, string> = {};
+  for (const lm of (m[3] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[lm[1]] = lm[2];
+  return { name: m[1], labels, value: Number(m[4]) };
+}
+
+const hasLabels = (got: Record<string, string>, want: Record<string, string>) => Object.entries(want).every(([k, v]) => got[k] === v);
+
+/** The value of the first sample of `name` whose labels include `labels`, or undefined. */
 export function sample(metrics: string, name: string, labels?: Record<string, string>): number | undefined {
   for (const line of metrics.split('\n')) {
     if (!line.startsWith(name)) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    if (labels) {
-      const got: Record<string, string> = {};
-      for (const lm of (m[3] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) got[lm[1]] = lm[2];
-      if (!Object.entries(labels).every(([k, v]) => got[k] === v)) continue;
-    }
-    return Number(m[4]);
+    const s = parseSample(line);
+    if (s && s.name === name && hasLabels(s.labels, labels ?? {})) return s.value;
   }
   return undefined;
+}
+
+/** The sum of every sample of `name` whose labels include `labels` (e.g. transitions to MASTER from any state). */
+export function sampleSum(metrics: string, name: string, labels: Record<string, string> = {}): number {
+  let sum = 0;
+  for (const line of metrics.split('\n')) {
+    const s = line.startsWith(name) ? parseSample(line) : undefined;
+    if (s && s.name === name && hasLabels(s.labels, labels)) sum += s.value;
+  }
+  return sum;
 }
 
 /** Polls fn until it returns a truthy value or the time runs out; resolves with Date.now() when it did. */
@@ -185,6 +222,23 @@ export async function waitUntil(fn: () => Promise<unknown> | unknown, timeoutMs:
     await new Promise((r) => setTimeout(r, stepMs));
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? `: ${(lastErr as Error).message}` : ''}`);
+}
+
+/** Starts an agent on every node and waits until they see each other and `master` MASTER: the start of most lab tests. */
+export async function startPeered(lab: Lab, opts: StartAgentsOptions = {}, master = 'ka1'): Promise<LabAgent[]> {
+  const agents = await startAgents(lab, opts);
+  await waitPeered(agents, master);
+  return agents;
+}
+
+/**
+ * Restarts every agent as a fresh install (data dirs emptied: no outbox, history, read positions;
+ * no rule memory) and waits until they are peered again: for a test that must not inherit an
+ * earlier test's failovers (flapping counts MASTER changes over minutes) or pages.
+ */
+export async function restartAgentsFresh(agents: LabAgent[], master = 'ka1'): Promise<void> {
+  await Promise.all(agents.map((a) => a.restart({ wipe: true })));
+  await waitPeered(agents, master);
 }
 
 /**
