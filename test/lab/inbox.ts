@@ -5,24 +5,15 @@
 // incidents e2e test and the benchmarks.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { IncidentNotice, IncidentStep } from '../../agent/alerting/incident';
-import type { WebhookPayload } from '../../agent/alerting/notification';
+import type { WebhookIncident, WebhookPayload } from '../../agent/alerting/notification';
 import type { Lab } from './lab';
 import { waitUntil } from './agents';
 
 export const INBOX_PORT = 9099;
 const RECEIVER_SCRIPT = join(__dirname, 'webhookReceiver.cjs');
 
-type Time = number | string;
-
-/** The `incident` object of a webhook notification (times in ms since epoch, or ISO strings). */
-export interface IncidentJson extends Omit<IncidentNotice, 'openedAt' | 'resolvedAt' | 'steps'> {
-  openedAt: Time;
-  resolvedAt?: Time;
-  steps: Array<Omit<IncidentStep, 'at'> & { at: Time }>;
-  /** The client-visible outage of each failover in it, one line each. */
-  outage?: string[];
-}
+/** The `incident` object of a webhook notification, as the agent sends it. */
+export type IncidentJson = WebhookIncident;
 
 export type AlertJson = WebhookPayload['alerts'][number];
 
@@ -45,8 +36,8 @@ export interface InboxEntry {
 }
 
 /** ms since epoch of a time the webhook gives as a number or an ISO string. */
-export function toMs(t: Time | undefined): number {
-  if (t === undefined) return NaN;
+export function toMs(t: number | string | null | undefined): number {
+  if (t === undefined || t === null) return NaN;
   return typeof t === 'number' ? t : Date.parse(t);
 }
 
