@@ -340,12 +340,11 @@ export class AlertPipeline {
   private endGroup(route: Route, rc: ReceiverConfig, key: string, labels: Record<string, string>, inc: Incident): void {
     const entry = this.o.nflog.get(key, rc.name);
     if (!entry || entry.firing.length === 0) return; // never told, or its end was told already
-    // The timeline: every step of the alerts not silenced. The alerts: those the receiver was told
-    // fired, now over (events still held firing for rules.event_hold ended with the incident).
+    // The end tells the whole story: every alert of the incident that is not silenced, now over,
+    // also those that fired and resolved between two notifications (events still held firing for
+    // rules.event_hold ended with the incident).
     const timeline = this.groupAlerts(inc, route, key).filter((a) => this.o.silences.silencedBy(a.labels).length === 0);
-    const told = new Set([...entry.firing, ...entry.resolved]);
     const over = timeline
-      .filter((a) => told.has(a.fingerprint))
       .map((a) => (a.status === 'firing' ? { ...a, status: 'resolved' as const, endsAt: inc.resolvedAt ?? this.o.clock.now() } : a));
     if (rc.send_resolved && over.length) this.enqueueIncident(rc, key, labels, inc, 'resolved', over, this.o.clock.now(), timeline);
     this.o.nflog.record(key, rc.name, [], over.map((a) => a.fingerprint));

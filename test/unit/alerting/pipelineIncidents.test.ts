@@ -487,8 +487,8 @@ describe('with the real rules (the engine on a simulated pair, shipped defaults)
     expect(sent.map((n) => [Math.round((n.createdAt - t0) / 100) / 10, n.incident!.phase, n.alerts.map((a) => a.labels.alertname).join(',')])).toEqual([
       [0.7, 'first', 'Failover'],
       [10.7, 'update', 'KeepalivedDown,Failover,RedundancyLost'],
-      // The end: the alerts the receiver was told of, over; the failback is in the timeline.
-      [73.7, 'resolved', 'KeepalivedDown,Failover,RedundancyLost'],
+      // The end: every alert of the incident, over, the failback (ka2 -> ka1) included.
+      [73.7, 'resolved', 'KeepalivedDown,Failover,Failover,RedundancyLost'],
     ]);
     expect(sent[0].incident!.cause).toMatch(/^Failover of VRID 51 from ka1 to ka2: keepalived stopped on ka1/);
     expect(sent[1].incident!.cause).toMatch(/^keepalived is not running on ka1/);
