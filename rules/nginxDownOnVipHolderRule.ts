@@ -58,7 +58,9 @@ export const nginxDownOnVipHolderRule: Rule = {
         if (!s) continue;
         const ng = nginxDown(s);
         if (!ng) continue;
-        if (settings.nginxStandby === 'cold' && m.state === 'MASTER' && !mem.lastUp.servedSince(m.node, m.since)) continue;
+        // Cold standby: a holder not (yet) seen MASTER is taking over (the VIP is bound before
+        // D-Bus says MASTER) or has its VIP left bound (VipLeftBound's case): not this alert either.
+        if (settings.nginxStandby === 'cold' && (m.state !== 'MASTER' || !mem.lastUp.servedSince(m.node, m.since))) continue;
         const key = `${v.key}\u0000${m.node}`;
         const since = mem.pending.hold(key, now, ng.since);
         if (!ng.confirmed && !due(ctx, since, settings.conditionForMs)) continue;

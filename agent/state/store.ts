@@ -60,6 +60,8 @@ export class NodeStore {
   private readonly history = new Map<string, HistoryEntry[]>();
   private readonly cursors = new Map<string, number>();
   private historySeq = 0;
+  /** Groups a live source has reported: a backlog never overwrites them. */
+  private readonly liveGroups = new Set<string>();
   private readonly timelineSize: number;
   private readonly dedupWindowMs: number;
   /** What happened while the agent was down (backlogs, the persisted last state): see history.ts. */
@@ -195,7 +197,9 @@ export class NodeStore {
       }
       case 'group': {
         const g = this.s.groups[ev.group];
-        if (past && g) break;
+        // A backlog fills in a group no live source has reported yet, in its own order.
+        if (past && g && (this.liveGroups.has(ev.group) || ev.at < g.since)) break;
+        if (!past) this.liveGroups.add(ev.group);
         if (!g || g.state !== ev.state) this.s.groups[ev.group] = { state: ev.state, since: ev.at, priority: ev.priority };
         else if (ev.priority !== undefined) g.priority = ev.priority;
         break;

@@ -212,7 +212,8 @@ describe('backlogs are history', () => {
     store.apply({ kind: 'group', group: 'G1', state: 'BACKUP', at: T0 + 30_000, source: 'fifo', history: {} });
     store.apply({ kind: 'group', group: 'G1', state: 'MASTER', at: T0 + 31_000, source: 'fifo', history: {} });
     expect(store.state.instances.VI_1.effectivePriority).toBe(150);
-    expect(store.state.groups.G1.state).toBe('BACKUP');
+    // No live source reported the group: the backlog's last word stands.
+    expect(store.state.groups.G1.state).toBe('MASTER');
   });
 
   test('the persisted state: every known instance over the baseline\'s others, until keepalived runs without them', () => {
@@ -260,5 +261,21 @@ describe('live behaviour unchanged', () => {
     tr('fifo', 'MASTER');
     expect(store.state.transitionCounts[transitionCountKey('VI_1', 'BACKUP', 'MASTER')]).toBe(1);
     expect(store.state.timeline.map((t) => `${t.from}->${t.to}`)).toEqual(['UNKNOWN->BACKUP', 'BACKUP->MASTER']);
+  });
+});
+
+describe('sync groups in a backlog', () => {
+  test('the backlog sets a group in its own order until a live source reports it; then a backlog never overwrites it', () => {
+    const { store, clock } = setup();
+    const group = (state: VrrpState, at: number, history: boolean) =>
+      store.apply({ kind: 'group', group: 'G1', state, at, source: 'fifo', ...(history ? { history: { bounded: true } } : {}) });
+    group('BACKUP', T0 + 1_000, true);
+    group('MASTER', T0 + 1_000, true);
+    expect(store.state.groups.G1?.state).toBe('MASTER');
+    group('BACKUP', T0 + 500, true); // older than what the backlog already said
+    expect(store.state.groups.G1?.state).toBe('MASTER');
+    group('BACKUP', clock.now(), false);
+    group('MASTER', T0 + 2_000, true);
+    expect(store.state.groups.G1?.state).toBe('BACKUP');
   });
 });
