@@ -10,7 +10,7 @@
 // Latencies are printed, not asserted beyond a generous bound: speed belongs in bench/.
 import * as fs from 'node:fs';
 import { labSupported, startLab, type Lab, type LabNode } from '../lab/lab';
-import { sample, startAgents, waitPeered, waitUntil, type LabAgent } from '../lab/agents';
+import { restartAgentsFresh, sample, startAgents, waitPeered, waitUntil, type LabAgent } from '../lab/agents';
 
 const support = labSupported();
 if (!support.ok) console.warn(`\n!!! SKIPPING nginxFast e2e tests: ${support.why}\n`);
@@ -104,6 +104,9 @@ d('nginx death seen in seconds, and the outage of each failover (shipped default
 
   for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
     test(`keepalived ${signal} on the master: the new master observes keepwatch_failover_duration_seconds and puts the outage in its Failover alert`, async () => {
+      // Fresh agents: the earlier failovers of this file (and a preemption back) would otherwise
+      // make this takeover the third MASTER change in 5 min, folded into Flapping.
+      await restartAgentsFresh(agents);
       const [, a2] = agents;
       const count = async (until: string) => sample(await a2.metrics(), 'keepwatch_failover_duration_seconds_count', { vrid: '51', until }) ?? 0;
       const sum = async (until: string) => sample(await a2.metrics(), 'keepwatch_failover_duration_seconds_sum', { vrid: '51', until }) ?? 0;
