@@ -14,7 +14,7 @@ import { networkInterfaces } from 'os';
 import * as dbus from 'dbus-next';
 import type { Ctx } from '../context';
 import { stateFromCode, stateFromName, type AddressFamily, type InstanceKey, type NodeEvent, type VrrpState } from '../state/types';
-import { RetryBackoff, type BackoffOptions } from './retryBackoff';
+import { RetryBackoff, type BackoffOptions } from '../backoff';
 import type { Emit, Source } from './source';
 import { SourceReporter } from './sourceReporter';
 

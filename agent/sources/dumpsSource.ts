@@ -19,7 +19,7 @@ import type { DumpParseOptions, DumpParseResult } from './parse/dumpCommon';
 import { parseDumpData } from './parse/dumpData';
 import { parseDumpJson } from './parse/dumpJson';
 import { parseDumpStats } from './parse/dumpStats';
-import { RetryBackoff, type BackoffOptions } from './retryBackoff';
+import { RetryBackoff, type BackoffOptions } from '../backoff';
 import type { Emit, Source } from './source';
 import { SourceReporter } from './sourceReporter';
 

@@ -20,7 +20,7 @@ import type { Ctx } from '../context';
 import type { NodeEvent } from '../state/types';
 import { LineSplitter } from './lineSplitter';
 import { parseFifoLine } from './parse/fifoLine';
-import { RetryBackoff, type BackoffOptions } from './retryBackoff';
+import { RetryBackoff, type BackoffOptions } from '../backoff';
 import type { Emit, Source } from './source';
 import { SourceReporter } from './sourceReporter';
 

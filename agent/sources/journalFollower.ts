@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Clock } from '../context';
 import { LineSplitter } from './lineSplitter';
-import { RetryBackoff, type BackoffOptions } from './retryBackoff';
+import { RetryBackoff, type BackoffOptions } from '../backoff';
 
 /**
  * The VRRP process's messages, and the parent's (it logs the VRRP child's start, death and its

@@ -10,7 +10,7 @@ import { FileFollower, type FilePlace } from './fileFollower';
 import { JournalFollower, type JournalEntry } from './journalFollower';
 import { parseLogLine } from './parse/logLine';
 import { ReadPositionFile, type ReadPosition } from './readPosition';
-import type { BackoffOptions } from './retryBackoff';
+import type { BackoffOptions } from '../backoff';
 import type { Emit, Source } from './source';
 import { SourceReporter } from './sourceReporter';
 

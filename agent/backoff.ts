@@ -1,5 +1,12 @@
-// Exponential backoff with a cap and jitter, for sources that reconnect (D-Bus) or retry a read
-// (dumps). Jitter keeps a fleet of agents from reconnecting in lockstep after a shared outage.
+// Exponential backoff with a cap and equal jitter, defined once for everything that retries: sources
+// that reconnect (D-Bus) or re-read (dumps), the outbox's receiver queues, the peer client. Jitter
+// keeps a fleet of agents from retrying in lockstep after a shared outage.
+
+/** The delay of one attempt (0-based): capped exponential, jittered into [d/2, d] ("equal jitter"). */
+export function equalJitterDelay(attempt: number, initialMs: number, maxMs: number, random: () => number = Math.random, factor = 2): number {
+  const d = Math.min(maxMs, initialMs * factor ** attempt);
+  return Math.round(d / 2 + (d / 2) * random());
+}
 
 export interface BackoffOptions {
   /** First delay, ms. */
@@ -27,9 +34,9 @@ export class RetryBackoff {
 
   /** The next delay: capped exponential, jittered into [d/2, d] ("equal jitter"). */
   next(): number {
-    const d = Math.min(this.maxMs, this.initialMs * this.factor ** this.attempt);
-    if (d < this.maxMs) this.attempt++;
-    return Math.round(d / 2 + (d / 2) * this.random());
+    const delay = equalJitterDelay(this.attempt, this.initialMs, this.maxMs, this.random, this.factor);
+    if (this.initialMs * this.factor ** this.attempt < this.maxMs) this.attempt++;
+    return delay;
   }
 
   reset(): void {
