@@ -23,9 +23,7 @@ import { nginxCollector } from '../../exporters/nginx';
 import { vipCollector } from '../../exporters/vip';
 import { nginxHealthCollector } from '../../exporters/nginxHealth';
 import { probesCollector } from '../../exporters/probes';
-import { failoverCollector, type FailoverCollector } from '../../exporters/failover';
-import { FailoverOutageTracker, type FailoverOutageOptions } from '../state/failoverOutage';
-import { sharedPeerDirectory } from '../peers/peerDirectory';
+import { failoverOutageOptions } from './shared';
 
 export type ProbeName = 'vip' | 'arp' | 'nginx_status' | 'nginx_health' | 'nginx_process' | 'nginx_config';
 
@@ -89,7 +87,6 @@ export function createProbesModule(o: ProbesModuleOptions = {}): ModuleFactory {
     build(w: WiringCtx) {
       const log = w.log.child({ module: 'probes' });
       const conf = new KeepalivedConfSource({ path: w.config.keepalived.config, store: w.store, clock: w.clock, log: log.child({ source: 'keepalived_conf' }) });
-      w.shared.set('keepalived.conf', conf);
 
       const ng = w.config.nginx;
       const ownHttp = o.http ? undefined : createHttpGet();
@@ -128,18 +125,11 @@ export function createProbesModule(o: ProbesModuleOptions = {}): ModuleFactory {
         log.warn('nginx.standby is cold but nginx.start_hook is not set: the script that starts nginx on takeover is not checked');
       }
       scheduler = new ProbeScheduler(scheduled, { clock: w.clock, log, emit: (ev) => void w.store.apply(ev), cron: o.cron });
-      w.shared.set('probes.scheduler', scheduler);
 
-      const failover = sharedFailoverOutage(w, {
-        store: w.store,
-        peers: sharedPeerDirectory(w.shared),
-        clock: w.clock,
-        log: log.child({ component: 'failover-outage' }),
-        // The old master's agent reports its leaving within milliseconds; one that says nothing for
-        // peer_timeout is taken for gone, and its last advert estimated.
-        settleMs: w.config.rules.peer_timeout + 1000,
-        viaVip: ng.health_via_vip,
-      });
+      // The failover measurement lives for the agent's life (a reload must not lose a takeover
+      // being measured): this build starts it with its settings.
+      const failover = w.shared.failover;
+      failover.tracker.configure(failoverOutageOptions(w.config, { store: w.store, peers: w.shared.peers, clock: w.clock, log: w.log }));
       const healthMetrics = nginxHealthCollector(w.store);
       const probeMetrics = probesCollector(w.store);
       const sched = scheduler;
@@ -225,16 +215,6 @@ export function createProbesModule(o: ProbesModuleOptions = {}): ModuleFactory {
       };
     },
   };
-}
-
-/** The failover outage measurement (fed by the VIP and health probes and the peers) and its
- *  histogram live for the agent's life: a reload must not lose a takeover being measured. */
-function sharedFailoverOutage(w: WiringCtx, o: FailoverOutageOptions): { tracker: FailoverOutageTracker; collector: FailoverCollector } {
-  const key = 'probes.failover_outage';
-  let parts = w.shared.get(key) as { tracker: FailoverOutageTracker; collector: FailoverCollector } | undefined;
-  if (parts) parts.tracker.configure(o);
-  else w.shared.set(key, (parts = { tracker: new FailoverOutageTracker(o), collector: failoverCollector(w.store) }));
-  return parts;
 }
 
 /** The VIPs bound on this node right now. */

@@ -78,7 +78,7 @@ ${extraReceivers}`;
     ]);
     const id = incidents.open[0].id as string;
     const alerts = (await (await fetch(`${base}/api/v1/alerts`)).json()) as Array<Record<string, unknown>>;
-    expect(alerts).toEqual([expect.objectContaining({ fingerprint: a.fingerprint, incident: id, deliveredBy: null })]);
+    expect(alerts).toEqual([expect.objectContaining({ fingerprint: a.fingerprint, incident: id, deliveredBy: 'ka1' })]);
     expect(p).toMatchObject({
       version: '4',
       status: 'firing',
