@@ -1,12 +1,10 @@
-// The probes module: keepalived.conf read into the store (what each instance should be), then the
-// probes that check what keepalived itself does not (where the VIPs are bound, a second holder on
-// the wire, whether nginx serves), one scheduler running them, and their collectors; and the
-// failover outage measurement those probes time (agent/state/failoverOutage.ts). Its config
-// slice is nginx, probes, vips, keepalived.config and rules.peer_timeout: a reload touching only
-// those rebuilds this.
+// The probes module: the probes that check what keepalived itself does not (where the VIPs are
+// bound, a second holder on the wire, whether nginx serves), one scheduler running them, and their
+// collectors; and the failover outage measurement those probes time (agent/state/failoverOutage.ts).
+// Its config slice is nginx, probes, vips and rules.peer_timeout: a reload touching only those
+// rebuilds this. keepalived.conf is the keepalived_conf module's (wiring/keepalivedConf.ts).
 import type { Component, ModuleFactory, WiringCtx } from '../module';
 import type { ProbeSchedule } from '../config/schema';
-import { KeepalivedConfSource } from '../keepalived/confSource';
 import { ProbeScheduler, type ScheduledProbe, type CronScheduler } from '../probes/scheduler';
 import { VipProbe, type AddressReader, type SpawnFn } from '../probes/vipProbe';
 import { ARPING_MIN_TIMEOUT_MS, ArpProbe } from '../probes/arpProbe';
@@ -83,11 +81,9 @@ export interface ProbesModuleOptions {
 export function createProbesModule(o: ProbesModuleOptions = {}): ModuleFactory {
   return {
     name: 'probes',
-    slice: (c) => ({ nginx: c.nginx, probes: c.probes, vips: c.vips, keepalived_config: c.keepalived.config, peer_timeout: c.rules.peer_timeout }),
+    slice: (c) => ({ nginx: c.nginx, probes: c.probes, vips: c.vips, peer_timeout: c.rules.peer_timeout }),
     build(w: WiringCtx) {
       const log = w.log.child({ module: 'probes' });
-      const conf = new KeepalivedConfSource({ path: w.config.keepalived.config, store: w.store, clock: w.clock, log: log.child({ source: 'keepalived_conf' }) });
-
       const ng = w.config.nginx;
       const ownHttp = o.http ? undefined : createHttpGet();
       const http = o.http ?? (ownHttp as HttpGet);
@@ -120,7 +116,7 @@ export function createProbesModule(o: ProbesModuleOptions = {}): ModuleFactory {
       // Cold standby: the script that starts nginx on takeover must be there when it is needed.
       // Cheap (one stat), so a fixed 5 s interval rather than a `probes:` key of its own.
       if (ng.standby === 'cold' && ng.start_hook) {
-        scheduled.push({ probe: new StartHookProbe({ path: ng.start_hook, clock: w.clock, conf: () => conf.current() }), intervalMs: 5_000, timeoutMs: 1_000 });
+        scheduled.push({ probe: new StartHookProbe({ path: ng.start_hook, clock: w.clock, conf: () => w.shared.keepalivedConf.current() }), intervalMs: 5_000, timeoutMs: 1_000 });
       } else if (ng.standby === 'cold') {
         log.warn('nginx.standby is cold but nginx.start_hook is not set: the script that starts nginx on takeover is not checked');
       }
@@ -166,20 +162,9 @@ export function createProbesModule(o: ProbesModuleOptions = {}): ModuleFactory {
       // demand and cached; the VIP probe itself uses os.networkInterfaces (microseconds, not ms).
       let ifCache: { at: number; data: unknown } | undefined;
       return {
-        components: [conf, probesComponent, failover.tracker],
+        components: [probesComponent, failover.tracker],
         collectors: [nginxCollector(w.store), vipCollector(w.store), healthMetrics, probeMetrics, failover.collector],
         routes: [
-          {
-            method: 'GET',
-            path: '/api/v1/keepalived/config',
-            auth: 'web',
-            handler(_req, res) {
-              // The parsed keepalived.conf: never holds auth_pass (the parser drops it).
-              const c = conf.current();
-              if (!c) return sendJson(res, 503, { error: 'keepalived.conf not read yet' });
-              sendJson(res, 200, { path: w.config.keepalived.config, ...c });
-            },
-          },
           {
             method: 'GET',
             path: '/api/v1/interfaces',
