@@ -139,8 +139,8 @@ export class PeerServer implements Component {
       // JSON encoding): at least a timer tick later, and no more often than coalesceMs. A change
       // that only repeats what the state said (fresher probe numbers, counters) goes at most once
       // per refreshMs: nothing on the peer acts on those numbers (its rules read verdicts, which
-      // are material), and with every probe each second a full state each second, encoded here
-      // and zod-checked there, was the largest part of both agents' idle CPU.
+      // are material), while probes run every second and each full state costs an encoding here
+      // and a validation there, on agents meant to sit idle.
       const now = clock.now();
       const due = Math.max(now, lastSentAt + (urgent ? this.coalesceMs : this.refreshMs));
       if (timer && timerDue <= due) return;

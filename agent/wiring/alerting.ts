@@ -179,7 +179,7 @@ export const alertingModule: ModuleFactory = {
       try {
         id = decodeURIComponent(raw);
       } catch {
-        // A lone '%' or a bad escape: the client's error, not a 500 (found by the HTTP fuzz test).
+        // A lone '%' or a bad escape: the client's error, not a 500.
         throw new HttpError(400, `malformed silence id in the path: ${JSON.stringify(raw.slice(0, 80))}`);
       }
       if (!id || id.includes('/')) throw new HttpError(404, `no such silence: ${id}`);

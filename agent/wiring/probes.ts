@@ -159,7 +159,7 @@ export function createProbesModule(o: ProbesModuleOptions = {}): ModuleFactory {
       };
 
       // Interface metadata for operators (MAC, state, speed): systeminformation fits here, on
-      // demand and cached; the VIP probe itself uses os.networkInterfaces (microseconds, not ms).
+      // demand and cached; the VIP probe, which runs often, uses the far cheaper os.networkInterfaces.
       let ifCache: { at: number; data: unknown } | undefined;
       return {
         components: [probesComponent, failover.tracker],
@@ -172,7 +172,7 @@ export function createProbesModule(o: ProbesModuleOptions = {}): ModuleFactory {
             async handler(_req, res) {
               const now = w.clock.now();
               if (!ifCache || now - ifCache.at > 10_000) {
-                // Required on first use: systeminformation costs ~3 MiB of RSS, for this one endpoint.
+                // Required on first use: an agent nobody asks for interfaces never loads systeminformation.
                 const si = require('systeminformation') as typeof import('systeminformation');
                 const ifs = await si.networkInterfaces();
                 const list = Array.isArray(ifs) ? ifs : [ifs];
