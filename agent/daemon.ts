@@ -60,10 +60,6 @@ export class Daemon implements AgentControl {
     this.http = new HttpServer(opts.log);
   }
 
-  get currentConfig(): Config {
-    return this.config;
-  }
-
   private loadConfig(): Config {
     const cfg = loadConfigFile(this.opts.configFile, this.env);
     if (this.opts.listenAddress) cfg.web.listen_address = this.opts.listenAddress;

@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import type { NodeEvent } from '../../agent/state/types';
 import { fingerprint, type Alert } from '../../agent/alerting/alert';
 import { resolveWebSettings } from '../../agent/http/webConfig';
+import { loadConfigFile } from '../../agent/config/load';
 import { NodeStore } from '../../agent/state/store';
 import { systemClock } from '../../agent/context';
 import type { NodeState } from '../../agent/state/types';
@@ -79,7 +80,7 @@ export async function startInProcessAgent(opts: InProcessAgentOptions = {}): Pro
     throw e;
   }
   const addr = daemon.http.address()!;
-  const tls = Boolean(resolveWebSettings(daemon.currentConfig.web).tls);
+  const tls = Boolean(resolveWebSettings(loadConfigFile(configFile).web).tls);
   return {
     daemon,
     url: `${tls ? 'https' : 'http'}://127.0.0.1:${addr.port}`,
