@@ -45,8 +45,6 @@ export class PeerServer implements Component {
   // One encoding per revision, shared by every stream.
   private cache?: { revision: number; at: number; text: string };
   private stopped = false;
-  /** Streams cut off because they read too slowly. */
-  slowClientsDropped = 0;
 
   constructor(private readonly o: PeerServerOptions) {
     this.heartbeatMs = o.heartbeatMs ?? 1000;
@@ -69,10 +67,6 @@ export class PeerServer implements Component {
       },
       { method: 'GET', path: PEER_STREAM_PATH, auth: 'peer', handler: (req, res) => this.serveStream(req, res) },
     ];
-  }
-
-  get streamCount(): number {
-    return this.streams.size;
   }
 
   async start(): Promise<void> {
@@ -116,7 +110,6 @@ export class PeerServer implements Component {
     const write = (text: string): void => {
       if (closed) return;
       if (res.writableLength > this.maxBuffered) {
-        this.slowClientsDropped++;
         this.o.log.warn({ peer: req.socket.remoteAddress, buffered: res.writableLength }, 'peer stream reader too slow, closing its stream');
         stream.close();
         return;
