@@ -3,6 +3,7 @@ import { unicastPeerTargets } from '../../../agent/peers/autoPeers';
 import { NodeStore } from '../../../agent/state/store';
 import { FakeClock } from '../../helpers/fakeClock';
 import { startInProcessAgent } from '../../helpers/inProcessAgent';
+import { waitFor } from '../../helpers/wait';
 
 const TOKEN = 'peer-token-0123456789abcdef';
 
@@ -38,8 +39,7 @@ describe('zero-config peers from unicast_peer', () => {
       }
       const port = a.daemon.http.address()!.port;
       const dirA = a.daemon.hubs.shared.peers;
-      const t0 = Date.now();
-      while (!dirA.get('127.0.0.2') && Date.now() - t0 < 3000) await new Promise((r) => setTimeout(r, 20));
+      await waitFor(() => dirA.get('127.0.0.2'), { what: 'the unicast peer in the directory', timeoutMs: 3000 });
       expect(dirA.list().map((p) => [p.name, p.url])).toEqual([['127.0.0.2', `http://127.0.0.2:${port}`]]);
       expect(b.daemon.hubs.shared.peers.list()).toEqual([]);
     } finally {
