@@ -9,6 +9,7 @@ import { createAlertHub } from './alerting/hub';
 import { HttpServer } from './http/server';
 import type { AgentControl, Component, Hubs, Module, ModuleFactory, WiringCtx } from './module';
 import { defaultModules } from './wiring';
+import { createShared } from './wiring/shared';
 import { createMetricsRegistry, type MetricsRegistry } from '../exporters/registry';
 import { VERSION } from './version';
 import { resolveWebSettings, type WebSettings } from './http/webConfig';
@@ -54,12 +55,9 @@ export class Daemon implements AgentControl {
     this.config = this.loadConfig();
     this.startedAt = this.clock.now();
     this.lastReload = { ok: true, at: this.startedAt };
-    this.hubs = { store: new NodeStore(this.config.node, this.clock), alerts: createAlertHub(), shared: new Map() };
+    const store = new NodeStore(this.config.node, this.clock);
+    this.hubs = { store, alerts: createAlertHub(), shared: createShared({ config: this.config, store, clock: this.clock, log: opts.log, startedAt: this.startedAt }) };
     this.http = new HttpServer(opts.log);
-  }
-
-  get currentConfig(): Config {
-    return this.config;
   }
 
   private loadConfig(): Config {

@@ -8,6 +8,7 @@ import type { NodeStore } from './state/store';
 import type { Collector } from '../exporters/collector';
 import type { Handler, RouteAuth } from './http/server';
 import type { Alert } from './alerting/alert';
+import type { Shared } from './wiring/shared';
 
 /** Something with a life: started after build, stopped before a rebuild or on shutdown. */
 export interface Component {
@@ -43,8 +44,8 @@ export interface AlertHub {
 export interface Hubs {
   store: NodeStore;
   alerts: AlertHub;
-  /** Named shared objects a module offers to others (e.g. the peer directory), set by the owner module. */
-  shared: Map<string, unknown>;
+  /** What modules offer each other (the peer directory, the delivery policy, ...): see wiring/shared.ts. */
+  shared: Shared;
 }
 
 /** What modules may ask of the running agent itself. */

@@ -32,7 +32,7 @@ fi
 npm run build >/dev/null || { echo "bench: build failed" >&2; exit 1; }
 bash test/lab/cleanup.sh >/dev/null 2>&1 || true
 
-all="scrapeMicro scrapeCost footprint idleCpu bursts hookLatency preemptionOverlap timeToPage incidents fuzz"
+all="scrapeMicro peerStream scrapeCost footprint idleCpu bursts hookLatency preemptionOverlap timeToPage incidents fuzz"
 only="${KW_BENCH_ONLY:-$all}"
 declare -A result
 for b in $only; do

@@ -1,8 +1,9 @@
 // The rules engine: on every store change and peer update (debounced a few ms), on a timer for
 // conditions about time, and at times the rules ask for, it builds the cluster view, runs every
 // rule, and diffs the conditions against the active alerts: new conditions fire, vanished ones
-// resolve, on the AlertHub. Its state (active alerts, rule memories) lives in an EngineState the
-// rules module keeps in w.shared, so a reload of the rules does not re-page what is already firing.
+// resolve, on the AlertHub. Its state (active alerts, rule memories) lives in an EngineState that
+// outlives the engine (the daemon keeps it), so a reload of the rules does not re-page what is
+// already firing.
 import { Histogram } from 'prom-client';
 import type { Logger } from 'pino';
 import type { Clock } from '../agent/context';
@@ -11,8 +12,6 @@ import type { NodeStore } from '../agent/state/store';
 import { fingerprint, type Alert } from '../agent/alerting/alert';
 import { buildClusterView, type ClusterView, type PeerView } from '../agent/state/cluster';
 import type { Condition, Rule, RuleContext, RuleSettings } from './rule';
-
-export const ENGINE_STATE_KEY = 'rules.engine';
 
 /** What survives a reload of the rules module. */
 export interface EngineState {
@@ -44,15 +43,6 @@ export function createEngineState(): EngineState {
   };
 }
 
-export function sharedEngineState(shared: Map<string, unknown>): EngineState {
-  let s = shared.get(ENGINE_STATE_KEY) as EngineState | undefined;
-  if (!s) {
-    s = createEngineState();
-    shared.set(ENGINE_STATE_KEY, s);
-  }
-  return s;
-}
-
 export interface PeerSource {
   views(): PeerView[];
   subscribe(fn: (name: string) => void): () => void;
@@ -65,6 +55,9 @@ export interface RulesEngineOptions {
   clock: Clock;
   log: Logger;
   settings: RuleSettings;
+  /** The peers' names at each evaluation, in place of settings.peers, when they come and go
+   *  (peers found in keepalived.conf rather than listed in the config). */
+  peerNames?: () => string[];
   rules: Rule[];
   state: EngineState;
   intervalMs: number;
@@ -134,8 +127,9 @@ export class RulesEngine implements Component {
 
   /** One evaluation of every rule; publishes what changed. Never throws. */
   evaluate(): void {
-    const { clock, state, settings } = this.o;
+    const { clock, state, peerNames } = this.o;
     const t0 = performance.now();
+    const settings = peerNames ? { ...this.o.settings, peers: peerNames() } : this.o.settings;
     const now = clock.now();
     let view: ClusterView;
     try {

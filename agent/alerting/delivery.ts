@@ -4,7 +4,7 @@
 // to notify the grouped receivers (Slack, email, webhook) of a firing alert; alerts it does not
 // deliver stay active everywhere else (API, metrics, status page, Alertmanager, which dedups by
 // labels itself). The pipeline knows nothing of nodes or clusters: the alert's `scope` and the
-// policy (implemented by the peers module, agent/peers/deliveryPolicy.ts) decide. Resolves go
+// policy (agent/peers/deliveryPolicy.ts, one for the agent's life) decide. Resolves go
 // out from whichever agent told the receiver that the alert fired. An incident (grouped by the
 // incident label, the default) is decided once for all its alerts, by its anchor: its lead when
 // first flushed (the lead may change as alerts join; who tells the story must not). Alertmanager
@@ -17,19 +17,4 @@ export interface DeliveryPolicy {
   shouldDeliver(alert: Alert): boolean;
   /** The agent (node name) that delivers it, when known; for the API. */
   deliverer(alert: Alert): string | undefined;
-}
-
-/** Where the peers module puts its policy in WiringCtx.shared. */
-export const DELIVERY_POLICY_KEY = 'alerting.delivery';
-
-/** No peers: this agent delivers everything. */
-export const deliverEverything: DeliveryPolicy = { shouldDeliver: () => true, deliverer: () => undefined };
-
-/** The policy in `shared` at the time of asking (the peers module builds after alerting and may be rebuilt). */
-export function sharedDeliveryPolicy(shared: Map<string, unknown>): DeliveryPolicy {
-  const current = () => (shared.get(DELIVERY_POLICY_KEY) as DeliveryPolicy | undefined) ?? deliverEverything;
-  return {
-    shouldDeliver: (a) => current().shouldDeliver(a),
-    deliverer: (a) => current().deliverer(a),
-  };
 }

@@ -35,7 +35,16 @@ export interface SeenAgents {
 }
 
 export class ClusterDeliveryPolicy implements DeliveryPolicy {
-  constructor(private readonly o: ClusterDeliveryPolicyOptions) {}
+  private peerTimeoutMs: number;
+
+  constructor(private readonly o: ClusterDeliveryPolicyOptions) {
+    this.peerTimeoutMs = o.peerTimeoutMs;
+  }
+
+  /** rules.peer_timeout of a reloaded config (the policy lives for the agent's life). */
+  setPeerTimeout(ms: number): void {
+    this.peerTimeoutMs = ms;
+  }
 
   seen(): SeenAgents {
     const now = this.o.clock.now();
@@ -45,7 +54,7 @@ export class ClusterDeliveryPolicy implements DeliveryPolicy {
       const node = p.state?.node ?? p.name;
       if (p.up) {
         if (node !== this.o.self) names.add(node);
-      } else if (p.lastSeenAt === undefined && now - this.o.startedAt < this.o.peerTimeoutMs) {
+      } else if (p.lastSeenAt === undefined && now - this.o.startedAt < this.peerTimeoutMs) {
         pending.push(p.name);
       }
     }

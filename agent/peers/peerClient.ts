@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Clock } from '../context';
 import type { Component } from '../module';
+import { RetryBackoff } from '../backoff';
 import { PeerDirectory, type PeerErrorReason } from './peerDirectory';
 import { parsePeerMessage } from './peerMessage';
 import { SseParser, SseTooLargeError } from './sseParser';
@@ -53,7 +54,7 @@ class PeerConnection {
   /** The liveness check, due at the earliest deadline below (not a poll: an idle pair wakes for it
    * once per timeout, not several times a second). */
   private watchdog?: { at: number; t: NodeJS.Timeout };
-  private attempt = 0;
+  private readonly backoff: RetryBackoff;
   private attemptStartedAt = 0;
   private responded = false;
   /** Last complete item (event or heartbeat) on this connection, or when it was answered. */
@@ -68,6 +69,7 @@ class PeerConnection {
   private generation = 0;
 
   constructor(readonly target: PeerTarget, private readonly o: Required<Omit<PeerClientOptions, 'directory' | 'clock' | 'log'>> & PeerClientOptions) {
+    this.backoff = new RetryBackoff({ initialMs: o.backoffInitialMs, maxMs: o.backoffMaxMs, random: o.random });
     if (target.caFile) {
       try {
         this.ca = readFileSync(target.caFile);
@@ -216,7 +218,7 @@ class PeerConnection {
         return;
       }
       directory.setState(this.name, parsed.message.state, parsed.message.sentAt, now);
-      this.attempt = 0; // a good state: the next reconnect starts from the short delay again
+      this.backoff.reset(); // a good state: the next reconnect starts from the short delay again
       const p = directory.get(this.name);
       if (p && !p.up) {
         directory.setUp(this.name, true, now);
@@ -294,15 +296,13 @@ class PeerConnection {
       this.o.log.warn({ peer: this.name, reason, message }, 'peer cut off');
       delay = this.o.penaltyMs;
     } else {
-      const d = Math.min(this.o.backoffMaxMs, this.o.backoffInitialMs * 2 ** this.attempt);
-      this.attempt = Math.min(this.attempt + 1, 30);
-      delay = d / 2 + (d / 2) * this.o.random();
+      delay = this.backoff.next();
     }
     clock.clearTimeout(this.reconnectTimer);
     this.reconnectTimer = clock.setTimeout(() => {
       this.reconnectTimer = undefined;
       this.connect();
-    }, Math.round(delay));
+    }, delay);
     this.arm(); // a peer still up (a stream that ended) goes down if the retry takes too long
   }
 }

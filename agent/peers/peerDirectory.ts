@@ -1,11 +1,9 @@
 // What this agent knows of its peers: each configured peer's last valid state, whether it is up,
 // when we last heard from it, and why it failed. The peer client writes it; the cluster view,
-// the rules and the peer metrics read it. One directory lives for the agent's life (it is kept in
-// w.shared under PEER_DIRECTORY_KEY), so a reload of the peers module keeps counters and states.
+// the rules and the peer metrics read it. One directory lives for the agent's life (the daemon's
+// record of shared objects holds it), so a reload of the peers module keeps counters and states.
 import type { NodeState } from '../state/types';
 import type { PeerView } from '../state/cluster';
-
-export const PEER_DIRECTORY_KEY = 'peers';
 
 /** Why a peer's stream failed; the `reason` label of keepwatch_peer_errors_total. */
 export type PeerErrorReason =
@@ -133,14 +131,4 @@ export class PeerDirectory {
       }
     }
   }
-}
-
-/** The agent's one directory: created on first use, kept across reloads. */
-export function sharedPeerDirectory(shared: Map<string, unknown>): PeerDirectory {
-  let d = shared.get(PEER_DIRECTORY_KEY);
-  if (!(d instanceof PeerDirectory)) {
-    d = new PeerDirectory();
-    shared.set(PEER_DIRECTORY_KEY, d);
-  }
-  return d as PeerDirectory;
 }

@@ -45,8 +45,6 @@ export class PeerServer implements Component {
   // One encoding per revision, shared by every stream.
   private cache?: { revision: number; at: number; text: string };
   private stopped = false;
-  /** Streams cut off because they read too slowly. */
-  slowClientsDropped = 0;
 
   constructor(private readonly o: PeerServerOptions) {
     this.heartbeatMs = o.heartbeatMs ?? 1000;
@@ -69,10 +67,6 @@ export class PeerServer implements Component {
       },
       { method: 'GET', path: PEER_STREAM_PATH, auth: 'peer', handler: (req, res) => this.serveStream(req, res) },
     ];
-  }
-
-  get streamCount(): number {
-    return this.streams.size;
   }
 
   async start(): Promise<void> {
@@ -116,7 +110,6 @@ export class PeerServer implements Component {
     const write = (text: string): void => {
       if (closed) return;
       if (res.writableLength > this.maxBuffered) {
-        this.slowClientsDropped++;
         this.o.log.warn({ peer: req.socket.remoteAddress, buffered: res.writableLength }, 'peer stream reader too slow, closing its stream');
         stream.close();
         return;
@@ -139,8 +132,8 @@ export class PeerServer implements Component {
       // JSON encoding): at least a timer tick later, and no more often than coalesceMs. A change
       // that only repeats what the state said (fresher probe numbers, counters) goes at most once
       // per refreshMs: nothing on the peer acts on those numbers (its rules read verdicts, which
-      // are material), and with every probe each second a full state each second, encoded here
-      // and zod-checked there, was the largest part of both agents' idle CPU.
+      // are material), while probes run every second and each full state costs an encoding here
+      // and a validation there, on agents meant to sit idle.
       const now = clock.now();
       const due = Math.max(now, lastSentAt + (urgent ? this.coalesceMs : this.refreshMs));
       if (timer && timerDue <= due) return;

@@ -2,7 +2,7 @@
 // receivers, the silences and alerts API, and the notification metrics. On reload it is rebuilt
 // when its slice changes; the new one opens the same outbox directory (what was pending is sent by
 // the new receivers), reads the same notification log from it (nothing is paged twice) and the counters
-// carry on (kept in the shared map). The incident book is kept in the same outbox journal, so a
+// carry on (w.shared holds them for the agent's life). The incident book is kept in the same outbox journal, so a
 // restart or reload continues the open incident; GET /api/v1/incidents lists open and recent ones.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ModuleFactory, RouteSpec, WiringCtx } from '../module';
@@ -11,7 +11,6 @@ import type { Alert } from '../alerting/alert';
 import { INCIDENT_LABEL, type Incident } from '../alerting/incident';
 import { IncidentBook, outboxIncidentStore } from '../alerting/incidents';
 import { Inhibitor } from '../alerting/inhibit';
-import { sharedDeliveryPolicy } from '../alerting/delivery';
 import { NotificationLog, outboxNflogStore } from '../alerting/nflog';
 import { isoTime } from '../alerting/notification';
 import { Outbox } from '../alerting/outbox';
@@ -21,20 +20,7 @@ import { outboxThreadStore } from '../alerting/receivers/threads';
 import { buildRouteTree, matchRoutes } from '../alerting/route';
 import { SilenceError, Silences, type Silence, type SilenceInput, type SilenceState } from '../alerting/silences';
 import { HttpError, readJsonBody, sendJson } from '../http/server';
-import { NotificationMetrics, notificationsCollector } from '../../exporters/notifications';
-
-const METRICS_KEY = 'alerting.metrics';
-/** What the status page may read: receivers (name and type only) and their queues. */
-export const ALERTING_STATUS_KEY = 'alerting.status';
-
-/** What the status page may read: the open and recent incidents, as GET /api/v1/incidents gives them. */
-export const INCIDENTS_KEY = 'alerting.incidents';
-
-export interface AlertingStatus {
-  receivers: Array<{ name: string; type: string }>;
-  queues: ReturnType<Outbox['status']>;
-  memoryOnly: boolean;
-}
+import { notificationsCollector } from '../../exporters/notifications';
 
 function silenceJson(s: Silence & { state: SilenceState }) {
   return {
@@ -120,11 +106,7 @@ export const alertingModule: ModuleFactory = {
   build(w: WiringCtx) {
     const cfg = w.config.alerting;
     const log = w.log.child({ module: 'alerting' });
-    let metrics = w.shared.get(METRICS_KEY) as NotificationMetrics | undefined;
-    if (!metrics) {
-      metrics = new NotificationMetrics();
-      w.shared.set(METRICS_KEY, metrics);
-    }
+    const metrics = w.shared.notificationMetrics;
     const receiverNames = cfg.receivers.map((r) => r.name);
     metrics.initReceivers(receiverNames);
     const silences = new Silences({ file: cfg.silences_file, clock: w.clock, log });
@@ -143,8 +125,8 @@ export const alertingModule: ModuleFactory = {
     const incidents = new IncidentBook({ clock: w.clock, settleMs: route.groupInterval, store: outboxIncidentStore(outbox), confirmMs: incidentConfirmMs(w.config.rules) });
     // Threads (Slack ts, email subject) live in the outbox journal beside the notification log: a restart keeps them.
     const receivers = cfg.receivers.map((r) => createReceiver(r, () => w.clock.now(), outboxThreadStore(outbox, r.name, () => w.clock.now())));
-    // Several agents raise the same alerts: the peers module's policy says which one pages.
-    const delivery = sharedDeliveryPolicy(w.shared);
+    // Several agents raise the same alerts: the cluster's delivery policy says which one pages.
+    const delivery = w.shared.delivery;
     const pipeline = new AlertPipeline({
       hub: w.alerts,
       clock: w.clock,
@@ -159,17 +141,16 @@ export const alertingModule: ModuleFactory = {
       delivery,
       incidents,
     });
-    const status = (): AlertingStatus => ({
+    // GET /api/v1/notifications: receivers (name and type only, never their secrets) and their queues.
+    const status = () => ({
       receivers: cfg.receivers.map((r) => ({ name: r.name, type: r.type })),
       queues: outbox.status(),
       memoryOnly: outbox.memoryOnly,
     });
-    w.shared.set(ALERTING_STATUS_KEY, status);
     const incidentsJson = (): { open: IncidentJson[]; recent: IncidentJson[] } => {
       const open = incidents.current();
       return { open: open ? [incidentJson(open)] : [], recent: incidents.recent().map(incidentJson) };
     };
-    w.shared.set(INCIDENTS_KEY, incidentsJson);
     let gcTimer: NodeJS.Timeout | undefined;
 
     const alertJson = (a: Alert) => {
@@ -198,7 +179,7 @@ export const alertingModule: ModuleFactory = {
       try {
         id = decodeURIComponent(raw);
       } catch {
-        // A lone '%' or a bad escape: the client's error, not a 500 (found by the HTTP fuzz test).
+        // A lone '%' or a bad escape: the client's error, not a 500.
         throw new HttpError(400, `malformed silence id in the path: ${JSON.stringify(raw.slice(0, 80))}`);
       }
       if (!id || id.includes('/')) throw new HttpError(404, `no such silence: ${id}`);

@@ -2,6 +2,7 @@
 // feed the store, both read what piled up while the agent was down (the log from its read
 // position in keepalived.state_dir). Rebuilt only when one of the paths changes.
 import type { Component, ModuleFactory } from '../module';
+import type { Emit } from '../sources/source';
 import { fifoSource } from '../sources/fifoSource';
 import { logSource } from '../sources/logSource';
 import { fifoCollector } from '../../exporters/fifo';
@@ -12,7 +13,7 @@ export const fifoLogModule: ModuleFactory = {
   slice: (c) => ({ fifo: c.keepalived.notify_fifo, log: c.keepalived.log, state_dir: c.keepalived.state_dir }),
   build(w) {
     const k = w.config.keepalived;
-    const emit = (ev: Parameters<typeof w.store.apply>[0]) => void w.store.apply(ev);
+    const emit: Emit = (ev) => void w.store.apply(ev);
     const components: Component[] = [];
     const fifo = k.notify_fifo ? fifoSource({ path: k.notify_fifo, onBacklogDone: () => w.store.backlogDone('fifo') }, w, emit) : undefined;
     if (fifo) components.push(fifo);

@@ -12,7 +12,9 @@ import { sourcesModule } from './sources';
 import { fifoLogModule } from './fifoLog';
 // history after the sources: its last-state writer stops before them, while they still report.
 import { historyModule } from './history';
+// keepalived.conf before the probes: the VIPs they check come from it.
+import { keepalivedConfModule } from './keepalivedConf';
 import { probesModule } from './probes';
 import { pageModule } from './page';
 
-export const defaultModules: ModuleFactory[] = [coreModule, alertingModule, hookModule, sourcesModule, fifoLogModule, historyModule, probesModule, peersModule, rulesModule, pageModule];
+export const defaultModules: ModuleFactory[] = [coreModule, alertingModule, hookModule, sourcesModule, fifoLogModule, historyModule, keepalivedConfModule, probesModule, peersModule, rulesModule, pageModule];

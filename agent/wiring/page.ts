@@ -8,7 +8,6 @@ import { extname, join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Component, ModuleFactory, WiringCtx } from '../module';
 import { HttpError, sendJson } from '../http/server';
-import { sharedPeerDirectory } from '../peers/peerDirectory';
 import { buildStatusSnapshot, snapshotChangeKey, type StatusSnapshot } from '../status/snapshot';
 
 export interface PageOptions {
@@ -76,13 +75,13 @@ class StatusStream implements Component {
   constructor(private readonly w: WiringCtx, private readonly opts: Required<Omit<PageOptions, 'pageDir'>>) {}
 
   snapshot(): StatusSnapshot {
-    const peers = sharedPeerDirectory(this.w.shared).views();
+    const peers = this.w.shared.peers.views();
     return buildStatusSnapshot(this.w.store.state, peers, { active: this.w.alerts.active(), recent: this.w.alerts.recent() }, this.w.clock.now());
   }
 
   async start(): Promise<void> {
     const changed = () => this.schedule();
-    this.unsub.push(this.w.store.subscribe(changed), this.w.alerts.subscribe(changed), sharedPeerDirectory(this.w.shared).subscribe(changed));
+    this.unsub.push(this.w.store.subscribe(changed), this.w.alerts.subscribe(changed), this.w.shared.peers.subscribe(changed));
     this.tick = this.w.clock.setInterval(changed, this.opts.tickMs);
     // A named event, not a comment: the page sees it and knows its data is still current.
     this.heartbeat = this.w.clock.setInterval(() => this.broadcast('event: ping\ndata: {}\n\n'), this.opts.heartbeatMs);

@@ -1,22 +1,20 @@
 // The peers module: serves this node's state to its peers (snapshot and SSE stream, peer token),
-// follows every configured peer's stream into the shared PeerDirectory, and serves the merged
+// follows every configured peer's stream into the agent's PeerDirectory, and serves the merged
 // cluster view (GET /api/v1/cluster). The directory outlives reloads (w.shared), so a reload that
 // changes one peer keeps what is known of the others.
-// It also offers the delivery policy (which agent pages for an alert every agent raises) to the
-// alerting module, and says in the cluster view who pages for cluster-wide alerts.
-import type { ModuleFactory } from '../module';
+// It also keeps the delivery policy (which agent pages for an alert every agent raises, read by the
+// alerting pipeline) on the configured peer timeout, and says in the cluster view who pages for
+// cluster-wide alerts.
+import type { Logger } from 'pino';
+import type { Component, ModuleFactory, WiringCtx } from '../module';
 import { sendJson } from '../http/server';
 import { PeerServer } from '../peers/peerServer';
 import { PeerClient, type PeerTarget } from '../peers/peerClient';
-import { sharedPeerDirectory } from '../peers/peerDirectory';
 import { buildClusterView, clusterViewForApi } from '../state/cluster';
 import { peersCollector } from '../../exporters/peers';
 import type { Config } from '../config/schema';
-import type { Component } from '../module';
 import { parseListenAddress } from '../http/server';
 import { unicastPeerTargets } from '../peers/autoPeers';
-import { ClusterDeliveryPolicy } from '../peers/deliveryPolicy';
-import { DELIVERY_POLICY_KEY } from '../alerting/delivery';
 
 export function peerTargets(c: Pick<Config, 'peers' | 'peer_token'>): PeerTarget[] {
   return (c.peers ?? []).map((p) => ({
@@ -32,7 +30,7 @@ export const peersModule: ModuleFactory = {
   name: 'peers',
   slice: (c) => ({ peers: c.peers, peer_token: c.peer_token, timeout: c.rules.peer_timeout, tls: [c.web.tls_cert_file, c.web.tls_key_file], listen: c.web.listen_address, node: c.node }),
   build(w) {
-    const directory = sharedPeerDirectory(w.shared);
+    const { peers: directory, delivery } = w.shared;
     const log = w.log.child({ module: 'peers' });
     const server = new PeerServer({ store: w.store, clock: w.clock, log });
     const targets = peerTargets(w.config);
@@ -46,8 +44,7 @@ export const peersModule: ModuleFactory = {
       if (parseListenAddress(w.config.web.listen_address).port === 0) log.warn('web.listen_address has port 0: no peers from unicast_peer (they would need our port)');
       else components.push(autoPeers(w, client, log));
     }
-    const delivery = new ClusterDeliveryPolicy({ self: w.config.node, directory, clock: w.clock, peerTimeoutMs: w.config.rules.peer_timeout, startedAt: w.agent.startedAt });
-    w.shared.set(DELIVERY_POLICY_KEY, delivery);
+    delivery.setPeerTimeout(w.config.rules.peer_timeout);
     return {
       components,
       collectors: [peersCollector(directory, w.clock)],
@@ -70,7 +67,7 @@ export const peersModule: ModuleFactory = {
 };
 
 /** Follows the store's unicast_peer addresses into the client's peer list (no explicit `peers:`). */
-function autoPeers(w: Parameters<typeof peersModule.build>[0], client: PeerClient, log: import('pino').Logger): Component {
+function autoPeers(w: WiringCtx, client: PeerClient, log: Logger): Component {
   let off: (() => void) | undefined;
   let current = '[]';
   const port = parseListenAddress(w.config.web.listen_address).port;

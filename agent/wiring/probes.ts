@@ -1,12 +1,10 @@
-// The probes module: keepalived.conf read into the store (what each instance should be), then the
-// probes that check what keepalived itself does not (where the VIPs are bound, a second holder on
-// the wire, whether nginx serves), one scheduler running them, and their collectors; and the
-// failover outage measurement those probes time (agent/state/failoverOutage.ts). Its config
-// slice is nginx, probes, vips, keepalived.config and rules.peer_timeout: a reload touching only
-// those rebuilds this.
+// The probes module: the probes that check what keepalived itself does not (where the VIPs are
+// bound, a second holder on the wire, whether nginx serves), one scheduler running them, and their
+// collectors; and the failover outage measurement those probes time (agent/state/failoverOutage.ts).
+// Its config slice is nginx, probes, vips and rules.peer_timeout: a reload touching only those
+// rebuilds this. keepalived.conf is the keepalived_conf module's (wiring/keepalivedConf.ts).
 import type { Component, ModuleFactory, WiringCtx } from '../module';
 import type { ProbeSchedule } from '../config/schema';
-import { KeepalivedConfSource } from '../keepalived/confSource';
 import { ProbeScheduler, type ScheduledProbe, type CronScheduler } from '../probes/scheduler';
 import { VipProbe, type AddressReader, type SpawnFn } from '../probes/vipProbe';
 import { ARPING_MIN_TIMEOUT_MS, ArpProbe } from '../probes/arpProbe';
@@ -23,9 +21,7 @@ import { nginxCollector } from '../../exporters/nginx';
 import { vipCollector } from '../../exporters/vip';
 import { nginxHealthCollector } from '../../exporters/nginxHealth';
 import { probesCollector } from '../../exporters/probes';
-import { failoverCollector, type FailoverCollector } from '../../exporters/failover';
-import { FailoverOutageTracker, type FailoverOutageOptions } from '../state/failoverOutage';
-import { sharedPeerDirectory } from '../peers/peerDirectory';
+import { failoverOutageOptions } from './shared';
 
 export type ProbeName = 'vip' | 'arp' | 'nginx_status' | 'nginx_health' | 'nginx_process' | 'nginx_config';
 
@@ -85,12 +81,9 @@ export interface ProbesModuleOptions {
 export function createProbesModule(o: ProbesModuleOptions = {}): ModuleFactory {
   return {
     name: 'probes',
-    slice: (c) => ({ nginx: c.nginx, probes: c.probes, vips: c.vips, keepalived_config: c.keepalived.config, peer_timeout: c.rules.peer_timeout }),
+    slice: (c) => ({ nginx: c.nginx, probes: c.probes, vips: c.vips, peer_timeout: c.rules.peer_timeout }),
     build(w: WiringCtx) {
       const log = w.log.child({ module: 'probes' });
-      const conf = new KeepalivedConfSource({ path: w.config.keepalived.config, store: w.store, clock: w.clock, log: log.child({ source: 'keepalived_conf' }) });
-      w.shared.set('keepalived.conf', conf);
-
       const ng = w.config.nginx;
       const ownHttp = o.http ? undefined : createHttpGet();
       const http = o.http ?? (ownHttp as HttpGet);
@@ -123,23 +116,16 @@ export function createProbesModule(o: ProbesModuleOptions = {}): ModuleFactory {
       // Cold standby: the script that starts nginx on takeover must be there when it is needed.
       // Cheap (one stat), so a fixed 5 s interval rather than a `probes:` key of its own.
       if (ng.standby === 'cold' && ng.start_hook) {
-        scheduled.push({ probe: new StartHookProbe({ path: ng.start_hook, clock: w.clock, conf: () => conf.current() }), intervalMs: 5_000, timeoutMs: 1_000 });
+        scheduled.push({ probe: new StartHookProbe({ path: ng.start_hook, clock: w.clock, conf: () => w.shared.keepalivedConf.current() }), intervalMs: 5_000, timeoutMs: 1_000 });
       } else if (ng.standby === 'cold') {
         log.warn('nginx.standby is cold but nginx.start_hook is not set: the script that starts nginx on takeover is not checked');
       }
       scheduler = new ProbeScheduler(scheduled, { clock: w.clock, log, emit: (ev) => void w.store.apply(ev), cron: o.cron });
-      w.shared.set('probes.scheduler', scheduler);
 
-      const failover = sharedFailoverOutage(w, {
-        store: w.store,
-        peers: sharedPeerDirectory(w.shared),
-        clock: w.clock,
-        log: log.child({ component: 'failover-outage' }),
-        // The old master's agent reports its leaving within milliseconds; one that says nothing for
-        // peer_timeout is taken for gone, and its last advert estimated.
-        settleMs: w.config.rules.peer_timeout + 1000,
-        viaVip: ng.health_via_vip,
-      });
+      // The failover measurement lives for the agent's life (a reload must not lose a takeover
+      // being measured): this build starts it with its settings.
+      const failover = w.shared.failover;
+      failover.tracker.configure(failoverOutageOptions(w.config, { store: w.store, peers: w.shared.peers, clock: w.clock, log: w.log }));
       const healthMetrics = nginxHealthCollector(w.store);
       const probeMetrics = probesCollector(w.store);
       const sched = scheduler;
@@ -173,23 +159,12 @@ export function createProbesModule(o: ProbesModuleOptions = {}): ModuleFactory {
       };
 
       // Interface metadata for operators (MAC, state, speed): systeminformation fits here, on
-      // demand and cached; the VIP probe itself uses os.networkInterfaces (microseconds, not ms).
+      // demand and cached; the VIP probe, which runs often, uses the far cheaper os.networkInterfaces.
       let ifCache: { at: number; data: unknown } | undefined;
       return {
-        components: [conf, probesComponent, failover.tracker],
+        components: [probesComponent, failover.tracker],
         collectors: [nginxCollector(w.store), vipCollector(w.store), healthMetrics, probeMetrics, failover.collector],
         routes: [
-          {
-            method: 'GET',
-            path: '/api/v1/keepalived/config',
-            auth: 'web',
-            handler(_req, res) {
-              // The parsed keepalived.conf: never holds auth_pass (the parser drops it).
-              const c = conf.current();
-              if (!c) return sendJson(res, 503, { error: 'keepalived.conf not read yet' });
-              sendJson(res, 200, { path: w.config.keepalived.config, ...c });
-            },
-          },
           {
             method: 'GET',
             path: '/api/v1/interfaces',
@@ -197,7 +172,7 @@ export function createProbesModule(o: ProbesModuleOptions = {}): ModuleFactory {
             async handler(_req, res) {
               const now = w.clock.now();
               if (!ifCache || now - ifCache.at > 10_000) {
-                // Required on first use: systeminformation costs ~3 MiB of RSS, for this one endpoint.
+                // Required on first use: an agent nobody asks for interfaces never loads systeminformation.
                 const si = require('systeminformation') as typeof import('systeminformation');
                 const ifs = await si.networkInterfaces();
                 const list = Array.isArray(ifs) ? ifs : [ifs];
@@ -225,16 +200,6 @@ export function createProbesModule(o: ProbesModuleOptions = {}): ModuleFactory {
       };
     },
   };
-}
-
-/** The failover outage measurement (fed by the VIP and health probes and the peers) and its
- *  histogram live for the agent's life: a reload must not lose a takeover being measured. */
-function sharedFailoverOutage(w: WiringCtx, o: FailoverOutageOptions): { tracker: FailoverOutageTracker; collector: FailoverCollector } {
-  const key = 'probes.failover_outage';
-  let parts = w.shared.get(key) as { tracker: FailoverOutageTracker; collector: FailoverCollector } | undefined;
-  if (parts) parts.tracker.configure(o);
-  else w.shared.set(key, (parts = { tracker: new FailoverOutageTracker(o), collector: failoverCollector(w.store) }));
-  return parts;
 }
 
 /** The VIPs bound on this node right now. */

@@ -3,8 +3,7 @@
 // rule memories) lives in w.shared, so a reload of the rules config does not re-page.
 import type { ModuleFactory } from '../module';
 import { sendJson } from '../http/server';
-import { sharedPeerDirectory } from '../peers/peerDirectory';
-import { RulesEngine, sharedEngineState } from '../../rules/engine';
+import { RulesEngine } from '../../rules/engine';
 import { allRules, ruleSettings } from '../../rules';
 import { rulesCollector } from '../../exporters/rules';
 
@@ -12,19 +11,17 @@ export const rulesModule: ModuleFactory = {
   name: 'rules',
   slice: (c) => ({ rules: c.rules, standby: c.nginx.standby, grace: c.nginx.takeover_grace, peers: (c.peers ?? []).map((p) => p.name) }),
   build(w) {
-    const state = sharedEngineState(w.shared);
-    const directory = sharedPeerDirectory(w.shared);
-    const settings = ruleSettings(w.config);
-    // Zero-config peers (no peers: list) come and go with keepalived.conf: the rules count the
-    // directory's peers, whatever their origin.
-    if (!w.config.peers) Object.defineProperty(settings, 'peers', { get: () => directory.list().map((p) => p.name), enumerable: true });
+    const { engine: state, peers: directory } = w.shared;
     const engine = new RulesEngine({
       store: w.store,
       peers: directory,
       alerts: w.alerts,
       clock: w.clock,
       log: w.log.child({ module: 'rules' }),
-      settings,
+      settings: ruleSettings(w.config),
+      // Zero-config peers (no peers: list) come and go with keepalived.conf: the rules count the
+      // directory's peers, whatever their origin.
+      peerNames: w.config.peers ? undefined : () => directory.list().map((p) => p.name),
       rules: allRules,
       state,
       intervalMs: w.config.rules.evaluation_interval,

@@ -3,6 +3,7 @@
 // hook the hook module.) Each emits into the one store; the store counts a transition once
 // whichever sources saw it.
 import type { Component, ModuleFactory } from '../module';
+import type { Emit } from '../sources/source';
 import { DbusSource } from '../sources/dbusSource';
 import { DumpsSource } from '../sources/dumpsSource';
 import { processSource } from '../sources/processSource';
@@ -14,7 +15,7 @@ export const sourcesModule: ModuleFactory = {
   slice: (c) => ({ dbus: c.keepalived.dbus, dbus_enabled: c.keepalived.dbus_enabled, pid_file: c.keepalived.pid_file, dumps: c.keepalived.dumps }),
   build(w) {
     const k = w.config.keepalived;
-    const emit = (ev: Parameters<typeof w.store.apply>[0]) => void w.store.apply(ev);
+    const emit: Emit = (ev) => void w.store.apply(ev);
     const ctxFor = (source: string) => ({ clock: w.clock, log: w.log.child({ source }) });
     const components: Component[] = [];
     let dbus: DbusSource | undefined;

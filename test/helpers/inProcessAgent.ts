@@ -12,9 +12,9 @@ import type { Logger } from 'pino';
 import type { NodeEvent } from '../../agent/state/types';
 import { fingerprint, type Alert } from '../../agent/alerting/alert';
 import { resolveWebSettings } from '../../agent/http/webConfig';
+import { loadConfigFile } from '../../agent/config/load';
 import { NodeStore } from '../../agent/state/store';
 import { systemClock } from '../../agent/context';
-import { sharedPeerDirectory } from '../../agent/peers/peerDirectory';
 import type { NodeState } from '../../agent/state/types';
 
 export interface InProcessAgent {
@@ -80,7 +80,7 @@ export async function startInProcessAgent(opts: InProcessAgentOptions = {}): Pro
     throw e;
   }
   const addr = daemon.http.address()!;
-  const tls = Boolean(resolveWebSettings(daemon.currentConfig.web).tls);
+  const tls = Boolean(resolveWebSettings(loadConfigFile(configFile).web).tls);
   return {
     daemon,
     url: `${tls ? 'https' : 'http'}://127.0.0.1:${addr.port}`,
@@ -143,7 +143,7 @@ export function peerState(node: string, events: NodeEvent[]): NodeState {
 
 /** Puts a peer into the agent's peer directory, as the peer client does when its stream delivers. */
 export function setPeer(agent: InProcessAgent, state: NodeState, up = true, url = 'http://192.0.2.12:9723'): void {
-  const dir = sharedPeerDirectory(agent.daemon.hubs.shared);
+  const dir = agent.daemon.hubs.shared.peers;
   const now = Date.now();
   dir.ensure(state.node, url, now);
   dir.setState(state.node, state, now, now);

@@ -9,7 +9,6 @@ import type { NewNotification, Notification } from '../../../agent/alerting/noti
 import { AlertPipeline } from '../../../agent/alerting/pipeline';
 import { buildRouteTree } from '../../../agent/alerting/route';
 import { Silences } from '../../../agent/alerting/silences';
-import { deliverEverything, sharedDeliveryPolicy, DELIVERY_POLICY_KEY } from '../../../agent/alerting/delivery';
 import { ClusterDeliveryPolicy } from '../../../agent/peers/deliveryPolicy';
 import type { PeerStatus } from '../../../agent/peers/peerDirectory';
 import type { NodeState } from '../../../agent/state/types';
@@ -88,16 +87,6 @@ describe('ClusterDeliveryPolicy', () => {
     clock.advance(PEER_TIMEOUT);
     expect(p.seen()).toEqual({ names: ['ka2'], pending: [] });
     expect(p.shouldDeliver(alert(SPLIT, 'cluster'))).toBe(true);
-  });
-
-  test('sharedDeliveryPolicy follows what the peers module put in shared; nothing there: deliver everything', () => {
-    const shared = new Map<string, unknown>();
-    const lazy = sharedDeliveryPolicy(shared);
-    expect(lazy.shouldDeliver(alert(SPLIT, 'cluster'))).toBe(true);
-    shared.set(DELIVERY_POLICY_KEY, { shouldDeliver: () => false, deliverer: () => 'ka9' });
-    expect(lazy.shouldDeliver(alert(SPLIT, 'cluster'))).toBe(false);
-    expect(lazy.deliverer(alert(SPLIT, 'cluster'))).toBe('ka9');
-    expect(deliverEverything.shouldDeliver(alert(SPLIT, 'cluster'))).toBe(true);
   });
 });
 

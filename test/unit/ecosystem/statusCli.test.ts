@@ -6,6 +6,7 @@ import { runStatus, EXIT_UNREACHABLE } from '../../../agent/cli/status';
 import { main } from '../../../agent/cli/main';
 import { coreModule } from '../../../agent/wiring/core';
 import { healthyMasterEvents, peerState, setPeer, startInProcessAgent, testAlert, type InProcessAgent } from '../../helpers/inProcessAgent';
+import { waitFor } from '../../helpers/wait';
 
 function io(tty = false) {
   const out: string[] = [];
@@ -140,11 +141,3 @@ describe('keepwatch status', () => {
     expect(o.text()).not.toContain('\x1b');
   });
 });
-
-async function waitFor(cond: () => boolean, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

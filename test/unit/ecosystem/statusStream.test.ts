@@ -5,6 +5,7 @@ import { coreModule } from '../../../agent/wiring/core';
 import { pageModuleFactory } from '../../../agent/wiring/page';
 import { healthyMasterEvents, startInProcessAgent, type InProcessAgent } from '../../helpers/inProcessAgent';
 import type { StatusSnapshot } from '../../../agent/status/snapshot';
+import { sleep, waitFor } from '../../helpers/wait';
 
 interface Sse {
   events: Array<{ event: string; data: string }>;
@@ -40,14 +41,6 @@ async function openStream(url: string): Promise<Sse> {
 }
 
 const snapshots = (s: Sse) => s.events.filter((e) => e.event === 'snapshot').map((e) => JSON.parse(e.data) as StatusSnapshot);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function waitFor(cond: () => boolean, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await sleep(10);
-  }
-}
 
 describe('status stream (/api/v1/events)', () => {
   let agent: InProcessAgent;

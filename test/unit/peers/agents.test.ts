@@ -1,22 +1,13 @@
 // Two real agents (every default module) on loopback, peered through their config: the cluster
-// API, SplitBrain seen by both within the target, metrics, a reload of the rules that does not
-// re-page, and a peer that goes away.
+// API, SplitBrain seen by both, metrics, a reload of the rules that does not re-page, and a peer
+// that goes away. (Detection and peer-down times are figures for the benchmarks, bench/timeToPage.ts
+// and bench/peerStream.ts, not assertions here.)
 import { readFileSync, writeFileSync } from 'node:fs';
 import { healthyMasterEvents, startInProcessAgent, type InProcessAgent } from '../../helpers/inProcessAgent';
 import type { Alert } from '../../../agent/alerting/alert';
+import { sleep, waitFor } from '../../helpers/wait';
 
 const TOKEN = 'peer-token-0123456789abcdef';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 8000): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 async function json(url: string): Promise<any> {
   const r = await fetch(url);
@@ -27,7 +18,7 @@ async function json(url: string): Promise<any> {
 describe('two peered agents', () => {
   let a: InProcessAgent;
   let b: InProcessAgent;
-  const firedAt: Record<string, Array<{ alert: Alert; at: number }>> = { ka1: [], ka2: [] };
+  const published: Record<string, Alert[]> = { ka1: [], ka2: [] };
 
   beforeAll(async () => {
     a = await startInProcessAgent({ node: 'ka1', extraYaml: `peer_token: ${TOKEN}\n` });
@@ -35,7 +26,7 @@ describe('two peered agents', () => {
     writeFileSync(a.configFile, readFileSync(a.configFile, 'utf8') + `peers:\n  - {name: ka2, url: "${b.url}"}\n`);
     await a.daemon.reload();
     for (const [agent, node] of [[a, 'ka1'], [b, 'ka2']] as const) {
-      agent.daemon.hubs.alerts.subscribe((alert) => firedAt[node].push({ alert, at: Date.now() }));
+      agent.daemon.hubs.alerts.subscribe((alert) => published[node].push(alert));
     }
     const now = Date.now();
     for (const ev of healthyMasterEvents(now)) a.apply(ev);
@@ -48,10 +39,13 @@ describe('two peered agents', () => {
   });
 
   test('each sees the other: /api/v1/cluster, keepwatch_peer_up', async () => {
-    const view = await waitFor('cluster view with both nodes up', async () => {
-      const v = await json(`${a.url}/api/v1/cluster`);
-      return v.nodes.length === 2 && v.nodes.every((n: { up: boolean }) => n.up) ? v : undefined;
-    });
+    const view = await waitFor(
+      async () => {
+        const v = await json(`${a.url}/api/v1/cluster`);
+        return v.nodes.length === 2 && v.nodes.every((n: { up: boolean }) => n.up) ? v : undefined;
+      },
+      { what: 'cluster view with both nodes up', timeoutMs: 8000 },
+    );
     expect(view.vrids[0].masters).toEqual(['ka1']);
     expect(view.vrids[0].members.map((m: { node: string; state: string; via: string }) => [m.node, m.state, m.via])).toEqual([
       ['ka1', 'MASTER', 'self'],
@@ -65,19 +59,20 @@ describe('two peered agents', () => {
 
   });
 
-  test('second MASTER: both agents fire SplitBrain (detection latency measured); a rules reload does not re-page', async () => {
+  test('second MASTER: both agents fire SplitBrain; a rules reload does not re-page', async () => {
     await sleep(1500);
-    expect(firedAt.ka1.filter((f) => f.alert.status === 'firing').map((f) => f.alert.labels.alertname)).toEqual([]);
+    expect(published.ka1.filter((f) => f.status === 'firing').map((f) => f.labels.alertname)).toEqual([]);
     const t0 = Date.now();
     b.apply({ kind: 'transition', at: t0, source: 'dbus', iname: 'VI_1', state: 'MASTER' });
     b.apply({ kind: 'vip', at: t0, source: 'vip_probe', vips: [{ iname: 'VI_1', vip: '192.0.2.100', intf: 'eth0' }] });
-    const got = await waitFor('SplitBrain on both', () => {
-      const f = ['ka1', 'ka2'].map((n) => firedAt[n].find((x) => x.alert.labels.alertname === 'SplitBrain' && x.alert.status === 'firing'));
-      return f.every(Boolean) ? f : undefined;
-    }, 5000);
-    const lat = got.map((f) => f!.at - t0);
-    console.log(`SplitBrain detection after the second MASTER: ka1 ${lat[0]} ms, ka2 ${lat[1]} ms (split_brain_for 1 s; target 2 s)`);
-    expect(got[0]!.alert.fingerprint).toBe(got[1]!.alert.fingerprint);
+    const got = await waitFor(
+      () => {
+        const f = ['ka1', 'ka2'].map((n) => published[n].find((x) => x.labels.alertname === 'SplitBrain' && x.status === 'firing'));
+        return f.every(Boolean) ? f : undefined;
+      },
+      { what: 'SplitBrain on both' },
+    );
+    expect(got[0]!.fingerprint).toBe(got[1]!.fingerprint);
     const rules = await json(`${a.url}/api/v1/rules`);
     expect(rules.active.map((x: Alert) => x.labels.alertname)).toContain('SplitBrain');
     expect(await (await fetch(`${a.url}/metrics`)).text()).toMatch(/^keepwatch_split_brain\{vrid="51"\} 1$/m);
@@ -85,25 +80,20 @@ describe('two peered agents', () => {
     writeFileSync(a.configFile, readFileSync(a.configFile, 'utf8') + 'rules: {no_master_for: 7s}\n');
     await a.daemon.reload();
     await sleep(1500);
-    expect(firedAt.ka1.filter((f) => f.alert.labels.alertname === 'SplitBrain')).toHaveLength(1);
+    expect(published.ka1.filter((f) => f.labels.alertname === 'SplitBrain')).toHaveLength(1);
     // Healed: resolved on both.
     const t1 = Date.now();
     b.apply({ kind: 'transition', at: t1, source: 'dbus', iname: 'VI_1', state: 'BACKUP' });
     b.apply({ kind: 'vip', at: t1, source: 'vip_probe', vips: [{ iname: 'VI_1', vip: '192.0.2.100', intf: null }] });
-    await waitFor('resolved on both', () =>
-      ['ka1', 'ka2'].every((n) => firedAt[n].some((x) => x.alert.labels.alertname === 'SplitBrain' && x.alert.status === 'resolved')),
-    );
+    await waitFor(() => ['ka1', 'ka2'].every((n) => published[n].some((x) => x.labels.alertname === 'SplitBrain' && x.status === 'resolved')), {
+      what: 'resolved on both',
+      timeoutMs: 8000,
+    });
   });
 
-  test('peer gone: keepwatch_peer_up 0 within 3 s, the agent goes on alone', async () => {
-    const m = await (await fetch(`${a.url}/metrics`)).text();
-    const sum = Number(/^keepwatch_rule_evaluation_duration_seconds_sum (\S+)/m.exec(m)![1]);
-    const count = Number(/^keepwatch_rule_evaluation_duration_seconds_count (\S+)/m.exec(m)![1]);
-    console.log(`rule evaluation (cluster view + 13 rules, 2 nodes): ${count} evaluations, mean ${((sum / count) * 1e6).toFixed(0)} µs`);
+  test('peer gone: keepwatch_peer_up 0, the agent goes on alone', async () => {
     await b.stop();
-    const t0 = Date.now();
-    await waitFor('peer down', async () => /^keepwatch_peer_up\{peer="ka2"\} 0$/m.test(await (await fetch(`${a.url}/metrics`)).text()), 5000);
-    console.log(`peer agent stopped -> keepwatch_peer_up 0 after ${Date.now() - t0} ms`);
+    await waitFor(async () => /^keepwatch_peer_up\{peer="ka2"\} 0$/m.test(await (await fetch(`${a.url}/metrics`)).text()), { what: 'peer down' });
     const view = await json(`${a.url}/api/v1/cluster`);
     expect(view.nodes.find((n: { node: string }) => n.node === 'ka2').up).toBe(false);
     expect((await fetch(`${a.url}/healthz`)).status).toBe(200);

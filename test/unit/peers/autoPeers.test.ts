@@ -1,9 +1,9 @@
 import { createServer, type AddressInfo } from 'node:net';
 import { unicastPeerTargets } from '../../../agent/peers/autoPeers';
-import { sharedPeerDirectory } from '../../../agent/peers/peerDirectory';
 import { NodeStore } from '../../../agent/state/store';
 import { FakeClock } from '../../helpers/fakeClock';
 import { startInProcessAgent } from '../../helpers/inProcessAgent';
+import { waitFor } from '../../helpers/wait';
 
 const TOKEN = 'peer-token-0123456789abcdef';
 
@@ -38,11 +38,10 @@ describe('zero-config peers from unicast_peer', () => {
         x.apply({ kind: 'instance', at: Date.now(), source: 'keepalived_conf', key: { iname: 'VI_1', intf: 'eth0', vrid: 51, family: 'IPv4' }, unicastPeers: ['127.0.0.1', '127.0.0.2'] });
       }
       const port = a.daemon.http.address()!.port;
-      const dirA = sharedPeerDirectory(a.daemon.hubs.shared);
-      const t0 = Date.now();
-      while (!dirA.get('127.0.0.2') && Date.now() - t0 < 3000) await new Promise((r) => setTimeout(r, 20));
+      const dirA = a.daemon.hubs.shared.peers;
+      await waitFor(() => dirA.get('127.0.0.2'), { what: 'the unicast peer in the directory', timeoutMs: 3000 });
       expect(dirA.list().map((p) => [p.name, p.url])).toEqual([['127.0.0.2', `http://127.0.0.2:${port}`]]);
-      expect(sharedPeerDirectory(b.daemon.hubs.shared).list()).toEqual([]);
+      expect(b.daemon.hubs.shared.peers.list()).toEqual([]);
     } finally {
       await a.stop();
       await b.stop();

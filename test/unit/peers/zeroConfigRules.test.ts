@@ -4,6 +4,7 @@
 // peers: a node alone, nothing to say.
 import { createServer, type AddressInfo } from 'node:net';
 import { healthyMasterEvents, startInProcessAgent } from '../../helpers/inProcessAgent';
+import { waitFor } from '../../helpers/wait';
 
 const TOKEN = 'peer-token-0123456789abcdef';
 
@@ -27,9 +28,8 @@ test('a unicast peer never reached: RedundancyUnverified names it; with peers: [
       // 127.0.0.2: loopback where nothing listens on our port: the peer stays unreached.
       x.apply({ kind: 'instance', at, source: 'keepalived_conf', key: { iname: 'VI_1', intf: 'eth0', vrid: 51, family: 'IPv4' }, unicastPeers: ['127.0.0.2'] });
     }
-    const t0 = Date.now();
     const lost = () => a.daemon.hubs.alerts.active().filter((x) => x.labels.alertname === 'RedundancyUnverified');
-    while (!lost().length && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 50));
+    await waitFor(() => lost().length > 0, { what: 'RedundancyUnverified' });
     expect(lost().map((x) => x.annotations.summary)).toEqual(["127.0.0.2's agent was never reached: 127.0.0.2's readiness to take over VRID 51 from ka1 is unverified"]);
     expect(a.daemon.hubs.alerts.active().filter((x) => x.labels.alertname === 'RedundancyLost')).toEqual([]);
     expect(b.daemon.hubs.alerts.active()).toEqual([]);

@@ -10,6 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { Daemon } from '../../../agent/daemon';
 import { silentLogger } from '../../../agent/logger';
 import { coreModule } from '../../../agent/wiring/core';
+import { keepalivedConfModule } from '../../../agent/wiring/keepalivedConf';
 import { createProbesModule, effectiveSchedule, PROBE_DEFAULTS } from '../../../agent/wiring/probes';
 import { ARPING_MIN_TIMEOUT_MS } from '../../../agent/probes/arpProbe';
 import { runCommand, type CommandRunner } from '../../../agent/probes/runCommand';
@@ -131,7 +132,7 @@ vips:
     };
     // This host's addresses are not the lab's: the VIP 192.0.2.77 is "bound" on eth0 through the reader.
     const mod = createProbesModule({ run, monitorCommand: null, readAddresses: () => new Map([['192.0.2.77', 'eth0']]) });
-    daemon = new Daemon({ configFile, log: silentLogger(), modules: [coreModule, mod] });
+    daemon = new Daemon({ configFile, log: silentLogger(), modules: [coreModule, keepalivedConfModule, mod] });
     await daemon.start();
     const base = `http://127.0.0.1:${daemon.http.address()!.port}`;
     const metrics = () => fetch(`${base}/metrics`).then((r) => r.text());
