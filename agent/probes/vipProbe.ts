@@ -14,7 +14,7 @@ import type { NodeStore } from '../state/store';
 import type { NodeEvent, VipObservationEvent } from '../state/types';
 import { deviceOfLabel, normalizeIp } from './ipAddress';
 import { parseIpMonitorLine } from './parse/ipMonitorLine';
-import type { JudgedProbe } from './scheduler';
+import type { Probe } from './probe';
 
 /** Where an address is bound: its device, and its prefix length when the reader knows it. */
 export interface BoundAddress {
@@ -60,8 +60,9 @@ export interface VipProbeOptions {
 
 export const DEFAULT_MONITOR_COMMAND = ['ip', '-o', 'monitor', 'address'];
 
-export class VipProbe implements JudgedProbe {
+export class VipProbe implements Probe {
   readonly name = 'vip';
+  readonly source = 'vip_probe';
   private readonly read: AddressReader;
   private emit?: (ev: NodeEvent) => void;
   private child?: ChildProcess;
@@ -122,6 +123,12 @@ export class VipProbe implements JudgedProbe {
     const ev = this.observe();
     this.lastSeen = fingerprint(ev);
     return [ev];
+  }
+
+  /** Where the VIPs are is a finding, never a failure: a run that could read the addresses succeeded
+   *  (one that could not threw). */
+  judge(): string | undefined {
+    return undefined;
   }
 
   async start(emit: (ev: NodeEvent) => void): Promise<void> {

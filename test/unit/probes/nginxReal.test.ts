@@ -18,7 +18,7 @@ import { NginxConfigProbe } from '../../../agent/probes/nginxConfigProbe';
 import { runCommand } from '../../../agent/probes/runCommand';
 import { VipProbe } from '../../../agent/probes/vipProbe';
 import type { NginxConfigEvent, NginxStatusEvent, NodeEvent } from '../../../agent/state/types';
-import type { JudgedProbe } from '../../../agent/probes/scheduler';
+import type { Probe } from '../../../agent/probes/probe';
 
 const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => fs.existsSync(p));
 if (!NGINX) console.warn('SKIPPED: real nginx probe tests need nginx (apt-get install nginx-light)');
@@ -60,7 +60,7 @@ http {
 }
 
 /** Per-run CPU of the agent process (user+system), ms, median over `runs` after warm-up. */
-async function cpuPerRun(probe: JudgedProbe, runs: number): Promise<{ median: number; mean: number }> {
+async function cpuPerRun(probe: Probe, runs: number): Promise<{ median: number; mean: number }> {
   for (let i = 0; i < 10; i++) await probe.run(sig());
   const samples: number[] = [];
   for (let i = 0; i < runs; i++) {
