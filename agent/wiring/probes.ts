@@ -23,7 +23,8 @@ import { nginxCollector } from '../../exporters/nginx';
 import { vipCollector } from '../../exporters/vip';
 import { nginxHealthCollector } from '../../exporters/nginxHealth';
 import { probesCollector } from '../../exporters/probes';
-import { failoverCollector, type FailoverCollector } from '../../exporters/failover';
+import { failoverCollector } from '../../exporters/failover';
+import type { Collector } from '../../exporters/collector';
 import { FailoverOutageTracker, type FailoverOutageOptions } from '../state/failoverOutage';
 import { sharedPeerDirectory } from '../peers/peerDirectory';
 
@@ -124,8 +125,8 @@ export function createProbesModule(o: ProbesModuleOptions = {}): ModuleFactory {
           await sched.stop();
           arpShell.close();
           ownHttp?.close();
-          healthMetrics.close();
-          probeMetrics.close();
+          healthMetrics.close?.();
+          probeMetrics.close?.();
         },
       };
 
@@ -186,9 +187,9 @@ export function createProbesModule(o: ProbesModuleOptions = {}): ModuleFactory {
 
 /** The failover outage measurement (fed by the VIP and health probes and the peers) and its
  *  histogram live for the agent's life: a reload must not lose a takeover being measured. */
-function sharedFailoverOutage(w: WiringCtx, o: FailoverOutageOptions): { tracker: FailoverOutageTracker; collector: FailoverCollector } {
+function sharedFailoverOutage(w: WiringCtx, o: FailoverOutageOptions): { tracker: FailoverOutageTracker; collector: Collector } {
   const key = 'probes.failover_outage';
-  let parts = w.shared.get(key) as { tracker: FailoverOutageTracker; collector: FailoverCollector } | undefined;
+  let parts = w.shared.get(key) as { tracker: FailoverOutageTracker; collector: Collector } | undefined;
   if (parts) parts.tracker.configure(o);
   else w.shared.set(key, (parts = { tracker: new FailoverOutageTracker(o), collector: failoverCollector(w.store) }));
   return parts;
