@@ -21,6 +21,11 @@ describe('probes collector', () => {
     expect(samples(text, 'keepwatch_probe_cpu_seconds_total')).toEqual(['keepwatch_probe_cpu_seconds_total{probe="nginx_status"} 0.0005', 'keepwatch_probe_cpu_seconds_total{probe="vip"} 0.00005']);
     expect(samples(text, 'keepwatch_probe_skipped_total')).toEqual(['keepwatch_probe_skipped_total{probe="nginx_status"} 1', 'keepwatch_probe_skipped_total{probe="vip"} 0']);
     expect(samples(text, 'keepwatch_probe_last_run_timestamp_seconds{probe="vip"}')).toEqual([`keepwatch_probe_last_run_timestamp_seconds{probe="vip"} ${clock.now() / 1000}`]);
+    // Closed (its module stopped): runs applied later are no longer summed or observed.
     c.close?.();
+    run('vip', true, 0.1, 0.05, 0);
+    const after = await render();
+    expect(samples(after, 'keepwatch_probe_duration_seconds_count{probe="vip"}')).toEqual(['keepwatch_probe_duration_seconds_count{probe="vip"} 1']);
+    expect(samples(after, 'keepwatch_probe_cpu_seconds_total{probe="vip"}')).toEqual(['keepwatch_probe_cpu_seconds_total{probe="vip"} 0.00005']);
   });
 });
