@@ -2,7 +2,7 @@
 // keepwatch's config, else what keepalived said (D-Bus/JSON dumps) or keepalived.conf, as folded
 // in the store. Bound: os.networkInterfaces() (getifaddrs: microseconds, secondary addresses and
 // labels included; systeminformation's networkInterfaces forks and reads sysfs per interface,
-// milliseconds, see the probe cost test). Changes are followed as they happen: a long-lived
+// milliseconds: bench/probeCost.ts). Changes are followed as they happen: a long-lived
 // `ip -o monitor address` child (netlink; iproute2 6.1 prints text even with -json) makes us
 // re-read on every line, so a VIP that appears or vanishes is seen in milliseconds without fast
 // polling; the scheduled run is only a safety net. The child is restarted with backoff if it dies.
