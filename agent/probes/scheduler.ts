@@ -1,8 +1,9 @@
 // Runs every probe on its interval or cron schedule (node-cron), never overlapping itself: a run
 // that is due while the previous one still goes is skipped and counted. Each run has a timeout
 // (its AbortSignal is aborted); a throw or a timeout becomes a failed probe_run event, never an
-// exception. Each run's wall time and CPU time (process.cpuUsage delta: approximate, since other
-// work of the agent interleaves with an async run) go into the probe_run event.
+// exception; otherwise the probe's own judge() says whether its events mean a failure. Each run's
+// wall time and CPU time (process.cpuUsage delta: approximate, since other work of the agent
+// interleaves with an async run) go into the probe_run event, under the probe's source.
 import cron from 'node-cron';
 import type { Logger } from 'pino';
 import type { Clock } from '../context';
