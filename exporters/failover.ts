@@ -4,11 +4,11 @@
 // first health request through the VIP here that answered). Each takeover is observed once per
 // stage, when the stage is measured. One histogram for the agent's life: the registry is rebuilt
 // on reload, the observations stay.
-import { Histogram, type Registry } from 'prom-client';
+import { Histogram } from 'prom-client';
 import type { NodeStore } from '../agent/state/store';
 import type { Collector } from './collector';
 
-/** 0.1 s (a SIGTERM'd master hands over in ~0.6 s) to 30 s (a NoMaster gap). */
+/** From a SIGTERM'd master's handover (under a second) to a NoMaster gap (tens of seconds). */
 export const FAILOVER_BUCKETS = [0.1, 0.25, 0.5, 1, 1.5, 2, 3, 4, 5, 7.5, 10, 15, 20, 30];
 
 const STAGES = [
@@ -16,11 +16,7 @@ const STAGES = [
   ['first_good_request', 'firstGoodAt'],
 ] as const;
 
-export interface FailoverCollector extends Collector {
-  close(): void;
-}
-
-export function failoverCollector(store: NodeStore): FailoverCollector {
+export function failoverCollector(store: NodeStore): Collector {
   const histogram = new Histogram({
     name: 'keepwatch_failover_duration_seconds',
     help: 'Client-visible outage of each failover to this node: from the old master\'s loss (its keepalived leaving, its FAULT, or its last advert) until the VIP was bound here (until="vip_bound") and until the first good request through the VIP here (until="first_good_request").',
@@ -47,12 +43,7 @@ export function failoverCollector(store: NodeStore): FailoverCollector {
   return {
     name: 'failover',
     revision: () => observations,
-    register(registry: Registry) {
-      registry.registerMetric(histogram);
-    },
-    update() {
-      /* observed as the measurements arrive */
-    },
-    close: () => unsubscribe(),
+    metrics: [histogram],
+    close: unsubscribe,
   };
 }

@@ -4,50 +4,53 @@
 // in each state (a group split across states is SyncGroupInconsistent's case). Groups come from
 // the FIFO, the log, the notify hook and the data dump (keepalived has no group object on D-Bus);
 // the membership from keepalived.conf. A dead keepalived shows its groups as STOP, never a stale MASTER.
-import { Gauge, type Registry } from 'prom-client';
+import { Gauge } from 'prom-client';
 import type { NodeStore } from '../agent/state/store';
-import { VRRP_STATE_CODE, type VrrpState } from '../agent/state/types';
+import { VRRP_STATE_CODE, type NodeState, type VrrpState } from '../agent/state/types';
 import type { Collector } from './collector';
 
+/** Every group this node knows (from group events or its instances' membership), with its instances counted by state. */
+function groupsOf(s: NodeState): Map<string, Map<VrrpState, number>> {
+  const out = new Map<string, Map<VrrpState, number>>(Object.keys(s.groups).map((g) => [g, new Map()]));
+  for (const inst of Object.values(s.instances)) {
+    if (!inst.syncGroup) continue;
+    const m = out.get(inst.syncGroup) ?? new Map<VrrpState, number>();
+    m.set(inst.state, (m.get(inst.state) ?? 0) + 1);
+    out.set(inst.syncGroup, m);
+  }
+  return out;
+}
+
 export function groupsCollector(store: NodeStore): Collector {
-  let state: Gauge;
-  let members: Gauge;
   return {
     name: 'groups',
     revision: () => store.state.revision,
-    register(registry: Registry) {
-      state = new Gauge({
+    metrics: [
+      new Gauge({
         name: 'keepwatch_vrrp_group_state',
         help: 'State of a vrrp_sync_group on this node (keepalived codes: 0 INIT, 1 BACKUP, 2 MASTER, 3 FAULT, 98 STOP).',
         labelNames: ['group'],
-        registers: [registry],
-      });
-      members = new Gauge({
+        registers: [],
+        collect() {
+          this.reset();
+          const s = store.state;
+          for (const group of groupsOf(s).keys()) {
+            const g = s.groups[group];
+            if (!s.keepalived.up) this.set({ group }, VRRP_STATE_CODE.STOP);
+            else if (g && g.state !== 'UNKNOWN') this.set({ group }, VRRP_STATE_CODE[g.state]);
+          }
+        },
+      }),
+      new Gauge({
         name: 'keepwatch_vrrp_group_instances',
         help: 'Instances of a vrrp_sync_group on this node, by their state.',
         labelNames: ['group', 'state'],
-        registers: [registry],
-      });
-    },
-    update() {
-      const s = store.state;
-      state.reset();
-      members.reset();
-      const names = new Set(Object.keys(s.groups));
-      const byGroup = new Map<string, Map<VrrpState, number>>();
-      for (const inst of Object.values(s.instances)) {
-        if (!inst.syncGroup) continue;
-        names.add(inst.syncGroup);
-        const m = byGroup.get(inst.syncGroup) ?? new Map<VrrpState, number>();
-        m.set(inst.state, (m.get(inst.state) ?? 0) + 1);
-        byGroup.set(inst.syncGroup, m);
-      }
-      for (const group of names) {
-        const g = s.groups[group];
-        if (!s.keepalived.up) state.set({ group }, VRRP_STATE_CODE.STOP);
-        else if (g && g.state !== 'UNKNOWN') state.set({ group }, VRRP_STATE_CODE[g.state]);
-        for (const [st, n] of byGroup.get(group) ?? []) members.set({ group, state: st }, n);
-      }
-    },
+        registers: [],
+        collect() {
+          this.reset();
+          for (const [group, byState] of groupsOf(store.state)) for (const [state, n] of byState) this.set({ group, state }, n);
+        },
+      }),
+    ],
   };
 }

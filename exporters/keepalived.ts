@@ -2,9 +2,9 @@
 // keep working: keepalived_up, keepalived_vrrp_state{iname,intf,vrid,ip_address} (one series per
 // VIP, as the Go exporter does), the per-instance *_total counters, keepalived_script_*.
 // Unlike the Go exporter, a dead keepalived shows every instance as STOP (98), never a stale MASTER.
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import type { NodeStore } from '../agent/state/store';
-import { VRRP_COUNTER_NAMES, VRRP_STATE_CODE, type VrrpCounterName } from '../agent/state/types';
+import { VRRP_COUNTER_NAMES, VRRP_STATE_CODE, type InstanceState, type VrrpCounterName } from '../agent/state/types';
 import type { Collector } from './collector';
 
 const COUNTER_HELP: Record<VrrpCounterName, string> = {
@@ -28,45 +28,73 @@ const COUNTER_HELP: Record<VrrpCounterName, string> = {
 const INSTANCE_LABELS = ['iname', 'intf', 'vrid'] as const;
 
 export function keepalivedCollector(store: NodeStore): Collector {
-  let up: Gauge;
-  let vrrpState: Gauge;
-  let scriptStatus: Gauge;
-  let scriptState: Gauge;
-  const counters = new Map<VrrpCounterName, Counter>();
+  /** Instances in a known state, with their instance labels. */
+  const known = (): Array<{ inst: InstanceState; base: { iname: string; intf: string; vrid: string } }> =>
+    Object.values(store.state.instances)
+      .filter((inst) => inst.state !== 'UNKNOWN')
+      .map((inst) => ({ inst, base: { iname: inst.iname, intf: inst.intf, vrid: String(inst.vrid) } }));
+  const counter = (n: VrrpCounterName) =>
+    new Counter({
+      name: `keepalived_${n}_total`,
+      help: COUNTER_HELP[n],
+      labelNames: INSTANCE_LABELS,
+      registers: [],
+      collect() {
+        this.reset();
+        for (const { inst, base } of known()) {
+          const v = inst.counters[n];
+          if (v !== undefined) this.inc(base, v);
+        }
+      },
+    });
   return {
     name: 'keepalived',
     // Everything below reads only the store: unchanged revision, unchanged text.
     revision: () => store.state.revision,
-    register(registry: Registry) {
-      up = new Gauge({ name: 'keepalived_up', help: 'Status', registers: [registry] });
-      vrrpState = new Gauge({ name: 'keepalived_vrrp_state', help: 'State of vrrp', labelNames: ['iname', 'intf', 'vrid', 'ip_address'], registers: [registry] });
-      for (const n of VRRP_COUNTER_NAMES) {
-        counters.set(n, new Counter({ name: `keepalived_${n}_total`, help: COUNTER_HELP[n], labelNames: INSTANCE_LABELS, registers: [registry] }));
-      }
-      scriptStatus = new Gauge({ name: 'keepalived_script_status', help: 'Tracker Script Status', labelNames: ['name'], registers: [registry] });
-      scriptState = new Gauge({ name: 'keepalived_script_state', help: 'Tracker Script State', labelNames: ['name'], registers: [registry] });
-    },
-    update() {
-      const s = store.state;
-      up.set(s.keepalived.up ? 1 : 0);
-      vrrpState.reset();
-      for (const c of counters.values()) c.reset();
-      scriptStatus.reset();
-      scriptState.reset();
-      for (const inst of Object.values(s.instances)) {
-        if (inst.state === 'UNKNOWN') continue;
-        const code = VRRP_STATE_CODE[inst.state];
-        const base = { iname: inst.iname, intf: inst.intf, vrid: String(inst.vrid) };
-        if (inst.vips.length === 0) vrrpState.set({ ...base, ip_address: '' }, code);
-        for (const vip of inst.vips) vrrpState.set({ ...base, ip_address: vip }, code);
-        for (const [name, value] of Object.entries(inst.counters) as Array<[VrrpCounterName, number]>) {
-          counters.get(name)?.inc(base, value);
-        }
-      }
-      for (const [name, sc] of Object.entries(s.scripts)) {
-        scriptStatus.set({ name }, sc.good ? 1 : 0);
-        if (sc.state !== undefined) scriptState.set({ name }, sc.state);
-      }
-    },
+    metrics: [
+      new Gauge({
+        name: 'keepalived_up',
+        help: 'Status',
+        registers: [],
+        collect() {
+          this.set(store.state.keepalived.up ? 1 : 0);
+        },
+      }),
+      new Gauge({
+        name: 'keepalived_vrrp_state',
+        help: 'State of vrrp',
+        labelNames: ['iname', 'intf', 'vrid', 'ip_address'],
+        registers: [],
+        collect() {
+          this.reset();
+          for (const { inst, base } of known()) {
+            const code = VRRP_STATE_CODE[inst.state];
+            if (inst.vips.length === 0) this.set({ ...base, ip_address: '' }, code);
+            for (const vip of inst.vips) this.set({ ...base, ip_address: vip }, code);
+          }
+        },
+      }),
+      ...VRRP_COUNTER_NAMES.map(counter),
+      new Gauge({
+        name: 'keepalived_script_status',
+        help: 'Tracker Script Status',
+        labelNames: ['name'],
+        registers: [],
+        collect() {
+          this.reset();
+          for (const [name, sc] of Object.entries(store.state.scripts)) this.set({ name }, sc.good ? 1 : 0);
+        },
+      }),
+      new Gauge({
+        name: 'keepalived_script_state',
+        help: 'Tracker Script State',
+        labelNames: ['name'],
+        registers: [],
+        collect() {
+          this.reset();
+          for (const [name, sc] of Object.entries(store.state.scripts)) if (sc.state !== undefined) this.set({ name }, sc.state);
+        },
+      }),
+    ],
   };
 }

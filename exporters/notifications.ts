@@ -1,8 +1,8 @@
 // Paging's own health: outbox depth and age per receiver, sends, failed attempts, retries, drops
 // (never silent), delivery latency, journal write errors, and the alerts and silences behind them.
 // The counters live as long as the agent (kept across reloads by the alerting module) and are
-// registered into each new registry; the gauges are set from the outbox, hub and silences at scrape.
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+// registered into each new registry; the gauges read the outbox, hub and silences at scrape.
+import { Counter, Gauge, Histogram } from 'prom-client';
 import type { Collector } from './collector';
 import type { AlertHub } from '../agent/module';
 import type { DropReason, OutboxMetrics, QueueStatus } from '../agent/alerting/outbox';
@@ -97,21 +97,8 @@ export interface NotificationsCollectorSources {
 }
 
 export function notificationsCollector(src: NotificationsCollectorSources): Collector {
-  let depth: Gauge;
-  let oldest: Gauge;
-  let memoryOnly: Gauge;
-  let alerts: Gauge;
-  let silences: Gauge;
   return {
     name: 'notifications',
-    register(registry: Registry) {
-      for (const m of src.metrics.all) registry.registerMetric(m);
-      depth = new Gauge({ name: 'keepwatch_notifications_queue_depth', help: 'Notifications waiting in the outbox for this receiver.', labelNames: ['receiver'], registers: [registry] });
-      oldest = new Gauge({ name: 'keepwatch_notifications_oldest_age_seconds', help: 'Age of the oldest notification waiting for this receiver (0 when none).', labelNames: ['receiver'], registers: [registry] });
-      memoryOnly = new Gauge({ name: 'keepwatch_outbox_memory_only', help: '1 while the outbox cannot write its journal and keeps notifications in memory only.', registers: [registry] });
-      alerts = new Gauge({ name: 'keepwatch_alerts', help: 'Firing alerts, by name and severity.', labelNames: ['alertname', 'severity'], registers: [registry] });
-      silences = new Gauge({ name: 'keepwatch_silences', help: 'Silences by state.', labelNames: ['state'], registers: [registry] });
-    },
     // Counters, queues, alerts and silences at once; the oldest entry's age in whole seconds.
     revision: () =>
       JSON.stringify([
@@ -122,34 +109,72 @@ export function notificationsCollector(src: NotificationsCollectorSources): Coll
         src.alerts.active().map((a) => a.fingerprint),
         src.silenceCounts(),
       ]),
-    update() {
-      depth.reset();
-      oldest.reset();
-      const seen = new Set<string>();
-      for (const q of src.queues()) {
-        seen.add(q.receiver);
-        depth.set({ receiver: q.receiver }, q.depth);
-        oldest.set({ receiver: q.receiver }, q.oldestAgeSeconds);
-      }
-      for (const r of src.receivers()) {
-        if (seen.has(r)) continue;
-        depth.set({ receiver: r }, 0);
-        oldest.set({ receiver: r }, 0);
-      }
-      memoryOnly.set(src.memoryOnly() ? 1 : 0);
-      alerts.reset();
-      const counts = new Map<string, { alertname: string; severity: string; n: number }>();
-      for (const a of src.alerts.active()) {
-        const alertname = a.labels.alertname ?? '';
-        const severity = a.labels.severity ?? '';
-        const k = `${alertname}\u0000${severity}`;
-        const c = counts.get(k) ?? { alertname, severity, n: 0 };
-        c.n++;
-        counts.set(k, c);
-      }
-      for (const c of counts.values()) alerts.set({ alertname: c.alertname, severity: c.severity }, c.n);
-      silences.reset();
-      for (const [state, n] of Object.entries(src.silenceCounts())) silences.set({ state }, n);
-    },
+    metrics: [
+      ...src.metrics.all,
+      new Gauge({
+        name: 'keepwatch_notifications_queue_depth',
+        help: 'Notifications waiting in the outbox for this receiver.',
+        labelNames: ['receiver'],
+        registers: [],
+        collect() {
+          this.reset();
+          for (const q of queuesOfEveryReceiver(src)) this.set({ receiver: q.receiver }, q.depth);
+        },
+      }),
+      new Gauge({
+        name: 'keepwatch_notifications_oldest_age_seconds',
+        help: 'Age of the oldest notification waiting for this receiver (0 when none).',
+        labelNames: ['receiver'],
+        registers: [],
+        collect() {
+          this.reset();
+          for (const q of queuesOfEveryReceiver(src)) this.set({ receiver: q.receiver }, q.oldestAgeSeconds);
+        },
+      }),
+      new Gauge({
+        name: 'keepwatch_outbox_memory_only',
+        help: '1 while the outbox cannot write its journal and keeps notifications in memory only.',
+        registers: [],
+        collect() {
+          this.set(src.memoryOnly() ? 1 : 0);
+        },
+      }),
+      new Gauge({
+        name: 'keepwatch_alerts',
+        help: 'Firing alerts, by name and severity.',
+        labelNames: ['alertname', 'severity'],
+        registers: [],
+        collect() {
+          this.reset();
+          const counts = new Map<string, { alertname: string; severity: string; n: number }>();
+          for (const a of src.alerts.active()) {
+            const alertname = a.labels.alertname ?? '';
+            const severity = a.labels.severity ?? '';
+            const k = `${alertname}\u0000${severity}`;
+            const c = counts.get(k) ?? { alertname, severity, n: 0 };
+            c.n++;
+            counts.set(k, c);
+          }
+          for (const c of counts.values()) this.set({ alertname: c.alertname, severity: c.severity }, c.n);
+        },
+      }),
+      new Gauge({
+        name: 'keepwatch_silences',
+        help: 'Silences by state.',
+        labelNames: ['state'],
+        registers: [],
+        collect() {
+          this.reset();
+          for (const [state, n] of Object.entries(src.silenceCounts())) this.set({ state }, n);
+        },
+      }),
+    ],
   };
+}
+
+/** The outbox's queues, then every configured receiver without one at depth 0. */
+function queuesOfEveryReceiver(src: NotificationsCollectorSources): Array<Pick<QueueStatus, 'receiver' | 'depth' | 'oldestAgeSeconds'>> {
+  const queues: Array<Pick<QueueStatus, 'receiver' | 'depth' | 'oldestAgeSeconds'>> = src.queues();
+  const seen = new Set(queues.map((q) => q.receiver));
+  return [...queues, ...src.receivers().filter((r) => !seen.has(r)).map((receiver) => ({ receiver, depth: 0, oldestAgeSeconds: 0 }))];
 }

@@ -49,7 +49,7 @@ export function createMetricsRegistry(collectors: Collector[]): MetricsRegistry 
   });
   const parts: Part[] = collectors.map((collector) => {
     const registry = new Registry();
-    collector.register(registry);
+    for (const m of collector.metrics) registry.registerMetric(m);
     return { collector, registry };
   });
   // Two collectors declaring the same metric would put its family twice in the exposition, which
@@ -72,13 +72,14 @@ export function createMetricsRegistry(collectors: Collector[]): MetricsRegistry 
       changed = true;
       const t0 = performance.now();
       let ok = 1;
+      let text = '';
       try {
-        c.update();
+        // Each metric's collect() reads the collector's sources now.
+        text = await render(p.registry);
       } catch {
         ok = 0;
       }
-      const text = await render(p.registry);
-      // A failed update leaves the metrics half set: never reuse that text.
+      // A failed collector's metrics are half set: no text, and nothing to reuse.
       p.text = ok ? text : undefined;
       p.rev = ok ? rev : undefined;
       texts.push(text);

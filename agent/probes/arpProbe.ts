@@ -11,7 +11,7 @@ import type { Clock } from '../context';
 import { isIpv6 } from './ipAddress';
 import { parseArpingOutput } from './parse/arpingOutput';
 import { runCommand, type CommandRunner } from './runCommand';
-import type { JudgedProbe } from './scheduler';
+import type { Probe } from './probe';
 
 export const IPV6_UNSUPPORTED = 'not supported for IPv6';
 
@@ -43,8 +43,9 @@ function osMacs(): Set<string> {
 /** How soon a run that found a duplicate is repeated. arping itself waits up to 2 s. */
 export const DUPLICATE_FOLLOW_UP_MS = 2_000;
 
-export class ArpProbe implements JudgedProbe {
+export class ArpProbe implements Probe {
   readonly name = 'arp';
+  readonly source = 'arp_probe';
   private readonly logged = new Set<string>();
 
   constructor(private readonly opts: ArpProbeOptions) {}

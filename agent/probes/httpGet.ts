@@ -1,8 +1,7 @@
 // The probes' HTTP client: a GET with an AbortSignal and a bounded body. node:http with a
-// keep-alive agent rather than fetch: measured against a real nginx (test/unit/probes/nginxReal),
-// a stub_status run costs 0.27 ms CPU median this way, 0.33 ms with a new connection each time
-// and 0.51 ms through fetch/undici; a probe that runs every few seconds must stay cheap.
-// Injectable (tests, other transports).
+// keep-alive agent rather than fetch: a probe that runs every second or few must stay cheap, and
+// this costs the least CPU per run of the three ways bench/probeCost.ts compares (a new connection
+// each run, fetch/undici). Injectable (tests, other transports).
 import * as http from 'node:http';
 import * as https from 'node:https';
 

@@ -5,7 +5,7 @@
 import type { Clock } from '../context';
 import type { NodeEvent } from '../state/types';
 import { runCommand, type CommandRunner } from './runCommand';
-import type { JudgedProbe } from './scheduler';
+import type { Probe } from './probe';
 
 export interface NginxConfigProbeOptions {
   binary: string;
@@ -26,8 +26,9 @@ export function nginxErrorLine(stderr: string): string | undefined {
   return lines.find((l) => /\[(emerg|alert|crit)\]/.test(l)) ?? lines.find((l) => /failed/.test(l)) ?? lines[lines.length - 1];
 }
 
-export class NginxConfigProbe implements JudgedProbe {
+export class NginxConfigProbe implements Probe {
   readonly name = 'nginx_config';
+  readonly source = 'nginx_probe';
 
   constructor(private readonly opts: NginxConfigProbeOptions) {}
 
@@ -53,5 +54,11 @@ export class NginxConfigProbe implements JudgedProbe {
       return [{ ...base, valid: false, reason: line }];
     }
     return [{ ...base, valid: true, hash: r.stdoutSha256 }];
+  }
+
+  /** An invalid configuration (or nginx -T not run) fails the run. */
+  judge(events: NodeEvent[]): string | undefined {
+    for (const ev of events) if (ev.kind === 'nginx_config' && !ev.valid) return ev.reason ?? 'nginx configuration invalid';
+    return undefined;
   }
 }

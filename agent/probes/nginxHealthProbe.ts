@@ -8,7 +8,7 @@ import type { NodeStore } from '../state/store';
 import type { NginxHealthEvent, NodeEvent } from '../state/types';
 import { httpErrorText, type HttpGet } from './httpGet';
 import { isIpv6 } from './ipAddress';
-import type { JudgedProbe } from './scheduler';
+import type { Probe } from './probe';
 
 export interface NginxHealthProbeOptions {
   url: string;
@@ -27,8 +27,9 @@ export function urlThroughVip(url: string, vip: string): string {
   return u.toString();
 }
 
-export class NginxHealthProbe implements JudgedProbe {
+export class NginxHealthProbe implements Probe {
   readonly name = 'nginx_health';
+  readonly source = 'nginx_probe';
   private readonly mono: () => number;
   /** Per target: failures in a row and when the first of them was seen. */
   private readonly streak = new Map<string, { failures: number; since: number }>();
@@ -56,6 +57,12 @@ export class NginxHealthProbe implements JudgedProbe {
     // A VIP no longer held is no longer a target: its streak starts afresh when it is held again.
     for (const t of [...this.streak.keys()]) if (!targets.some((x) => x.target === t)) this.streak.delete(t);
     return events.map((ev) => this.counted(ev));
+  }
+
+  /** The first target that did not answer 2xx/3xx fails the run. */
+  judge(events: NodeEvent[]): string | undefined {
+    for (const ev of events) if (ev.kind === 'nginx_health' && !ev.up) return `${ev.target}: ${ev.reason ?? `status ${ev.statusCode ?? 'none'}`}`;
+    return undefined;
   }
 
   private counted(ev: NginxHealthEvent): NginxHealthEvent {

@@ -14,7 +14,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Clock } from '../context';
 import type { NginxProcessEvent, NodeEvent } from '../state/types';
-import type { JudgedProbe } from './scheduler';
+import type { Probe } from './probe';
 
 export interface NginxProcessProbeOptions {
   pidFile: string;
@@ -44,8 +44,9 @@ function statStamp(p: string): string | undefined {
   return st ? `${st.ino}:${st.mtimeMs}:${st.size}` : undefined;
 }
 
-export class NginxProcessProbe implements JudgedProbe {
+export class NginxProcessProbe implements Probe {
   readonly name = 'nginx_process';
+  readonly source = 'nginx_probe';
   private identity?: { pid: number; start: string; workers: string };
   private readonly read: (p: string) => string;
   private readonly stamp: (p: string) => string | undefined;
@@ -72,6 +73,12 @@ export class NginxProcessProbe implements JudgedProbe {
     const ev = this.verdict();
     // Nothing while a vanished master may still be replaced: neither up (it is gone) nor down (yet).
     return ev ? [ev] : [];
+  }
+
+  /** A master reported down fails the run (no event while a restart's grace runs: no verdict yet). */
+  judge(events: NodeEvent[]): string | undefined {
+    for (const ev of events) if (ev.kind === 'nginx_process' && !ev.up) return ev.reason ?? 'nginx_process down';
+    return undefined;
   }
 
   async start(emit: (ev: NodeEvent) => void): Promise<void> {

@@ -4,7 +4,7 @@ import type { Clock } from '../context';
 import type { NodeEvent } from '../state/types';
 import { httpErrorText, type HttpGet } from './httpGet';
 import { parseStubStatus } from './parse/stubStatus';
-import type { JudgedProbe } from './scheduler';
+import type { Probe } from './probe';
 
 export interface NginxStatusProbeOptions {
   url: string;
@@ -12,8 +12,9 @@ export interface NginxStatusProbeOptions {
   clock: Clock;
 }
 
-export class NginxStatusProbe implements JudgedProbe {
+export class NginxStatusProbe implements Probe {
   readonly name = 'nginx_status';
+  readonly source = 'nginx_probe';
 
   constructor(private readonly opts: NginxStatusProbeOptions) {}
 
@@ -30,5 +31,11 @@ export class NginxStatusProbe implements JudgedProbe {
       const reason = signal.aborted ? `no answer from ${this.opts.url}: ${httpErrorText(signal.reason)}` : `${this.opts.url}: ${httpErrorText(e)}`;
       return [{ ...base, at: this.opts.clock.now(), up: false, reason }];
     }
+  }
+
+  /** stub_status not fetched or not parsed fails the run. */
+  judge(events: NodeEvent[]): string | undefined {
+    for (const ev of events) if (ev.kind === 'nginx_status' && !ev.up) return ev.reason ?? 'nginx_status down';
+    return undefined;
   }
 }

@@ -1,22 +1,18 @@
 // Runs every probe on its interval or cron schedule (node-cron), never overlapping itself: a run
 // that is due while the previous one still goes is skipped and counted. Each run has a timeout
 // (its AbortSignal is aborted); a throw or a timeout becomes a failed probe_run event, never an
-// exception. Each run's wall time and CPU time (process.cpuUsage delta: approximate, since other
-// work of the agent interleaves with an async run) go into the probe_run event.
+// exception; otherwise the probe's own judge() says whether its events mean a failure. Each run's
+// wall time and CPU time (process.cpuUsage delta: approximate, since other work of the agent
+// interleaves with an async run) go into the probe_run event, under the probe's source.
 import cron from 'node-cron';
 import type { Logger } from 'pino';
 import type { Clock } from '../context';
 import type { NodeEvent } from '../state/types';
+import { errText } from '../errors';
 import type { Probe } from './probe';
 
-/** A probe may judge its own results (e.g. "IPv6 not supported" is no failure); otherwise the scheduler's default applies. */
-export interface JudgedProbe extends Probe {
-  /** The failure reason these events mean, or undefined when the run succeeded. */
-  judge?(events: NodeEvent[]): string | undefined;
-}
-
 export interface ScheduledProbe {
-  probe: JudgedProbe;
+  probe: Probe;
   /** Fixed interval, ms. Ignored when schedule is set. */
   intervalMs?: number;
   /** Cron expression (node-cron syntax, optional seconds field). */
@@ -63,36 +59,6 @@ interface Entry {
   abort?: AbortController;
 }
 
-/** Default verdict: an event that says something is down, invalid, or could not be checked is a failure. */
-export function defaultJudge(events: NodeEvent[]): string | undefined {
-  for (const ev of events) {
-    switch (ev.kind) {
-      case 'nginx_status':
-      case 'nginx_process':
-        if (!ev.up) return ev.reason ?? `${ev.kind} down`;
-        break;
-      case 'nginx_health':
-        if (!ev.up) return `${ev.target}: ${ev.reason ?? `status ${ev.statusCode ?? 'none'}`}`;
-        break;
-      case 'nginx_config':
-        if (!ev.valid) return ev.reason ?? 'nginx configuration invalid';
-        break;
-      case 'nginx_start_hook':
-        if (!ev.ok) return ev.reason ?? 'nginx start hook missing';
-        break;
-      case 'vip_duplicate':
-        if (ev.error) return `${ev.vip}: ${ev.error}`;
-        break;
-      case 'source':
-        if (!ev.up) return ev.error ?? 'source down';
-        break;
-      default:
-        break;
-    }
-  }
-  return undefined;
-}
-
 export class ProbeScheduler {
   private readonly entries = new Map<string, Entry>();
   private readonly cron: CronScheduler;
@@ -132,7 +98,7 @@ export class ProbeScheduler {
           await p.start((ev) => this.emit(ev));
         } catch (err) {
           // Its scheduled runs still report; a broken long-lived part must not stop the others.
-          this.opts.log.error({ probe: p.name, err: (err as Error).message }, 'probe failed to start its long-lived part');
+          this.opts.log.error({ probe: p.name, err: errText(err) }, 'probe failed to start its long-lived part');
         }
       }
       if (e.cfg.schedule) e.cronTask = this.cron.schedule(e.cfg.schedule, () => this.tick(e), p.name);
@@ -154,7 +120,7 @@ export class ProbeScheduler {
       try {
         await e.cfg.probe.stop?.();
       } catch (err) {
-        this.opts.log.warn({ probe: e.cfg.probe.name, err: (err as Error).message }, 'probe failed to stop cleanly');
+        this.opts.log.warn({ probe: e.cfg.probe.name, err: errText(err) }, 'probe failed to stop cleanly');
       }
     }
     // Runs honour their abort signal; one that does not must not hold a reload or shutdown forever.
@@ -201,7 +167,7 @@ export class ProbeScheduler {
     try {
       this.opts.emit(ev);
     } catch (err) {
-      this.opts.log.error({ kind: ev.kind, err: (err as Error).message }, 'applying a probe event failed');
+      this.opts.log.error({ kind: ev.kind, err: errText(err) }, 'applying a probe event failed');
     }
   }
 
@@ -233,7 +199,7 @@ export class ProbeScheduler {
       const cpu = this.cpuUsage(cpu0);
       this.emit({
         kind: 'probe_run',
-        source: sourceOf(probe.name),
+        source: probe.source,
         at,
         probe: probe.name,
         ok,
@@ -255,7 +221,7 @@ export class ProbeScheduler {
       const out = await probe.run(ac.signal);
       events = Array.isArray(out) ? out : [];
     } catch (err) {
-      failure = ac.signal.aborted && ac.signal.reason instanceof ProbeTimeoutError ? ac.signal.reason.message : errorText(err);
+      failure = ac.signal.aborted && ac.signal.reason instanceof ProbeTimeoutError ? ac.signal.reason.message : errText(err);
     } finally {
       clock.clearTimeout(timer);
     }
@@ -264,9 +230,9 @@ export class ProbeScheduler {
     for (const ev of events) this.emit(ev);
     if (failure === undefined) {
       try {
-        failure = (probe.judge ?? defaultJudge)(events);
+        failure = probe.judge(events);
       } catch (err) {
-        failure = `judging the result failed: ${errorText(err)}`;
+        failure = `judging the result failed: ${errText(err)}`;
       }
     }
     report(failure === undefined, failure);
@@ -279,7 +245,7 @@ export class ProbeScheduler {
     try {
       ms = e.cfg.probe.followUpMs?.(events);
     } catch (err) {
-      this.opts.log.warn({ probe: e.cfg.probe.name, err: errorText(err) }, 'probe follow-up failed');
+      this.opts.log.warn({ probe: e.cfg.probe.name, err: errText(err) }, 'probe follow-up failed');
     }
     if (ms === undefined || this.stopped || e.followUp) return;
     e.followUp = this.opts.clock.setTimeout(() => {
@@ -291,16 +257,4 @@ export class ProbeScheduler {
 
 export class ProbeTimeoutError extends Error {
   override readonly name = 'ProbeTimeoutError';
-}
-
-function errorText(err: unknown): string {
-  if (err instanceof Error) return err.message || err.name;
-  return String(err);
-}
-
-/** The store's source name of a probe's events (probe_run of vip/arp/nginx_* probes). */
-export function sourceOf(probe: string): 'vip_probe' | 'arp_probe' | 'nginx_probe' {
-  if (probe === 'vip') return 'vip_probe';
-  if (probe === 'arp') return 'arp_probe';
-  return 'nginx_probe';
 }

@@ -1,8 +1,8 @@
 // A CommandRunner that starts its commands from one long-lived /bin/sh instead of from the agent.
-// Why: every spawn forks the whole agent (a ~65 MiB process), and a probe that runs arping each
-// second spent more CPU on those forks than on anything else (0.4 % of a core in the lab); a fork
-// of a small shell costs a fraction of that. Same contract as runCommand: never rejects, an abort
-// kills the command, output bounded.
+// Why: every spawn forks the whole agent, and for a probe that runs arping each second those forks
+// were the agent's largest CPU cost; a fork of a small shell costs a fraction of that (figures in
+// bench/RESULTS.md). Same contract as runCommand: never rejects, an abort kills the command,
+// output bounded.
 //
 // Protocol: the agent writes `<id> <shell-quoted argv>` lines to the shell's stdin; for each, the
 // shell starts a subshell that runs the command in the background with its output in two files of

@@ -29,12 +29,19 @@ export function startHookReferenced(conf: KeepalivedConf, path: string): boolean
 
 export class StartHookProbe implements Probe {
   readonly name = 'nginx_start_hook';
+  readonly source = 'nginx_probe';
 
   constructor(private readonly opts: StartHookProbeOptions) {}
 
   async run(signal: AbortSignal): Promise<NodeEvent[]> {
     signal.throwIfAborted();
     return [this.check()];
+  }
+
+  /** A missing or unusable start hook fails the run; not being named in keepalived.conf does not. */
+  judge(events: NodeEvent[]): string | undefined {
+    for (const ev of events) if (ev.kind === 'nginx_start_hook' && !ev.ok) return ev.reason ?? 'nginx start hook missing';
+    return undefined;
   }
 
   check(): NginxStartHookEvent {

@@ -2,7 +2,7 @@
 // keepwatch's config, else what keepalived said (D-Bus/JSON dumps) or keepalived.conf, as folded
 // in the store. Bound: os.networkInterfaces() (getifaddrs: microseconds, secondary addresses and
 // labels included; systeminformation's networkInterfaces forks and reads sysfs per interface,
-// milliseconds, see the probe cost test). Changes are followed as they happen: a long-lived
+// milliseconds: bench/probeCost.ts). Changes are followed as they happen: a long-lived
 // `ip -o monitor address` child (netlink; iproute2 6.1 prints text even with -json) makes us
 // re-read on every line, so a VIP that appears or vanishes is seen in milliseconds without fast
 // polling; the scheduled run is only a safety net. The child is restarted with backoff if it dies.
@@ -14,7 +14,7 @@ import type { NodeStore } from '../state/store';
 import type { NodeEvent, VipObservationEvent } from '../state/types';
 import { deviceOfLabel, normalizeIp } from './ipAddress';
 import { parseIpMonitorLine } from './parse/ipMonitorLine';
-import type { JudgedProbe } from './scheduler';
+import type { Probe } from './probe';
 
 /** Where an address is bound: its device, and its prefix length when the reader knows it. */
 export interface BoundAddress {
@@ -60,8 +60,9 @@ export interface VipProbeOptions {
 
 export const DEFAULT_MONITOR_COMMAND = ['ip', '-o', 'monitor', 'address'];
 
-export class VipProbe implements JudgedProbe {
+export class VipProbe implements Probe {
   readonly name = 'vip';
+  readonly source = 'vip_probe';
   private readonly read: AddressReader;
   private emit?: (ev: NodeEvent) => void;
   private child?: ChildProcess;
@@ -122,6 +123,12 @@ export class VipProbe implements JudgedProbe {
     const ev = this.observe();
     this.lastSeen = fingerprint(ev);
     return [ev];
+  }
+
+  /** Where the VIPs are is a finding, never a failure: a run that could read the addresses succeeded
+   *  (one that could not threw). */
+  judge(): string | undefined {
+    return undefined;
   }
 
   async start(emit: (ev: NodeEvent) => void): Promise<void> {

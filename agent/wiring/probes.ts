@@ -4,10 +4,10 @@
 // Its config slice is nginx, probes, vips and rules.peer_timeout: a reload touching only those
 // rebuilds this. keepalived.conf is the keepalived_conf module's (wiring/keepalivedConf.ts).
 import type { Component, ModuleFactory, WiringCtx } from '../module';
-import type { ProbeSchedule } from '../config/schema';
 import { ProbeScheduler, type ScheduledProbe, type CronScheduler } from '../probes/scheduler';
+import { effectiveSchedule, RECHECK_ON_MASTER_CHANGE, type ProbeName } from '../probes/schedulePolicy';
 import { VipProbe, type AddressReader, type SpawnFn } from '../probes/vipProbe';
-import { ARPING_MIN_TIMEOUT_MS, ArpProbe } from '../probes/arpProbe';
+import { ArpProbe } from '../probes/arpProbe';
 import { createShellRunner } from '../probes/shellRunner';
 import { NginxStatusProbe } from '../probes/nginxStatusProbe';
 import { NginxHealthProbe } from '../probes/nginxHealthProbe';
@@ -22,49 +22,6 @@ import { vipCollector } from '../../exporters/vip';
 import { nginxHealthCollector } from '../../exporters/nginxHealth';
 import { probesCollector } from '../../exporters/probes';
 import { failoverOutageOptions } from './shared';
-
-export type ProbeName = 'vip' | 'arp' | 'nginx_status' | 'nginx_health' | 'nginx_process' | 'nginx_config';
-
-/** Defaults when `probes.<name>` does not say: the VIP interval run is a safety net (the address monitor sees changes at once). */
-export const PROBE_DEFAULTS: Record<ProbeName, { intervalMs?: number; schedule?: string; timeoutMs: number; minTimeoutMs?: number }> = {
-  vip: { intervalMs: 10_000, timeoutMs: 2_000 },
-  // arping listens 2 s: with `arp: {interval: 1s}` the runs go back to back (the scheduler skips a
-  // run while the last one is still going) rather than being cut off at 1 s.
-  arp: { intervalMs: 10_000, timeoutMs: 5_000, minTimeoutMs: ARPING_MIN_TIMEOUT_MS },
-  nginx_status: { intervalMs: 5_000, timeoutMs: 3_000 },
-  // Each second: NGINX_HEALTH_FAILURES_DOWN failures in a row page NginxDownOnVipHolder, so a site
-  // that stops answering is known in about two seconds. Local requests over a kept-alive connection.
-  nginx_health: { intervalMs: 1_000, timeoutMs: 1_000 },
-  // The full check (comm, start time, workers: reloads); between runs the probe watches the master's
-  // pid itself (NGINX_WATCH_INTERVAL_MS), so a death is seen within a fraction of a second anyway.
-  nginx_process: { intervalMs: 5_000, timeoutMs: 1_000 },
-  // An interval, not the cron line '*/5 * * * *': node-cron's time zone arithmetic pages in ICU's
-  // data (~5 MiB of RSS) for a probe that needs no wall-clock alignment. `schedule:` still takes cron.
-  nginx_config: { intervalMs: 300_000, timeoutMs: 30_000 },
-};
-
-/** Probes run again at once when nginx restarted or reloaded: a restart or reload may bring another
- *  configuration (not checked for 5 minutes otherwise), and a new master serves again, which
- *  stub_status (every 5 s) would tell late while NginxDownOnVipHolder still fires on its last failure. */
-export const RECHECK_ON_MASTER_CHANGE: ProbeName[] = ['nginx_config', 'nginx_status', 'nginx_health'];
-
-/** probes.<name> over the defaults: an interval replaces a default schedule and vice versa; a timeout
- * not set is the default's, capped by the interval but never under the probe's minimum. */
-export function effectiveSchedule(name: ProbeName, cfg: ProbeSchedule | undefined): { enabled: boolean; intervalMs?: number; schedule?: string; timeoutMs: number } {
-  const d = PROBE_DEFAULTS[name];
-  const enabled = cfg?.enabled ?? true;
-  let intervalMs = d.intervalMs;
-  let schedule = d.schedule;
-  if (cfg?.interval !== undefined) {
-    intervalMs = cfg.interval;
-    schedule = undefined;
-  } else if (cfg?.schedule !== undefined) {
-    schedule = cfg.schedule;
-    intervalMs = undefined;
-  }
-  const timeoutMs = cfg?.timeout ?? Math.max(d.minTimeoutMs ?? 0, intervalMs !== undefined ? Math.min(d.timeoutMs, intervalMs) : d.timeoutMs);
-  return { enabled, intervalMs, schedule, timeoutMs };
-}
 
 /** What tests and the lab may swap; everything else comes from the config. */
 export interface ProbesModuleOptions {
@@ -153,8 +110,8 @@ export function createProbesModule(o: ProbesModuleOptions = {}): ModuleFactory {
           await sched.stop();
           arpShell.close();
           ownHttp?.close();
-          healthMetrics.close();
-          probeMetrics.close();
+          healthMetrics.close?.();
+          probeMetrics.close?.();
         },
       };
 

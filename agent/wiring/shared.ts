@@ -13,7 +13,8 @@ import type { NodeStore } from '../state/store';
 import { FailoverOutageTracker, type FailoverOutageOptions } from '../state/failoverOutage';
 import { createEngineState, type EngineState } from '../../rules/engine';
 import { NotificationMetrics } from '../../exporters/notifications';
-import { failoverCollector, type FailoverCollector } from '../../exporters/failover';
+import { failoverCollector } from '../../exporters/failover';
+import type { Collector } from '../../exporters/collector';
 
 /** keepalived.conf as last parsed: the keepalived_conf module points it at the source of its
  *  current build, so a reader holds this one object across rebuilds of that module. */
@@ -45,7 +46,7 @@ export interface Shared {
   keepalivedConf: KeepalivedConfReading;
   /** The failover outage measurement and its histogram. Fed by the probes and the peers; the probes
    *  module starts it and hands it new settings on reload: a takeover being measured is not lost. */
-  failover: { tracker: FailoverOutageTracker; collector: FailoverCollector };
+  failover: { tracker: FailoverOutageTracker; collector: Collector };
 }
 
 export interface SharedDeps {

@@ -1,47 +1,64 @@
-// The scrape wrapper (exporters/registry.ts): every collector timed and marked, a failing one
-// marked 0 without breaking /metrics, text reused while a collector's revision holds, and two
-// collectors declaring one metric refused when the registry is built.
-import { Gauge, type Registry } from 'prom-client';
-import type { Collector } from '../../../exporters/collector';
+// The scrape over collectors (exporters/registry.ts) with the Collector contract: each collector's
+// metrics rendered in a registry of its own, a collector whose collect() throws marked failed
+// without breaking /metrics, text reused while a collector's revision holds.
+import { Gauge } from 'prom-client';
 import { createMetricsRegistry } from '../../../exporters/registry';
+import type { Collector } from '../../../exporters/collector';
 
-function gaugeCollector(name: string, metric: string, o: { value?: () => number; revision?: () => unknown } = {}): Collector & { updates: number } {
-  let g: Gauge<string>;
-  const c = {
+function gaugeCollector(name: string, value: () => number, revision?: () => unknown): Collector {
+  return {
     name,
-    updates: 0,
-    register(r: Registry) {
-      g = new Gauge({ name: metric, help: `${metric} help`, registers: [r] });
-    },
-    update() {
-      c.updates++;
-      g.set(o.value ? o.value() : 1);
-    },
-    ...(o.revision ? { revision: o.revision } : {}),
+    revision,
+    metrics: [
+      new Gauge({
+        name: `test_${name}`,
+        help: `${name} value`,
+        labelNames: ['k'],
+        registers: [],
+        collect() {
+          this.reset();
+          this.set({ k: 'a' }, 1);
+          this.set({ k: 'b' }, value());
+        },
+      }),
+    ],
   };
-  return c;
 }
 
-test('a metric declared by two collectors is refused when the registry is built', () => {
-  expect(() => createMetricsRegistry([gaugeCollector('a', 'kw_test_same'), gaugeCollector('b', 'kw_test_same')])).toThrow(/kw_test_same/);
+test('a throwing collect() fails its collector only: success 0, none of its half-set series; the others as usual', async () => {
+  let broken = true;
+  const m = createMetricsRegistry([
+    gaugeCollector('bad', () => {
+      if (broken) throw new Error('boom');
+      return 2;
+    }),
+    gaugeCollector('good', () => 3),
+  ]);
+  let body = (await m.scrape()).body;
+  expect(body).toMatch(/^keepwatch_scrape_collector_success\{collector="bad"\} 0$/m);
+  expect(body).toMatch(/^keepwatch_scrape_collector_success\{collector="good"\} 1$/m);
+  expect(body).not.toMatch(/^test_bad/m);
+  expect(body).toMatch(/^test_good\{k="b"\} 3$/m);
+  broken = false;
+  body = (await m.scrape()).body;
+  expect(body).toMatch(/^keepwatch_scrape_collector_success\{collector="bad"\} 1$/m);
+  expect(body).toMatch(/^test_bad\{k="b"\} 2$/m);
 });
 
-test('a failing collector is marked 0, the others are served; a revision that holds reuses the text', async () => {
+test('while a collector\'s revision holds, its collect() is not run and its text is reused', async () => {
+  let calls = 0;
   let rev = 1;
-  const steady = gaugeCollector('steady', 'kw_test_steady', { revision: () => rev });
-  const broken = gaugeCollector('broken', 'kw_test_broken', {
-    value: () => {
-      throw new Error('no');
-    },
-  });
-  const m = createMetricsRegistry([steady, broken]);
+  const m = createMetricsRegistry([
+    gaugeCollector(
+      'cached',
+      () => ++calls,
+      () => rev,
+    ),
+  ]);
   const first = await m.scrape();
-  expect(first.body).toMatch(/^keepwatch_scrape_collector_success\{collector="steady"\} 1$/m);
-  expect(first.body).toMatch(/^keepwatch_scrape_collector_success\{collector="broken"\} 0$/m);
-  expect(first.body).toMatch(/^kw_test_steady 1$/m);
-  await m.scrape();
-  expect(steady.updates).toBe(1);
+  expect(first.body).toMatch(/^test_cached\{k="b"\} 1$/m);
+  expect((await m.scrape()).buffer).toBe(first.buffer);
+  expect(calls).toBe(1);
   rev = 2;
-  await m.scrape();
-  expect(steady.updates).toBe(2);
+  expect((await m.scrape()).body).toMatch(/^test_cached\{k="b"\} 2$/m);
 });

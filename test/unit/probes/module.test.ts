@@ -11,14 +11,14 @@ import { Daemon } from '../../../agent/daemon';
 import { silentLogger } from '../../../agent/logger';
 import { coreModule } from '../../../agent/wiring/core';
 import { keepalivedConfModule } from '../../../agent/wiring/keepalivedConf';
-import { createProbesModule, effectiveSchedule, PROBE_DEFAULTS } from '../../../agent/wiring/probes';
+import { createProbesModule } from '../../../agent/wiring/probes';
 import { ARPING_MIN_TIMEOUT_MS } from '../../../agent/probes/arpProbe';
 import { runCommand, type CommandRunner } from '../../../agent/probes/runCommand';
+import { waitFor } from '../../helpers/wait';
 
 const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => fs.existsSync(p));
 if (!NGINX) console.warn('SKIPPED: probes module test needs nginx (apt-get install nginx-light)');
 const describeReal = NGINX ? describe : describe.skip;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -29,36 +29,6 @@ function freePort(): Promise<number> {
     });
   });
 }
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 5000): Promise<T> {
-  const t0 = Date.now();
-  let last: unknown;
-  while (Date.now() - t0 < ms) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    await sleep(25);
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-}
-
-describe('effectiveSchedule', () => {
-  test('defaults, a schedule replacing a default interval and back, timeout capped by the interval', () => {
-    expect(effectiveSchedule('vip', undefined)).toEqual({ enabled: true, intervalMs: 10_000, schedule: undefined, timeoutMs: 2_000 });
-    expect(effectiveSchedule('nginx_config', undefined)).toEqual({ enabled: true, intervalMs: 300_000, schedule: undefined, timeoutMs: 30_000 });
-    expect(effectiveSchedule('nginx_config', { schedule: '*/5 * * * *', enabled: true })).toEqual({ enabled: true, intervalMs: undefined, schedule: '*/5 * * * *', timeoutMs: 30_000 });
-    expect(effectiveSchedule('nginx_config', { interval: 60_000, enabled: true })).toEqual({ enabled: true, intervalMs: 60_000, schedule: undefined, timeoutMs: 30_000 });
-    expect(effectiveSchedule('arp', { schedule: '*/30 * * * * *', enabled: true })).toMatchObject({ intervalMs: undefined, schedule: '*/30 * * * * *', timeoutMs: PROBE_DEFAULTS.arp.timeoutMs });
-    expect(effectiveSchedule('nginx_health', { interval: 1000, enabled: true })).toMatchObject({ intervalMs: 1000, timeoutMs: 1000 });
-    // arping listens 2 s: a 1 s interval does not cap its timeout under that (runs go back to back).
-    expect(effectiveSchedule('arp', { interval: 1000, enabled: true })).toMatchObject({ intervalMs: 1000, timeoutMs: ARPING_MIN_TIMEOUT_MS });
-    expect(effectiveSchedule('arp', { interval: 1000, timeout: 3000, enabled: true })).toMatchObject({ intervalMs: 1000, timeoutMs: 3000 });
-    expect(effectiveSchedule('nginx_health', { interval: 1000, timeout: 500, enabled: false })).toMatchObject({ enabled: false, timeoutMs: 500 });
-  });
-});
 
 describeReal('probes module in the daemon', () => {
   let dir: string;
@@ -79,7 +49,7 @@ http { access_log off; client_body_temp_path ${dir}/tmp; proxy_temp_path ${dir}/
 `,
     );
     nginx = spawn(NGINX as string, ['-c', path.join(dir, 'nginx.conf')], { stdio: 'ignore' });
-    await until('nginx pid file', async () => (fs.existsSync(path.join(dir, 'nginx.pid')) ? true : undefined));
+    await waitFor(() => fs.existsSync(path.join(dir, 'nginx.pid')), { what: 'nginx pid file' });
     // The unicast fixture: VI_U with 192.0.2.77, auth_pass present in the file.
     fs.copyFileSync(path.join(__dirname, '../../fixtures/keepalived-conf/unicast.conf'), path.join(dir, 'keepalived.conf'));
   });
@@ -137,12 +107,12 @@ vips:
     const base = `http://127.0.0.1:${daemon.http.address()!.port}`;
     const metrics = () => fetch(`${base}/metrics`).then((r) => r.text());
 
-    let lastText = "";
-    const text = await until("probe metrics", async () => {
+    let lastText = '';
+    const text = await waitFor(async () => {
       const t = await metrics();
       lastText = t;
       return /nginx_up 1/.test(t) && /keepwatch_nginx_config_valid 1/.test(t) && /keepwatch_vip_duplicate\{vip="192.0.2.77"\} 0/.test(t) ? t : undefined;
-    }).catch(async (e) => {
+    }, { what: 'probe metrics' }).catch(async (e) => {
       const st = await fetch(`${base}/api/v1/state`).then((r) => r.json() as Promise<any>);
       throw new Error(`${(e as Error).message}\n${JSON.stringify(st.nginx.config)}\n${lastText.split('\n').filter((l) => /^(nginx_|keepwatch_(vip|nginx|probe_success|source))/.test(l)).join('\n')}`);
     });
@@ -172,20 +142,20 @@ vips:
     // Reload with a health URL that 404s: the module is rebuilt and health turns 0 within an interval.
     fs.writeFileSync(configFile, configYaml('/missing'));
     await daemon.reload();
-    const after = await until('health down after reload', async () => {
+    const after = await waitFor(async () => {
       const t = await metrics();
       return /keepwatch_nginx_health_up\{target="local"\} 0/.test(t) ? t : undefined;
-    }, 3000);
+    }, { what: 'health down after reload', timeoutMs: 3000 });
     expect(after).toMatch(/^keepwatch_nginx_health_status_code\{target="local"\} 404$/m);
     const st2 = await fetch(`${base}/api/v1/state`).then((r) => r.json() as Promise<any>);
     expect(st2.probes.nginx_health).toMatchObject({ ok: false, reason: expect.stringContaining('answered 404') });
 
     // nginx stops: nginx_up 0 and the process down within one interval.
     nginx!.kill('SIGTERM');
-    const down = await until('nginx down', async () => {
+    const down = await waitFor(async () => {
       const t = await metrics();
       return /^nginx_up 0$/m.test(t) && /keepwatch_nginx_process_up 0/.test(t) ? t : undefined;
-    }, 3000);
+    }, { what: 'nginx down', timeoutMs: 3000 });
     expect(down).not.toMatch(/^nginx_connections_active /m);
     await daemon.stop();
     daemon = undefined;

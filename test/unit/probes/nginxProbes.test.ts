@@ -32,6 +32,14 @@ describe('NginxStatusProbe', () => {
     };
     expect(await p.run(sig())).toEqual([expect.objectContaining({ up: false, reason: 'http://127.0.0.1/nginx_status: connect ECONNREFUSED 127.0.0.1:80' })]);
   });
+
+  test('judge: down fails the run with its reason; up succeeds', () => {
+    const p = new NginxStatusProbe({ url: 'http://127.0.0.1/nginx_status', http: async () => ({ status: 200, body: '' }), clock: new FakeClock() });
+    expect(p.judge([])).toBeUndefined();
+    expect(p.judge([{ kind: 'nginx_status', source: 'nginx_probe', at: 0, up: true }])).toBeUndefined();
+    expect(p.judge([{ kind: 'nginx_status', source: 'nginx_probe', at: 0, up: false, reason: 'connect ECONNREFUSED 127.0.0.1:80' }])).toBe('connect ECONNREFUSED 127.0.0.1:80');
+    expect(p.judge([{ kind: 'nginx_status', source: 'nginx_probe', at: 0, up: false }])).toBe('nginx_status down');
+  });
 });
 
 describe('NginxHealthProbe', () => {
@@ -71,6 +79,17 @@ describe('NginxHealthProbe', () => {
     const noVip = new NginxHealthProbe({ url: 'http://127.0.0.1/', viaVip: false, store, http, clock });
     expect(noVip.targets()).toEqual([{ target: 'local', url: 'http://127.0.0.1/' }]);
     expect(urlThroughVip('https://site.example:8443/a/b', '192.0.2.7')).toBe('https://192.0.2.7:8443/a/b');
+  });
+});
+
+describe('NginxHealthProbe: judge', () => {
+  test('the first target down fails the run, named with its reason or status', () => {
+    const p = new NginxHealthProbe({ url: 'http://127.0.0.1/', viaVip: false, store: new NodeStore('n1', new FakeClock()), http: async () => ({ status: 200, body: '' }), clock: new FakeClock() });
+    const ev = (target: string, up: boolean, o: Partial<NginxHealthEvent> = {}): NginxHealthEvent => ({ kind: 'nginx_health', source: 'nginx_probe', at: 0, target, up, durationMs: 1, ...o });
+    expect(p.judge([ev('local', true), ev('vip:192.0.2.100', true)])).toBeUndefined();
+    expect(p.judge([ev('local', false, { statusCode: 502 })])).toBe('local: status 502');
+    expect(p.judge([ev('local', true), ev('vip:192.0.2.100', false, { reason: 'no answer' }), ev('vip:192.0.2.101', false)])).toBe('vip:192.0.2.100: no answer');
+    expect(p.judge([ev('local', false)])).toBe('local: status none');
   });
 });
 
@@ -163,6 +182,15 @@ describe('NginxProcessProbe', () => {
     alive.add(5000);
     await p.run(sig());
     expect(changes.at(-1)).toBe('nginx master changed (pid -1 -> 5000)');
+  });
+
+  test('judge: a master reported down fails the run; nothing yet (a restart\'s grace) is no failure', () => {
+    const p = new NginxProcessProbe({ pidFile: path.join(dir, 'nginx.pid'), clock: new FakeClock() });
+    const ev = (up: boolean, reason?: string): NginxProcessEvent => ({ kind: 'nginx_process', source: 'nginx_probe', at: 0, up, reason });
+    expect(p.judge([])).toBeUndefined();
+    expect(p.judge([ev(true)])).toBeUndefined();
+    expect(p.judge([ev(false, 'no pid file')])).toBe('no pid file');
+    expect(p.judge([ev(false)])).toBe('nginx_process down');
   });
 
   test('the real process table: this test process is not nginx', async () => {
@@ -282,5 +310,12 @@ describe('NginxConfigProbe (fake runner)', () => {
     expect(nginxErrorLine('2026/11/25 19:30:12 [emerg] 21617#21617: unknown directive "x" in /etc/nginx/nginx.conf:15\nnginx: configuration file /etc/nginx/nginx.conf test failed\n')).toBe(
       '[emerg] unknown directive "x" in /etc/nginx/nginx.conf:15',
     );
+  });
+
+  test('judge: an invalid configuration fails the run with its reason', () => {
+    const p = new NginxConfigProbe({ binary: 'nginx', clock: new FakeClock() });
+    expect(p.judge([{ kind: 'nginx_config', source: 'nginx_probe', at: 0, valid: true, hash: 'x' }])).toBeUndefined();
+    expect(p.judge([{ kind: 'nginx_config', source: 'nginx_probe', at: 0, valid: false, reason: '[emerg] unknown directive' }])).toBe('[emerg] unknown directive');
+    expect(p.judge([{ kind: 'nginx_config', source: 'nginx_probe', at: 0, valid: false }])).toBe('nginx configuration invalid');
   });
 });

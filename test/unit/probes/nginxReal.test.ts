@@ -1,24 +1,20 @@
-// The nginx probes against a real nginx (nginx-light) on 127.0.0.1 with a temporary config, and
-// the per-run CPU cost of the probes measured in the same process (printed, not asserted: figures).
+// The nginx probes against a real nginx (nginx-light) on 127.0.0.1 with a temporary config. What
+// a run costs is measured by bench/probeCost.ts.
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import si from 'systeminformation';
 import { FakeClock } from '../../helpers/fakeClock';
-import { silentLogger } from '../../../agent/logger';
+import { waitFor } from '../../helpers/wait';
 import { NodeStore } from '../../../agent/state/store';
-import { systemClock } from '../../../agent/context';
 import { createHttpGet, type HttpGet } from '../../../agent/probes/httpGet';
 import { NginxStatusProbe } from '../../../agent/probes/nginxStatusProbe';
 import { NginxHealthProbe } from '../../../agent/probes/nginxHealthProbe';
 import { NginxProcessProbe } from '../../../agent/probes/nginxProcessProbe';
 import { NginxConfigProbe } from '../../../agent/probes/nginxConfigProbe';
 import { runCommand } from '../../../agent/probes/runCommand';
-import { VipProbe } from '../../../agent/probes/vipProbe';
 import type { NginxConfigEvent, NginxStatusEvent, NodeEvent } from '../../../agent/state/types';
-import type { JudgedProbe } from '../../../agent/probes/scheduler';
 
 const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => fs.existsSync(p));
 if (!NGINX) console.warn('SKIPPED: real nginx probe tests need nginx (apt-get install nginx-light)');
@@ -35,7 +31,6 @@ function freePort(): Promise<number> {
   });
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const sig = () => AbortSignal.timeout(3000);
 
 function conf(dir: string, port: number, extra = ''): string {
@@ -59,20 +54,6 @@ http {
 `;
 }
 
-/** Per-run CPU of the agent process (user+system), ms, median over `runs` after warm-up. */
-async function cpuPerRun(probe: JudgedProbe, runs: number): Promise<{ median: number; mean: number }> {
-  for (let i = 0; i < 10; i++) await probe.run(sig());
-  const samples: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const c0 = process.cpuUsage();
-    await probe.run(sig());
-    const c = process.cpuUsage(c0);
-    samples.push((c.user + c.system) / 1000);
-  }
-  samples.sort((a, b) => a - b);
-  return { median: samples[Math.floor(samples.length / 2)], mean: samples.reduce((a, b) => a + b, 0) / samples.length };
-}
-
 describeReal('nginx probes against a real nginx', () => {
   let dir: string;
   let port: number;
@@ -82,16 +63,9 @@ describeReal('nginx probes against a real nginx', () => {
 
   const startNginx = async () => {
     child = spawn(NGINX as string, ['-c', path.join(dir, 'nginx.conf')], { stdio: 'ignore' });
-    const t0 = Date.now();
-    while (Date.now() - t0 < 5000) {
-      try {
-        await http(`http://127.0.0.1:${port}/health`, { signal: sig() });
-        return;
-      } catch {
-        await sleep(20);
-      }
-    }
-    throw new Error(`nginx did not start: ${fs.readFileSync(path.join(dir, 'error.log'), 'utf8')}`);
+    await waitFor(() => http(`http://127.0.0.1:${port}/health`, { signal: sig() }).then(() => true), { what: 'nginx answering', stepMs: 20 }).catch((e) => {
+      throw new Error(`nginx did not start: ${(e as Error).message}\n${fs.readFileSync(path.join(dir, 'error.log'), 'utf8')}`);
+    });
   };
   const stopNginx = async () => {
     const c = child;
@@ -144,11 +118,7 @@ describeReal('nginx probes against a real nginx', () => {
     // Edit and reload: new workers -> onMasterChange; the config hash follows the edit.
     fs.writeFileSync(path.join(dir, 'nginx.conf'), conf(dir, port, 'location = /new { return 204; }'));
     process.kill(child!.pid as number, 'SIGHUP');
-    const t0 = Date.now();
-    while (changes.length === 0 && Date.now() - t0 < 5000) {
-      await sleep(50);
-      await proc.run(sig());
-    }
+    await waitFor(async () => (await proc.run(sig()), changes.length > 0), { what: 'the reload noticed', stepMs: 50 }).catch(() => undefined);
     expect(changes).toEqual(['nginx workers replaced (reload)']);
     const [c3] = (await cfg.run(sig())) as NginxConfigEvent[];
     expect(c3.valid).toBe(true);
@@ -164,11 +134,9 @@ describeReal('nginx probes against a real nginx', () => {
     fs.writeFileSync(path.join(dir, 'nginx.conf'), conf(dir, port));
   }, 20000);
 
-  test('nginx -T without nginx\'s permissions (as nobody): a failed check, not an invalid configuration', async () => {
-    if (process.getuid?.() !== 0) {
-      console.warn('SKIPPED: running nginx -T as nobody needs root');
-      return;
-    }
+  const asRoot = process.getuid?.() === 0;
+  if (!asRoot) console.warn('SKIPPED: running nginx -T as nobody needs root');
+  (asRoot ? test : test.skip)('nginx -T without nginx\'s permissions (as nobody): a failed check, not an invalid configuration', async () => {
     const cfg = new NginxConfigProbe({
       binary: NGINX as string,
       config: path.join(dir, 'nginx.conf'),
@@ -177,43 +145,6 @@ describeReal('nginx probes against a real nginx', () => {
     });
     await expect(cfg.run(sig())).rejects.toThrow(/^cannot check the nginx configuration as this user .*\(13: Permission denied\)$/);
   });
-
-  test('per-run CPU of the probes (figures for the report)', async () => {
-    const store = new NodeStore('n1', clock);
-    for (const [i, vip] of [['VI_1', '192.0.2.100'], ['VI_2', '192.0.2.101']]) {
-      store.apply({ kind: 'instance', source: 'keepalived_conf', at: 1, key: { iname: i, intf: 'eth0', vrid: 51, family: 'IPv4' }, vips: [vip] });
-    }
-    const fetchGet: HttpGet = async (url, o) => {
-      const r = await fetch(url, { signal: o.signal, headers: o.headers });
-      return { status: r.status, body: await r.text() };
-    };
-    const noKeepAlive = createHttpGet({ keepAlive: false });
-    const url = `http://127.0.0.1:${port}/nginx_status`;
-    const figures: Record<string, { median: number; mean: number }> = {
-      'nginx_status (node:http keep-alive, the default)': await cpuPerRun(new NginxStatusProbe({ url, http, clock }), 300),
-      'nginx_status (node:http, new connection each run)': await cpuPerRun(new NginxStatusProbe({ url, http: noKeepAlive, clock }), 300),
-      'nginx_status (fetch/undici)': await cpuPerRun(new NginxStatusProbe({ url, http: fetchGet, clock }), 300),
-      'nginx_health (local only)': await cpuPerRun(new NginxHealthProbe({ url: `http://127.0.0.1:${port}/health`, viaVip: true, store, http, clock }), 300),
-      nginx_process: await cpuPerRun(new NginxProcessProbe({ pidFile: path.join(dir, 'nginx.pid'), clock }), 300),
-      'nginx_config (spawn nginx -T)': await cpuPerRun(new NginxConfigProbe({ binary: NGINX as string, config: path.join(dir, 'nginx.conf'), clock }), 20),
-      'vip (os.networkInterfaces, 2 VIPs)': await cpuPerRun(new VipProbe({ store, clock: systemClock, log: silentLogger(), monitorCommand: null }), 1000),
-    };
-    noKeepAlive.close();
-    // systeminformation's networkInterfaces against os.networkInterfaces, same process.
-    const t0 = performance.now();
-    for (let i = 0; i < 200; i++) os.networkInterfaces();
-    const osMs = (performance.now() - t0) / 200;
-    const c0 = process.cpuUsage();
-    const t1 = performance.now();
-    for (let i = 0; i < 3; i++) await si.networkInterfaces();
-    const siMs = (performance.now() - t1) / 3;
-    const siCpu = process.cpuUsage(c0);
-    const lines = Object.entries(figures).map(([k, v]) => `  ${k.padEnd(52)} median ${v.median.toFixed(3)} ms  mean ${v.mean.toFixed(3)} ms`);
-    lines.push(`  os.networkInterfaces(): ${(osMs * 1000).toFixed(1)} us wall per call; systeminformation networkInterfaces(): ${siMs.toFixed(1)} ms wall, ${((siCpu.user + siCpu.system) / 3000).toFixed(1)} ms CPU per call`);
-    console.log(`Probe CPU per run (agent process, user+system):\n${lines.join('\n')}`);
-    fs.writeFileSync(path.join(os.tmpdir(), 'keepwatch-probe-cpu.json'), JSON.stringify({ at: new Date().toISOString(), figures, osNetworkInterfacesUs: osMs * 1000, siNetworkInterfacesMs: siMs }, null, 2));
-    for (const v of Object.values(figures)) expect(Number.isFinite(v.median)).toBe(true);
-  }, 120000);
 
   test('nginx stopped: status, health and process all down with the reason', async () => {
     await stopNginx();

@@ -1,7 +1,14 @@
 import { FakeClock } from '../../helpers/fakeClock';
 import { silentLogger } from '../../../agent/logger';
-import { ProbeScheduler, defaultJudge, type CronScheduler, type JudgedProbe } from '../../../agent/probes/scheduler';
+import { ProbeScheduler, type CronScheduler } from '../../../agent/probes/scheduler';
+import type { Probe } from '../../../agent/probes/probe';
 import type { NodeEvent, ProbeRunEvent } from '../../../agent/state/types';
+import { sleep } from '../../helpers/wait';
+
+/** A test probe: its run, and a judge that finds nothing wrong unless the test gives one. */
+function probeOf(name: string, run: Probe['run'], extra: Partial<Probe> = {}): Probe {
+  return { name, source: name === 'arp' ? 'arp_probe' : name === 'vip' ? 'vip_probe' : 'nginx_probe', run, judge: () => undefined, ...extra };
+}
 
 const flush = async () => {
   for (let i = 0; i < 10; i++) await Promise.resolve();
@@ -17,7 +24,7 @@ function deferred<T>() {
   return { promise, resolve, reject };
 }
 
-function setup(probe: JudgedProbe, o: { intervalMs?: number; schedule?: string; timeoutMs?: number; cron?: CronScheduler; runAtStart?: boolean } = {}) {
+function setup(probe: Probe, o: { intervalMs?: number; schedule?: string; timeoutMs?: number; cron?: CronScheduler; runAtStart?: boolean } = {}) {
   const clock = new FakeClock();
   const events: NodeEvent[] = [];
   let cpu = 0;
@@ -43,13 +50,10 @@ function setup(probe: JudgedProbe, o: { intervalMs?: number; schedule?: string; 
 describe('ProbeScheduler', () => {
   test('runs at start and on every interval, with duration and CPU', async () => {
     let n = 0;
-    const probe: JudgedProbe = {
-      name: 'nginx_status',
-      async run() {
-        n++;
-        return [{ kind: 'nginx_status', source: 'nginx_probe', at: 0, up: true }];
-      },
-    };
+    const probe = probeOf('nginx_status', async () => {
+      n++;
+      return [{ kind: 'nginx_status', source: 'nginx_probe', at: 0, up: true }];
+    });
     const { clock, sched, runs, events } = setup(probe);
     await sched.start();
     await flush();
@@ -68,14 +72,11 @@ describe('ProbeScheduler', () => {
 
   test('never overlaps itself: due runs while one is going are skipped and counted', async () => {
     const gates: Array<ReturnType<typeof deferred<NodeEvent[]>>> = [];
-    const probe: JudgedProbe = {
-      name: 'vip',
-      run() {
-        const d = deferred<NodeEvent[]>();
-        gates.push(d);
-        return d.promise;
-      },
-    };
+    const probe = probeOf('vip', () => {
+      const d = deferred<NodeEvent[]>();
+      gates.push(d);
+      return d.promise;
+    });
     const { clock, sched, runs } = setup(probe, { intervalMs: 100, timeoutMs: 10_000 });
     await sched.start();
     expect(gates).toHaveLength(1);
@@ -96,13 +97,10 @@ describe('ProbeScheduler', () => {
 
   test('a timeout aborts the signal and is a failed result at once, not an exception', async () => {
     let seen: AbortSignal | undefined;
-    const probe: JudgedProbe = {
-      name: 'nginx_health',
-      run(signal) {
-        seen = signal;
-        return new Promise((_res, rej) => signal.addEventListener('abort', () => rej(signal.reason)));
-      },
-    };
+    const probe = probeOf('nginx_health', (signal) => {
+      seen = signal;
+      return new Promise((_res, rej) => signal.addEventListener('abort', () => rej(signal.reason)));
+    });
     const { clock, sched, runs } = setup(probe, { intervalMs: 5000, timeoutMs: 300 });
     await sched.start();
     clock.advance(299);
@@ -118,7 +116,7 @@ describe('ProbeScheduler', () => {
 
   test('a probe that ignores its signal blocks only itself; its late events still count, one result', async () => {
     const d = deferred<NodeEvent[]>();
-    const probe: JudgedProbe = { name: 'nginx_config', run: () => d.promise };
+    const probe = probeOf('nginx_config', () => d.promise);
     const { clock, sched, runs, events } = setup(probe, { intervalMs: 1000, timeoutMs: 200 });
     await sched.start();
     clock.advance(1500);
@@ -134,14 +132,11 @@ describe('ProbeScheduler', () => {
 
   test('a thrown error (sync or async) becomes ok:false with the reason', async () => {
     let i = 0;
-    const probe: JudgedProbe = {
-      name: 'arp',
-      run() {
-        i++;
-        if (i === 1) throw new Error('sync boom');
-        return Promise.reject(new Error('async boom'));
-      },
-    };
+    const probe = probeOf('arp', () => {
+      i++;
+      if (i === 1) throw new Error('sync boom');
+      return Promise.reject(new Error('async boom'));
+    });
     const { clock, sched, runs } = setup(probe);
     await sched.start();
     await flush();
@@ -154,39 +149,38 @@ describe('ProbeScheduler', () => {
     await sched.stop();
   });
 
-  test('results that say "down" fail the run with their reason; a probe may judge itself', async () => {
-    const down: JudgedProbe = {
-      name: 'nginx_status',
-      run: async () => [{ kind: 'nginx_status', source: 'nginx_probe', at: 0, up: false, reason: 'connect ECONNREFUSED 127.0.0.1:80' }],
-    };
-    const { sched, runs } = setup(down);
+  test("the probe's own judge decides: its reason fails the run, a throw in it too, nothing is success", async () => {
+    const verdicts = ['connect ECONNREFUSED 127.0.0.1:80', undefined, 'boom'];
+    let i = 0;
+    const probe = probeOf('nginx_status', async () => [{ kind: 'nginx_status', source: 'nginx_probe', at: 0, up: false, reason: 'whatever the probe says' }], {
+      judge: () => {
+        const v = verdicts[i++];
+        if (v === 'boom') throw new Error('boom');
+        return v;
+      },
+    });
+    const { clock, sched, runs } = setup(probe);
     await sched.start();
     await flush();
-    expect(runs()[0]).toMatchObject({ ok: false, reason: 'connect ECONNREFUSED 127.0.0.1:80' });
-    await sched.stop();
-
-    const lenient: JudgedProbe = {
-      name: 'arp',
-      run: async () => [{ kind: 'vip_duplicate', source: 'arp_probe', at: 0, vip: '2001:db8::1', duplicate: false, error: 'not supported for IPv6' }],
-      judge: () => undefined,
-    };
-    const s2 = setup(lenient);
-    await s2.sched.start();
+    clock.advance(1000);
     await flush();
-    expect(s2.runs()[0]).toMatchObject({ ok: true });
-    await s2.sched.stop();
+    clock.advance(1000);
+    await flush();
+    expect(runs().map((r) => [r.ok, r.reason])).toEqual([
+      [false, 'connect ECONNREFUSED 127.0.0.1:80'],
+      [true, undefined],
+      [false, 'judging the result failed: boom'],
+    ]);
+    await sched.stop();
   });
 
   test('trigger runs at once, or once more right after a running run', async () => {
     const gates: Array<ReturnType<typeof deferred<NodeEvent[]>>> = [];
-    const probe: JudgedProbe = {
-      name: 'nginx_config',
-      run() {
-        const d = deferred<NodeEvent[]>();
-        gates.push(d);
-        return d.promise;
-      },
-    };
+    const probe = probeOf('nginx_config', () => {
+      const d = deferred<NodeEvent[]>();
+      gates.push(d);
+      return d.promise;
+    });
     const { sched } = setup(probe, { schedule: '*/5 * * * *', cron: { schedule: () => ({ stop() {} }) }, runAtStart: false });
     await sched.start();
     expect(gates).toHaveLength(0);
@@ -208,14 +202,14 @@ describe('ProbeScheduler', () => {
   test('a probe may ask for an early run after a finding; the interval goes on; stop cancels it', async () => {
     let n = 0;
     let found = true;
-    const probe: JudgedProbe = {
-      name: 'arp',
-      async run() {
+    const probe = probeOf(
+      'arp',
+      async () => {
         n++;
         return [{ kind: 'vip_duplicate', source: 'arp_probe', at: 0, vip: '192.0.2.100', duplicate: found }];
       },
-      followUpMs: (evs) => (evs.some((e) => e.kind === 'vip_duplicate' && e.duplicate) ? 300 : undefined),
-    };
+      { followUpMs: (evs) => (evs.some((e) => e.kind === 'vip_duplicate' && e.duplicate) ? 300 : undefined) },
+    );
     const { clock, sched } = setup(probe, { intervalMs: 10_000 });
     await sched.start();
     await flush();
@@ -248,32 +242,28 @@ describe('ProbeScheduler', () => {
 
   test('cron schedule through node-cron, for real (every second)', async () => {
     let n = 0;
-    const probe: JudgedProbe = { name: 'nginx_config', run: async () => { n++; return []; } };
+    const probe = probeOf('nginx_config', async () => {
+      n++;
+      return [];
+    });
     const sched = new ProbeScheduler([{ probe, schedule: '* * * * * *', timeoutMs: 500, runAtStart: false }], {
       clock: new FakeClock(),
       log: silentLogger(),
       emit: () => undefined,
     });
     await sched.start();
-    await new Promise((r) => setTimeout(r, 2300));
+    await sleep(2300);
     await sched.stop();
     const after = n;
     expect(after).toBeGreaterThanOrEqual(1);
-    await new Promise((r) => setTimeout(r, 1200));
+    await sleep(1200);
     expect(n).toBe(after); // stopped means stopped
   });
 
   test('bad schedules are refused when built', () => {
-    const probe: JudgedProbe = { name: 'x', run: async () => [] };
+    const probe = probeOf('x', async () => []);
     const mk = (o: object) => () => new ProbeScheduler([{ probe, timeoutMs: 1, ...o }], { clock: new FakeClock(), log: silentLogger(), emit: () => undefined });
     expect(mk({ schedule: 'every minute' })).toThrow(/invalid cron schedule "every minute"/);
     expect(mk({})).toThrow(/needs an interval or a schedule/);
-  });
-
-  test('defaultJudge', () => {
-    expect(defaultJudge([])).toBeUndefined();
-    expect(defaultJudge([{ kind: 'nginx_config', source: 'nginx_probe', at: 0, valid: false }])).toBe('nginx configuration invalid');
-    expect(defaultJudge([{ kind: 'nginx_health', source: 'nginx_probe', at: 0, target: 'local', up: false, statusCode: 502, durationMs: 1 }])).toBe('local: status 502');
-    expect(defaultJudge([{ kind: 'vip_duplicate', source: 'arp_probe', at: 0, vip: '192.0.2.100', duplicate: true, mac: 'aa' }])).toBeUndefined();
   });
 });

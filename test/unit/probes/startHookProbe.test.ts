@@ -30,6 +30,11 @@ describe('StartHookProbe', () => {
     expect(probe.check().reason).toBeUndefined();
     const [ev] = await probe.run(new AbortController().signal);
     expect(ev).toMatchObject({ kind: 'nginx_start_hook', ok: true });
+    expect(probe.judge([ev])).toBeUndefined();
+    const checked = probe.check();
+    fs.chmodSync(hook, 0o644);
+    expect(probe.judge(await probe.run(new AbortController().signal))).toBe(`${hook} is not executable (mode 0644)`);
+    expect(probe.judge([{ ...checked, ok: false, reason: undefined }])).toBe('nginx start hook missing');
   });
 
   test('referenced by notify_master or notify of an instance or a sync group; not by notify_backup', () => {

@@ -10,7 +10,7 @@ import { ProbeScheduler, type ScheduledProbe } from '../../../agent/probes/sched
 import { NginxHealthProbe } from '../../../agent/probes/nginxHealthProbe';
 import { NginxStatusProbe } from '../../../agent/probes/nginxStatusProbe';
 import { NGINX_RESTART_GRACE_MS, NGINX_WATCH_INTERVAL_MS, NginxProcessProbe } from '../../../agent/probes/nginxProcessProbe';
-import { effectiveSchedule, RECHECK_ON_MASTER_CHANGE, type ProbeName } from '../../../agent/wiring/probes';
+import { effectiveSchedule, RECHECK_ON_MASTER_CHANGE, type ProbeName } from '../../../agent/probes/schedulePolicy';
 
 const flush = async () => {
   for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));

@@ -1,0 +1,77 @@
+// keepalived_* from the store: the keepalived exporter's names, labels and help (its dashboards
+// and alerts keep working), and never a stale MASTER once keepalived is gone.
+import { FakeClock } from '../../helpers/fakeClock';
+import { NodeStore } from '../../../agent/state/store';
+import { keepalivedCollector } from '../../../exporters/keepalived';
+import { exposition, samples } from './exposition';
+
+function storeWithInstances(): NodeStore {
+  const clock = new FakeClock();
+  const store = new NodeStore('ka1', clock);
+  const at = clock.now();
+  store.apply({ kind: 'keepalived', up: true, pid: 4242, at, source: 'dbus' });
+  store.apply({ kind: 'instance', key: { iname: 'VI_1', intf: 'eth0', vrid: 51, family: 'IPv4' }, vips: ['192.0.2.100', '192.0.2.101'], state: 'MASTER', at, source: 'dbus' });
+  store.apply({ kind: 'instance', key: { iname: 'VI_2', intf: 'eth1', vrid: 52, family: 'IPv4' }, vips: [], state: 'BACKUP', at, source: 'dbus' });
+  // Known from keepalived.conf only: no state yet, so no series.
+  store.apply({ kind: 'instance', key: { iname: 'VI_3', intf: 'eth1', vrid: 53, family: 'IPv4' }, vips: ['192.0.2.102'], at, source: 'keepalived_conf' });
+  return store;
+}
+
+describe('keepalived collector', () => {
+  test('one keepalived_vrrp_state series per VIP (ip_address="" without one); an instance in no known state has none', async () => {
+    const render = exposition(keepalivedCollector(storeWithInstances()));
+    const text = await render();
+    expect(text).toContain('# HELP keepalived_up Status\n# TYPE keepalived_up gauge\nkeepalived_up 1\n');
+    expect(text).toContain('# HELP keepalived_vrrp_state State of vrrp\n# TYPE keepalived_vrrp_state gauge\n');
+    expect(samples(text, 'keepalived_vrrp_state')).toEqual([
+      'keepalived_vrrp_state{iname="VI_1",intf="eth0",vrid="51",ip_address="192.0.2.100"} 2',
+      'keepalived_vrrp_state{iname="VI_1",intf="eth0",vrid="51",ip_address="192.0.2.101"} 2',
+      'keepalived_vrrp_state{iname="VI_2",intf="eth1",vrid="52",ip_address=""} 1',
+    ]);
+  });
+
+  test('the per-instance counters: a series for each counter the dumps gave, every family declared', async () => {
+    const store = storeWithInstances();
+    store.apply({ kind: 'counters', iname: 'VI_1', counters: { advertisements_received: 12, become_master: 1, release_master: 0 }, at: 1, source: 'dumps' });
+    const text = await exposition(keepalivedCollector(store))();
+    expect(samples(text, 'keepalived_').filter((l) => l.includes('_total'))).toEqual([
+      'keepalived_advertisements_received_total{iname="VI_1",intf="eth0",vrid="51"} 12',
+      'keepalived_become_master_total{iname="VI_1",intf="eth0",vrid="51"} 1',
+      'keepalived_release_master_total{iname="VI_1",intf="eth0",vrid="51"} 0',
+    ]);
+    expect(text).toContain('# HELP keepalived_gratuitous_arp_delay_total Gratuitous ARP delay\n# TYPE keepalived_gratuitous_arp_delay_total counter\n');
+    expect(text.match(/^# TYPE keepalived_\w+_total counter$/gm)).toHaveLength(15);
+  });
+
+  test('track scripts: status from good, state only when known', async () => {
+    const store = storeWithInstances();
+    store.apply({ kind: 'script', name: 'chk_nginx', good: true, state: 0, at: 1, source: 'dumps' });
+    store.apply({ kind: 'script', name: 'chk_disk', good: false, at: 1, source: 'fifo' });
+    const text = await exposition(keepalivedCollector(store))();
+    expect(samples(text, 'keepalived_script_')).toEqual([
+      'keepalived_script_state{name="chk_nginx"} 0',
+      'keepalived_script_status{name="chk_disk"} 0',
+      'keepalived_script_status{name="chk_nginx"} 1',
+    ]);
+  });
+
+  test('a dead keepalived exports keepalived_up 0 and its instances as STOP, no MASTER series', async () => {
+    const store = storeWithInstances();
+    const render = exposition(keepalivedCollector(store));
+    expect(await render()).toMatch(/^keepalived_vrrp_state\{[^}]*\} 2$/m);
+    store.apply({ kind: 'keepalived', up: false, at: 2, source: 'dbus', reason: 'stopped' });
+    const text = await render();
+    expect(text).toMatch(/^keepalived_up 0$/m);
+    expect(text).toMatch(/^keepalived_vrrp_state\{iname="VI_1",intf="eth0",vrid="51",ip_address="192.0.2.100"\} 98$/m);
+    expect(text).not.toMatch(/keepalived_vrrp_state\{[^}]*\} 2$/m);
+  });
+
+  test('the revision is the store\'s: unchanged store, unchanged text', () => {
+    const store = storeWithInstances();
+    const c = keepalivedCollector(store);
+    const r = c.revision?.();
+    expect(c.revision?.()).toBe(r);
+    store.apply({ kind: 'counters', iname: 'VI_1', counters: { advertisements_sent: 1 }, at: 3, source: 'dumps' });
+    expect(c.revision?.()).not.toBe(r);
+  });
+});

@@ -1,0 +1,36 @@
+// keepwatch_peer_*: the peers as this agent's directory knows them, ages on the agent's clock.
+import { FakeClock } from '../../helpers/fakeClock';
+import { NodeStore } from '../../../agent/state/store';
+import { PeerDirectory } from '../../../agent/peers/peerDirectory';
+import { peersCollector } from '../../../exporters/peers';
+import { exposition, samples } from './exposition';
+
+test('up, last seen (-1: never), errors by reason (only those that happened), state delay', async () => {
+  const clock = new FakeClock();
+  const dir = new PeerDirectory();
+  const c = peersCollector(dir, clock);
+  const render = exposition(c);
+  const t = clock.now();
+  dir.ensure('ka2', 'http://192.0.2.12:9723', t);
+  dir.setUp('ka2', true, t);
+  dir.setState('ka2', new NodeStore('ka2', clock).snapshot(), t - 40, t);
+  dir.ensure('ka3', 'http://192.0.2.13:9723', t);
+  dir.countError('ka3', 'connect', 'ECONNREFUSED');
+  dir.countError('ka3', 'connect', 'ECONNREFUSED');
+  clock.advance(2_500);
+  const text = await render();
+  expect(samples(text, 'keepwatch_peer_')).toEqual([
+    'keepwatch_peer_errors_total{peer="ka3",reason="connect"} 2',
+    'keepwatch_peer_last_seen_seconds{peer="ka2"} 2.5',
+    'keepwatch_peer_last_seen_seconds{peer="ka3"} -1',
+    'keepwatch_peer_state_delay_seconds{peer="ka2"} 0.04',
+    'keepwatch_peer_up{peer="ka2"} 1',
+    'keepwatch_peer_up{peer="ka3"} 0',
+  ]);
+  // The revision holds within a second and moves with a change of a peer or of the second.
+  const r = c.revision?.();
+  expect(c.revision?.()).toBe(r);
+  dir.setUp('ka2', false, clock.now(), 'closed');
+  expect(c.revision?.()).not.toBe(r);
+  expect(samples(await render(), 'keepwatch_peer_up{peer="ka2"}')).toEqual(['keepwatch_peer_up{peer="ka2"} 0']);
+});
