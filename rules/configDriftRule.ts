@@ -3,7 +3,9 @@
 // configuration (hash of nginx -T). Drift is how split brains (VRID/auth mismatch) and failed
 // takeovers (a backup serving another site) are born. Must last rules.drift_for (a rollout
 // reaches nodes one after the other).
-import { describeVrid, due, pendingSince, vridLabels, inameOf, type Condition, type Rule, type RuleContext } from './rule';
+import { describeVrid, vridLabels, inameOf } from './format';
+import { due, pendingSince } from './pending';
+import type { Condition, Rule, RuleContext } from './rule';
 
 interface Found {
   key: string;

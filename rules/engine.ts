@@ -3,6 +3,9 @@
 // rule, and diffs the conditions against the active alerts: new conditions fire, vanished ones
 // resolve, on the AlertHub. Its state (active alerts, rule memories) lives in an EngineState the
 // rules module keeps in w.shared, so a reload of the rules does not re-page what is already firing.
+// Before any rule runs it computes which VRIDs flap (rules/flapping.ts, its memory kept with the
+// rules' memories) and hands that to every rule as a read-only input (RuleContext.flapping): the
+// Flapping rule pages it and the per-transition rules fold into it, whatever the rules' order.
 import { Histogram } from 'prom-client';
 import type { Logger } from 'pino';
 import type { Clock } from '../agent/context';
@@ -10,7 +13,11 @@ import type { AlertHub, Component } from '../agent/module';
 import type { NodeStore } from '../agent/state/store';
 import { fingerprint, type Alert } from '../agent/alerting/alert';
 import { buildClusterView, type ClusterView, type PeerView } from '../agent/state/cluster';
+import { FlappingTracker, type FlappingEpisode } from './flapping';
 import type { Condition, Rule, RuleContext, RuleSettings } from './rule';
+
+/** The flapping tracker's key among the memories (rules' memories are keyed by alertname). */
+const FLAPPING_MEMORY = 'flapping-tracker';
 
 export const ENGINE_STATE_KEY = 'rules.engine';
 
@@ -20,6 +27,7 @@ export interface EngineState {
   memory: Map<string, unknown>;
   /** Per-transition alerts folded into a Flapping alert, per VRID key. */
   folded: Map<string, number>;
+  /** The VRID keys flapping at the last evaluation. */
   flapping: Set<string>;
   lastView?: ClusterView;
   lastEvaluation?: { at: number; durationMs: number; conditions: number; errors: string[] };
@@ -86,14 +94,10 @@ export class RulesEngine implements Component {
     this.debounceMs = o.debounceMs ?? 5;
   }
 
-  get state(): EngineState {
-    return this.o.state;
-  }
-
   async start(): Promise<void> {
     this.running = true;
-    // A repeat of what the state already said (StoreChange.material) waits for the timer: with every
-    // probe each second such repeats were most of the evaluations.
+    // A repeat of what the state already said (StoreChange.material) waits for the timer: probes
+    // repeat their result every second, and a repeat changes no condition.
     this.unsubs.push(this.o.store.subscribe((c) => c.material && this.schedule()));
     this.unsubs.push(this.o.peers.subscribe(() => this.schedule()));
     this.interval = this.o.clock.setInterval(() => this.evaluate(), this.o.intervalMs);
@@ -137,16 +141,28 @@ export class RulesEngine implements Component {
     const { clock, state, settings } = this.o;
     const t0 = performance.now();
     const now = clock.now();
+    const memory = <T>(key: string, init: () => T): T => {
+      let m = state.memory.get(key) as T | undefined;
+      if (m === undefined) {
+        m = init();
+        state.memory.set(key, m);
+      }
+      return m;
+    };
+    const wakes: number[] = [];
+    const wakeAt = (at: number) => wakes.push(at);
     let view: ClusterView;
+    let flapping: ReadonlyMap<string, FlappingEpisode>;
     try {
       view = buildClusterView(this.o.store.state, this.o.peers.views(), now);
+      // Part of the view: without it no rule can be judged (active alerts stay as they are).
+      flapping = memory(FLAPPING_MEMORY, () => new FlappingTracker(now)).update(view, settings.flapping, now, wakeAt);
     } catch (e) {
       this.logOnce('view', e);
       return;
     }
     state.lastView = view;
-    state.flapping = new Set();
-    const wakes: number[] = [];
+    state.flapping = new Set(flapping.keys());
     const errors: string[] = [];
     const firing = new Map<string, { labels: Record<string, string>; cond: Condition; scope: 'cluster' | 'node'; rank?: number }>();
     const failedRules = new Set<string>();
@@ -156,19 +172,10 @@ export class RulesEngine implements Component {
         now,
         view,
         settings,
-        memory: <T>(init: () => T): T => {
-          let m = state.memory.get(rule.name) as T | undefined;
-          if (m === undefined) {
-            m = init();
-            state.memory.set(rule.name, m);
-          }
-          return m;
-        },
-        flapping: state.flapping,
+        memory: (init) => memory(rule.name, init),
+        flapping,
         fold: (key) => state.folded.set(key, (state.folded.get(key) ?? 0) + 1),
-        wakeAt: (at) => wakes.push(at),
-        isFiring: (alertname, labels) =>
-          [...state.active.values()].some((a) => a.labels.alertname === alertname && Object.entries(labels).every(([k, v]) => a.labels[k] === v)),
+        wakeAt,
       };
       let conds: Condition[];
       try {

@@ -2,7 +2,9 @@
 // on takeover (nginx.start_hook) is missing or not executable on a node. Nothing is broken while
 // the node is BACKUP, but its next takeover will move the VIP to a node that does not serve
 // (NginxNotStartedOnTakeover then, critical): this is the warning before it. Per node.
-import { due, fmtDuration, pendingSince, type Condition, type Rule, type RuleContext } from './rule';
+import { fmtDuration } from '../agent/format';
+import { due, pendingSince } from './pending';
+import type { Condition, Rule, RuleContext } from './rule';
 
 export const nginxStartHookMissingRule: Rule = {
   name: 'NginxStartHookMissing',

@@ -2,7 +2,10 @@
 // answers for the VIP. Only judged when the view can know it: a member in BACKUP means keepalived
 // there still hears some master's adverts (or will take over within 3 adverts), and a member out
 // of sight whose last state was MASTER may still be one; either makes "no master" unknowable.
-import { describeVrid, due, fmtDuration, pendingSince, vridLabels, inameOf, type Condition, type Rule, type RuleContext } from './rule';
+import { fmtDuration } from '../agent/format';
+import { describeVrid, vridLabels, inameOf } from './format';
+import { due, pendingSince } from './pending';
+import type { Condition, Rule, RuleContext } from './rule';
 
 export const noMasterRule: Rule = {
   name: 'NoMaster',

@@ -3,7 +3,10 @@
 // nginx config that would not start (cold standby: a stopped nginx on a BACKUP is normal there),
 // each as that node's own agent reports it. When a backup's agent is unreachable, its readiness
 // is not observed: that is RedundancyUnverified, not this. Warning: nothing is broken yet.
-import { describeVrid, due, fmtDuration, pendingSince, vridLabels, type Condition, type Rule, type RuleContext } from './rule';
+import { fmtDuration } from '../agent/format';
+import { describeVrid, vridLabels } from './format';
+import { due, pendingSince } from './pending';
+import type { Condition, Rule, RuleContext } from './rule';
 import { noReadyBackup } from './backupReadiness';
 
 export const redundancyLostRule: Rule = {

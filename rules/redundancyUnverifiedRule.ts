@@ -3,9 +3,11 @@
 // Its keepalived and nginx may be fine; what is known is that nobody can vouch for them, so the
 // page says exactly that instead of "no backup can take over". Backups observed unable are named
 // with what their agents report.
-import { describeVrid, due, fmtDuration, pendingSince, vridLabels, type Condition, type Rule, type RuleContext } from './rule';
+import { fmtDuration } from '../agent/format';
+import { andList, describeVrid, vridLabels } from './format';
+import { due, pendingSince } from './pending';
+import type { Condition, Rule, RuleContext } from './rule';
 import { noReadyBackup } from './backupReadiness';
-import { andList } from './vipClaims';
 
 export const redundancyUnverifiedRule: Rule = {
   name: 'RedundancyUnverified',

@@ -19,8 +19,10 @@
 // went out of sight (its agent restarted, or the partition became total): not seeing is not an all-clear.
 import type { ClusterView, ClusterVrid } from '../agent/state/cluster';
 import { masterIntervals, overlaps } from './masterIntervals';
-import { describeVrid, fmtDuration, fmtTime, inameOf, vridLabels, type Condition, type Rule, type RuleContext } from './rule';
-import { andList, claimants, claimsVip, duplicateMeaning, nodeState } from './vipClaims';
+import { fmtDuration, fmtTime } from '../agent/format';
+import { andList, describeVrid, describeVridLabels, inameOf, vridKeyOfLabels, vridLabels } from './format';
+import type { Condition, Rule, RuleContext } from './rule';
+import { claimants, claimsVip, duplicateMeaning, nodeState } from './vipClaims';
 
 interface Episode {
   startsAt: number;
@@ -65,10 +67,8 @@ function bothOrAll(n: number): string {
 
 /** Who holds MASTER of a VRID now, for a resolved notice: "ka1 is MASTER now". */
 export function masterNow(view: ClusterView, labels: Record<string, string>): string {
-  const v = view.vrids.find((x) => {
-    const l = vridLabels(x);
-    return l.vrid === labels.vrid && (l.family ?? '') === (labels.family ?? '');
-  });
+  const key = vridKeyOfLabels(labels);
+  const v = view.vrids.find((x) => x.key === key);
   if (!v) return 'the VRID is no longer reported by any node in sight';
   const now = claimants(view, v).map((m) => m.node).sort();
   const stale = [...v.staleMasters].sort();
@@ -87,7 +87,7 @@ export const splitBrainRule: Rule = {
     return {
       ...alert.annotations,
       summary:
-        `Split brain on VRID ${alert.labels.vrid}${alert.labels.family === 'IPv6' ? ' (IPv6)' : ''} is over: ${who} were ${bothOrAll(n)} MASTER ` +
+        `Split brain on ${describeVridLabels(alert.labels)} is over: ${who} were ${bothOrAll(n)} MASTER ` +
         `from ${fmtTime(alert.startsAt)} to ${fmtTime(endsAt)} (${fmtDuration(endsAt - alert.startsAt)}); ${masterNow(view, alert.labels)}`,
       description: `One MASTER remains. ${alert.annotations.description}`,
       duration_seconds: String(Math.round((endsAt - alert.startsAt) / 100) / 10),

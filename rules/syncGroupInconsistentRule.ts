@@ -2,7 +2,9 @@
 // (one MASTER, another BACKUP) for longer than a transition takes (rules.sync_group_for): the
 // group exists so the outside and inside VIPs move together; split, traffic goes in one node and
 // out of another.
-import { due, fmtDuration, pendingSince, type Condition, type Rule, type RuleContext } from './rule';
+import { fmtDuration } from '../agent/format';
+import { due, pendingSince } from './pending';
+import type { Condition, Rule, RuleContext } from './rule';
 
 export const syncGroupInconsistentRule: Rule = {
   name: 'SyncGroupInconsistent',
