@@ -4,7 +4,7 @@
 // of sight whose last state was MASTER may still be one; either makes "no master" unknowable.
 import { fmtDuration } from '../agent/format';
 import { describeVrid, vridLabels, inameOf } from './format';
-import { due, pendingSince } from './pending';
+import { lasting } from './pending';
 import type { Condition, Rule, RuleContext } from './rule';
 
 export const noMasterRule: Rule = {
@@ -12,16 +12,13 @@ export const noMasterRule: Rule = {
   rank: 40,
   evaluate(ctx: RuleContext): Condition[] {
     const { now, view, settings } = ctx;
-    const pending = pendingSince(ctx);
-    const out: Condition[] = [];
-    for (const v of view.vrids) {
-      if (!v.members.length) continue;
-      if (v.members.some((m) => m.state === 'MASTER' || m.state === 'BACKUP')) continue;
-      // When the last one left MASTER (or first seen so), not when we first looked.
-      const since = pending.hold(v.key, now, Math.max(...v.members.map((m) => m.since)));
-      if (!due(ctx, since, settings.noMasterForMs)) continue;
+    const masterless = view.vrids
+      .filter((v) => v.members.length && !v.members.some((m) => m.state === 'MASTER' || m.state === 'BACKUP'))
+      // Since the last one left MASTER (or was first seen so), not since we first looked.
+      .map((v) => ({ key: v.key, from: Math.max(...v.members.map((m) => m.since)), v }));
+    return lasting(ctx, settings.noMasterForMs, masterless).map(({ v, since }) => {
       const states = v.members.map((m) => `${m.node} ${m.state}${m.fresh ? '' : ' (last known, unreachable)'}`).join(', ');
-      out.push({
+      return {
         severity: 'critical',
         labels: vridLabels(v, inameOf(v, view.self)),
         startsAt: since,
@@ -32,9 +29,7 @@ export const noMasterRule: Rule = {
             '(systemctl status keepalived), track scripts failing on every node (nginx down everywhere?), the interface ' +
             'up with its address.',
         },
-      });
-    }
-    pending.sweep();
-    return out;
+      };
+    });
   },
 };

@@ -41,7 +41,7 @@ export function due(ctx: RuleContext, since: number, forMs: number): boolean {
 }
 
 /** Something true now, under a key unique within its rule, with its own start when known. */
-export interface Found {
+export interface Keyed {
   key: string;
   from?: number;
 }
@@ -51,7 +51,7 @@ export interface Found {
  * The whole of the rule's memory: call it once per evaluation with everything found (a key left
  * out is forgotten, and starts afresh if it comes back).
  */
-export function lasting<T extends Found>(ctx: RuleContext, forMs: number, found: Iterable<T>): Array<T & { since: number }> {
+export function lasting<T extends Keyed>(ctx: RuleContext, forMs: number, found: Iterable<T>): Array<T & { since: number }> {
   const pending = pendingSince(ctx);
   const out: Array<T & { since: number }> = [];
   for (const f of found) {
