@@ -17,7 +17,7 @@
 // both MASTER over the same interval, and it is reported as "lasted from X to Y": an alert that
 // fires and resolves at once. An alert that was firing is not resolved because the other MASTER
 // went out of sight (its agent restarted, or the partition became total): not seeing is not an all-clear.
-import type { ClusterView, ClusterVrid } from '../agent/state/cluster';
+import type { ClusterMember, ClusterView, ClusterVrid } from '../agent/state/cluster';
 import { masterIntervals, overlaps } from './masterIntervals';
 import { fmtDuration, fmtTime } from '../agent/format';
 import { andList, describeVrid, describeVridLabels, inameOf, vridKeyOfLabels, vridLabels } from './format';
@@ -59,6 +59,12 @@ function remember(m: Memory, key: string, start: number, end: number): void {
 }
 
 const EVIDENCE_TYPES = new Set(['MASTER_RX_LOWER_PRI', 'RX_LOWER_PRI_ADVERT']);
+
+/** How long keepalived's evidence of another MASTER stays current: three adverts (at least 3 s),
+ *  the time keepalived itself gives a silent MASTER before taking over. */
+function evidenceWindow(m: ClusterMember): number {
+  return Math.max(3000, 3 * (m.advertIntervalMs ?? 1000));
+}
 
 /** "both" for two, "all" for more. */
 function bothOrAll(n: number): string {
@@ -183,7 +189,7 @@ function liveEvidence(ctx: RuleContext, v: ClusterVrid): Live | undefined {
       reasons.push(`${host} answers for VIP ${vs.vip}, which ${m.node} holds as MASTER (duplicate-address probe)${sight}`);
     }
     const ev = s.instances[m.iname]?.lastEvidence;
-    const window = Math.max(3000, 3 * (m.advertIntervalMs ?? 1000));
+    const window = evidenceWindow(m);
     if (ev && EVIDENCE_TYPES.has(ev.type) && ev.count >= 2 && now - ev.at <= window) {
       // One piece of evidence per advert: the fight began about count - 1 adverts ago.
       starts.push(ev.at - (ev.count - 1) * (m.advertIntervalMs ?? 1000));
@@ -285,7 +291,7 @@ function pastFromEvidence(ctx: RuleContext, v: ClusterVrid, mem: Memory, iname: 
     const seenKey = `${v.key}\u0000${m.node}`;
     if (mem.evidenceSeen.get(seenKey) === ev.at) continue;
     // More may follow (a fight that goes on is the live path's): one-off only after a quiet window.
-    const window = Math.max(3000, 3 * (m.advertIntervalMs ?? 1000));
+    const window = evidenceWindow(m);
     if (now - ev.at < window) {
       ctx.wakeAt(ev.at + window);
       continue;
