@@ -164,7 +164,7 @@ export class RulesEngine implements Component {
     state.lastView = view;
     state.flapping = new Set(flapping.keys());
     const errors: string[] = [];
-    const firing = new Map<string, { labels: Record<string, string>; cond: Condition; scope: 'cluster' | 'node'; rank?: number }>();
+    const firing = new Map<string, { alert: Alert; cond: Condition }>();
     const failedRules = new Set<string>();
     let count = 0;
     for (const rule of this.o.rules) {
@@ -189,19 +189,16 @@ export class RulesEngine implements Component {
       }
       for (const cond of conds) {
         count++;
-        const labels = { alertname: rule.name, severity: cond.severity, ...cond.labels };
-        const fp = fingerprint(labels);
-        const scope = rule.scope ?? 'cluster';
+        const alert = alertOf(rule, cond, view.self, now);
         if (cond.endsAt !== undefined) {
-          this.publishPast(fp, labels, cond, view.self, scope, rule.rank);
+          this.publishPast(alert, cond);
           continue;
         }
-        if (!firing.has(fp)) firing.set(fp, { labels, cond, scope, rank: rule.rank });
+        if (!firing.has(alert.fingerprint)) firing.set(alert.fingerprint, { alert, cond });
       }
     }
 
-    for (const [fp, { labels, cond, scope, rank }] of firing) {
-      const annotations = { ...cond.annotations, observer: view.self };
+    for (const [fp, { alert, cond }] of firing) {
       let cur = state.active.get(fp);
       if (cur && cond.event && cond.startsAt !== undefined && cond.startsAt > cur.startsAt) {
         // A new occurrence of an event with the same labels: the old one ends now, the new one fires.
@@ -211,12 +208,11 @@ export class RulesEngine implements Component {
       }
       if (cur) {
         // Kept current for the API and for the resolved notice; not re-published (no re-page).
-        cur.annotations = annotations;
+        cur.annotations = alert.annotations;
         continue;
       }
-      const alert: Alert = { fingerprint: fp, labels, annotations, status: 'firing', startsAt: Math.min(cond.startsAt ?? now, now), scope, ...kind(rank, cond.event) };
       state.active.set(fp, alert);
-      this.o.log.info({ alert: labels, startsAt: alert.startsAt }, `alert firing: ${annotations.summary}`);
+      this.o.log.info({ alert: alert.labels, startsAt: alert.startsAt }, `alert firing: ${alert.annotations.summary}`);
       this.o.alerts.publish(alert);
     }
     for (const [fp, alert] of [...state.active]) {
@@ -245,12 +241,10 @@ export class RulesEngine implements Component {
 
   /** A condition found after it ended: one firing and one resolved notice, unless already active.
    *  It is an event (it happened; nothing of it is still going on) and `past` (told as a past incident). */
-  private publishPast(fp: string, labels: Record<string, string>, cond: Condition, self: string, scope: 'cluster' | 'node', rank: number | undefined): void {
-    if (this.o.state.active.has(fp)) return;
-    const annotations = { ...cond.annotations, observer: self };
-    const startsAt = cond.startsAt ?? cond.endsAt!;
-    const firing: Alert = { fingerprint: fp, labels, annotations, status: 'firing', startsAt, scope, ...kind(rank, true), past: true };
-    this.o.log.warn({ alert: labels, startsAt, endsAt: cond.endsAt }, `past alert found: ${annotations.summary}`);
+  private publishPast(alert: Alert, cond: Condition): void {
+    if (this.o.state.active.has(alert.fingerprint)) return;
+    const firing: Alert = { ...alert, startsAt: cond.startsAt ?? cond.endsAt!, event: true, past: true };
+    this.o.log.warn({ alert: alert.labels, startsAt: firing.startsAt, endsAt: cond.endsAt }, `past alert found: ${alert.annotations.summary}`);
     this.o.alerts.publish(firing);
     this.o.alerts.publish({ ...firing, status: 'resolved', endsAt: cond.endsAt });
   }
@@ -262,6 +256,20 @@ export class RulesEngine implements Component {
     this.loggedErrors.add(key);
     this.o.log.error({ err: e, rule: what }, 'rule evaluation failed');
   }
+}
+
+/** A rule's condition as the firing alert this agent (observer) publishes for it. */
+export function alertOf(rule: Pick<Rule, 'name' | 'scope' | 'rank'>, cond: Condition, observer: string, now: number): Alert {
+  const labels = { alertname: rule.name, severity: cond.severity, ...cond.labels };
+  return {
+    fingerprint: fingerprint(labels),
+    labels,
+    annotations: { ...cond.annotations, observer },
+    status: 'firing',
+    startsAt: Math.min(cond.startsAt ?? now, now),
+    scope: rule.scope ?? 'cluster',
+    ...kind(rule.rank, cond.event),
+  };
 }
 
 /** Alert.rank and Alert.event, set only when they apply (alerts stay small and compare equal in tests). */
