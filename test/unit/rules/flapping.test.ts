@@ -11,7 +11,7 @@ import { restartWithHistory, rulePair, type RuleSim } from './harness';
 const pair = (self = 'ka1') => rulePair([flappingRule, failoverRule], self);
 
 /**
- * The issue's loop: nginx down and up on the master with a track script, 6 times in 42 s. Each
+ * A flapping pair: nginx down and up on the master with a track script, 6 times in 42 s. Each
  * down makes ka1 FAULT and ka2 MASTER; each up makes ka1 BACKUP and then MASTER again (priority
  * 150 > 100: preemption). 12 failovers, one every 3.5 s. Returns when each failover happened.
  */

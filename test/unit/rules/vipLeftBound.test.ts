@@ -1,5 +1,5 @@
 // VipLeftBound: a VIP still bound where no live keepalived claims it (keepalived killed with
-// SIGKILL, or the instance BACKUP/FAULT/STOP): the incidents, and what is not this page.
+// SIGKILL, or the instance BACKUP/FAULT/STOP), beside the incidents that look alike and are not this page.
 // Every page must state what was observed.
 import { Inhibitor } from '../../../agent/alerting/inhibit';
 import { allRules } from '../../../rules';
