@@ -3,7 +3,9 @@
 // (its agent is unreachable or was never reached: nothing about that node is observed now).
 // RedundancyLost pages only observed facts; RedundancyUnverified says what is not known.
 import type { ClusterMember, ClusterView, ClusterVrid } from '../agent/state/cluster';
-import type { RuleSettings } from './rule';
+import { vridLabels } from './format';
+import { lasting } from './pending';
+import type { RuleContext, RuleSettings } from './rule';
 
 export type Readiness = { kind: 'ready' } | { kind: 'unable'; reason: string } | { kind: 'unverified'; node: string; reason: string };
 
@@ -50,4 +52,24 @@ export function noReadyBackup(view: ClusterView, v: ClusterVrid, settings: RuleS
     unable: r.flatMap((x) => (x.kind === 'unable' ? [x.reason] : [])),
     unverified: r.flatMap((x) => (x.kind === 'unverified' ? [{ node: x.node, reason: x.reason }] : [])),
   };
+}
+
+/** A VRID without a ready backup for at least rules.condition_for, labelled by the VRID and its master. */
+export interface LastingRedundancy extends Redundancy {
+  v: ClusterVrid;
+  labels: Record<string, string>;
+  since: number;
+}
+
+/**
+ * The VRIDs whose lack of a ready backup, of the kind `which` picks, has lasted rules.condition_for.
+ * The calling rule's whole memory: once per evaluation.
+ */
+export function lastingNoReadyBackup(ctx: RuleContext, which: (r: Redundancy) => boolean): LastingRedundancy[] {
+  const { view, settings } = ctx;
+  const found = view.vrids.flatMap((v) => {
+    const r = noReadyBackup(view, v, settings);
+    return r && which(r) ? [{ ...r, key: v.key, v, labels: { ...vridLabels(v, r.iname), node: r.master } }] : [];
+  });
+  return lasting(ctx, settings.conditionForMs, found);
 }

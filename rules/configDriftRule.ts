@@ -3,7 +3,9 @@
 // configuration (hash of nginx -T). Drift is how split brains (VRID/auth mismatch) and failed
 // takeovers (a backup serving another site) are born. Must last rules.drift_for (a rollout
 // reaches nodes one after the other).
-import { describeVrid, due, pendingSince, vridLabels, inameOf, type Condition, type Rule, type RuleContext } from './rule';
+import { describeVrid, vridLabels, inameOf } from './format';
+import { lasting } from './pending';
+import type { Condition, Rule, RuleContext } from './rule';
 
 interface Found {
   key: string;
@@ -15,8 +17,7 @@ export const configDriftRule: Rule = {
   name: 'ConfigDrift',
   rank: 90,
   evaluate(ctx: RuleContext): Condition[] {
-    const { now, view, settings } = ctx;
-    const pending = pendingSince(ctx);
+    const { view, settings } = ctx;
     const found: Found[] = [];
     for (const v of view.vrids) {
       for (const d of v.disagreements) {
@@ -56,23 +57,16 @@ export const configDriftRule: Rule = {
         summary: `nginx configurations differ: ${hashes.map((n) => `${n.node}=${n.nginxConfigHash!.slice(0, 12)}`).join(', ')}`,
       });
     }
-    const out: Condition[] = [];
-    for (const f of found) {
-      const since = pending.hold(f.key, now);
-      if (!due(ctx, since, settings.driftForMs)) continue;
-      out.push({
-        severity: 'warning',
-        labels: f.labels,
-        startsAt: since,
-        annotations: {
-          summary: `Config drift: ${f.summary}`,
-          description:
-            'The nodes of the pair should agree on this. Diff keepalived.conf (virtual_router_id, virtual_ipaddress, advert_int, ' +
-            'authentication) or `nginx -T` between the nodes and deploy the same version to both.',
-        },
-      });
-    }
-    pending.sweep();
-    return out;
+    return lasting(ctx, settings.driftForMs, found).map((f) => ({
+      severity: 'warning',
+      labels: f.labels,
+      startsAt: f.since,
+      annotations: {
+        summary: `Config drift: ${f.summary}`,
+        description:
+          'The nodes of the pair should agree on this. Diff keepalived.conf (virtual_router_id, virtual_ipaddress, advert_int, ' +
+          'authentication) or `nginx -T` between the nodes and deploy the same version to both.',
+      },
+    }));
   },
 };

@@ -4,6 +4,9 @@
 // resolve, on the AlertHub. Its state (active alerts, rule memories) lives in an EngineState that
 // outlives the engine (the daemon keeps it), so a reload of the rules does not re-page what is
 // already firing.
+// Before any rule runs it computes which VRIDs flap (rules/flapping.ts, its memory kept with the
+// rules' memories) and hands that to every rule as a read-only input (RuleContext.flapping): the
+// Flapping rule pages it and the per-transition rules fold into it, whatever the rules' order.
 import { Histogram } from 'prom-client';
 import type { Logger } from 'pino';
 import type { Clock } from '../agent/context';
@@ -11,7 +14,11 @@ import type { AlertHub, Component } from '../agent/module';
 import type { NodeStore } from '../agent/state/store';
 import { fingerprint, type Alert } from '../agent/alerting/alert';
 import { buildClusterView, type ClusterView, type PeerView } from '../agent/state/cluster';
+import { FlappingTracker, type FlappingEpisode } from './flapping';
 import type { Condition, Rule, RuleContext, RuleSettings } from './rule';
+
+/** The flapping tracker's key among the memories (rules' memories are keyed by alertname). */
+const FLAPPING_MEMORY = 'flapping-tracker';
 
 /** What survives a reload of the rules module. */
 export interface EngineState {
@@ -19,6 +26,7 @@ export interface EngineState {
   memory: Map<string, unknown>;
   /** Per-transition alerts folded into a Flapping alert, per VRID key. */
   folded: Map<string, number>;
+  /** The VRID keys flapping at the last evaluation. */
   flapping: Set<string>;
   lastView?: ClusterView;
   lastEvaluation?: { at: number; durationMs: number; conditions: number; errors: string[] };
@@ -79,14 +87,10 @@ export class RulesEngine implements Component {
     this.debounceMs = o.debounceMs ?? 5;
   }
 
-  get state(): EngineState {
-    return this.o.state;
-  }
-
   async start(): Promise<void> {
     this.running = true;
-    // A repeat of what the state already said (StoreChange.material) waits for the timer: with every
-    // probe each second such repeats were most of the evaluations.
+    // A repeat of what the state already said (StoreChange.material) waits for the timer: probes
+    // repeat their result every second, and a repeat changes no condition.
     this.unsubs.push(this.o.store.subscribe((c) => c.material && this.schedule()));
     this.unsubs.push(this.o.peers.subscribe(() => this.schedule()));
     this.interval = this.o.clock.setInterval(() => this.evaluate(), this.o.intervalMs);
@@ -131,18 +135,30 @@ export class RulesEngine implements Component {
     const t0 = performance.now();
     const settings = peerNames ? { ...this.o.settings, peers: peerNames() } : this.o.settings;
     const now = clock.now();
+    const memory = <T>(key: string, init: () => T): T => {
+      let m = state.memory.get(key) as T | undefined;
+      if (m === undefined) {
+        m = init();
+        state.memory.set(key, m);
+      }
+      return m;
+    };
+    const wakes: number[] = [];
+    const wakeAt = (at: number) => wakes.push(at);
     let view: ClusterView;
+    let flapping: ReadonlyMap<string, FlappingEpisode>;
     try {
       view = buildClusterView(this.o.store.state, this.o.peers.views(), now);
+      // Part of the view: without it no rule can be judged (active alerts stay as they are).
+      flapping = memory(FLAPPING_MEMORY, () => new FlappingTracker(now)).update(view, settings.flapping, now, wakeAt);
     } catch (e) {
       this.logOnce('view', e);
       return;
     }
     state.lastView = view;
-    state.flapping = new Set();
-    const wakes: number[] = [];
+    state.flapping = new Set(flapping.keys());
     const errors: string[] = [];
-    const firing = new Map<string, { labels: Record<string, string>; cond: Condition; scope: 'cluster' | 'node'; rank?: number }>();
+    const firing = new Map<string, { alert: Alert; cond: Condition }>();
     const failedRules = new Set<string>();
     let count = 0;
     for (const rule of this.o.rules) {
@@ -150,19 +166,10 @@ export class RulesEngine implements Component {
         now,
         view,
         settings,
-        memory: <T>(init: () => T): T => {
-          let m = state.memory.get(rule.name) as T | undefined;
-          if (m === undefined) {
-            m = init();
-            state.memory.set(rule.name, m);
-          }
-          return m;
-        },
-        flapping: state.flapping,
+        memory: (init) => memory(rule.name, init),
+        flapping,
         fold: (key) => state.folded.set(key, (state.folded.get(key) ?? 0) + 1),
-        wakeAt: (at) => wakes.push(at),
-        isFiring: (alertname, labels) =>
-          [...state.active.values()].some((a) => a.labels.alertname === alertname && Object.entries(labels).every(([k, v]) => a.labels[k] === v)),
+        wakeAt,
       };
       let conds: Condition[];
       try {
@@ -176,19 +183,16 @@ export class RulesEngine implements Component {
       }
       for (const cond of conds) {
         count++;
-        const labels = { alertname: rule.name, severity: cond.severity, ...cond.labels };
-        const fp = fingerprint(labels);
-        const scope = rule.scope ?? 'cluster';
+        const alert = alertOf(rule, cond, view.self, now);
         if (cond.endsAt !== undefined) {
-          this.publishPast(fp, labels, cond, view.self, scope, rule.rank);
+          this.publishPast(alert, cond);
           continue;
         }
-        if (!firing.has(fp)) firing.set(fp, { labels, cond, scope, rank: rule.rank });
+        if (!firing.has(alert.fingerprint)) firing.set(alert.fingerprint, { alert, cond });
       }
     }
 
-    for (const [fp, { labels, cond, scope, rank }] of firing) {
-      const annotations = { ...cond.annotations, observer: view.self };
+    for (const [fp, { alert, cond }] of firing) {
       let cur = state.active.get(fp);
       if (cur && cond.event && cond.startsAt !== undefined && cond.startsAt > cur.startsAt) {
         // A new occurrence of an event with the same labels: the old one ends now, the new one fires.
@@ -198,12 +202,11 @@ export class RulesEngine implements Component {
       }
       if (cur) {
         // Kept current for the API and for the resolved notice; not re-published (no re-page).
-        cur.annotations = annotations;
+        cur.annotations = alert.annotations;
         continue;
       }
-      const alert: Alert = { fingerprint: fp, labels, annotations, status: 'firing', startsAt: Math.min(cond.startsAt ?? now, now), scope, ...kind(rank, cond.event) };
       state.active.set(fp, alert);
-      this.o.log.info({ alert: labels, startsAt: alert.startsAt }, `alert firing: ${annotations.summary}`);
+      this.o.log.info({ alert: alert.labels, startsAt: alert.startsAt }, `alert firing: ${alert.annotations.summary}`);
       this.o.alerts.publish(alert);
     }
     for (const [fp, alert] of [...state.active]) {
@@ -232,12 +235,10 @@ export class RulesEngine implements Component {
 
   /** A condition found after it ended: one firing and one resolved notice, unless already active.
    *  It is an event (it happened; nothing of it is still going on) and `past` (told as a past incident). */
-  private publishPast(fp: string, labels: Record<string, string>, cond: Condition, self: string, scope: 'cluster' | 'node', rank: number | undefined): void {
-    if (this.o.state.active.has(fp)) return;
-    const annotations = { ...cond.annotations, observer: self };
-    const startsAt = cond.startsAt ?? cond.endsAt!;
-    const firing: Alert = { fingerprint: fp, labels, annotations, status: 'firing', startsAt, scope, ...kind(rank, true), past: true };
-    this.o.log.warn({ alert: labels, startsAt, endsAt: cond.endsAt }, `past alert found: ${annotations.summary}`);
+  private publishPast(alert: Alert, cond: Condition): void {
+    if (this.o.state.active.has(alert.fingerprint)) return;
+    const firing: Alert = { ...alert, startsAt: cond.startsAt ?? cond.endsAt!, event: true, past: true };
+    this.o.log.warn({ alert: alert.labels, startsAt: firing.startsAt, endsAt: cond.endsAt }, `past alert found: ${alert.annotations.summary}`);
     this.o.alerts.publish(firing);
     this.o.alerts.publish({ ...firing, status: 'resolved', endsAt: cond.endsAt });
   }
@@ -249,6 +250,20 @@ export class RulesEngine implements Component {
     this.loggedErrors.add(key);
     this.o.log.error({ err: e, rule: what }, 'rule evaluation failed');
   }
+}
+
+/** A rule's condition as the firing alert this agent (observer) publishes for it. */
+export function alertOf(rule: Pick<Rule, 'name' | 'scope' | 'rank'>, cond: Condition, observer: string, now: number): Alert {
+  const labels = { alertname: rule.name, severity: cond.severity, ...cond.labels };
+  return {
+    fingerprint: fingerprint(labels),
+    labels,
+    annotations: { ...cond.annotations, observer },
+    status: 'firing',
+    startsAt: Math.min(cond.startsAt ?? now, now),
+    scope: rule.scope ?? 'cluster',
+    ...kind(rule.rank, cond.event),
+  };
 }
 
 /** Alert.rank and Alert.event, set only when they apply (alerts stay small and compare equal in tests). */

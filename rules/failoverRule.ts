@@ -9,7 +9,9 @@
 import type { ClusterMember, ClusterView, ClusterVrid } from '../agent/state/cluster';
 import { nginxServing } from '../agent/state/cluster';
 import type { FailoverOutage } from '../agent/state/failoverOutage';
-import { describeVrid, fmtDuration, fmtTime, inameOf, vridLabels, type Condition, type Rule, type RuleContext } from './rule';
+import { fmtDuration, fmtTime } from '../agent/format';
+import { describeVrid, inameOf, vridLabels } from './format';
+import type { Condition, Rule, RuleContext } from './rule';
 
 interface FailoverEvent {
   from: string;
@@ -149,7 +151,7 @@ export const failoverRule: Rule = {
             const m = v.members.find((x) => x.node === to);
             const folded = ctx.flapping.has(v.key);
             const ev: FailoverEvent = { from: prev, to, at: Math.min(m?.since ?? now, now), cause: failoverCause(view, v, prev, to, hist), folded };
-            if (folded) ctx.fold(v.key, `failover ${prev} -> ${to}`);
+            if (folded) ctx.fold(v.key);
             const list = mem.events.get(v.key) ?? [];
             list.push(ev);
             if (list.length > MAX_EVENTS) list.shift();

@@ -1,5 +1,6 @@
-// Every detection rule, in evaluation order, and their settings from the config.
-// Flapping runs first: the per-transition rules (Failover, PriorityChanged) fold into it.
+// Every detection rule, and their settings from the config. The order is the order in which the
+// alerts one evaluation finds are published; no rule depends on another (flapping is the engine's
+// input to all of them: rules/flapping.ts).
 // Event-like alerts (Failover, PriorityChanged) stay firing for rules.event_hold (5 min by
 // default) and then resolve: long enough to outlast Alertmanager's default group_interval (5 min)
 // and any group_wait, so the event reaches a receiver in its group even when grouped with others

@@ -1,7 +1,10 @@
 // InstanceFault (critical): a VRRP instance is in FAULT on some node: a track script failed, a
 // tracked interface is down, or the instance's own interface lost its address. Keepalived uses
 // FAULT to move the VIP away on purpose, but a node in FAULT is also a node that cannot serve.
-import { describeVrid, due, fmtDuration, fmtTime, vridLabels, type Condition, type Rule, type RuleContext } from './rule';
+import { fmtDuration, fmtTime } from '../agent/format';
+import { describeVrid, vridLabels } from './format';
+import { due } from './pending';
+import type { Condition, Rule, RuleContext } from './rule';
 import { nginxServing } from '../agent/state/cluster';
 
 export const instanceFaultRule: Rule = {

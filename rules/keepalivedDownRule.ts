@@ -1,7 +1,9 @@
 // KeepalivedDown (critical): keepalived's VRRP process is not running on a node the agents can see
 // (its own agent says so). That node can neither serve the VIP nor take it over. Per node by
 // nature; the VRIDs it leaves are named in the description.
-import { due, fmtDuration, fmtTime, type Condition, type Rule, type RuleContext } from './rule';
+import { fmtDuration, fmtTime } from '../agent/format';
+import { due } from './pending';
+import type { Condition, Rule, RuleContext } from './rule';
 
 export const keepalivedDownRule: Rule = {
   name: 'KeepalivedDown',

@@ -12,7 +12,10 @@
 import { nginxServing } from '../agent/state/cluster';
 import { NGINX_HEALTH_FAILURES_DOWN, type NodeState } from '../agent/state/types';
 import { NginxLastUp } from './nginxHealthMemory';
-import { describeVrid, due, fmtTime, PendingSince, vridLabels, type Condition, type Rule, type RuleContext } from './rule';
+import { fmtTime } from '../agent/format';
+import { describeVrid, vridLabels } from './format';
+import { due, PendingSince } from './pending';
+import type { Condition, Rule, RuleContext } from './rule';
 
 interface Memory {
   pending: PendingSince;

@@ -1,7 +1,9 @@
 // NginxNotStartedOnTakeover (critical, nginx.standby: cold): sites that keep nginx stopped on the
 // backup start it from notify_master. After a node becomes MASTER its nginx must serve within
 // nginx.takeover_grace, or the takeover failed: the VIP moved to a node that does not answer.
-import { describeVrid, fmtDuration, fmtTime, vridLabels, type Condition, type Rule, type RuleContext } from './rule';
+import { fmtDuration, fmtTime } from '../agent/format';
+import { describeVrid, vridLabels } from './format';
+import type { Condition, Rule, RuleContext } from './rule';
 import { nginxServing } from '../agent/state/cluster';
 import { NginxLastUp } from './nginxHealthMemory';
 

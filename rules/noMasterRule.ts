@@ -2,23 +2,23 @@
 // answers for the VIP. Only judged when the view can know it: a member in BACKUP means keepalived
 // there still hears some master's adverts (or will take over within 3 adverts), and a member out
 // of sight whose last state was MASTER may still be one; either makes "no master" unknowable.
-import { describeVrid, due, fmtDuration, pendingSince, vridLabels, inameOf, type Condition, type Rule, type RuleContext } from './rule';
+import { fmtDuration } from '../agent/format';
+import { describeVrid, vridLabels, inameOf } from './format';
+import { lasting } from './pending';
+import type { Condition, Rule, RuleContext } from './rule';
 
 export const noMasterRule: Rule = {
   name: 'NoMaster',
   rank: 40,
   evaluate(ctx: RuleContext): Condition[] {
     const { now, view, settings } = ctx;
-    const pending = pendingSince(ctx);
-    const out: Condition[] = [];
-    for (const v of view.vrids) {
-      if (!v.members.length) continue;
-      if (v.members.some((m) => m.state === 'MASTER' || m.state === 'BACKUP')) continue;
-      // When the last one left MASTER (or first seen so), not when we first looked.
-      const since = pending.hold(v.key, now, Math.max(...v.members.map((m) => m.since)));
-      if (!due(ctx, since, settings.noMasterForMs)) continue;
+    const masterless = view.vrids
+      .filter((v) => v.members.length && !v.members.some((m) => m.state === 'MASTER' || m.state === 'BACKUP'))
+      // Since the last one left MASTER (or was first seen so), not since we first looked.
+      .map((v) => ({ key: v.key, from: Math.max(...v.members.map((m) => m.since)), v }));
+    return lasting(ctx, settings.noMasterForMs, masterless).map(({ v, since }) => {
       const states = v.members.map((m) => `${m.node} ${m.state}${m.fresh ? '' : ' (last known, unreachable)'}`).join(', ');
-      out.push({
+      return {
         severity: 'critical',
         labels: vridLabels(v, inameOf(v, view.self)),
         startsAt: since,
@@ -29,9 +29,7 @@ export const noMasterRule: Rule = {
             '(systemctl status keepalived), track scripts failing on every node (nginx down everywhere?), the interface ' +
             'up with its address.',
         },
-      });
-    }
-    pending.sweep();
-    return out;
+      };
+    });
   },
 };

@@ -1,7 +1,9 @@
 // PriorityChanged (info): an instance's effective priority changed on some node (a track script,
 // interface or track file weight; keepalived's *_PRIORITY notify lines). An event: fires when
 // seen, resolves event_hold later; folded into Flapping while its VRID flaps.
-import { describeVrid, fmtTime, vridLabels, type Condition, type Rule, type RuleContext } from './rule';
+import { fmtTime } from '../agent/format';
+import { describeVrid, vridLabels } from './format';
+import type { Condition, Rule, RuleContext } from './rule';
 
 interface Change {
   vridKey: string;
@@ -34,7 +36,7 @@ export const priorityChangedRule: Rule = {
         mem.last.set(key, m.effectivePriority);
         if (prev === undefined || prev === m.effectivePriority) continue;
         const folded = ctx.flapping.has(v.key);
-        if (folded) ctx.fold(v.key, `priority ${m.node} ${prev} -> ${m.effectivePriority}`);
+        if (folded) ctx.fold(v.key);
         const earlier = mem.changes.get(key);
         // A change and its change back within the hold are one alert that names the first value.
         const from = earlier && now - earlier.at < settings.eventHoldMs ? earlier.from : prev;

@@ -3,40 +3,32 @@
 // Its keepalived and nginx may be fine; what is known is that nobody can vouch for them, so the
 // page says exactly that instead of "no backup can take over". Backups observed unable are named
 // with what their agents report.
-import { describeVrid, due, fmtDuration, pendingSince, vridLabels, type Condition, type Rule, type RuleContext } from './rule';
-import { noReadyBackup } from './backupReadiness';
-import { andList } from './vipClaims';
+import { fmtDuration } from '../agent/format';
+import { lastingNoReadyBackup } from './backupReadiness';
+import { andList, describeVrid } from './format';
+import type { Condition, Rule, RuleContext } from './rule';
 
 export const redundancyUnverifiedRule: Rule = {
   name: 'RedundancyUnverified',
   rank: 45,
   evaluate(ctx: RuleContext): Condition[] {
-    const { now, view, settings } = ctx;
-    const pending = pendingSince(ctx);
-    const out: Condition[] = [];
-    for (const v of view.vrids) {
-      const r = noReadyBackup(view, v, settings);
-      if (!r || !r.unverified.length) continue;
-      const since = pending.hold(v.key, now);
-      if (!due(ctx, since, settings.conditionForMs)) continue;
-      const nodes = r.unverified.map((u) => u.node);
+    return lastingNoReadyBackup(ctx, (r) => r.unverified.length > 0).map(({ v, master, unable, unverified, labels, since }) => {
+      const nodes = unverified.map((u) => u.node);
       const whose = nodes.length === 1 ? `${nodes[0]}'s readiness` : `the readiness of ${andList(nodes)}`;
-      out.push({
+      return {
         severity: 'warning',
-        labels: { ...vridLabels(v, r.iname), node: r.master },
+        labels,
         startsAt: since,
         annotations: {
-          summary: `${andList(r.unverified.map((u) => u.reason))}: ${whose} to take over ${describeVrid(v)} from ${r.master} is unverified`,
+          summary: `${andList(unverified.map((u) => u.reason))}: ${whose} to take over ${describeVrid(v)} from ${master} is unverified`,
           description:
-            `${r.master} serves. For ${fmtDuration(now - since)} no agent has reported on ${andList(nodes)}: ${nodes.length === 1 ? 'its' : 'their'} keepalived and nginx ` +
+            `${master} serves. For ${fmtDuration(ctx.now - since)} no agent has reported on ${andList(nodes)}: ${nodes.length === 1 ? 'its' : 'their'} keepalived and nginx ` +
             `may be healthy or not; nothing about ${nodes.length === 1 ? 'it' : 'them'} is observed. ` +
-            (r.unable.length ? `The other backups cannot take over: ${r.unable.join('; ')}. ` : '') +
-            `Check first that the keepwatch agent runs on ${andList(nodes)} (systemctl status keepwatch) and that its peer port is reachable from ${r.master}.`,
+            (unable.length ? `The other backups cannot take over: ${unable.join('; ')}. ` : '') +
+            `Check first that the keepwatch agent runs on ${andList(nodes)} (systemctl status keepwatch) and that its peer port is reachable from ${master}.`,
           unverified: nodes.join(','),
         },
-      });
-    }
-    pending.sweep();
-    return out;
+      };
+    });
   },
 };

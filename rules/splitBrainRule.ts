@@ -17,10 +17,12 @@
 // both MASTER over the same interval, and it is reported as "lasted from X to Y": an alert that
 // fires and resolves at once. An alert that was firing is not resolved because the other MASTER
 // went out of sight (its agent restarted, or the partition became total): not seeing is not an all-clear.
-import type { ClusterView, ClusterVrid } from '../agent/state/cluster';
+import type { ClusterMember, ClusterView, ClusterVrid } from '../agent/state/cluster';
 import { masterIntervals, overlaps } from './masterIntervals';
-import { describeVrid, fmtDuration, fmtTime, inameOf, vridLabels, type Condition, type Rule, type RuleContext } from './rule';
-import { andList, claimants, claimsVip, duplicateMeaning, nodeState } from './vipClaims';
+import { fmtDuration, fmtTime } from '../agent/format';
+import { andList, describeVrid, describeVridLabels, inameOf, vridKeyOfLabels, vridLabels } from './format';
+import type { Condition, Rule, RuleContext } from './rule';
+import { claimants, claimsVip, duplicateMeaning, nodeState } from './vipClaims';
 
 interface Episode {
   startsAt: number;
@@ -58,6 +60,12 @@ function remember(m: Memory, key: string, start: number, end: number): void {
 
 const EVIDENCE_TYPES = new Set(['MASTER_RX_LOWER_PRI', 'RX_LOWER_PRI_ADVERT']);
 
+/** How long keepalived's evidence of another MASTER stays current: three adverts (at least 3 s),
+ *  the time keepalived itself gives a silent MASTER before taking over. */
+function evidenceWindow(m: ClusterMember): number {
+  return Math.max(3000, 3 * (m.advertIntervalMs ?? 1000));
+}
+
 /** "both" for two, "all" for more. */
 function bothOrAll(n: number): string {
   return n > 2 ? 'all' : 'both';
@@ -65,10 +73,8 @@ function bothOrAll(n: number): string {
 
 /** Who holds MASTER of a VRID now, for a resolved notice: "ka1 is MASTER now". */
 export function masterNow(view: ClusterView, labels: Record<string, string>): string {
-  const v = view.vrids.find((x) => {
-    const l = vridLabels(x);
-    return l.vrid === labels.vrid && (l.family ?? '') === (labels.family ?? '');
-  });
+  const key = vridKeyOfLabels(labels);
+  const v = view.vrids.find((x) => x.key === key);
   if (!v) return 'the VRID is no longer reported by any node in sight';
   const now = claimants(view, v).map((m) => m.node).sort();
   const stale = [...v.staleMasters].sort();
@@ -87,7 +93,7 @@ export const splitBrainRule: Rule = {
     return {
       ...alert.annotations,
       summary:
-        `Split brain on VRID ${alert.labels.vrid}${alert.labels.family === 'IPv6' ? ' (IPv6)' : ''} is over: ${who} were ${bothOrAll(n)} MASTER ` +
+        `Split brain on ${describeVridLabels(alert.labels)} is over: ${who} were ${bothOrAll(n)} MASTER ` +
         `from ${fmtTime(alert.startsAt)} to ${fmtTime(endsAt)} (${fmtDuration(endsAt - alert.startsAt)}); ${masterNow(view, alert.labels)}`,
       description: `One MASTER remains. ${alert.annotations.description}`,
       duration_seconds: String(Math.round((endsAt - alert.startsAt) / 100) / 10),
@@ -183,7 +189,7 @@ function liveEvidence(ctx: RuleContext, v: ClusterVrid): Live | undefined {
       reasons.push(`${host} answers for VIP ${vs.vip}, which ${m.node} holds as MASTER (duplicate-address probe)${sight}`);
     }
     const ev = s.instances[m.iname]?.lastEvidence;
-    const window = Math.max(3000, 3 * (m.advertIntervalMs ?? 1000));
+    const window = evidenceWindow(m);
     if (ev && EVIDENCE_TYPES.has(ev.type) && ev.count >= 2 && now - ev.at <= window) {
       // One piece of evidence per advert: the fight began about count - 1 adverts ago.
       starts.push(ev.at - (ev.count - 1) * (m.advertIntervalMs ?? 1000));
@@ -285,7 +291,7 @@ function pastFromEvidence(ctx: RuleContext, v: ClusterVrid, mem: Memory, iname: 
     const seenKey = `${v.key}\u0000${m.node}`;
     if (mem.evidenceSeen.get(seenKey) === ev.at) continue;
     // More may follow (a fight that goes on is the live path's): one-off only after a quiet window.
-    const window = Math.max(3000, 3 * (m.advertIntervalMs ?? 1000));
+    const window = evidenceWindow(m);
     if (now - ev.at < window) {
       ctx.wakeAt(ev.at + window);
       continue;

@@ -11,7 +11,7 @@ import type { NodeState, VipState } from '../agent/state/types';
  * A duplicate-address answer counts only from a probe that ran entirely after the VIP last moved
  * (here and on every node in sight): arping waits up to 2 s, and a probe that straddles a VIP move
  * (a preemption, a flapping pair, an address deleted by hand) hears the previous holder before it
- * lets go. Seen in the lab: one such answer kept a false SplitBrain firing until the next probe, 10 s later.
+ * lets go. Such an answer would stand as a false SplitBrain until the next probe replaces it.
  */
 export const DUPLICATE_SETTLE_MS = 3_000;
 
@@ -108,10 +108,4 @@ export function duplicateMeaning(view: ClusterView, v: ClusterVrid, m: ClusterMe
   const alone = !view.nodes.some((n) => !n.self);
   if (unseen.size || alone) return { kind: 'unseen', unseen: [...unseen].sort(), at: d.at, mac: d.mac };
   return { kind: 'foreign', at: d.at, mac: d.mac };
-}
-
-/** "ka1", "ka1 and ka2", "ka1, ka2 and ka3". */
-export function andList(names: string[]): string {
-  if (names.length <= 1) return names.join('');
-  return `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
 }

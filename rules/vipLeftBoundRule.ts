@@ -4,8 +4,11 @@
 // gone. While the MASTER elsewhere holds the same VIP, both answer ARP for it and neighbours send
 // its traffic to whichever answered last. Not a split brain (only one keepalived claims MASTER):
 // its own page with its own fix, on that node.
-import { describeVrid, due, fmtDuration, fmtTime, vridLabels, type Condition, type Rule, type RuleContext } from './rule';
-import { andList, claimsVip, leftBound, vipWithPrefix } from './vipClaims';
+import { fmtDuration, fmtTime } from '../agent/format';
+import { andList, describeVrid, vridLabels } from './format';
+import { due } from './pending';
+import type { Condition, Rule, RuleContext } from './rule';
+import { claimsVip, leftBound, vipWithPrefix } from './vipClaims';
 
 export const vipLeftBoundRule: Rule = {
   name: 'VipLeftBound',

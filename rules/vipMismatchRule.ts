@@ -5,7 +5,10 @@
 // outside the pair answering for the VIP a MASTER holds while every node of the pair is in sight
 // and none holds it (an address conflict). Needs the node's VIP probe data; nodes without it are
 // not judged.
-import { describeVrid, due, fmtDuration, pendingSince, vridLabels, type Condition, type Rule, type RuleContext } from './rule';
+import { fmtDuration } from '../agent/format';
+import { describeVrid, vridLabels } from './format';
+import { due, pendingSince } from './pending';
+import type { Condition, Rule, RuleContext } from './rule';
 import { claimsMaster, duplicateMeaning, leftBound } from './vipClaims';
 
 export const vipMismatchRule: Rule = {

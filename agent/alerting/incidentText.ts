@@ -3,7 +3,7 @@
 // markup. It leads with the cause, then the consequences known so far; an update says what is new;
 // the resolved notice is the end: duration, client-visible outage, the timeline with each step's
 // time; a past incident says what happened, from, to, how long and on which nodes.
-import { fmtDuration, fmtTime } from '../../rules/rule';
+import { fmtDuration, fmtTime } from '../format';
 import type { IncidentNotice, IncidentStep } from './incident';
 import type { Notification } from './notification';
 

@@ -15,7 +15,7 @@
 // open incident, the last `maxResolved` resolved ones, and the keys of past alerts already told.
 import { createHash } from 'node:crypto';
 import type { Clock } from '../context';
-import { fmtDuration } from '../../rules/rule';
+import { fmtDuration } from '../format';
 import type { Alert } from './alert';
 import type { Incident, IncidentNotice, IncidentStep } from './incident';
 

@@ -12,7 +12,7 @@
 // - Counted once: backlog and inferred records are counted when every backlog source said it was
 //   done (or after a timeout), so the counter never counts a record whose `from` may still change.
 import type { Clock } from '../context';
-import { fmtTime } from '../../rules/rule';
+import { fmtTime } from '../format';
 import type { InstanceKey, InstanceState, KeepalivedEvent, LastState, NodeState, SourceName, TransitionEvent, TransitionRecord, VrrpState } from './types';
 
 /** Keepalived runs the instance in these states; STOP, DELETED and UNKNOWN are not running. */

@@ -3,6 +3,8 @@ import { buildClusterView, clusterViewForApi } from '../../../agent/state/cluste
 import { NodeStore } from '../../../agent/state/store';
 import type { Condition, Rule } from '../../../rules/rule';
 import { allRules } from '../../../rules';
+import { failoverRule } from '../../../rules/failoverRule';
+import { flappingRule } from '../../../rules/flappingRule';
 import { FakeClock } from '../../helpers/fakeClock';
 import { healthyPair, SimCluster } from './harness';
 
@@ -121,6 +123,59 @@ describe('RulesEngine', () => {
     c.advance(10_000);
     expect(c.firing('SplitBrain')).toHaveLength(1);
     expect(c.clock.pending()).toBe(0);
+  });
+
+  test('what an alert is published with: its rule\'s scope (kept by the resolved notice)', () => {
+    const c = new SimCluster(['ka1', 'ka2', 'ka3']);
+    c.boot('ka1', [{ state: 'MASTER', priority: 150 }]);
+    c.boot('ka2', [{ state: 'BACKUP', priority: 100 }]);
+    c.boot('ka3', [{ state: 'BACKUP', priority: 50 }]);
+    c.advance(10_000);
+    c.transition('ka3', 'MASTER');
+    c.apply('ka2', { kind: 'keepalived', up: false, reason: 'stopped' });
+    c.advance(6000);
+    const scopes = Object.fromEntries(c.firing().map((a) => [a.labels.alertname, a.scope]));
+    expect(scopes).toEqual({ SplitBrain: 'cluster', KeepalivedDown: 'node' });
+    expect(c.firing('SplitBrain')[0].annotations.nodes).toBe('ka1,ka3');
+    // The resolved notice keeps the scope (its delivery follows the same owner).
+    c.transition('ka3', 'BACKUP');
+    c.advance(200);
+    expect(c.events('SplitBrain', 'resolved').map((a) => a.scope)).toEqual(['cluster']);
+  });
+
+  test('our own agent restarting during a split brain fires again; a reload of the rules does not', () => {
+    const c = healthyPair();
+    c.transition('ka2', 'MASTER');
+    c.advance(2000);
+    expect(c.events('SplitBrain')).toHaveLength(1);
+    c.startEngine(c.state); // reload: same engine state
+    c.advance(5000);
+    expect(c.events('SplitBrain')).toHaveLength(1);
+    c.startEngine({ ...c.state, active: new Map(), memory: new Map() }); // restart: state lost
+    c.advance(2000);
+    const ev = c.events('SplitBrain');
+    expect(ev.map((a) => a.status)).toEqual(['firing', 'firing']);
+    expect(ev[1].fingerprint).toBe(ev[0].fingerprint); // a receiver or Alertmanager dedups it
+  });
+
+  test('flapping is an input of every rule, whatever their order: Failover folds into it with Flapping listed last', () => {
+    const c = new SimCluster(['ka1', 'ka2'], 'ka1', {}, [failoverRule, flappingRule]);
+    c.boot('ka1', [{ state: 'MASTER', priority: 150 }]);
+    c.boot('ka2', [{ state: 'BACKUP', priority: 100 }]);
+    c.advance(10_000);
+    for (let i = 0; i < 3; i++) {
+      c.transition('ka1', 'FAULT');
+      c.transition('ka2', 'MASTER');
+      c.advance(3500);
+      c.transition('ka1', 'BACKUP');
+      c.transition('ka1', 'MASTER');
+      c.transition('ka2', 'BACKUP');
+      c.advance(3500);
+    }
+    expect(c.events('Flapping', 'firing')).toHaveLength(1);
+    expect(c.events('Failover', 'firing')).toHaveLength(2);
+    expect(c.state.folded.get('51')).toBe(4);
+    expect([...c.state.flapping]).toEqual(['51']);
   });
 
   test('evaluation duration is observed in the histogram', async () => {

@@ -9,7 +9,7 @@ import { FailoverOutageTracker, masterDownIntervalMs, OUTAGE_MAX_WAIT_MS, type F
 import type { PeerView } from '../../../agent/state/cluster';
 import { failoverCollector } from '../../../exporters/failover';
 import { createMetricsRegistry } from '../../../exporters/registry';
-import { fmtTime } from '../../../rules/rule';
+import { fmtTime } from '../../../agent/format';
 
 const VIP = '192.0.2.100';
 const PEER_TIMEOUT = 3000;
