@@ -278,39 +278,40 @@ const slackReceiverSchema = z
     if (bot && !r.channel) ctx.addIssue({ code: 'custom', path: ['channel'], message: 'required with a bot token: the channel to post to (#name or its ID)' });
   });
 
-export const receiverSchema = z.discriminatedUnion('type', [
-  slackReceiverSchema,
-  z.strictObject({
-    ...receiverBase,
-    type: z.literal('email'),
-    to: z.array(z.string().min(3)).min(1),
-    from: z.string().min(3),
-    smarthost: z.string().regex(/^[^:]+:\d+$/, 'must be HOST:PORT'),
-    auth_username: z.string().optional(),
-    auth_password: z.string().optional(),
-    /** STARTTLS is required unless this is false (or the port is 465, implicit TLS). */
-    require_tls: z.boolean().default(true),
-    tls_insecure_skip_verify: z.boolean().default(false),
-    ca_file: absPath.optional(),
-  }),
-  z.strictObject({
-    ...receiverBase,
-    type: z.literal('webhook'),
-    url: httpUrl,
-    /** HMAC-SHA256 of the body, hex, in X-Keepwatch-Signature: sha256=<hex>. */
-    hmac_secret: z.string().min(1).optional(),
-    headers: z.record(z.string(), z.string()).default({}),
-  }),
-  z.strictObject({
-    ...receiverBase,
-    type: z.literal('alertmanager'),
-    /** Base URL; alerts go to <url>/api/v2/alerts. */
-    url: httpUrl,
-    /** Firing alerts are re-sent this often so they never expire in Alertmanager. */
-    resend_interval: duration.default(60_000),
-    basic_auth: z.strictObject({ username: z.string(), password: z.string() }).optional(),
-  }),
-]);
+const emailReceiverSchema = z.strictObject({
+  ...receiverBase,
+  type: z.literal('email'),
+  to: z.array(z.string().min(3)).min(1),
+  from: z.string().min(3),
+  smarthost: z.string().regex(/^[^:]+:\d+$/, 'must be HOST:PORT'),
+  auth_username: z.string().optional(),
+  auth_password: z.string().optional(),
+  /** STARTTLS is required unless this is false (or the port is 465, implicit TLS). */
+  require_tls: z.boolean().default(true),
+  tls_insecure_skip_verify: z.boolean().default(false),
+  ca_file: absPath.optional(),
+});
+
+const webhookReceiverSchema = z.strictObject({
+  ...receiverBase,
+  type: z.literal('webhook'),
+  url: httpUrl,
+  /** HMAC-SHA256 of the body, hex, in X-Keepwatch-Signature: sha256=<hex>. */
+  hmac_secret: z.string().min(1).optional(),
+  headers: z.record(z.string(), z.string()).default({}),
+});
+
+const alertmanagerReceiverSchema = z.strictObject({
+  ...receiverBase,
+  type: z.literal('alertmanager'),
+  /** Base URL; alerts go to <url>/api/v2/alerts. */
+  url: httpUrl,
+  /** Firing alerts are re-sent this often so they never expire in Alertmanager. */
+  resend_interval: duration.default(60_000),
+  basic_auth: z.strictObject({ username: z.string(), password: z.string() }).optional(),
+});
+
+export const receiverSchema = z.discriminatedUnion('type', [slackReceiverSchema, emailReceiverSchema, webhookReceiverSchema, alertmanagerReceiverSchema]);
 
 export const inhibitRuleSchema = z.strictObject({
   source_matchers: z.array(matcherString).min(1),
@@ -381,5 +382,9 @@ export const configSchema = z.strictObject({
 /** The validated config, durations in ms. */
 export type Config = z.infer<typeof configSchema>;
 export type ReceiverConfig = z.infer<typeof receiverSchema>;
+export type SlackReceiverConfig = z.infer<typeof slackReceiverSchema>;
+export type EmailReceiverConfig = z.infer<typeof emailReceiverSchema>;
+export type WebhookReceiverConfig = z.infer<typeof webhookReceiverSchema>;
+export type AlertmanagerReceiverConfig = z.infer<typeof alertmanagerReceiverSchema>;
 export type PeerConfig = z.infer<typeof peerSchema>;
 export type ProbeSchedule = z.infer<typeof probeSchedule>;

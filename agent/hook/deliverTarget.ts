@@ -3,14 +3,15 @@
 // agent that is down. Each send is one notification with one alert.
 import { createHash } from 'node:crypto';
 import type { Config } from '../config/schema';
+import { systemClock, type Clock } from '../context';
 import { buildRouteTree, groupLabels, matchRoutes, type Route } from '../alerting/route';
 import { createReceiver } from '../alerting/receivers';
 import type { Receiver } from '../alerting/receivers/receiver';
 import type { Notification } from '../alerting/notification';
 import type { DeliverTarget } from './deliver';
 
-export function receiversTarget(config: Config, now: () => number = Date.now): DeliverTarget {
-  const receivers = new Map<string, Receiver>(config.alerting.receivers.map((r) => [r.name, createReceiver(r, now)]));
+export function receiversTarget(config: Config, clock: Clock = systemClock): DeliverTarget {
+  const receivers = new Map<string, Receiver>(config.alerting.receivers.map((r) => [r.name, createReceiver(r, { clock })]));
   const timeouts = new Map(config.alerting.receivers.map((r) => [r.name, r.timeout]));
   const tree = buildRouteTree(config.alerting.route, [...receivers.keys()]);
   const routeOf = (labels: Record<string, string>): Map<string, Route> => {
@@ -34,7 +35,7 @@ export function receiversTarget(config: Config, now: () => number = Date.now): D
         groupLabels: glabels,
         status: 'firing',
         alerts: [alert],
-        createdAt: now(),
+        createdAt: clock.now(),
         triggeredAt: record.at,
         externalURL: config.alerting.external_url,
       };
