@@ -18,6 +18,7 @@ import type { Clock } from '../context';
 import { fmtDuration } from '../../rules/rule';
 import type { Alert } from './alert';
 import type { Incident, IncidentNotice, IncidentStep } from './incident';
+import type { DurableState } from './outbox/stateStore';
 
 /** Where the book persists (the outbox's state records); undefined value deletes. */
 export interface IncidentStore {
@@ -371,7 +372,7 @@ export class IncidentBook {
 }
 
 /** The incident book's store in the outbox journal, under a key prefix. */
-export function outboxIncidentStore(outbox: { putState(k: string, v: unknown): void; states(): ReadonlyMap<string, unknown> }, prefix = 'incidents/'): IncidentStore {
+export function outboxIncidentStore(outbox: DurableState, prefix = 'incidents/'): IncidentStore {
   return {
     *entries() {
       for (const [k, v] of outbox.states()) if (k.startsWith(prefix)) yield [k.slice(prefix.length), v];

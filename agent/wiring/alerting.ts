@@ -142,7 +142,7 @@ export const alertingModule: ModuleFactory = {
     const route = buildRouteTree(cfg.route, receiverNames);
     const incidents = new IncidentBook({ clock: w.clock, settleMs: route.groupInterval, store: outboxIncidentStore(outbox), confirmMs: incidentConfirmMs(w.config.rules) });
     // Threads (Slack ts, email subject) live in the outbox journal beside the notification log: a restart keeps them.
-    const receivers = cfg.receivers.map((r) => createReceiver(r, { clock: w.clock, threads: outboxThreadStore(outbox, r.name, () => w.clock.now()) }));
+    const receivers = cfg.receivers.map((r) => createReceiver(r, { clock: w.clock, threads: outboxThreadStore(outbox, r.name, w.clock) }));
     // Several agents raise the same alerts: the peers module's policy says which one pages.
     const delivery = sharedDeliveryPolicy(w.shared);
     const pipeline = new AlertPipeline({

@@ -243,7 +243,7 @@ describe('Slack bot mode: chat.postMessage, one thread per incident (a real HTTP
     const open = async () => {
       const box = new Outbox({ dir, maxEntries: 100, maxBytes: 1 << 20, retry: { initial: 10, max: 50, maxAge: 3_600_000 }, clock, log: silentLogger() });
       await box.open();
-      box.setReceivers([slackReceiver(bot(), { clock, threads: outboxThreadStore(box, 'ops-slack', () => clock.now()) })]);
+      box.setReceivers([slackReceiver(bot(), { clock, threads: outboxThreadStore(box, 'ops-slack', clock) })]);
       return box;
     };
     const stamp = (n: Notification) => ({ ...n, receiver: 'ops-slack', createdAt: clock.now() });
