@@ -137,3 +137,8 @@ export function groupKey(route: Route, glabels: Record<string, string>): string 
     .join(', ');
   return `${route.id}:{${body}}`;
 }
+
+/** A route that groups by incident tells incidents (first, update, end) rather than Alertmanager's groups. */
+export function groupsByIncident(route: Route): boolean {
+  return !route.groupByAll && route.groupBy.includes(INCIDENT_LABEL);
+}
