@@ -16,14 +16,14 @@ import { INCIDENT_LABEL, type Incident, type IncidentNotice } from './incident';
 import { causeOrder, incidentNotice, type IncidentBook } from './incidents';
 import type { NotificationLog } from './nflog';
 import type { PipelineOutbox } from './pipeline';
-import { groupKey, groupLabels, groupsByIncident, matchRoutes, type Route } from './route';
+import { groupKey, groupLabels, groupsByIncident, matchRoutes, type AlertRoute } from './route';
 import type { Silences } from './silences';
 
 export interface IncidentTellerOptions {
   clock: Clock;
   log: Logger;
   /** The root of the route tree. */
-  route: Route;
+  route: AlertRoute;
   receivers: ReadonlyMap<string, ReceiverConfig>;
   incidents: IncidentBook;
   nflog: NotificationLog;
@@ -62,7 +62,7 @@ export class IncidentTeller {
   }
 
   /** The latest version of each alert of the incident that falls in this group (of this route). */
-  private groupAlerts(inc: Incident, route: Route, key: string): Alert[] {
+  private groupAlerts(inc: Incident, route: AlertRoute, key: string): Alert[] {
     const out: Alert[] = [];
     for (const a0 of inc.alerts) {
       const a = withIncident(a0, inc.id);
@@ -127,7 +127,7 @@ export class IncidentTeller {
 
   /** The incident is over: its end, with the timeline, to every receiver that was told it; its groups close. */
   end(inc: Incident): void {
-    const groups = new Map<string, { route: Route; rc: ReceiverConfig; key: string; labels: Record<string, string> }>();
+    const groups = new Map<string, { route: AlertRoute; rc: ReceiverConfig; key: string; labels: Record<string, string> }>();
     for (const a0 of inc.alerts) {
       const a = withIncident(a0, inc.id);
       for (const route of matchRoutes(this.o.route, a.labels)) {
@@ -149,7 +149,7 @@ export class IncidentTeller {
     }
   }
 
-  private endGroup(route: Route, rc: ReceiverConfig, key: string, labels: Record<string, string>, inc: Incident): void {
+  private endGroup(route: AlertRoute, rc: ReceiverConfig, key: string, labels: Record<string, string>, inc: Incident): void {
     const entry = this.o.nflog.get(key, rc.name);
     if (!entry || entry.firing.length === 0) return; // never told, or its end was told already
     // The end tells the whole story: every alert of the incident that is not silenced, now over,

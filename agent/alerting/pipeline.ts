@@ -21,7 +21,7 @@ import { IncidentBook } from './incidents';
 import type { Inhibitor } from './inhibit';
 import { needsUpdate, type NotificationLog } from './nflog';
 import type { NewNotification, Notification } from './notification';
-import { groupKey, groupLabels, groupsByIncident, matchRoutes, type Route } from './route';
+import { groupKey, groupLabels, groupsByIncident, matchRoutes, type AlertRoute } from './route';
 import type { Silences } from './silences';
 import type { DeliveryPolicy } from './delivery';
 
@@ -35,7 +35,7 @@ export interface PipelineOptions {
   hub: AlertHub;
   clock: Clock;
   log: Logger;
-  route: Route;
+  route: AlertRoute;
   receivers: ReceiverConfig[];
   inhibitor: Inhibitor;
   silences: Pick<Silences, 'silencedBy'>;

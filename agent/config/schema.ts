@@ -221,30 +221,22 @@ const matcherString = z.string().min(1).superRefine((s, ctx) => {
 });
 const matcherList = z.array(matcherString).default([]);
 
-export interface RouteConfig {
-  receiver?: string;
-  group_by?: string[];
-  group_wait?: number;
-  group_interval?: number;
-  repeat_interval?: number;
-  matchers: string[];
-  continue: boolean;
-  routes: RouteConfig[];
-}
+/** One node of alerting.route, Alertmanager's routing tree (children under `routes`). */
+export const routeSchema = z.strictObject({
+  receiver: z.string().min(1).optional(),
+  group_by: z.array(z.string().min(1)).optional(),
+  group_wait: duration.optional(),
+  group_interval: duration.optional(),
+  repeat_interval: duration.optional(),
+  /** Alertmanager matcher syntax: label=value, label!=value, label=~regex, label!~regex. */
+  matchers: matcherList,
+  continue: z.boolean().default(false),
+  get routes(): z.ZodDefault<z.ZodArray<typeof routeSchema>> {
+    return z.array(routeSchema).default([]);
+  },
+});
 
-export const routeSchema: z.ZodType<RouteConfig, unknown> = z.lazy(() =>
-  z.strictObject({
-    receiver: z.string().min(1).optional(),
-    group_by: z.array(z.string().min(1)).optional(),
-    group_wait: duration.optional(),
-    group_interval: duration.optional(),
-    repeat_interval: duration.optional(),
-    /** Alertmanager matcher syntax: label=value, label!=value, label=~regex, label!~regex. */
-    matchers: matcherList,
-    continue: z.boolean().default(false),
-    routes: z.array(routeSchema).default([]),
-  }),
-);
+export type RouteConfig = z.infer<typeof routeSchema>;
 
 const receiverBase = {
   name: z.string().min(1),
@@ -386,5 +378,6 @@ export type SlackReceiverConfig = z.infer<typeof slackReceiverSchema>;
 export type EmailReceiverConfig = z.infer<typeof emailReceiverSchema>;
 export type WebhookReceiverConfig = z.infer<typeof webhookReceiverSchema>;
 export type AlertmanagerReceiverConfig = z.infer<typeof alertmanagerReceiverSchema>;
+export type InhibitRuleConfig = z.infer<typeof inhibitRuleSchema>;
 export type PeerConfig = z.infer<typeof peerSchema>;
 export type ProbeSchedule = z.infer<typeof probeSchedule>;

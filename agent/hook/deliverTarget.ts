@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import type { Config } from '../config/schema';
 import { systemClock, type Clock } from '../context';
-import { buildRouteTree, groupLabels, matchRoutes, type Route } from '../alerting/route';
+import { buildRouteTree, groupLabels, matchRoutes, type AlertRoute } from '../alerting/route';
 import { createReceiver } from '../alerting/receivers';
 import type { Receiver } from '../alerting/receivers/receiver';
 import type { Notification } from '../alerting/notification';
@@ -14,8 +14,8 @@ export function receiversTarget(config: Config, clock: Clock = systemClock): Del
   const receivers = new Map<string, Receiver>(config.alerting.receivers.map((r) => [r.name, createReceiver(r, { clock })]));
   const timeouts = new Map(config.alerting.receivers.map((r) => [r.name, r.timeout]));
   const tree = buildRouteTree(config.alerting.route, [...receivers.keys()]);
-  const routeOf = (labels: Record<string, string>): Map<string, Route> => {
-    const m = new Map<string, Route>();
+  const routeOf = (labels: Record<string, string>): Map<string, AlertRoute> => {
+    const m = new Map<string, AlertRoute>();
     for (const r of matchRoutes(tree, labels)) if (!m.has(r.receiver)) m.set(r.receiver, r);
     return m;
   };
