@@ -116,11 +116,6 @@ export class Grouper {
     this.groups.delete(key);
   }
 
-  /** The groups and their alerts (for the API and tests). */
-  list(): Array<GroupView & { alerts: Alert[] }> {
-    return [...this.groups.values()].map((g) => ({ key: g.key, route: g.route, labels: g.labels, alerts: [...g.alerts.values()].map((a) => a.alert) }));
-  }
-
   stop(): void {
     this.stopped = true;
     for (const g of this.groups.values()) this.opts.clock.clearTimeout(g.timer);

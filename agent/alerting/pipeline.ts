@@ -166,10 +166,6 @@ export class AlertPipeline {
     return { state: inhibitedBy.length || silencedBy.length ? 'suppressed' : 'active', silencedBy, inhibitedBy, receivers };
   }
 
-  groups(): ReturnType<Grouper['list']> {
-    return this.grouper.list();
-  }
-
   private muted(a: Alert, firingAll: readonly Alert[]): boolean {
     return this.o.inhibitor.inhibitedBy(a, firingAll).length > 0 || this.o.silences.silencedBy(a.labels).length > 0;
   }
