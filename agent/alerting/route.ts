@@ -17,8 +17,8 @@ import { formatMatchers, matchesAll, parseMatcher, type Matcher } from './matche
  * - repeat_interval 4h: Alertmanager's reminder for what is still firing.
  * - group_by [incident]: one story per incident (the alerts that share a cause, see incident.ts):
  *   the first page as soon as its first alert fires, at most one update per group_interval while
- *   it evolves, one end with the timeline. Alertmanager's [alertname, vrid] sent three pages for a
- *   keepalived that stopped (Failover, KeepalivedDown, RedundancyLost), each without the others.
+ *   it evolves, one end with the timeline. With Alertmanager's [alertname, vrid] a keepalived that
+ *   stops makes three pages (Failover, KeepalivedDown, RedundancyLost), each without the others.
  */
 export const ROUTE_DEFAULTS = {
   groupBy: [INCIDENT_LABEL],

@@ -161,8 +161,9 @@ export const rulesSchema = z
     /** NoMaster: no node MASTER (and none able to hear one) for this long. */
     no_master_for: duration.default(RULES_DEFAULTS.no_master_for),
     /** SplitBrain needs the double MASTER to last this long: absorbs the milliseconds of a normal
-     *  preemption and the peer stream's delay (fires within ~split_brain_for + 0.1 s). 500 ms is
-     *  8x the longest overlap the agents saw in 30 lab preemptions (bench/preemptionOverlap.ts: 63 ms). */
+     *  preemption and the peer stream's delay (fires within ~split_brain_for + 0.1 s). The default
+     *  leaves a wide margin over the longest overlap measured in lab preemptions
+     *  (bench/preemptionOverlap.ts; figures in bench/RESULTS.md). */
     split_brain_for: duration.default(RULES_DEFAULTS.split_brain_for),
     /** How long a state condition (KeepalivedDown, InstanceFault, VipMismatch, VipLeftBound,
      *  NginxDownOnVipHolder, RedundancyLost, RedundancyUnverified) must hold before it fires:
@@ -176,8 +177,9 @@ export const rulesSchema = z
     drift_for: duration.default(RULES_DEFAULTS.drift_for),
     flapping: z.preprocess(
       (v, ctx) => {
-        // The Nagios score (window of states, thresholds in percent over a horizon) was replaced by
-        // counting MASTER changes: its keys are errors that say what to write instead.
+        // Flapping counts MASTER changes. A config written for a Nagios-style score (window of
+        // states, thresholds in percent over a horizon) must not be half-read: its keys are errors
+        // that say what to write instead.
         if (typeof v !== 'object' || v === null || Array.isArray(v)) return v;
         const f = { ...(v as Record<string, unknown>) };
         const old = ['high_threshold', 'low_threshold', 'horizon'].filter((k) => k in f);
