@@ -58,7 +58,7 @@ ${extraReceivers}`;
   test('a published alert reaches the webhook in Alertmanager shape, signed, with an idempotency key', async () => {
     const a = mkAlert({ alertname: 'SplitBrain', vrid: '51', severity: 'critical', node: 'ka1' }, Date.now());
     daemon.hubs.alerts.publish(a);
-    await waitFor(() => hook.accepted.length === 1, 5000, 'webhook');
+    await waitFor(() => hook.accepted.length === 1, { timeoutMs: 5000, what: 'webhook' });
     const p = hook.accepted[0];
     // The default grouping is by incident; the API lists it.
     const incidents = (await (await fetch(`${base}/api/v1/incidents`)).json()) as { open: Array<Record<string, any>>; recent: unknown[] };
@@ -116,7 +116,7 @@ ${extraReceivers}`;
     expect(list).toEqual([expect.objectContaining({ id: silenceID, createdBy: 'me', status: { state: 'active' }, matchers: [{ name: 'alertname', value: 'Failover', isRegex: false, isEqual: true }, { name: 'vrid', value: '51', isRegex: false, isEqual: true }] })]);
     daemon.hubs.alerts.publish(mkAlert({ alertname: 'Failover', vrid: '51' }, Date.now()));
     daemon.hubs.alerts.publish(mkAlert({ alertname: 'Failover', vrid: '52' }, Date.now()));
-    await waitFor(() => hook.accepted.length === 1, 5000, 'the unsilenced one');
+    await waitFor(() => hook.accepted.length === 1, { timeoutMs: 5000, what: 'the unsilenced one' });
     await new Promise((r) => setTimeout(r, 200));
     expect(hook.accepted.map((p) => p.alerts.map((x: { labels: Record<string, string> }) => x.labels.vrid))).toEqual([['52']]);
     const alerts = (await (await fetch(`${base}/api/v1/alerts`)).json()) as Array<Record<string, any>>;
@@ -133,14 +133,14 @@ ${extraReceivers}`;
   test('reload: pending notifications survive in the same outbox and go out to the new config; counters carry on', async () => {
     hook.mode = '500';
     daemon.hubs.alerts.publish(mkAlert({ alertname: 'A' }, Date.now()));
-    await waitFor(() => hook.requests.length >= 3, 5000, 'retries');
+    await waitFor(() => hook.requests.length >= 3, { timeoutMs: 5000, what: 'retries' });
     writeFileSync(file, config(`    - {name: slack, type: slack, webhook_url: "${slack.url}"}`));
     await daemon.reload();
     hook.mode = 'ok';
-    await waitFor(() => hook.accepted.length === 1, 5000, 'A after the reload');
+    await waitFor(() => hook.accepted.length === 1, { timeoutMs: 5000, what: 'A after the reload' });
     // The new receiver never heard of the incident: it is told; the old one is not told twice
     // (the new pipeline takes the same incident from the journal, and the same notification log).
-    await waitFor(() => slack.requests.length === 1, 5000, 'slack');
+    await waitFor(() => slack.requests.length === 1, { timeoutMs: 5000, what: 'slack' });
     await new Promise((r) => setTimeout(r, 300));
     expect(slack.requests).toHaveLength(1);
     expect(slack.requests[0].body).toContain('A summary');
@@ -157,7 +157,7 @@ ${extraReceivers}`;
 
   test('restart: the open incident goes on from the outbox journal (same id, no second page)', async () => {
     daemon.hubs.alerts.publish(mkAlert({ alertname: 'KeepalivedDown', node: 'ka1' }, Date.now(), 'firing', Date.now(), { rank: 10 }));
-    await waitFor(() => hook.accepted.length === 1, 5000, 'first');
+    await waitFor(() => hook.accepted.length === 1, { timeoutMs: 5000, what: 'first' });
     const id = hook.accepted[0].groupLabels.incident;
     await daemon.stop();
     daemon = new Daemon({ configFile: file, log: silentLogger(), modules: [coreModule, alertingModule] });
