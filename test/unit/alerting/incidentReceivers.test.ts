@@ -14,7 +14,6 @@ import { notificationTitle, webhookPayload, type Notification } from '../../../a
 import { Outbox } from '../../../agent/alerting/outbox';
 import { emailReceiver, incidentEmailHtml } from '../../../agent/alerting/receivers/email';
 import { createReceiver } from '../../../agent/alerting/receivers';
-import { ReceiverError } from '../../../agent/alerting/receivers/receiver';
 import { slackIncidentPayload, slackReceiver } from '../../../agent/alerting/receivers/slack';
 import { memoryThreadStore, outboxThreadStore, type ThreadStore } from '../../../agent/alerting/receivers/threads';
 import { webhookReceiver } from '../../../agent/alerting/receivers/webhook';
@@ -24,6 +23,7 @@ import { SLACK_API_URL, type EmailReceiverConfig, type SlackReceiverConfig } fro
 import { silentLogger } from '../../../agent/logger';
 import { FakeClock } from '../../helpers/fakeClock';
 import { waitFor } from '../../helpers/wait';
+import { rejection } from './helpers';
 import { firstNotice, INC, OUTAGE, pastNotice, PAST_INC, resolvedNotice, updateNotice } from './incidentFixtures';
 import { startSlack, startSlackApi, startWebhook, type SlackApiServer } from './servers';
 
@@ -32,16 +32,6 @@ jest.setTimeout(20_000);
 const clock = new FakeClock();
 const never = () => new AbortController().signal;
 const inc = (n: Notification) => n as IncidentNotification;
-
-async function rejection(p: Promise<unknown>): Promise<ReceiverError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(ReceiverError);
-    return e as ReceiverError;
-  }
-  throw new Error('expected the send to fail');
-}
 
 describe('incident words (one place for every receiver)', () => {
   test('first: the title and the body lead with the cause; the incident id and its start are said', () => {

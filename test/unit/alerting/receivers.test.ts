@@ -12,7 +12,6 @@ import { SMTPServer, type SMTPServerSession } from 'smtp-server';
 import type { AddressInfo } from 'node:net';
 import { fingerprint, type Alert } from '../../../agent/alerting/alert';
 import type { Notification } from '../../../agent/alerting/notification';
-import { ReceiverError } from '../../../agent/alerting/receivers/receiver';
 import { slackReceiver } from '../../../agent/alerting/receivers/slack';
 import { emailReceiver } from '../../../agent/alerting/receivers/email';
 import { webhookReceiver } from '../../../agent/alerting/receivers/webhook';
@@ -21,6 +20,7 @@ import { SLACK_API_URL, type EmailReceiverConfig, type WebhookReceiverConfig } f
 import { silentLogger } from '../../../agent/logger';
 import { FakeClock } from '../../helpers/fakeClock';
 import { waitFor } from '../../helpers/wait';
+import { rejection } from './helpers';
 import { startServer, startSlack, startWebhook, type TestServer } from './servers';
 
 jest.setTimeout(20_000);
@@ -59,16 +59,6 @@ function notification(alerts: Alert[], over: Partial<Notification> = {}): Notifi
 }
 
 const sb = (node: string, status: 'firing' | 'resolved' = 'firing', severity = 'critical') => alert({ alertname: 'SplitBrain', vrid: '51', node, severity }, status);
-
-async function rejection(p: Promise<unknown>): Promise<ReceiverError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(ReceiverError);
-    return e as ReceiverError;
-  }
-  throw new Error('expected the send to fail');
-}
 
 describe('Slack receiver (real HTTP server playing Slack)', () => {
   let slack: TestServer;
