@@ -26,7 +26,7 @@ import { AlertPipeline } from '../agent/alerting/pipeline';
 import { webhookReceiver } from '../agent/alerting/receivers/webhook';
 import { buildRouteTree } from '../agent/alerting/route';
 import { Silences } from '../agent/alerting/silences';
-import type { ReceiverConfig } from '../agent/config/schema';
+import type { WebhookReceiverConfig } from '../agent/config/schema';
 import { systemClock } from '../agent/context';
 import { silentLogger } from '../agent/logger';
 import { fmt, opt, runMain, summary, table, writeResult } from './lib';
@@ -60,8 +60,8 @@ async function run(n: number, storageDir: string, burst: boolean): Promise<numbe
   const hub = createAlertHub(n + 10);
   const outbox = new Outbox({ dir: join(dir, 'outbox'), maxEntries: 10_000, maxBytes: 64 << 20, retry: { initial: 500, max: 60_000, maxAge: 86_400_000 }, clock, log });
   await outbox.open();
-  const rc = { type: 'webhook', name: 'hook', url, headers: {}, send_resolved: true, timeout: 5000 } as ReceiverConfig;
-  outbox.setReceivers([webhookReceiver({ name: 'hook', url, headers: {}, timeout: 5000 })]);
+  const rc: WebhookReceiverConfig = { type: 'webhook', name: 'hook', url, headers: {}, send_resolved: true, timeout: 5000 };
+  outbox.setReceivers([webhookReceiver(rc, { clock })]);
   const nflog = new NotificationLog({ clock, store: outboxNflogStore(outbox) });
   const pipeline = new AlertPipeline({
     hub,

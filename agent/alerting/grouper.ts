@@ -7,7 +7,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../context';
 import type { Alert } from './alert';
-import { groupKey, groupLabels, type Route } from './route';
+import { groupKey, groupLabels, type AlertRoute } from './route';
 
 export interface GroupedAlert {
   alert: Alert;
@@ -17,7 +17,7 @@ export interface GroupedAlert {
 
 export interface GroupView {
   readonly key: string;
-  readonly route: Route;
+  readonly route: AlertRoute;
   readonly labels: Record<string, string>;
 }
 
@@ -46,7 +46,7 @@ export class Grouper {
 
   constructor(private readonly opts: GrouperOptions) {}
 
-  insert(route: Route, alert: Alert, receivedAt = this.opts.clock.now()): void {
+  insert(route: AlertRoute, alert: Alert, receivedAt = this.opts.clock.now()): void {
     if (this.stopped) return;
     const labels = groupLabels(route, alert.labels);
     const key = groupKey(route, labels);
@@ -114,11 +114,6 @@ export class Grouper {
     if (!g) return;
     this.opts.clock.clearTimeout(g.timer);
     this.groups.delete(key);
-  }
-
-  /** The groups and their alerts (for the API and tests). */
-  list(): Array<GroupView & { alerts: Alert[] }> {
-    return [...this.groups.values()].map((g) => ({ key: g.key, route: g.route, labels: g.labels, alerts: [...g.alerts.values()].map((a) => a.alert) }));
   }
 
   stop(): void {

@@ -18,6 +18,7 @@ import type { Clock } from '../context';
 import { fmtDuration } from '../format';
 import type { Alert } from './alert';
 import type { Incident, IncidentNotice, IncidentStep } from './incident';
+import type { DurableState } from './outbox/stateStore';
 
 /** Where the book persists (the outbox's state records); undefined value deletes. */
 export interface IncidentStore {
@@ -42,7 +43,7 @@ export interface IncidentBookOptions {
 }
 
 /** What the book keeps per incident, persisted as one record. */
-interface Entry {
+interface IncidentRecord {
   incident: Incident;
   /** fingerprint@startsAt of every alert occurrence given this incident. */
   members: string[];
@@ -54,8 +55,8 @@ interface Entry {
   handled?: boolean;
 }
 
-const ENTRY = 'inc:';
-const PAST = 'past:';
+const RECORD_PREFIX = 'inc:';
+const PAST_PREFIX = 'past:';
 const NO_RANK = Number.MAX_SAFE_INTEGER;
 
 const memberKey = (a: Pick<Alert, 'fingerprint' | 'startsAt'>) => `${a.fingerprint}@${a.startsAt}`;
@@ -82,13 +83,13 @@ function quiet(inc: Incident): boolean {
   return inc.alerts.every((a) => a.event || a.status === 'resolved');
 }
 
-function isEntry(v: unknown): v is Entry {
-  const e = v as Entry;
+function isIncidentRecord(v: unknown): v is IncidentRecord {
+  const e = v as IncidentRecord;
   return Boolean(e?.incident) && typeof e.incident.id === 'string' && Array.isArray(e.incident.alerts) && Array.isArray(e.members) && typeof e.changedAt === 'number';
 }
 
 export class IncidentBook {
-  private readonly entries = new Map<string, Entry>();
+  private readonly entries = new Map<string, IncidentRecord>();
   /** fingerprint@startsAt -> incident id. */
   private readonly assigned = new Map<string, string>();
   /** Past alerts seen: fingerprint@startsAt -> when found. */
@@ -129,8 +130,8 @@ export class IncidentBook {
     this.openId = undefined;
     this.unconfirmed = new Set();
     for (const [k, v] of this.o.store?.entries() ?? []) {
-      if (k.startsWith(PAST) && typeof v === 'number') this.past.set(k.slice(PAST.length), v);
-      else if (k.startsWith(ENTRY) && isEntry(v)) this.entries.set(v.incident.id, v);
+      if (k.startsWith(PAST_PREFIX) && typeof v === 'number') this.past.set(k.slice(PAST_PREFIX.length), v);
+      else if (k.startsWith(RECORD_PREFIX) && isIncidentRecord(v)) this.entries.set(v.incident.id, v);
     }
     const open = [...this.entries.values()].filter((e) => e.incident.status === 'open').sort((a, b) => a.incident.openedAt - b.incident.openedAt);
     // Only ever one open; should a saved book hold more, the latest is the open one, the others end now.
@@ -204,11 +205,11 @@ export class IncidentBook {
       steps: [this.step(alert, 'firing'), this.step(alert, 'resolved')],
       past: true,
     };
-    const e: Entry = { incident: inc, members: [key], changedAt: this.o.clock.now(), anchor: alert.fingerprint };
+    const e: IncidentRecord = { incident: inc, members: [key], changedAt: this.o.clock.now(), anchor: alert.fingerprint };
     this.entries.set(inc.id, e);
     this.assigned.set(key, inc.id);
     this.past.set(key, this.o.clock.now());
-    this.o.store?.put(PAST + key, this.o.clock.now());
+    this.o.store?.put(PAST_PREFIX + key, this.o.clock.now());
     this.trimPast();
     this.persist(e);
     this.evict();
@@ -219,7 +220,7 @@ export class IncidentBook {
     return { at: status === 'firing' ? a.startsAt : (a.endsAt ?? this.o.clock.now()), fingerprint: a.fingerprint, alertname: a.labels.alertname ?? '', status, summary: a.annotations.summary + note };
   }
 
-  private update(e: Entry, alert: Alert): void {
+  private update(e: IncidentRecord, alert: Alert): void {
     const inc = e.incident;
     const i = inc.alerts.findIndex((a) => a.fingerprint === alert.fingerprint);
     const prev = i >= 0 ? inc.alerts[i] : undefined;
@@ -266,7 +267,7 @@ export class IncidentBook {
   }
 
   /** The saved book's firing alerts not raised again since the start are over (they ended while the agent was down). */
-  private giveUpUnconfirmed(e: Entry): void {
+  private giveUpUnconfirmed(e: IncidentRecord): void {
     this.confirmTimer = undefined;
     if (e.incident.status !== 'open') return;
     const now = this.o.clock.now();
@@ -285,7 +286,7 @@ export class IncidentBook {
     this.scheduleSettle();
   }
 
-  private resolve(e: Entry, notify: boolean): void {
+  private resolve(e: IncidentRecord, notify: boolean): void {
     const inc = e.incident;
     inc.status = 'resolved';
     inc.resolvedAt = Math.max(inc.openedAt, ...inc.steps.map((s) => s.at));
@@ -295,8 +296,8 @@ export class IncidentBook {
     if (notify) for (const fn of this.listeners) fn(inc);
   }
 
-  private persist(e: Entry): void {
-    this.o.store?.put(ENTRY + e.incident.id, e);
+  private persist(e: IncidentRecord): void {
+    this.o.store?.put(RECORD_PREFIX + e.incident.id, e);
   }
 
   /** Keeps the open incident and the latest maxResolved resolved ones. */
@@ -307,7 +308,7 @@ export class IncidentBook {
       if (e.incident.past && !e.handled) continue;
       this.entries.delete(e.incident.id);
       for (const m of e.members) if (this.assigned.get(m) === e.incident.id) this.assigned.delete(m);
-      this.o.store?.put(ENTRY + e.incident.id, undefined);
+      this.o.store?.put(RECORD_PREFIX + e.incident.id, undefined);
     }
   }
 
@@ -316,7 +317,7 @@ export class IncidentBook {
     const oldest = [...this.past].sort((a, b) => a[1] - b[1]).slice(0, this.past.size - this.maxPast);
     for (const [k] of oldest) {
       this.past.delete(k);
-      this.o.store?.put(PAST + k, undefined);
+      this.o.store?.put(PAST_PREFIX + k, undefined);
     }
   }
 
@@ -371,7 +372,7 @@ export class IncidentBook {
 }
 
 /** The incident book's store in the outbox journal, under a key prefix. */
-export function outboxIncidentStore(outbox: { putState(k: string, v: unknown): void; states(): ReadonlyMap<string, unknown> }, prefix = 'incidents/'): IncidentStore {
+export function outboxIncidentStore(outbox: DurableState, prefix = 'incidents/'): IncidentStore {
   return {
     *entries() {
       for (const [k, v] of outbox.states()) if (k.startsWith(prefix)) yield [k.slice(prefix.length), v];

@@ -2,14 +2,9 @@
 // matching its target_matchers when the `equal` labels have the same values on both. One root
 // cause, one page: a split brain explains the VIP mismatch it causes, and a dead keepalived
 // explains every instance alert of its node.
+import type { InhibitRuleConfig } from '../config/schema';
 import type { Alert } from './alert';
 import { matchesAll, parseMatcher, type Matcher } from './matchers';
-
-export interface InhibitRuleConfig {
-  source_matchers: string[];
-  target_matchers: string[];
-  equal: string[];
-}
 
 /** Used when alerting.inhibit_rules is not set at all (an explicit `[]` turns inhibition off).
  *  VipLeftBound is deliberately no target: a VIP left on a dead or BACKUP node has its own fix,
@@ -23,14 +18,15 @@ export const DEFAULT_INHIBIT_RULES: InhibitRuleConfig[] = [
   },
 ];
 
-interface Rule {
+/** An inhibit rule with its matchers parsed. */
+interface InhibitRule {
   source: Matcher[];
   target: Matcher[];
   equal: string[];
 }
 
 export class Inhibitor {
-  private readonly rules: Rule[];
+  private readonly rules: InhibitRule[];
 
   constructor(rules: InhibitRuleConfig[] | undefined) {
     this.rules = (rules ?? DEFAULT_INHIBIT_RULES).map((r) => ({

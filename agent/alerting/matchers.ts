@@ -1,6 +1,6 @@
 // Alertmanager's label matchers: `name=value`, `name!=value`, `name=~regex`, `name!~regex`, values
 // bare or double-quoted (Go escapes \" \\ \n), regexes anchored at both ends like Alertmanager's.
-// Hand-rolled because no npm package implements Alertmanager's matcher grammar; it is ~80 lines.
+// Hand-rolled because no npm package implements Alertmanager's matcher grammar, and it is small.
 
 export type MatchType = '=' | '!=' | '=~' | '!~';
 

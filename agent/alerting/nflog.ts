@@ -4,6 +4,7 @@
 // (NflogStore), written after the notification it records: after a crash it never claims a page
 // that is not itself on disk, and a restart or reload does not page again for what was paged.
 import type { Clock } from '../context';
+import type { DurableState } from './outbox/stateStore';
 
 export interface NflogEntry {
   firing: string[];
@@ -68,7 +69,7 @@ export class NotificationLog {
 }
 
 /** The notification log's store in the outbox journal, under a key prefix. */
-export function outboxNflogStore(outbox: { putState(k: string, v: unknown): void; states(): ReadonlyMap<string, unknown> }, prefix = 'nflog:'): NflogStore {
+export function outboxNflogStore(outbox: DurableState, prefix = 'nflog:'): NflogStore {
   return {
     *entries() {
       for (const [k, v] of outbox.states()) if (k.startsWith(prefix)) yield [k.slice(prefix.length), v as NflogEntry];

@@ -17,8 +17,8 @@ import { formatMatchers, matchesAll, parseMatcher, type Matcher } from './matche
  * - repeat_interval 4h: Alertmanager's reminder for what is still firing.
  * - group_by [incident]: one story per incident (the alerts that share a cause, see incident.ts):
  *   the first page as soon as its first alert fires, at most one update per group_interval while
- *   it evolves, one end with the timeline. Alertmanager's [alertname, vrid] sent three pages for a
- *   keepalived that stopped (Failover, KeepalivedDown, RedundancyLost), each without the others.
+ *   it evolves, one end with the timeline. With Alertmanager's [alertname, vrid] a keepalived that
+ *   stops makes three pages (Failover, KeepalivedDown, RedundancyLost), each without the others.
  */
 export const ROUTE_DEFAULTS = {
   groupBy: [INCIDENT_LABEL],
@@ -27,7 +27,8 @@ export const ROUTE_DEFAULTS = {
   repeatInterval: 4 * 3_600_000,
 } as const;
 
-export interface Route {
+/** A node of the routing tree, built from the config's RouteConfig with what it inherits resolved. */
+export interface AlertRoute {
   /** Stable identity (Alertmanager's route key: parent key / matchers; equal siblings get /receiver, then /index). */
   readonly id: string;
   readonly receiver: string;
@@ -39,17 +40,11 @@ export interface Route {
   readonly groupWait: number;
   readonly groupInterval: number;
   readonly repeatInterval: number;
-  readonly routes: Route[];
+  readonly routes: AlertRoute[];
 }
 
-interface Inherited {
-  receiver: string;
-  groupBy: readonly string[];
-  groupByAll: boolean;
-  groupWait: number;
-  groupInterval: number;
-  repeatInterval: number;
-}
+/** What a child takes from its parent unless it sets its own. */
+type Inherited = Pick<AlertRoute, 'receiver' | 'groupBy' | 'groupByAll' | 'groupWait' | 'groupInterval' | 'repeatInterval'>;
 
 /** Sibling ids: parent/matchers; equal siblings told apart by receiver, then by index. */
 function childIds(parentId: string, children: RouteConfig[], inheritedReceiver: string, synthetic: boolean): string[] {
@@ -62,7 +57,7 @@ function childIds(parentId: string, children: RouteConfig[], inheritedReceiver: 
   return withReceiver.map((b, i) => (dup(withReceiver, b) ? `${b}/${i}` : b));
 }
 
-function build(cfg: RouteConfig, parent: Inherited, id: string, isRoot: boolean, synthetic: boolean): Route {
+function build(cfg: RouteConfig, parent: Inherited, id: string, isRoot: boolean, synthetic: boolean): AlertRoute {
   const matchers = isRoot ? [] : cfg.matchers.map(parseMatcher); // the root matches everything
   const groupByAll = cfg.group_by ? cfg.group_by.includes('...') : parent.groupByAll;
   const own: Inherited = {
@@ -88,7 +83,7 @@ function build(cfg: RouteConfig, parent: Inherited, id: string, isRoot: boolean,
  * per receiver with `continue`), with the defaults above. Throws on a bad matcher or an unknown
  * receiver (the config schema reports these at load time; this is the last line of defence).
  */
-export function buildRouteTree(cfg: RouteConfig | undefined, receiverNames: string[]): Route {
+export function buildRouteTree(cfg: RouteConfig | undefined, receiverNames: string[]): AlertRoute {
   const base: Inherited = { receiver: '', ...ROUTE_DEFAULTS, groupByAll: false };
   const tree =
     cfg ??
@@ -99,7 +94,7 @@ export function buildRouteTree(cfg: RouteConfig | undefined, receiverNames: stri
     } satisfies RouteConfig);
   const root = build(tree, base, formatMatchers([]), true, !cfg);
   const known = new Set(receiverNames);
-  const walk = (r: Route, path: string) => {
+  const walk = (r: AlertRoute, path: string) => {
     if (cfg && !r.receiver) throw new Error(`${path}: no receiver (set route.receiver)`);
     if (r.receiver && !known.has(r.receiver)) throw new Error(`${path}: receiver "${r.receiver}" is not defined in alerting.receivers`);
     r.routes.forEach((c, i) => walk(c, `${path}.routes.${i}`));
@@ -109,9 +104,9 @@ export function buildRouteTree(cfg: RouteConfig | undefined, receiverNames: stri
 }
 
 /** The routes an alert with these labels goes to (Alertmanager's Route.Match). */
-export function matchRoutes(route: Route, labels: Record<string, string>): Route[] {
+export function matchRoutes(route: AlertRoute, labels: Record<string, string>): AlertRoute[] {
   if (!matchesAll(route.matchers, labels)) return [];
-  const all: Route[] = [];
+  const all: AlertRoute[] = [];
   for (const child of route.routes) {
     const m = matchRoutes(child, labels);
     all.push(...m);
@@ -122,7 +117,7 @@ export function matchRoutes(route: Route, labels: Record<string, string>): Route
 }
 
 /** The group labels of an alert on a route: the group_by labels it has (all of them for '...'). */
-export function groupLabels(route: Route, labels: Record<string, string>): Record<string, string> {
+export function groupLabels(route: AlertRoute, labels: Record<string, string>): Record<string, string> {
   if (route.groupByAll) return { ...labels };
   const out: Record<string, string> = {};
   for (const k of route.groupBy) if (Object.prototype.hasOwnProperty.call(labels, k)) out[k] = labels[k];
@@ -130,10 +125,15 @@ export function groupLabels(route: Route, labels: Record<string, string>): Recor
 }
 
 /** Alertmanager's group key: `<route id>:{a="b", c="d"}` with the labels sorted. */
-export function groupKey(route: Route, glabels: Record<string, string>): string {
+export function groupKey(route: AlertRoute, glabels: Record<string, string>): string {
   const body = Object.keys(glabels)
     .sort()
     .map((k) => `${k}=${JSON.stringify(glabels[k])}`)
     .join(', ');
   return `${route.id}:{${body}}`;
+}
+
+/** A route that groups by incident tells incidents (first, update, end) rather than Alertmanager's groups. */
+export function groupsByIncident(route: AlertRoute): boolean {
+  return !route.groupByAll && route.groupBy.includes(INCIDENT_LABEL);
 }

@@ -88,7 +88,7 @@ export class Silences {
     }
   }
 
-  stateOf(s: Silence, now = this.opts.clock.now()): SilenceState {
+  private stateOf(s: Silence, now = this.opts.clock.now()): SilenceState {
     if (now >= s.endsAt) return 'expired';
     if (now < s.startsAt) return 'pending';
     return 'active';
@@ -153,10 +153,6 @@ export class Silences {
     const next = { ...s, endsAt: now, startsAt: Math.min(s.startsAt, now), updatedAt: now };
     this.commit(() => this.silences.set(id, next));
     this.opts.log.info({ silence: id }, 'silence expired');
-  }
-
-  get(id: string): Silence | undefined {
-    return this.silences.get(id);
   }
 
   list(): Array<Silence & { state: SilenceState }> {

@@ -238,7 +238,7 @@ async function runDeliverer(config: Config, spool: string, socketPath: string | 
     log.warn('no receivers configured: nothing to deliver');
     return 0;
   }
-  const res = await deliverSpooled({ spoolDir: spool, node: config.node, target: receiversTarget(config), clock: systemClock, log, socketPath });
+  const res = await deliverSpooled({ spoolDir: spool, node: config.node, target: receiversTarget(config, systemClock), clock: systemClock, log, socketPath });
   log.info(res, 'deliverer finished');
   if (res.skipped) process.stdout.write(`${res.skipped}\n`);
   else process.stdout.write(`delivered ${res.delivered}, failed ${res.failed}${res.agentBack ? ' (agent is back: it took over)' : ''}\n`);

@@ -8,14 +8,16 @@ import { ConfigError, loadConfigFile } from '../config/load';
 import type { Config } from '../config/schema';
 import { fingerprint, type Alert } from '../alerting/alert';
 import type { Notification } from '../alerting/notification';
+import { systemClock, type Clock } from '../context';
 import { createReceiver } from '../alerting/receivers';
+import { deadline } from '../alerting/receivers/deadline';
 import { ReceiverError } from '../alerting/receivers/receiver';
 import { setExitCode } from './main';
 
 export interface TestAlertIo {
   out: (s: string) => void;
   err: (s: string) => void;
-  now?: () => number;
+  clock: Clock;
 }
 
 export function testNotification(cfg: Config, receiver: string, now: number): Notification {
@@ -45,7 +47,7 @@ export function testNotification(cfg: Config, receiver: string, now: number): No
 
 /** Returns the exit code. */
 export async function runTestAlert(cfg: Config, only: string | undefined, io: TestAlertIo): Promise<number> {
-  const now = io.now ?? Date.now;
+  const { clock } = io;
   const all = cfg.alerting.receivers;
   if (!all.length) {
     io.err('no receivers configured (alerting.receivers is empty)\n');
@@ -59,16 +61,18 @@ export async function runTestAlert(cfg: Config, only: string | undefined, io: Te
   let failed = 0;
   // One at a time, in config order, so the output reads like the config.
   for (const rc of chosen) {
-    const rcv = createReceiver(rc, now);
-    const t0 = Date.now();
+    const rcv = createReceiver(rc, { clock });
+    const t0 = clock.now();
+    const dl = deadline(new AbortController().signal, rc.timeout * 3 + 1000, clock);
     try {
-      await rcv.send(testNotification(cfg, rc.name, now()), AbortSignal.timeout(rc.timeout * 3 + 1000));
-      io.out(`${rc.name} (${rc.type}): OK in ${Date.now() - t0} ms\n`);
+      await rcv.send(testNotification(cfg, rc.name, t0), dl.signal);
+      io.out(`${rc.name} (${rc.type}): OK in ${clock.now() - t0} ms\n`);
     } catch (e) {
       failed++;
       const re = e instanceof ReceiverError ? e : new ReceiverError(`${rc.name}: ${(e as Error).message}`, true);
       io.out(`${rc.name} (${rc.type}): FAILED: ${re.message} (${re.retryable ? 'the agent would retry' : 'refused for good: the agent would drop it'})\n`);
     } finally {
+      dl.clear();
       await rcv.close?.().catch(() => undefined);
     }
   }
@@ -92,7 +96,7 @@ export function registerTestAlert(program: Command): void {
         setExitCode(this, 1);
         return;
       }
-      const code = await runTestAlert(cfg, opts.receiver, { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) });
+      const code = await runTestAlert(cfg, opts.receiver, { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s), clock: systemClock });
       setExitCode(this, code);
     });
 }

@@ -161,8 +161,9 @@ export const rulesSchema = z
     /** NoMaster: no node MASTER (and none able to hear one) for this long. */
     no_master_for: duration.default(RULES_DEFAULTS.no_master_for),
     /** SplitBrain needs the double MASTER to last this long: absorbs the milliseconds of a normal
-     *  preemption and the peer stream's delay (fires within ~split_brain_for + 0.1 s). 500 ms is
-     *  8x the longest overlap the agents saw in 30 lab preemptions (bench/preemptionOverlap.ts: 63 ms). */
+     *  preemption and the peer stream's delay (fires within ~split_brain_for + 0.1 s). The default
+     *  leaves a wide margin over the longest overlap measured in lab preemptions
+     *  (bench/preemptionOverlap.ts; figures in bench/RESULTS.md). */
     split_brain_for: duration.default(RULES_DEFAULTS.split_brain_for),
     /** How long a state condition (KeepalivedDown, InstanceFault, VipMismatch, VipLeftBound,
      *  NginxDownOnVipHolder, RedundancyLost, RedundancyUnverified) must hold before it fires:
@@ -176,8 +177,9 @@ export const rulesSchema = z
     drift_for: duration.default(RULES_DEFAULTS.drift_for),
     flapping: z.preprocess(
       (v, ctx) => {
-        // The Nagios score (window of states, thresholds in percent over a horizon) was replaced by
-        // counting MASTER changes: its keys are errors that say what to write instead.
+        // Flapping counts MASTER changes. A config written for a Nagios-style score (window of
+        // states, thresholds in percent over a horizon) must not be half-read: its keys are errors
+        // that say what to write instead.
         if (typeof v !== 'object' || v === null || Array.isArray(v)) return v;
         const f = { ...(v as Record<string, unknown>) };
         const old = ['high_threshold', 'low_threshold', 'horizon'].filter((k) => k in f);
@@ -221,30 +223,22 @@ const matcherString = z.string().min(1).superRefine((s, ctx) => {
 });
 const matcherList = z.array(matcherString).default([]);
 
-export interface RouteConfig {
-  receiver?: string;
-  group_by?: string[];
-  group_wait?: number;
-  group_interval?: number;
-  repeat_interval?: number;
-  matchers: string[];
-  continue: boolean;
-  routes: RouteConfig[];
-}
+/** One node of alerting.route, Alertmanager's routing tree (children under `routes`). */
+export const routeSchema = z.strictObject({
+  receiver: z.string().min(1).optional(),
+  group_by: z.array(z.string().min(1)).optional(),
+  group_wait: duration.optional(),
+  group_interval: duration.optional(),
+  repeat_interval: duration.optional(),
+  /** Alertmanager matcher syntax: label=value, label!=value, label=~regex, label!~regex. */
+  matchers: matcherList,
+  continue: z.boolean().default(false),
+  get routes(): z.ZodDefault<z.ZodArray<typeof routeSchema>> {
+    return z.array(routeSchema).default([]);
+  },
+});
 
-export const routeSchema: z.ZodType<RouteConfig, unknown> = z.lazy(() =>
-  z.strictObject({
-    receiver: z.string().min(1).optional(),
-    group_by: z.array(z.string().min(1)).optional(),
-    group_wait: duration.optional(),
-    group_interval: duration.optional(),
-    repeat_interval: duration.optional(),
-    /** Alertmanager matcher syntax: label=value, label!=value, label=~regex, label!~regex. */
-    matchers: matcherList,
-    continue: z.boolean().default(false),
-    routes: z.array(routeSchema).default([]),
-  }),
-);
+export type RouteConfig = z.infer<typeof routeSchema>;
 
 const receiverBase = {
   name: z.string().min(1),
@@ -278,39 +272,40 @@ const slackReceiverSchema = z
     if (bot && !r.channel) ctx.addIssue({ code: 'custom', path: ['channel'], message: 'required with a bot token: the channel to post to (#name or its ID)' });
   });
 
-export const receiverSchema = z.discriminatedUnion('type', [
-  slackReceiverSchema,
-  z.strictObject({
-    ...receiverBase,
-    type: z.literal('email'),
-    to: z.array(z.string().min(3)).min(1),
-    from: z.string().min(3),
-    smarthost: z.string().regex(/^[^:]+:\d+$/, 'must be HOST:PORT'),
-    auth_username: z.string().optional(),
-    auth_password: z.string().optional(),
-    /** STARTTLS is required unless this is false (or the port is 465, implicit TLS). */
-    require_tls: z.boolean().default(true),
-    tls_insecure_skip_verify: z.boolean().default(false),
-    ca_file: absPath.optional(),
-  }),
-  z.strictObject({
-    ...receiverBase,
-    type: z.literal('webhook'),
-    url: httpUrl,
-    /** HMAC-SHA256 of the body, hex, in X-Keepwatch-Signature: sha256=<hex>. */
-    hmac_secret: z.string().min(1).optional(),
-    headers: z.record(z.string(), z.string()).default({}),
-  }),
-  z.strictObject({
-    ...receiverBase,
-    type: z.literal('alertmanager'),
-    /** Base URL; alerts go to <url>/api/v2/alerts. */
-    url: httpUrl,
-    /** Firing alerts are re-sent this often so they never expire in Alertmanager. */
-    resend_interval: duration.default(60_000),
-    basic_auth: z.strictObject({ username: z.string(), password: z.string() }).optional(),
-  }),
-]);
+const emailReceiverSchema = z.strictObject({
+  ...receiverBase,
+  type: z.literal('email'),
+  to: z.array(z.string().min(3)).min(1),
+  from: z.string().min(3),
+  smarthost: z.string().regex(/^[^:]+:\d+$/, 'must be HOST:PORT'),
+  auth_username: z.string().optional(),
+  auth_password: z.string().optional(),
+  /** STARTTLS is required unless this is false (or the port is 465, implicit TLS). */
+  require_tls: z.boolean().default(true),
+  tls_insecure_skip_verify: z.boolean().default(false),
+  ca_file: absPath.optional(),
+});
+
+const webhookReceiverSchema = z.strictObject({
+  ...receiverBase,
+  type: z.literal('webhook'),
+  url: httpUrl,
+  /** HMAC-SHA256 of the body, hex, in X-Keepwatch-Signature: sha256=<hex>. */
+  hmac_secret: z.string().min(1).optional(),
+  headers: z.record(z.string(), z.string()).default({}),
+});
+
+const alertmanagerReceiverSchema = z.strictObject({
+  ...receiverBase,
+  type: z.literal('alertmanager'),
+  /** Base URL; alerts go to <url>/api/v2/alerts. */
+  url: httpUrl,
+  /** Firing alerts are re-sent this often so they never expire in Alertmanager. */
+  resend_interval: duration.default(60_000),
+  basic_auth: z.strictObject({ username: z.string(), password: z.string() }).optional(),
+});
+
+export const receiverSchema = z.discriminatedUnion('type', [slackReceiverSchema, emailReceiverSchema, webhookReceiverSchema, alertmanagerReceiverSchema]);
 
 export const inhibitRuleSchema = z.strictObject({
   source_matchers: z.array(matcherString).min(1),
@@ -381,5 +376,10 @@ export const configSchema = z.strictObject({
 /** The validated config, durations in ms. */
 export type Config = z.infer<typeof configSchema>;
 export type ReceiverConfig = z.infer<typeof receiverSchema>;
+export type SlackReceiverConfig = z.infer<typeof slackReceiverSchema>;
+export type EmailReceiverConfig = z.infer<typeof emailReceiverSchema>;
+export type WebhookReceiverConfig = z.infer<typeof webhookReceiverSchema>;
+export type AlertmanagerReceiverConfig = z.infer<typeof alertmanagerReceiverSchema>;
+export type InhibitRuleConfig = z.infer<typeof inhibitRuleSchema>;
 export type PeerConfig = z.infer<typeof peerSchema>;
 export type ProbeSchedule = z.infer<typeof probeSchedule>;

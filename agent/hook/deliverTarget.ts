@@ -3,18 +3,19 @@
 // agent that is down. Each send is one notification with one alert.
 import { createHash } from 'node:crypto';
 import type { Config } from '../config/schema';
-import { buildRouteTree, groupLabels, matchRoutes, type Route } from '../alerting/route';
+import { systemClock, type Clock } from '../context';
+import { buildRouteTree, groupLabels, matchRoutes, type AlertRoute } from '../alerting/route';
 import { createReceiver } from '../alerting/receivers';
 import type { Receiver } from '../alerting/receivers/receiver';
 import type { Notification } from '../alerting/notification';
 import type { DeliverTarget } from './deliver';
 
-export function receiversTarget(config: Config, now: () => number = Date.now): DeliverTarget {
-  const receivers = new Map<string, Receiver>(config.alerting.receivers.map((r) => [r.name, createReceiver(r, now)]));
+export function receiversTarget(config: Config, clock: Clock = systemClock): DeliverTarget {
+  const receivers = new Map<string, Receiver>(config.alerting.receivers.map((r) => [r.name, createReceiver(r, { clock })]));
   const timeouts = new Map(config.alerting.receivers.map((r) => [r.name, r.timeout]));
   const tree = buildRouteTree(config.alerting.route, [...receivers.keys()]);
-  const routeOf = (labels: Record<string, string>): Map<string, Route> => {
-    const m = new Map<string, Route>();
+  const routeOf = (labels: Record<string, string>): Map<string, AlertRoute> => {
+    const m = new Map<string, AlertRoute>();
     for (const r of matchRoutes(tree, labels)) if (!m.has(r.receiver)) m.set(r.receiver, r);
     return m;
   };
@@ -34,7 +35,7 @@ export function receiversTarget(config: Config, now: () => number = Date.now): D
         groupLabels: glabels,
         status: 'firing',
         alerts: [alert],
-        createdAt: now(),
+        createdAt: clock.now(),
         triggeredAt: record.at,
         externalURL: config.alerting.external_url,
       };

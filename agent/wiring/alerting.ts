@@ -14,10 +14,10 @@ import { Inhibitor } from '../alerting/inhibit';
 import { NotificationLog, outboxNflogStore } from '../alerting/nflog';
 import { isoTime } from '../alerting/notification';
 import { Outbox } from '../alerting/outbox';
-import { AlertPipeline, groupsByIncident } from '../alerting/pipeline';
+import { AlertPipeline } from '../alerting/pipeline';
 import { createReceiver } from '../alerting/receivers';
 import { outboxThreadStore } from '../alerting/receivers/threads';
-import { buildRouteTree, matchRoutes } from '../alerting/route';
+import { buildRouteTree, groupsByIncident, matchRoutes } from '../alerting/route';
 import { SilenceError, Silences, type Silence, type SilenceInput, type SilenceState } from '../alerting/silences';
 import { HttpError, readJsonBody, sendJson } from '../http/server';
 import { notificationsCollector } from '../../exporters/notifications';
@@ -124,7 +124,7 @@ export const alertingModule: ModuleFactory = {
     const route = buildRouteTree(cfg.route, receiverNames);
     const incidents = new IncidentBook({ clock: w.clock, settleMs: route.groupInterval, store: outboxIncidentStore(outbox), confirmMs: incidentConfirmMs(w.config.rules) });
     // Threads (Slack ts, email subject) live in the outbox journal beside the notification log: a restart keeps them.
-    const receivers = cfg.receivers.map((r) => createReceiver(r, () => w.clock.now(), outboxThreadStore(outbox, r.name, () => w.clock.now())));
+    const receivers = cfg.receivers.map((r) => createReceiver(r, { clock: w.clock, threads: outboxThreadStore(outbox, r.name, w.clock) }));
     // Several agents raise the same alerts: the cluster's delivery policy says which one pages.
     const delivery = w.shared.delivery;
     const pipeline = new AlertPipeline({

@@ -181,13 +181,13 @@ describe('durability', () => {
     // 1. Receiver down (connection refused): 20 notifications pending on disk, then kill -9.
     await hook.down();
     const a = await startChild(cfg, N / 2);
-    await waitFor(() => journalAdds(dir) >= N / 2, 10_000, 'the first 20 in the journal');
+    await waitFor(() => journalAdds(dir) >= N / 2, { timeoutMs: 10_000, what: 'the first 20 in the journal' });
     await kill9(a.child);
     // 2. Receiver up but slow; 20 more alerts fire; kill -9 in the middle of delivery.
     await hook.up();
     hook.delayMs = 100;
     const b = await startChild(cfg, N);
-    await waitFor(() => hook.requests.length >= 5, 20_000, 'some deliveries');
+    await waitFor(() => hook.requests.length >= 5, { timeoutMs: 20_000, what: 'some deliveries' });
     await kill9(b.child);
     const atKill = hook.requests.length;
     await new Promise((r) => setTimeout(r, 300)); // the receiver still answers the request in flight at the kill
@@ -196,7 +196,7 @@ describe('durability', () => {
     // 3. Restart: the outbox sends what is pending; the notification log keeps it from paging again.
     hook.delayMs = 0;
     await startChild(cfg, N);
-    await waitFor(() => hook.accepted.length >= N, 30_000, `all ${N} delivered`);
+    await waitFor(() => hook.accepted.length >= N, { timeoutMs: 30_000, what: `all ${N} delivered` });
     await new Promise((r) => setTimeout(r, 1000)); // anything more would arrive now
     const vrids = hook.accepted.map((p) => Number(p.groupLabels.vrid)).sort((x, y) => x - y);
     expect(vrids).toEqual([...Array(N).keys()]); // each alert paged exactly once (a new key for an old page would show twice here)
@@ -226,7 +226,7 @@ describe('durability', () => {
         published.push(Date.now());
         await new Promise((r) => setTimeout(r, 50));
       }
-      await waitFor(() => other.accepted.length === N, 10_000, 'steady receiver');
+      await waitFor(() => other.accepted.length === N, { timeoutMs: 10_000, what: 'steady receiver' });
       const steadyLag = other.requests.map((r, i) => r.at - published[i]);
       expect(Math.max(...steadyLag)).toBeLessThan(1000);
       expect(hook.accepted).toHaveLength(0);
@@ -236,7 +236,7 @@ describe('durability', () => {
       expect(metrics).toMatch(/^keepwatch_notifications_retries_total\{receiver="flaky"\} [1-9]/m);
       expect(metrics).toMatch(/^keepwatch_notifications_oldest_age_seconds\{receiver="flaky"\} [1-9]/m);
       await hook.up();
-      await waitFor(() => hook.accepted.length === N, 10_000, 'flaky receiver after it came back');
+      await waitFor(() => hook.accepted.length === N, { timeoutMs: 10_000, what: 'flaky receiver after it came back' });
       expect(hook.accepted.map((p) => Number(p.groupLabels.vrid))).toEqual([...Array(N).keys()]);
       expect(hook.duplicates).toBe(0);
       expect((await daemon.scrape()).body).toMatch(/^keepwatch_notifications_queue_depth\{receiver="flaky"\} 0$/m);

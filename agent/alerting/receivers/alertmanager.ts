@@ -3,17 +3,11 @@
 // endsAt a few resend intervals ahead and are re-sent every resend_interval by the pipeline, so
 // they stay firing while we say so and resolve by themselves if this agent dies; a resolved
 // alert is sent with its real endsAt.
+import type { AlertmanagerReceiverConfig } from '../../config/schema';
 import { VERSION } from '../../version';
 import { isoTime, type Notification } from '../notification';
-import { httpPost, type Receiver } from './receiver';
-
-export interface AlertmanagerReceiverConfig {
-  name: string;
-  url: string;
-  resend_interval: number;
-  basic_auth?: { username: string; password: string };
-  timeout: number;
-}
+import { httpPost } from './httpPost';
+import type { Receiver, ReceiverDeps } from './receiver';
 
 /** A firing alert expires in Alertmanager this many resend intervals after each push (Prometheus uses 4). */
 export const RESEND_EXPIRY_FACTOR = 4;
@@ -28,7 +22,7 @@ export function alertmanagerPayload(n: Notification, resendIntervalMs: number, n
   }));
 }
 
-export function alertmanagerReceiver(cfg: AlertmanagerReceiverConfig, now: () => number = Date.now): Receiver {
+export function alertmanagerReceiver(cfg: AlertmanagerReceiverConfig, { clock }: ReceiverDeps): Receiver {
   const url = `${cfg.url.replace(/\/+$/, '')}/api/v2/alerts`;
   return {
     name: cfg.name,
@@ -40,7 +34,7 @@ export function alertmanagerReceiver(cfg: AlertmanagerReceiverConfig, now: () =>
         'idempotency-key': n.idempotencyKey,
       };
       if (cfg.basic_auth) headers.authorization = `Basic ${Buffer.from(`${cfg.basic_auth.username}:${cfg.basic_auth.password}`).toString('base64')}`;
-      await httpPost({ receiver: cfg.name, url, body: JSON.stringify(alertmanagerPayload(n, cfg.resend_interval, now())), headers, timeoutMs: cfg.timeout, signal });
+      await httpPost({ receiver: cfg.name, url, body: JSON.stringify(alertmanagerPayload(n, cfg.resend_interval, clock.now())), headers, timeoutMs: cfg.timeout, signal, clock });
     },
   };
 }

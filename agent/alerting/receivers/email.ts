@@ -5,24 +5,13 @@
 // An incident is one thread: its first mail is <incident-id@keepwatch>, every later one replies to
 // it (In-Reply-To, References) under the first mail's subject, which mail clients thread by.
 import { readFileSync } from 'node:fs';
+import type { EmailReceiverConfig } from '../../config/schema';
 import type { Alert } from '../alert';
 import { commonLabels, notificationTitle, type Notification } from '../notification';
 import { incidentPlainText, incidentTitle, incidentView, isIncidentNotification, type IncidentNotification, type IncidentView } from '../incidentText';
-import { deadline, ReceiverError, sanitize, type Receiver } from './receiver';
+import { deadline } from './deadline';
+import { ReceiverError, sanitize, type Receiver, type ReceiverDeps } from './receiver';
 import { memoryThreadStore, recordSent, type ThreadStore } from './threads';
-
-export interface EmailReceiverConfig {
-  name: string;
-  to: string[];
-  from: string;
-  smarthost: string;
-  auth_username?: string;
-  auth_password?: string;
-  require_tls: boolean;
-  tls_insecure_skip_verify: boolean;
-  ca_file?: string;
-  timeout: number;
-}
 
 function escHtml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -132,12 +121,12 @@ export function classifySmtpError(receiver: string, e: unknown): ReceiverError {
   return new ReceiverError(`${receiver}: SMTP ${kind}${what}`, true);
 }
 
-export function emailReceiver(cfg: EmailReceiverConfig, threads: ThreadStore = memoryThreadStore(), now: () => number = Date.now): Receiver {
+export function emailReceiver(cfg: EmailReceiverConfig, { clock, threads = memoryThreadStore() }: ReceiverDeps): Receiver {
   const colon = cfg.smarthost.lastIndexOf(':');
   const host = cfg.smarthost.slice(0, colon);
   const port = Number(cfg.smarthost.slice(colon + 1));
   const implicitTls = port === 465;
-  // Required here, not at the top: nodemailer costs ~5 MiB of RSS, paid only where email is configured.
+  // Required here, not at the top: nodemailer's memory is paid only where email is configured (bench/RESULTS.md).
   const nodemailer = require('nodemailer') as typeof import('nodemailer');
   const transport = nodemailer.createTransport({
     host,
@@ -160,7 +149,7 @@ export function emailReceiver(cfg: EmailReceiverConfig, threads: ThreadStore = m
     name: cfg.name,
     type: 'email',
     async send(n, signal) {
-      const dl = deadline(signal, cfg.timeout * 3); // connect + greeting + data, each bounded by cfg.timeout
+      const dl = deadline(signal, cfg.timeout * 3, clock); // connect + greeting + data, each bounded by cfg.timeout
       const both = dl.signal;
       const headers: Record<string, string> = { 'X-Keepwatch-Idempotency-Key': n.idempotencyKey, 'X-Keepwatch-Group-Key': n.groupKey };
       const inc = isIncidentNotification(n) ? incidentMail(n, threads) : undefined;
@@ -184,7 +173,7 @@ export function emailReceiver(cfg: EmailReceiverConfig, threads: ThreadStore = m
         dl.clear();
       }
       // The root mail's subject is the thread's; a reply's is not.
-      if (inc && n.incident) recordSent(threads, n.incident, now(), inc.inReplyTo ? {} : { subject: inc.subject });
+      if (inc && n.incident) recordSent(threads, n.incident, clock.now(), inc.inReplyTo ? {} : { subject: inc.subject });
     },
     async close() {
       transport.close();

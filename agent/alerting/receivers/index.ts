@@ -1,22 +1,21 @@
-// One receiver per alerting.receivers entry, by type. `threads` keeps what threaded receivers
+// One receiver per alerting.receivers entry, by type. `deps.threads` keeps what threaded receivers
 // (email, Slack) remember per incident; the agent passes one backed by the outbox journal.
 import type { ReceiverConfig } from '../../config/schema';
-import type { Receiver } from './receiver';
+import type { Receiver, ReceiverDeps } from './receiver';
 import { slackReceiver } from './slack';
 import { emailReceiver } from './email';
 import { webhookReceiver } from './webhook';
 import { alertmanagerReceiver } from './alertmanager';
-import { memoryThreadStore, type ThreadStore } from './threads';
 
-export function createReceiver(cfg: ReceiverConfig, now: () => number = Date.now, threads: ThreadStore = memoryThreadStore()): Receiver {
+export function createReceiver(cfg: ReceiverConfig, deps: ReceiverDeps): Receiver {
   switch (cfg.type) {
     case 'slack':
-      return slackReceiver(cfg, threads, now);
+      return slackReceiver(cfg, deps);
     case 'email':
-      return emailReceiver(cfg, threads, now);
+      return emailReceiver(cfg, deps);
     case 'webhook':
-      return webhookReceiver(cfg);
+      return webhookReceiver(cfg, deps);
     case 'alertmanager':
-      return alertmanagerReceiver(cfg, now);
+      return alertmanagerReceiver(cfg, deps);
   }
 }

@@ -7,26 +7,15 @@
 // channel), its ts kept in the ThreadStore so a restart does not start a second thread. The webhook
 // URL and the token are credentials: never logged, never in an error, only the receiver name.
 import { readFileSync } from 'node:fs';
+import type { Clock } from '../../context';
+import type { SlackReceiverConfig } from '../../config/schema';
 import type { Alert } from '../alert';
-import { SLACK_API_URL } from '../../config/schema';
 import { firingCount, notificationTitle, type Notification } from '../notification';
 import { clip, incidentTitle, incidentView, isIncidentNotification, type IncidentNotification } from '../incidentText';
-import { headerValue, httpPost, httpPostResponse, parseRetryAfter, ReceiverError, sanitize, type Receiver } from './receiver';
-import { memoryThreadStore, recordSent, type ThreadStore } from './threads';
-
-export interface SlackReceiverConfig {
-  name: string;
-  /** Incoming webhook mode. */
-  webhook_url?: string;
-  /** Bot mode: a bot token with chat:write, or the file holding it (read when the receiver is built). */
-  token?: string;
-  token_file?: string;
-  /** Bot mode: the Web API's base URL. */
-  api_url?: string;
-  channel?: string;
-  username?: string;
-  timeout: number;
-}
+import { headerValue, httpPost, httpPostResponse } from './httpPost';
+import { ReceiverError, sanitize, type Receiver, type ReceiverDeps } from './receiver';
+import { parseRetryAfter } from './retryAfter';
+import { memoryThreadStore, recordSent } from './threads';
 
 const COLOURS: Record<string, string> = { critical: '#d00000', warning: '#e8a317', info: '#439fe0', resolved: '#2eb886' };
 const SEVERITY_RANK: Record<string, number> = { critical: 3, warning: 2, info: 1 };
@@ -133,14 +122,16 @@ export async function slackApiCall(
   method: string,
   body: Record<string, unknown>,
   signal: AbortSignal,
+  clock: Clock,
 ): Promise<Record<string, unknown>> {
   const res = await httpPostResponse({
     receiver: cfg.name,
-    url: `${(cfg.api_url ?? SLACK_API_URL).replace(/\/+$/, '')}/${method}`,
+    url: `${cfg.api_url.replace(/\/+$/, '')}/${method}`,
     body: JSON.stringify(body),
     headers: { 'content-type': 'application/json; charset=utf-8', authorization: `Bearer ${cfg.token ?? ''}` },
     timeoutMs: cfg.timeout,
     signal,
+    clock,
   });
   let answer: Record<string, unknown>;
   try {
@@ -150,7 +141,7 @@ export async function slackApiCall(
   }
   if (answer && answer.ok === true) return answer;
   const code = typeof answer?.error === 'string' ? sanitize(answer.error) : 'unknown_error';
-  throw new SlackApiError(cfg.name, code, parseRetryAfter(headerValue(res.headers['retry-after'])));
+  throw new SlackApiError(cfg.name, code, parseRetryAfter(headerValue(res.headers['retry-after']), clock.now()));
 }
 
 /** The bot token: `token`, or token_file's content. An error names the file and why, never its content. */
@@ -166,17 +157,17 @@ export function slackToken(cfg: Pick<SlackReceiverConfig, 'name' | 'token' | 'to
   return token;
 }
 
-export function slackReceiver(config: SlackReceiverConfig, threads: ThreadStore = memoryThreadStore(), now: () => number = Date.now): Receiver {
+export function slackReceiver(config: SlackReceiverConfig, { clock, threads = memoryThreadStore() }: ReceiverDeps): Receiver {
   const bot = !config.webhook_url;
   const cfg = bot ? { ...config, token: slackToken(config) } : config;
   if (bot && (!cfg.token || !cfg.channel)) throw new Error(`${cfg.name}: a Slack receiver needs webhook_url, or token (or token_file) and channel`);
 
   async function post(payload: Record<string, unknown>, signal: AbortSignal): Promise<Record<string, unknown> | undefined> {
     if (!bot) {
-      await httpPost({ receiver: cfg.name, url: cfg.webhook_url!, body: JSON.stringify(payload), headers: { 'content-type': 'application/json; charset=utf-8' }, timeoutMs: cfg.timeout, signal });
+      await httpPost({ receiver: cfg.name, url: cfg.webhook_url!, body: JSON.stringify(payload), headers: { 'content-type': 'application/json; charset=utf-8' }, timeoutMs: cfg.timeout, signal, clock });
       return undefined;
     }
-    return slackApiCall(cfg, 'chat.postMessage', payload, signal);
+    return slackApiCall(cfg, 'chat.postMessage', payload, signal, clock);
   }
 
   return {
@@ -198,10 +189,10 @@ export function slackReceiver(config: SlackReceiverConfig, threads: ThreadStore 
       } catch (e) {
         if (!(reply && e instanceof SlackApiError && THREAD_GONE.has(e.code))) throw e;
         answer = await post(payload, signal);
-        recordSent(threads, n.incident, now(), threadStart(answer));
+        recordSent(threads, n.incident, clock.now(), threadStart(answer));
         return;
       }
-      recordSent(threads, n.incident, now(), reply ? {} : threadStart(answer));
+      recordSent(threads, n.incident, clock.now(), reply ? {} : threadStart(answer));
     },
   };
 }

@@ -3,8 +3,10 @@
 // already told (so an update can say what is new). It must outlive the agent: a restart between an
 // incident's first page and its end would otherwise start a second thread. In the agent it lives in
 // the outbox journal (outboxThreadStore, beside the notification log); tests use memoryThreadStore.
+import type { Clock } from '../../context';
 import type { IncidentNotice } from '../incident';
 import { stepKey } from '../incidentText';
+import type { DurableState } from '../outbox/stateStore';
 
 /** What one receiver remembers about one incident's thread. */
 export interface ThreadMark {
@@ -52,20 +54,15 @@ const PREFIX = 'thread:';
  * Written after the notifications enqueued before it, like the notification log. Each write drops
  * every receiver's marks older than the retention, so a removed receiver's marks go too.
  */
-export function outboxThreadStore(
-  outbox: { putState(k: string, v: unknown): void; states(): ReadonlyMap<string, unknown> },
-  receiver: string,
-  now: () => number,
-  retentionMs = THREAD_RETENTION_MS,
-): ThreadStore {
+export function outboxThreadStore(outbox: DurableState, receiver: string, clock: Clock, retentionMs = THREAD_RETENTION_MS): ThreadStore {
   const key = (id: string) => `${PREFIX}${receiver}\u0000${id}`;
   return {
     get(id) {
       const v = outbox.states().get(key(id));
-      return isMark(v) && v.at + retentionMs > now() ? v : undefined;
+      return isMark(v) && v.at + retentionMs > clock.now() ? v : undefined;
     },
     put(id, mark) {
-      const t = now();
+      const t = clock.now();
       const stale: string[] = [];
       for (const [k, v] of outbox.states()) if (k.startsWith(PREFIX) && (!isMark(v) || v.at + retentionMs <= t)) stale.push(k);
       for (const k of stale) outbox.putState(k, undefined);

@@ -3,23 +3,17 @@
 // HMAC-SHA256 of the exact body in X-Keepwatch-Signature when a secret is set, and custom headers.
 import { createHmac } from 'node:crypto';
 import { VERSION } from '../../version';
+import type { WebhookReceiverConfig } from '../../config/schema';
 import { webhookPayload } from '../notification';
-import { httpPost, type Receiver } from './receiver';
-
-export interface WebhookReceiverConfig {
-  name: string;
-  url: string;
-  hmac_secret?: string;
-  headers: Record<string, string>;
-  timeout: number;
-}
+import { httpPost } from './httpPost';
+import type { Receiver, ReceiverDeps } from './receiver';
 
 /** `sha256=<hex>` of the body: what a receiver recomputes with the shared secret to trust a request. */
 export function webhookSignature(secret: string, body: string): string {
   return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 }
 
-export function webhookReceiver(cfg: WebhookReceiverConfig): Receiver {
+export function webhookReceiver(cfg: WebhookReceiverConfig, { clock }: ReceiverDeps): Receiver {
   return {
     name: cfg.name,
     type: 'webhook',
@@ -32,7 +26,7 @@ export function webhookReceiver(cfg: WebhookReceiverConfig): Receiver {
         'idempotency-key': n.idempotencyKey,
       };
       if (cfg.hmac_secret) headers['x-keepwatch-signature'] = webhookSignature(cfg.hmac_secret, body);
-      await httpPost({ receiver: cfg.name, url: cfg.url, body, headers, timeoutMs: cfg.timeout, signal });
+      await httpPost({ receiver: cfg.name, url: cfg.url, body, headers, timeoutMs: cfg.timeout, signal, clock });
     },
   };
 }

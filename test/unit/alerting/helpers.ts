@@ -1,15 +1,17 @@
-// Shared by the alerting unit tests: alerts, a pipeline on a fake clock, and an in-memory outbox.
+// Shared by the alerting unit tests: alerts, a pipeline on a fake clock, an in-memory outbox, and
+// the error a receiver's send fails with.
 import { fingerprint, type Alert } from '../../../agent/alerting/alert';
 import { createAlertHub } from '../../../agent/alerting/hub';
 import type { DeliveryPolicy } from '../../../agent/alerting/delivery';
 import { IncidentBook, type IncidentStore } from '../../../agent/alerting/incidents';
-import { Inhibitor, type InhibitRuleConfig } from '../../../agent/alerting/inhibit';
+import { Inhibitor } from '../../../agent/alerting/inhibit';
 import { NotificationLog } from '../../../agent/alerting/nflog';
 import type { NewNotification, Notification } from '../../../agent/alerting/notification';
 import { AlertPipeline } from '../../../agent/alerting/pipeline';
+import { ReceiverError } from '../../../agent/alerting/receivers/receiver';
 import { buildRouteTree } from '../../../agent/alerting/route';
 import { Silences } from '../../../agent/alerting/silences';
-import type { ReceiverConfig, RouteConfig } from '../../../agent/config/schema';
+import type { InhibitRuleConfig, ReceiverConfig, RouteConfig } from '../../../agent/config/schema';
 import { silentLogger } from '../../../agent/logger';
 import { FakeClock } from '../../helpers/fakeClock';
 import { mkdtempSync } from 'node:fs';
@@ -92,4 +94,15 @@ export function setupPipeline(o: { route?: RouteConfig; receivers?: ReceiverConf
   };
   const summary = () => sent.map((n) => `${n.receiver} ${n.status} ${n.alerts.map((a) => `${a.labels.alertname}${a.labels.vrid ?? ''}:${a.status}`).join(',')}`);
   return { clock, hub, sent, pipeline, silences, nflog, incidents, store, fire, resolve, summary, dir };
+}
+
+/** The ReceiverError a send fails with (the test fails if it resolves or throws anything else). */
+export async function rejection(p: Promise<unknown>): Promise<ReceiverError> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e).toBeInstanceOf(ReceiverError);
+    return e as ReceiverError;
+  }
+  throw new Error('expected the send to fail');
 }

@@ -14,31 +14,24 @@ import { notificationTitle, webhookPayload, type Notification } from '../../../a
 import { Outbox } from '../../../agent/alerting/outbox';
 import { emailReceiver, incidentEmailHtml } from '../../../agent/alerting/receivers/email';
 import { createReceiver } from '../../../agent/alerting/receivers';
-import { ReceiverError } from '../../../agent/alerting/receivers/receiver';
-import { slackIncidentPayload, slackReceiver, type SlackReceiverConfig } from '../../../agent/alerting/receivers/slack';
+import { slackIncidentPayload, slackReceiver } from '../../../agent/alerting/receivers/slack';
 import { memoryThreadStore, outboxThreadStore, type ThreadStore } from '../../../agent/alerting/receivers/threads';
 import { webhookReceiver } from '../../../agent/alerting/receivers/webhook';
 import { parseConfig } from '../../../agent/config/load';
 import { redactConfig } from '../../../agent/config/redact';
+import { SLACK_API_URL, type EmailReceiverConfig, type SlackReceiverConfig } from '../../../agent/config/schema';
 import { silentLogger } from '../../../agent/logger';
 import { FakeClock } from '../../helpers/fakeClock';
+import { waitFor } from '../../helpers/wait';
+import { rejection } from './helpers';
 import { firstNotice, INC, OUTAGE, pastNotice, PAST_INC, resolvedNotice, updateNotice } from './incidentFixtures';
-import { startSlack, startSlackApi, startWebhook, waitFor, type SlackApiServer } from './servers';
+import { startSlack, startSlackApi, startWebhook, type SlackApiServer } from './servers';
 
 jest.setTimeout(20_000);
 
+const clock = new FakeClock();
 const never = () => new AbortController().signal;
 const inc = (n: Notification) => n as IncidentNotification;
-
-async function rejection(p: Promise<unknown>): Promise<ReceiverError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(ReceiverError);
-    return e as ReceiverError;
-  }
-  throw new Error('expected the send to fail');
-}
 
 describe('incident words (one place for every receiver)', () => {
   test('first: the title and the body lead with the cause; the incident id and its start are said', () => {
@@ -106,7 +99,7 @@ describe('webhook: Alertmanager v4 shape plus the notice', () => {
   test('alerts carry the incident label, groupLabels {incident}, a top-level incident object; the HMAC still verifies', async () => {
     const hook = await startWebhook('hmac-secret');
     try {
-      const r = webhookReceiver({ name: 'hook', url: hook.url, hmac_secret: 'hmac-secret', headers: {}, timeout: 1000 });
+      const r = webhookReceiver({ type: 'webhook', name: 'hook', send_resolved: true, url: hook.url, hmac_secret: 'hmac-secret', headers: {}, timeout: 1000 }, { clock });
       await r.send(resolvedNotice(), never());
       await r.send(pastNotice(), never());
       expect(hook.badSignatures).toBe(0);
@@ -176,16 +169,16 @@ describe('email: one thread per incident (smtp-server)', () => {
   });
   afterEach(() => new Promise<void>((r) => server.close(() => r())));
 
-  const cfg = () => ({ name: 'oncall-mail', to: ['oncall@example.org'], from: 'keepwatch@ka1.example.org', smarthost: `127.0.0.1:${port}`, require_tls: false, tls_insecure_skip_verify: false, timeout: 2000 });
+  const cfg = (): EmailReceiverConfig => ({ type: 'email', name: 'oncall-mail', send_resolved: true, to: ['oncall@example.org'], from: 'keepwatch@ka1.example.org', smarthost: `127.0.0.1:${port}`, require_tls: false, tls_insecure_skip_verify: false, timeout: 2000 });
 
   test('first mail is <incident@keepwatch>; the update and the end reply to it under the same subject, also from a re-created receiver', async () => {
     const threads = memoryThreadStore();
-    const r1 = emailReceiver(cfg(), threads);
+    const r1 = emailReceiver(cfg(), { clock, threads });
     await r1.send(firstNotice(), never());
     await r1.send(updateNotice(), never());
     await r1.close?.();
     // A new receiver (reload) on the same store: the thread goes on.
-    const r2 = emailReceiver(cfg(), threads);
+    const r2 = emailReceiver(cfg(), { clock, threads });
     await r2.send(resolvedNotice(), never());
     await r2.close?.();
     expect(mails).toHaveLength(3);
@@ -212,7 +205,7 @@ describe('email: one thread per incident (smtp-server)', () => {
   });
 
   test('a past incident is one mail of its own; a plain group notification keeps its old Message-ID and subject', async () => {
-    const r = emailReceiver(cfg());
+    const r = emailReceiver(cfg(), { clock });
     await r.send(pastNotice(), never());
     const plain = { ...firstNotice(), incident: undefined, groupLabels: { alertname: 'Failover', vrid: '51' } };
     await r.send(plain, never());
@@ -233,28 +226,27 @@ describe('Slack bot mode: chat.postMessage, one thread per incident (a real HTTP
     api = await startSlackApi(TOKEN);
   });
   afterEach(() => api.close());
-  const bot = (over: Partial<SlackReceiverConfig> = {}): SlackReceiverConfig => ({ name: 'ops-slack', token: TOKEN, api_url: api.apiUrl, channel: '#ops', timeout: 1000, ...over });
+  const bot = (over: Partial<SlackReceiverConfig> = {}): SlackReceiverConfig => ({ type: 'slack', name: 'ops-slack', send_resolved: true, token: TOKEN, api_url: api.apiUrl, channel: '#ops', timeout: 1000, ...over });
 
   test('through the outbox: the 2nd and 3rd notices reply in the first one\'s thread, also after the outbox and receiver are re-created', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kw-slackbot-'));
-    const clock = new FakeClock();
     const open = async () => {
       const box = new Outbox({ dir, maxEntries: 100, maxBytes: 1 << 20, retry: { initial: 10, max: 50, maxAge: 3_600_000 }, clock, log: silentLogger() });
       await box.open();
-      box.setReceivers([slackReceiver(bot(), outboxThreadStore(box, 'ops-slack', () => clock.now()), () => clock.now())]);
+      box.setReceivers([slackReceiver(bot(), { clock, threads: outboxThreadStore(box, 'ops-slack', clock) })]);
       return box;
     };
     const stamp = (n: Notification) => ({ ...n, receiver: 'ops-slack', createdAt: clock.now() });
     let box = await open();
     box.enqueue(stamp(firstNotice()));
     box.enqueue(stamp(updateNotice()));
-    await waitFor(() => api.posts.length === 2, 5000, 'two posts');
-    await waitFor(() => box.status()[0].depth === 0, 5000, 'queue drained');
+    await waitFor(() => api.posts.length === 2, { what: 'two posts' });
+    await waitFor(() => box.status()[0].depth === 0, { what: 'queue drained' });
     await box.close();
     // The agent restarts: a new outbox on the same journal, a new receiver.
     box = await open();
     box.enqueue(stamp(resolvedNotice()));
-    await waitFor(() => api.posts.length === 3, 5000, 'third post');
+    await waitFor(() => api.posts.length === 3, { what: 'third post' });
     await box.close();
 
     const [p1, p2, p3] = api.posts;
@@ -279,7 +271,7 @@ describe('Slack bot mode: chat.postMessage, one thread per incident (a real HTTP
   test('a past incident is a message of its own; a plain notification is posted as before; token_file is read', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kw-slacktok-'));
     writeFileSync(join(dir, 'token'), `${TOKEN}\n`);
-    const r = slackReceiver(bot({ token: undefined, token_file: join(dir, 'token') }));
+    const r = slackReceiver(bot({ token: undefined, token_file: join(dir, 'token') }), { clock });
     await r.send(pastNotice(), never());
     await r.send({ ...firstNotice(), incident: undefined, groupLabels: { alertname: 'Failover', vrid: '51' } }, never());
     expect(api.posts).toHaveLength(2);
@@ -287,18 +279,18 @@ describe('Slack bot mode: chat.postMessage, one thread per incident (a real HTTP
     expect(api.posts[0].body.blocks[0].text.text).toMatch(/^:information_source: \[PAST\] Split brain/);
     expect(api.posts[1].body.text).toMatch(/^\[FIRING:1\] Failover vrid=51: /);
     expect(api.posts[1].body.thread_ts).toBeUndefined();
-    expect(() => slackReceiver(bot({ token: undefined, token_file: join(dir, 'missing') }))).toThrow(`ops-slack: cannot read token_file ${join(dir, 'missing')}: ENOENT`);
+    expect(() => slackReceiver(bot({ token: undefined, token_file: join(dir, 'missing') }), { clock })).toThrow(`ops-slack: cannot read token_file ${join(dir, 'missing')}: ENOENT`);
   });
 
   test('{ok:false}: ratelimited is retried after Retry-After, invalid_auth and channel_not_found are final; HTTP 429/500 retried; the token never in an error', async () => {
-    const r = slackReceiver(bot());
+    const r = slackReceiver(bot(), { clock });
     api.apiError = 'ratelimited';
     const limited = await rejection(r.send(firstNotice(), never()));
     expect(limited).toMatchObject({ retryable: true, retryAfterMs: 3000, message: 'ops-slack: Slack API: ratelimited' });
     api.apiError = 'channel_not_found';
     expect(await rejection(r.send(firstNotice(), never()))).toMatchObject({ retryable: false, message: 'ops-slack: Slack API: channel_not_found' });
     api.apiError = undefined;
-    const badAuth = await rejection(slackReceiver(bot({ token: 'xoxb-wrong-SECRET2' })).send(firstNotice(), never()));
+    const badAuth = await rejection(slackReceiver(bot({ token: 'xoxb-wrong-SECRET2' }), { clock }).send(firstNotice(), never()));
     expect(badAuth).toMatchObject({ retryable: false, message: 'ops-slack: Slack API: invalid_auth' });
     api.mode = '429';
     expect(await rejection(r.send(firstNotice(), never()))).toMatchObject({ retryable: true, retryAfterMs: 2000 });
@@ -311,8 +303,8 @@ describe('Slack bot mode: chat.postMessage, one thread per incident (a real HTTP
 
   test('the thread\'s first message is gone (thread_not_found): the notice starts a new thread, later ones reply there', async () => {
     const threads: ThreadStore = memoryThreadStore();
-    threads.put(INC, { ts: '1700000000.000001', channel: 'C0OPS', told: [], at: Date.now() });
-    const r = slackReceiver(bot(), threads);
+    threads.put(INC, { ts: '1700000000.000001', channel: 'C0OPS', told: [], at: clock.now() });
+    const r = slackReceiver(bot(), { clock, threads });
     await r.send(updateNotice(), never());
     await r.send(resolvedNotice(), never());
     expect(api.posts).toHaveLength(2);
@@ -325,7 +317,7 @@ describe('Slack webhook mode: no threads possible', () => {
   test('each notice is its own message naming the incident', async () => {
     const slack = await startSlack();
     try {
-      const r = slackReceiver({ name: 'ops-slack', webhook_url: slack.url, timeout: 1000 });
+      const r = slackReceiver({ type: 'slack', name: 'ops-slack', send_resolved: true, webhook_url: slack.url, api_url: SLACK_API_URL, timeout: 1000 }, { clock });
       await r.send(firstNotice(), never());
       await r.send(updateNotice(), never());
       const bodies = slack.requests.map((q) => JSON.parse(q.body));
@@ -378,7 +370,7 @@ describe('config: the Slack receiver\'s two modes', () => {
     const c = parseConfig(cfg('{name: s, type: slack, token: "xoxb-1-2-SECRET", channel: "#ops"}'));
     expect(c.alerting.receivers[0]).toMatchObject({ type: 'slack', api_url: 'https://slack.com/api', channel: '#ops' });
     expect(JSON.stringify(redactConfig(c))).not.toContain('SECRET');
-    expect(createReceiver(c.alerting.receivers[0]).type).toBe('slack');
+    expect(createReceiver(c.alerting.receivers[0], { clock }).type).toBe('slack');
   });
 
   test('clear errors: neither mode, both modes, token and token_file, bot without channel', () => {

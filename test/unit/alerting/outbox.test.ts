@@ -2,11 +2,13 @@ import { mkdtempSync, readFileSync, writeFileSync, appendFileSync, statSync } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
-import { Outbox, nodeJournalFs, type DropReason, type JournalFs, type OutboxMetrics } from '../../../agent/alerting/outbox';
+import { Outbox, type DropReason, type OutboxMetrics } from '../../../agent/alerting/outbox';
+import { nodeJournalFs, type JournalFs } from '../../../agent/alerting/outbox/journal';
 import type { NewNotification, Notification } from '../../../agent/alerting/notification';
 import { ReceiverError, type Receiver } from '../../../agent/alerting/receivers/receiver';
-import { systemClock } from '../../../agent/context';
 import { silentLogger } from '../../../agent/logger';
+import { FakeClock } from '../../helpers/fakeClock';
+import { waitFor } from '../../helpers/wait';
 import { mkAlert } from './helpers';
 
 class Metrics implements OutboxMetrics {
@@ -46,19 +48,31 @@ class TestReceiver implements Receiver {
   }
 }
 
-function note(receiver: string, i: number, status: 'firing' | 'resolved' = 'firing', createdAt = Date.now()): NewNotification {
+// Time is the fake clock's: retries, Retry-After, max_age and the disk repair happen only when a
+// test moves it. Sends and journal writes are real and asynchronous: waitFor awaits their effects.
+let clock: FakeClock;
+beforeEach(() => {
+  clock = new FakeClock();
+});
+
+function note(receiver: string, i: number, status: 'firing' | 'resolved' = 'firing', createdAt = clock.now()): NewNotification {
   const alert = mkAlert({ alertname: 'Test', i: String(i) }, createdAt, status);
   return { receiver, kind: 'group', groupKey: `{}:{i="${i}"}`, groupLabels: { i: String(i) }, status, alerts: [alert], createdAt, triggeredAt: createdAt };
 }
 
-async function until(cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
+/** Moves the clock on in steps until cond holds, giving the sends and writes of each step time to run. */
+function advanceUntil(cond: () => boolean, stepMs: number, what: string): Promise<true> {
+  return waitFor(
+    () => {
+      if (cond()) return true;
+      clock.advance(stepMs);
+      return false;
+    },
+    { what },
+  );
 }
 
+const journal = (dir: string) => readFileSync(join(dir, 'journal'), 'utf8');
 const tmp = () => mkdtempSync(join(tmpdir(), 'kw-outbox-'));
 const opened: Outbox[] = [];
 async function mk(dir: string, o: Partial<ConstructorParameters<typeof Outbox>[0]> = {}) {
@@ -68,7 +82,7 @@ async function mk(dir: string, o: Partial<ConstructorParameters<typeof Outbox>[0
     maxEntries: 1000,
     maxBytes: 10 * 1024 * 1024,
     retry: { initial: 10, max: 40, maxAge: 60_000 },
-    clock: systemClock,
+    clock,
     log: silentLogger(),
     metrics,
     drainMs: 200,
@@ -88,14 +102,14 @@ describe('Outbox', () => {
     const { box, metrics } = await mk(dir);
     const r = new TestReceiver('hook');
     let inJournalAtSend = false;
-    r.onSend = (n) => (inJournalAtSend = readFileSync(join(dir, 'journal'), 'utf8').includes(n.idempotencyKey));
+    r.onSend = (n) => (inJournalAtSend = journal(dir).includes(n.idempotencyKey));
     box.setReceivers([r]);
     const n = box.enqueue(note('hook', 1));
     expect(n.idempotencyKey).toMatch(/^[0-9a-f]{32}$/);
-    await until(() => r.got.length === 1);
+    await waitFor(() => r.got.length === 1, { what: 'the send' });
     expect(inJournalAtSend).toBe(true);
     expect(metrics.sentN.hook).toBe(1);
-    await until(() => readFileSync(join(dir, 'journal'), 'utf8').includes(`"t":"del","seq":${n.seq}`));
+    await waitFor(() => journal(dir).includes(`"t":"del","seq":${n.seq}`), { what: 'the del record' });
     expect(box.status()).toEqual([expect.objectContaining({ receiver: 'hook', depth: 0 })]);
   });
 
@@ -109,29 +123,34 @@ describe('Outbox', () => {
       box.enqueue(note('down', i));
       box.enqueue(note('up', i));
     }
-    await until(() => up.got.length === 5);
+    await waitFor(() => up.got.length === 5, { what: 'the receiver that is up' });
     expect(down.got).toHaveLength(0);
     expect(box.status().find((q) => q.receiver === 'down')).toMatchObject({ depth: 5, lastError: 'down: HTTP 503' });
-    await until(() => (metrics.retriedN.down ?? 0) >= 3);
+    await advanceUntil(() => (metrics.retriedN.down ?? 0) >= 3, 40, 'three retries');
     down.fail = undefined;
-    await until(() => down.got.length === 5);
+    await advanceUntil(() => down.got.length === 5, 40, 'the receiver that came back');
     expect(down.got.map((n) => n.groupLabels.i)).toEqual(['0', '1', '2', '3', '4']);
     expect(up.got.map((n) => n.groupLabels.i)).toEqual(['0', '1', '2', '3', '4']);
     expect(metrics.failedN.down).toBe(metrics.retriedN.down);
   });
 
-  test('Retry-After is honoured', async () => {
+  test('Retry-After is honoured: the next attempt is exactly that much later', async () => {
     const { box } = await mk(tmp());
     const r = new TestReceiver('slack');
     const times: number[] = [];
     r.onSend = () => {
-      times.push(Date.now());
+      times.push(clock.now());
       r.fail = times.length === 1 ? new ReceiverError('slack: HTTP 429', true, 300) : undefined;
     };
     box.setReceivers([r]);
     box.enqueue(note('slack', 1));
-    await until(() => r.got.length === 1);
-    expect(times[1] - times[0]).toBeGreaterThanOrEqual(290);
+    await waitFor(() => box.status()[0].attempts === 1, { what: 'the 429' });
+    expect(box.status()[0].nextAttemptAt).toBe(clock.now() + 300);
+    clock.advance(299);
+    expect(times).toHaveLength(1);
+    clock.advance(1);
+    await waitFor(() => r.got.length === 1, { what: 'the retry' });
+    expect(times[1] - times[0]).toBe(300);
   });
 
   test('a refusal for good is dropped, counted, and the queue moves on', async () => {
@@ -141,7 +160,7 @@ describe('Outbox', () => {
     box.setReceivers([r]);
     box.enqueue(note('hook', 1));
     box.enqueue(note('hook', 2));
-    await until(() => r.got.length === 1);
+    await waitFor(() => r.got.length === 1, { what: 'the second notification' });
     expect(r.got[0].groupLabels.i).toBe('2');
     expect(metrics.droppedN['hook/rejected']).toBe(1);
   });
@@ -151,8 +170,10 @@ describe('Outbox', () => {
     const r = new TestReceiver('hook');
     r.fail = new ReceiverError('hook: connection failed: ECONNREFUSED', true);
     box.setReceivers([r]);
+    const created = clock.now();
     box.enqueue(note('hook', 1));
-    await until(() => metrics.droppedN['hook/expired'] === 1);
+    await advanceUntil(() => metrics.droppedN['hook/expired'] === 1, 20, 'the expiry');
+    expect(clock.now() - created).toBeGreaterThan(150);
     expect(box.status()[0].depth).toBe(0);
   });
 
@@ -181,12 +202,12 @@ describe('Outbox', () => {
     const first = await mk(dir);
     first.box.setReceivers([]);
     const ns = [1, 2, 3].map((i) => first.box.enqueue(note('hook', i)));
-    await until(() => readFileSync(join(dir, 'journal'), 'utf8').split('\n').length > 3);
+    await waitFor(() => journal(dir).split('\n').length > 3, { what: 'three adds in the journal' });
     await first.box.close();
     const second = await mk(dir);
     const r = new TestReceiver('hook');
     second.box.setReceivers([r]);
-    await until(() => r.got.length === 3);
+    await waitFor(() => r.got.length === 3, { what: 'the re-sends' });
     expect(r.got.map((n) => n.idempotencyKey)).toEqual(ns.map((n) => n.idempotencyKey));
     expect(second.box.enqueue(note('hook', 4)).seq).toBe(4);
   });
@@ -199,8 +220,8 @@ describe('Outbox', () => {
     a.box.putState('nflog:x', { firing: ['f1'], resolved: [], at: 1 });
     a.box.putState('nflog:gone', { firing: [], resolved: [], at: 1 });
     a.box.putState('nflog:gone', undefined);
-    await until(() => readFileSync(join(dir, 'journal'), 'utf8').includes('nflog:gone'));
-    const text = readFileSync(join(dir, 'journal'), 'utf8');
+    await waitFor(() => journal(dir).includes('nflog:gone'), { what: 'the state records' });
+    const text = journal(dir);
     expect(text.indexOf(`"seq":${n.seq}`)).toBeLessThan(text.indexOf('nflog:x'));
     await a.box.close();
     for (let i = 0; i < 2; i++) {
@@ -254,17 +275,21 @@ describe('Outbox', () => {
     full = true;
     box.enqueue(note('up', 1));
     box.enqueue(note('down', 2));
-    await until(() => up.got.length === 1);
+    await waitFor(() => up.got.length === 1, { what: 'delivery from memory' });
     expect(metrics.writeErrors).toBeGreaterThanOrEqual(1);
     expect(box.memoryOnly).toBe(true);
     box.enqueue(note('up', 3));
-    await until(() => up.got.length === 2);
-    expect(readFileSync(join(dir, 'journal'), 'utf8')).not.toContain('"i":"2"');
+    await waitFor(() => up.got.length === 2, { what: 'delivery from memory' });
+    expect(journal(dir)).not.toContain('"i":"2"');
     full = false;
-    await until(() => !box.memoryOnly, 4000); // first repair after 1 s
-    expect(readFileSync(join(dir, 'journal'), 'utf8')).toContain('"i":"2"');
+    // The first repair is 1 s after the failure.
+    clock.advance(999);
+    expect(box.memoryOnly).toBe(true);
+    clock.advance(1);
+    await waitFor(() => !box.memoryOnly, { what: 'the repair' });
+    expect(journal(dir)).toContain('"i":"2"');
     down.fail = undefined;
-    await until(() => down.got.length === 1);
+    await advanceUntil(() => down.got.length === 1, 40, 'the receiver that came back');
   });
 
   test('another live process holding the outbox: this one runs from memory, does not touch the journal', async () => {
@@ -279,8 +304,8 @@ describe('Outbox', () => {
       const r = new TestReceiver('hook');
       box.setReceivers([r]);
       box.enqueue(note('hook', 1));
-      await until(() => r.got.length === 1);
-      expect(readFileSync(join(dir, 'journal'), 'utf8')).toBe('theirs\n');
+      await waitFor(() => r.got.length === 1, { what: 'delivery from memory' });
+      expect(journal(dir)).toBe('theirs\n');
     } finally {
       sleeper.kill('SIGKILL');
     }
@@ -304,7 +329,7 @@ describe('Outbox', () => {
       n.alerts[0].annotations.description = big;
       box.enqueue(n);
     }
-    await until(() => r.got.length === 120, 15_000);
-    await until(() => statSync(join(dir, 'journal')).size < 1024 * 1024, 5000);
+    await waitFor(() => r.got.length === 120, { timeoutMs: 15_000, what: 'all 120 sent' });
+    await waitFor(() => statSync(join(dir, 'journal')).size < 1024 * 1024, { what: 'the compaction' });
   });
 });

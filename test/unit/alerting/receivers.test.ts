@@ -1,6 +1,7 @@
 // The receivers against real servers on loopback: a Slack-like HTTP server (200 ok, 429 with
 // Retry-After, 500, 400, hang), smtp-server with STARTTLS (a self-signed certificate made here with
 // openssl) and auth, one that rejects with 550, one that never answers; the webhook's errors.
+// The receivers' deadlines and the outbox's Retry-After run on a fake clock: a test moves it.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer as createHttpsServer } from 'node:https';
@@ -11,16 +12,23 @@ import { SMTPServer, type SMTPServerSession } from 'smtp-server';
 import type { AddressInfo } from 'node:net';
 import { fingerprint, type Alert } from '../../../agent/alerting/alert';
 import type { Notification } from '../../../agent/alerting/notification';
-import { ReceiverError } from '../../../agent/alerting/receivers/receiver';
 import { slackReceiver } from '../../../agent/alerting/receivers/slack';
-import { emailReceiver, type EmailReceiverConfig } from '../../../agent/alerting/receivers/email';
+import { emailReceiver } from '../../../agent/alerting/receivers/email';
 import { webhookReceiver } from '../../../agent/alerting/receivers/webhook';
 import { Outbox } from '../../../agent/alerting/outbox';
-import { systemClock } from '../../../agent/context';
+import { SLACK_API_URL, type EmailReceiverConfig, type WebhookReceiverConfig } from '../../../agent/config/schema';
 import { silentLogger } from '../../../agent/logger';
-import { startServer, startSlack, startWebhook, waitFor, type TestServer } from './servers';
+import { FakeClock } from '../../helpers/fakeClock';
+import { waitFor } from '../../helpers/wait';
+import { rejection } from './helpers';
+import { startServer, startSlack, startWebhook, type TestServer } from './servers';
 
 jest.setTimeout(20_000);
+
+let clock: FakeClock;
+beforeEach(() => {
+  clock = new FakeClock();
+});
 
 function alert(labels: Record<string, string>, status: 'firing' | 'resolved' = 'firing'): Alert {
   return {
@@ -43,8 +51,8 @@ function notification(alerts: Alert[], over: Partial<Notification> = {}): Notifi
     groupLabels: { alertname: 'SplitBrain', vrid: '51' },
     status: alerts.some((a) => a.status === 'firing') ? 'firing' : 'resolved',
     alerts,
-    createdAt: Date.now(),
-    triggeredAt: Date.now(),
+    createdAt: clock.now(),
+    triggeredAt: clock.now(),
     externalURL: 'http://ka1:9723/',
     ...over,
   };
@@ -52,23 +60,13 @@ function notification(alerts: Alert[], over: Partial<Notification> = {}): Notifi
 
 const sb = (node: string, status: 'firing' | 'resolved' = 'firing', severity = 'critical') => alert({ alertname: 'SplitBrain', vrid: '51', node, severity }, status);
 
-async function rejection(p: Promise<unknown>): Promise<ReceiverError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(ReceiverError);
-    return e as ReceiverError;
-  }
-  throw new Error('expected the send to fail');
-}
-
 describe('Slack receiver (real HTTP server playing Slack)', () => {
   let slack: TestServer;
   beforeEach(async () => {
     slack = await startSlack();
   });
   afterEach(() => slack.close());
-  const rcv = () => slackReceiver({ name: 'ops-slack', webhook_url: slack.url, channel: '#ops', timeout: 300 });
+  const rcv = () => slackReceiver({ type: 'slack', name: 'ops-slack', send_resolved: true, webhook_url: slack.url, api_url: SLACK_API_URL, channel: '#ops', timeout: 300 }, { clock });
 
   test('200 ok: Block Kit + text fallback, red for critical, green when resolved, key in the footer', async () => {
     await rcv().send(notification([sb('ka1'), sb('ka2')]), new AbortController().signal);
@@ -102,12 +100,13 @@ describe('Slack receiver (real HTTP server playing Slack)', () => {
     for (const e of [e429, e500, e400]) expect(e.message).not.toContain('XXXXsecretXXXX');
   });
 
-  test('hang: times out, retryable; connection refused: retryable; URL never in the message', async () => {
+  test('hang: times out when the timeout has passed, retryable; connection refused: retryable; URL never in the message', async () => {
     slack.mode = 'hang';
-    const t0 = Date.now();
-    const hang = await rejection(rcv().send(notification([sb('ka1')]), new AbortController().signal));
+    const sending = rejection(rcv().send(notification([sb('ka1')]), new AbortController().signal));
+    await waitFor(() => slack.requests.length === 1, { what: 'the request' });
+    clock.advance(300);
+    const hang = await sending;
     expect(hang).toMatchObject({ retryable: true, message: 'ops-slack: no answer within 300 ms' });
-    expect(Date.now() - t0).toBeLessThan(3000);
     await slack.down();
     const refused = await rejection(rcv().send(notification([sb('ka1')]), new AbortController().signal));
     expect(refused).toMatchObject({ retryable: true, message: 'ops-slack: connection failed: ECONNREFUSED' });
@@ -115,33 +114,41 @@ describe('Slack receiver (real HTTP server playing Slack)', () => {
   });
 
   test('through the outbox: a 429 is waited out (Retry-After: 1), then delivered once', async () => {
-    const box = new Outbox({ dir: mkdtempSync(join(tmpdir(), 'kw-slack-')), maxEntries: 100, maxBytes: 1 << 20, retry: { initial: 10, max: 50, maxAge: 60_000 }, clock: systemClock, log: silentLogger() });
+    const box = new Outbox({ dir: mkdtempSync(join(tmpdir(), 'kw-slack-')), maxEntries: 100, maxBytes: 1 << 20, retry: { initial: 10, max: 50, maxAge: 60_000 }, clock, log: silentLogger() });
     await box.open();
     try {
       box.setReceivers([rcv()]);
       slack.mode = '429';
       const n = notification([sb('ka1')]);
       box.enqueue({ ...n, receiver: 'ops-slack' });
-      await waitFor(() => slack.requests.length === 1, 5000, 'first attempt');
+      await waitFor(() => box.status()[0].attempts === 1, { what: 'the first attempt refused' });
+      expect(box.status()[0].nextAttemptAt).toBe(clock.now() + 1000);
       slack.mode = 'ok';
-      await waitFor(() => box.status()[0].depth === 0, 5000, 'delivery');
+      clock.advance(999);
+      expect(slack.requests).toHaveLength(1);
+      clock.advance(1);
+      await waitFor(() => box.status()[0].depth === 0, { what: 'delivery' });
       expect(slack.requests).toHaveLength(2);
-      expect(slack.requests[1].at - slack.requests[0].at).toBeGreaterThanOrEqual(950);
     } finally {
       await box.close();
     }
   });
 });
 
+const hookCfg = (url: string, timeout: number): WebhookReceiverConfig => ({ type: 'webhook', name: 'hook', send_resolved: true, url, headers: {}, timeout });
+
 describe('webhook receiver errors', () => {
   test('400 is final, 500 and hang are retryable', async () => {
     const hook = await startWebhook();
     try {
-      const r = webhookReceiver({ name: 'hook', url: hook.url, headers: {}, timeout: 300 });
+      const r = webhookReceiver(hookCfg(hook.url, 300), { clock });
       hook.mode = '500';
       expect((await rejection(r.send(notification([sb('ka1')]), new AbortController().signal))).retryable).toBe(true);
       hook.mode = 'hang';
-      expect((await rejection(r.send(notification([sb('ka1')]), new AbortController().signal))).message).toBe('hook: no answer within 300 ms');
+      const hanging = rejection(r.send(notification([sb('ka1')]), new AbortController().signal));
+      await waitFor(() => hook.requests.length === 2, { what: 'the request' });
+      clock.advance(300);
+      expect((await hanging).message).toBe('hook: no answer within 300 ms');
       hook.mode = 'ok';
       await r.send(notification([sb('ka1')]), new AbortController().signal);
       expect(hook.accepted).toHaveLength(1);
@@ -166,7 +173,7 @@ describe('webhook receiver errors', () => {
     const tls = createHttpsServer({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }, (_req, res) => res.end('ok'));
     await new Promise<void>((r) => tls.listen(0, '127.0.0.1', r));
     try {
-      const send = (url: string) => rejection(webhookReceiver({ name: 'hook', url, headers: {}, timeout: 2000 }).send(notification([sb('ka1')]), new AbortController().signal));
+      const send = (url: string) => rejection(webhookReceiver(hookCfg(url, 2000), { clock }).send(notification([sb('ka1')]), new AbortController().signal));
       const moved = await send(redirecting.url);
       expect(moved).toMatchObject({ retryable: true, message: 'hook: HTTP 307' });
       expect(target.requests).toHaveLength(0);
@@ -243,7 +250,9 @@ describe('email receiver (smtp-server with STARTTLS and auth)', () => {
   }
 
   const cfg = (port: number, over: Partial<EmailReceiverConfig> = {}): EmailReceiverConfig => ({
+    type: 'email',
     name: 'oncall-mail',
+    send_resolved: true,
     to: ['oncall@example.org'],
     from: 'keepwatch@ka1.example.org',
     smarthost: `127.0.0.1:${port}`,
@@ -256,9 +265,11 @@ describe('email receiver (smtp-server with STARTTLS and auth)', () => {
     ...over,
   });
 
+  const mail = (c: EmailReceiverConfig) => emailReceiver(c, { clock });
+
   test('STARTTLS (certificate verified against ca_file) + auth; one mail per group; subject, text and HTML bodies', async () => {
     const s = await smtp();
-    const r = emailReceiver(cfg(s.port));
+    const r = mail(cfg(s.port));
     await r.send(notification([sb('ka1'), sb('ka2')]), new AbortController().signal);
     await r.close?.();
     expect(s.mails).toHaveLength(1);
@@ -274,7 +285,7 @@ describe('email receiver (smtp-server with STARTTLS and auth)', () => {
 
   test('a wrong password fails (retryable: the operator fixes the config) and the password is not in the error', async () => {
     const s = await smtp();
-    const e = await rejection(emailReceiver(cfg(s.port, { auth_password: 'wrong-pass-123' })).send(notification([sb('ka1')]), new AbortController().signal));
+    const e = await rejection(mail(cfg(s.port, { auth_password: 'wrong-pass-123' })).send(notification([sb('ka1')]), new AbortController().signal));
     expect(e.retryable).toBe(true);
     expect(e.message).toMatch(/^oncall-mail: SMTP EAUTH/);
     expect(e.message).not.toContain('wrong-pass-123');
@@ -283,36 +294,38 @@ describe('email receiver (smtp-server with STARTTLS and auth)', () => {
 
   test('a server that rejects the recipient with 550: final, not retried', async () => {
     const s = await smtp({ rejectRcpt: true });
-    const e = await rejection(emailReceiver(cfg(s.port)).send(notification([sb('ka1')]), new AbortController().signal));
+    const e = await rejection(mail(cfg(s.port)).send(notification([sb('ka1')]), new AbortController().signal));
     expect(e.retryable).toBe(false);
     expect(e.message).toMatch(/^oncall-mail: SMTP rejected the mail: .*550/);
   });
 
   test('require_tls against a server without STARTTLS: refused before any credentials go out', async () => {
     const s = await smtp({ tls: false });
-    const e = await rejection(emailReceiver(cfg(s.port)).send(notification([sb('ka1')]), new AbortController().signal));
+    const e = await rejection(mail(cfg(s.port)).send(notification([sb('ka1')]), new AbortController().signal));
     expect(e.retryable).toBe(true);
     expect(s.mails).toHaveLength(0);
   });
 
   test('an unverifiable certificate is refused unless tls_insecure_skip_verify', async () => {
     const s = await smtp();
-    const e = await rejection(emailReceiver(cfg(s.port, { ca_file: undefined })).send(notification([sb('ka1')]), new AbortController().signal));
+    const e = await rejection(mail(cfg(s.port, { ca_file: undefined })).send(notification([sb('ka1')]), new AbortController().signal));
     expect(e.retryable).toBe(true);
-    await emailReceiver(cfg(s.port, { ca_file: undefined, tls_insecure_skip_verify: true })).send(notification([sb('ka1')]), new AbortController().signal);
+    await mail(cfg(s.port, { ca_file: undefined, tls_insecure_skip_verify: true })).send(notification([sb('ka1')]), new AbortController().signal);
     expect(s.mails).toHaveLength(1);
   });
 
-  test('a server that never answers: bounded by the timeout, retryable', async () => {
+  test('a server that never answers: given up once connect, greeting and data have had their timeout each, retryable', async () => {
     const sockets = new Set<Socket>();
     const silent: NetServer = createNetServer((sock) => sockets.add(sock)); // accepts, never greets
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
     try {
       const port = (silent.address() as AddressInfo).port;
-      const t0 = Date.now();
-      const e = await rejection(emailReceiver(cfg(port, { timeout: 400 })).send(notification([sb('ka1')]), new AbortController().signal));
-      expect(e.retryable).toBe(true);
-      expect(Date.now() - t0).toBeLessThan(5000);
+      // nodemailer's own per-step timeouts run on the wall clock: long enough not to fire first.
+      const sending = rejection(mail(cfg(port, { timeout: 60_000 })).send(notification([sb('ka1')]), new AbortController().signal));
+      await waitFor(() => sockets.size === 1, { what: 'the connection' });
+      clock.advance(3 * 60_000);
+      const e = await sending;
+      expect(e).toMatchObject({ retryable: true, message: 'oncall-mail: SMTP: no answer within 180000 ms' });
     } finally {
       for (const s of sockets) s.destroy();
       await new Promise<void>((r) => silent.close(() => r()));

@@ -136,13 +136,8 @@ export async function startWebhook(secret?: string): Promise<WebhookServer> {
   return ws;
 }
 
-export async function waitFor(cond: () => boolean, ms = 10_000, what = 'condition'): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+/** The tests that wait for these servers import waitFor from here too. */
+export { waitFor } from '../../helpers/wait';
 
 export interface SlackApiServer extends TestServer {
   /** Base URL to give as api_url. */
