@@ -160,7 +160,10 @@ d('sync group, active-active and IPv6 on one pair', () => {
     await waitUntil(async () => (await state(agents[1])).groups.G1?.state === 'BACKUP', 5_000, 50, 'ka2 group G1 BACKUP again');
     // A duplicate-address answer seen during the split brain counts until the next arp probe
     // (every 10 s by default, arping itself takes 2 s): resolution may lag healing by ~12 s.
-    await Promise.all(logs.map((l) => waitUntil(() => l.events('SplitBrain', 'resolved', t0).length === 2, 30_000, 50, 'both resolved')));
+    await Promise.all(logs.map((l) => waitUntil(() => l.events('SplitBrain', 'resolved', t0).length === 2, 30_000, 50, 'both resolved'))).catch(async (e) => {
+      for (const a of agents) console.log(a.node.name, JSON.stringify((await a.getJson<Array<{ labels: unknown; annotations: { summary: string } }>>('/api/v1/alerts')).map((x) => [x.labels, x.annotations.summary])));
+      throw e;
+    });
     onlyVrids(t0, ['51', '53']);
   });
 
