@@ -125,18 +125,7 @@ export class JournalFollower {
       }
       this.child = child;
       const timer = setTimeout(() => child.kill('SIGKILL'), this.opts.backlogTimeoutMs ?? 30_000);
-      const splitter = new LineSplitter({
-        maxLineBytes: this.opts.maxLineBytes ?? 64 * 1024,
-        onLine: (l) => this.onLine(l, true),
-        onOverlong: (h) => this.opts.onBadLine(`journal entry longer than ${this.opts.maxLineBytes ?? 64 * 1024} bytes, skipped`, h, this.readAt),
-      });
-      child.stdout!.on('data', (chunk: Buffer) => {
-        this.readAt = this.opts.clock.now();
-        splitter.push(chunk);
-      });
-      child.stderr!.on('data', (chunk: Buffer) => {
-        stderr = (stderr + chunk.toString('utf8')).slice(-STDERR_KEEP);
-      });
+      const splitter = this.readOutput(child, true, (text) => (stderr = (stderr + text).slice(-STDERR_KEEP)));
       child.once('error', (e) => {
         // Not startable (journalctl missing): following reports it.
         clearTimeout(timer);
@@ -211,18 +200,7 @@ export class JournalFollower {
         return;
       }
       this.child = child;
-      const splitter = new LineSplitter({
-        maxLineBytes: this.opts.maxLineBytes ?? 64 * 1024,
-        onLine: (l) => this.onLine(l, false),
-        onOverlong: (h) => this.opts.onBadLine(`journal entry longer than ${this.opts.maxLineBytes ?? 64 * 1024} bytes, skipped`, h, this.readAt),
-      });
-      child.stdout!.on('data', (chunk: Buffer) => {
-        this.readAt = this.opts.clock.now();
-        splitter.push(chunk);
-      });
-      child.stderr!.on('data', (chunk: Buffer) => {
-        stderr = (stderr + chunk.toString('utf8')).slice(-STDERR_KEEP);
-      });
+      const splitter = this.readOutput(child, false, (text) => (stderr = (stderr + text).slice(-STDERR_KEEP)));
       child.once('spawn', () => {
         this.startedAt = this.opts.clock.now();
         this.setHealth(true);
@@ -257,6 +235,22 @@ export class JournalFollower {
       this.retryTimer = undefined;
       void this.spawnChild();
     }, this.backoff.next());
+  }
+
+  /** Splits journalctl's stdout into entries (history: the backlog run) and hands its stderr on; the caller flushes the splitter at exit. */
+  private readOutput(child: ChildProcess, history: boolean, onStderr: (text: string) => void): LineSplitter {
+    const maxLineBytes = this.opts.maxLineBytes ?? 64 * 1024;
+    const splitter = new LineSplitter({
+      maxLineBytes,
+      onLine: (l) => this.onLine(l, history),
+      onOverlong: (h) => this.opts.onBadLine(`journal entry longer than ${maxLineBytes} bytes, skipped`, h, this.readAt),
+    });
+    child.stdout!.on('data', (chunk: Buffer) => {
+      this.readAt = this.opts.clock.now();
+      splitter.push(chunk);
+    });
+    child.stderr!.on('data', (chunk: Buffer) => onStderr(chunk.toString('utf8')));
+    return splitter;
   }
 
   private onLine(line: string, backlog: boolean): void {
