@@ -155,6 +155,9 @@ export class TransitionHistory {
     // Seen live by the agent's previous run (for a bounded time: even its latest is before the
     // run's last known time): the baseline already is its result.
     if (this.baseline && ev.at <= this.baseline.aliveAt) return [];
+    // Before the persisted state began: that state is already its result, even when the previous
+    // run stopped before its own backlogs settled (its last alive time then is not set).
+    if (base && ev.at < base.since - this.o.dedupWindowMs) return [];
     if (!bounded && base && base.state === ev.state && Math.abs(ev.at - base.since) <= this.o.dedupWindowMs) return [];
 
     // A line with no time of its own came after the agent's last known time and after the

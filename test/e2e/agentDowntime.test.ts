@@ -55,6 +55,7 @@ d('agent downtime: history from the spool, the FIFO and the log', () => {
     await a1.restart();
     await waitUntil(async () => (await a1.getJson<NodeState>('/api/v1/state')).instances.VI_1?.state === 'MASTER', 10_000, 50, 'ka1 MASTER after restart');
     const s2 = await a1.getJson<NodeState>('/api/v1/state');
+    if (steps(s2).length) console.log(`ka1 timeline after its restart: ${JSON.stringify(timeline(s2).map((t) => ({ step: `${t.from}->${t.to}`, before_start_ms: s2.bootAt - t.at, history: t.history, source: t.source, cause: t.cause })))}; first start ${s.bootAt}, restart ${s2.bootAt}`);
     expect(steps(s2)).toEqual([]);
     expect(toMaster(await a1.metrics())).toBe(0);
   });

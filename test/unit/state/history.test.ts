@@ -102,6 +102,16 @@ describe('backlogs are history', () => {
     expect(store.state.transitionCounts).toEqual({});
   });
 
+  test('a restart before the previous run\'s backlogs settled (no last alive time): keepalived\'s start read again is not history again', () => {
+    const { store, backlog, read, timeline } = setup({ baseline: lastState('MASTER', 0) });
+    read('MASTER');
+    expect(backlog('hook', 'BACKUP', T0 - 3_400).transitions).toEqual([]);
+    expect(backlog('hook', 'MASTER', T0).transitions).toEqual([]);
+    expect(backlog('fifo', 'BACKUP', T0 - 3_000, true).transitions).toEqual([]);
+    expect(timeline()).toEqual([]);
+    expect(store.state.transitionCounts).toEqual({});
+  });
+
   test('a backlog that ends elsewhere than the live read never moves the current state; the unseen way back is inferred', () => {
     const { store, backlog, read, count, timeline } = setup({ baseline: lastState('BACKUP') });
     read('BACKUP');
