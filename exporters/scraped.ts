@@ -20,35 +20,28 @@ interface LabelledSpec<L extends string> extends Spec {
 
 type Read<L extends string> = () => number | undefined | Iterable<Sample<L>>;
 
-/** Hands what `read` gives to the metric: a label-less value, or each labelled sample. */
-function put<L extends string>(read: Read<L>, value: (v: number) => void, sample: (labels: LabelValues<L>, v: number) => void): void {
+/** What `read` gives as samples: a label-less value is the one sample with no labels. */
+function samplesOf<L extends string>(read: Read<L>): Iterable<Sample<L>> {
   const r = read();
-  if (typeof r === 'number') value(r);
-  else if (r !== undefined) for (const [labels, v] of r) sample(labels, v);
+  return typeof r === 'number' ? [[{}, r]] : (r ?? []);
 }
 
 export function scrapedGauge(spec: Spec, read: () => number | undefined): Gauge;
 export function scrapedGauge<L extends string>(spec: LabelledSpec<L>, read: () => Iterable<Sample<L>>): Gauge<L>;
 export function scrapedGauge<L extends string>(spec: Spec & { labelNames?: readonly L[] }, read: Read<L>): Gauge<L> {
-  return new Gauge<L>({
-    ...spec,
-    registers: [],
-    collect() {
-      this.reset();
-      put(read, (v) => this.set(v), (labels, v) => this.set(labels, v));
-    },
-  });
+  const collect = function (this: Gauge<L>) {
+    this.reset();
+    for (const [labels, v] of samplesOf(read)) this.set(labels, v);
+  };
+  return new Gauge<L>({ ...spec, registers: [], collect });
 }
 
 export function scrapedCounter(spec: Spec, read: () => number | undefined): Counter;
 export function scrapedCounter<L extends string>(spec: LabelledSpec<L>, read: () => Iterable<Sample<L>>): Counter<L>;
 export function scrapedCounter<L extends string>(spec: Spec & { labelNames?: readonly L[] }, read: Read<L>): Counter<L> {
-  return new Counter<L>({
-    ...spec,
-    registers: [],
-    collect() {
-      this.reset();
-      put(read, (v) => this.inc(v), (labels, v) => this.inc(labels, v));
-    },
-  });
+  const collect = function (this: Counter<L>) {
+    this.reset();
+    for (const [labels, v] of samplesOf(read)) this.inc(labels, v);
+  };
+  return new Counter<L>({ ...spec, registers: [], collect });
 }
