@@ -6,7 +6,7 @@ import type { Config } from './config/schema';
 import type { Ctx } from './context';
 import type { NodeStore } from './state/store';
 import type { Collector } from '../exporters/collector';
-import type { Handler, RouteAuth } from './http/server';
+import type { RouteSpec } from './http/server';
 import type { Alert } from './alerting/alert';
 import type { Shared } from './wiring/shared';
 
@@ -15,13 +15,6 @@ export interface Component {
   readonly name: string;
   start(): Promise<void>;
   stop(): Promise<void>;
-}
-
-export interface RouteSpec {
-  method: string;
-  path: string;
-  auth: RouteAuth;
-  handler: Handler;
 }
 
 export interface Module {

@@ -7,12 +7,12 @@
 // bench/RESULTS.md, moved out of the probes' unit tests.
 // Run: npx tsx bench/probeCost.ts [--runs=300]
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import si from 'systeminformation';
 import { FakeClock } from '../test/helpers/fakeClock';
+import { freePort } from '../test/helpers/freePort';
 import { sleep, waitFor } from '../test/helpers/wait';
 import { silentLogger } from '../agent/logger';
 import { systemClock } from '../agent/context';
@@ -43,17 +43,6 @@ async function cpuPerRun(probe: Pick<Probe, 'run'>, runs: number, warmup = 10): 
   }
   samples.sort((a, b) => a - b);
   return { median: samples[Math.floor(samples.length / 2)], mean: samples.reduce((a, b) => a + b, 0) / samples.length };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 async function nginxProbes(runs: number): Promise<Record<string, { median: number; mean: number }>> {

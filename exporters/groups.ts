@@ -4,10 +4,10 @@
 // in each state (a group split across states is SyncGroupInconsistent's case). Groups come from
 // the FIFO, the log, the notify hook and the data dump (keepalived has no group object on D-Bus);
 // the membership from keepalived.conf. A dead keepalived shows its groups as STOP, never a stale MASTER.
-import { Gauge } from 'prom-client';
 import type { NodeStore } from '../agent/state/store';
 import { VRRP_STATE_CODE, type NodeState, type VrrpState } from '../agent/state/types';
 import type { Collector } from './collector';
+import { scrapedGauge } from './scraped';
 
 /** Every group this node knows (from group events or its instances' membership), with its instances counted by state. */
 function groupsOf(s: NodeState): Map<string, Map<VrrpState, number>> {
@@ -26,30 +26,23 @@ export function groupsCollector(store: NodeStore): Collector {
     name: 'groups',
     revision: () => store.state.revision,
     metrics: [
-      new Gauge({
-        name: 'keepwatch_vrrp_group_state',
-        help: 'State of a vrrp_sync_group on this node (keepalived codes: 0 INIT, 1 BACKUP, 2 MASTER, 3 FAULT, 98 STOP).',
-        labelNames: ['group'],
-        registers: [],
-        collect() {
-          this.reset();
+      scrapedGauge(
+        {
+          name: 'keepwatch_vrrp_group_state',
+          help: 'State of a vrrp_sync_group on this node (keepalived codes: 0 INIT, 1 BACKUP, 2 MASTER, 3 FAULT, 98 STOP).',
+          labelNames: ['group'],
+        },
+        function* () {
           const s = store.state;
           for (const group of groupsOf(s).keys()) {
             const g = s.groups[group];
-            if (!s.keepalived.up) this.set({ group }, VRRP_STATE_CODE.STOP);
-            else if (g && g.state !== 'UNKNOWN') this.set({ group }, VRRP_STATE_CODE[g.state]);
+            if (!s.keepalived.up) yield [{ group }, VRRP_STATE_CODE.STOP];
+            else if (g && g.state !== 'UNKNOWN') yield [{ group }, VRRP_STATE_CODE[g.state]];
           }
         },
-      }),
-      new Gauge({
-        name: 'keepwatch_vrrp_group_instances',
-        help: 'Instances of a vrrp_sync_group on this node, by their state.',
-        labelNames: ['group', 'state'],
-        registers: [],
-        collect() {
-          this.reset();
-          for (const [group, byState] of groupsOf(store.state)) for (const [state, n] of byState) this.set({ group, state }, n);
-        },
+      ),
+      scrapedGauge({ name: 'keepwatch_vrrp_group_instances', help: 'Instances of a vrrp_sync_group on this node, by their state.', labelNames: ['group', 'state'] }, function* () {
+        for (const [group, byState] of groupsOf(store.state)) for (const [state, n] of byState) yield [{ group, state }, n];
       }),
     ],
   };

@@ -2,10 +2,10 @@
 // keep working: keepalived_up, keepalived_vrrp_state{iname,intf,vrid,ip_address} (one series per
 // VIP, as the Go exporter does), the per-instance *_total counters, keepalived_script_*.
 // Unlike the Go exporter, a dead keepalived shows every instance as STOP (98), never a stale MASTER.
-import { Counter, Gauge } from 'prom-client';
 import type { NodeStore } from '../agent/state/store';
 import { VRRP_COUNTER_NAMES, VRRP_STATE_CODE, type InstanceState, type VrrpCounterName } from '../agent/state/types';
 import type { Collector } from './collector';
+import { scrapedCounter, scrapedGauge } from './scraped';
 
 const COUNTER_HELP: Record<VrrpCounterName, string> = {
   advertisements_received: 'Advertisements received',
@@ -34,66 +34,31 @@ export function keepalivedCollector(store: NodeStore): Collector {
       .filter((inst) => inst.state !== 'UNKNOWN')
       .map((inst) => ({ inst, base: { iname: inst.iname, intf: inst.intf, vrid: String(inst.vrid) } }));
   const counter = (n: VrrpCounterName) =>
-    new Counter({
-      name: `keepalived_${n}_total`,
-      help: COUNTER_HELP[n],
-      labelNames: INSTANCE_LABELS,
-      registers: [],
-      collect() {
-        this.reset();
-        for (const { inst, base } of known()) {
-          const v = inst.counters[n];
-          if (v !== undefined) this.inc(base, v);
-        }
-      },
+    scrapedCounter({ name: `keepalived_${n}_total`, help: COUNTER_HELP[n], labelNames: INSTANCE_LABELS }, function* () {
+      for (const { inst, base } of known()) {
+        const v = inst.counters[n];
+        if (v !== undefined) yield [base, v];
+      }
     });
   return {
     name: 'keepalived',
     // Everything below reads only the store: unchanged revision, unchanged text.
     revision: () => store.state.revision,
     metrics: [
-      new Gauge({
-        name: 'keepalived_up',
-        help: 'Status',
-        registers: [],
-        collect() {
-          this.set(store.state.keepalived.up ? 1 : 0);
-        },
-      }),
-      new Gauge({
-        name: 'keepalived_vrrp_state',
-        help: 'State of vrrp',
-        labelNames: ['iname', 'intf', 'vrid', 'ip_address'],
-        registers: [],
-        collect() {
-          this.reset();
-          for (const { inst, base } of known()) {
-            const code = VRRP_STATE_CODE[inst.state];
-            if (inst.vips.length === 0) this.set({ ...base, ip_address: '' }, code);
-            for (const vip of inst.vips) this.set({ ...base, ip_address: vip }, code);
-          }
-        },
+      scrapedGauge({ name: 'keepalived_up', help: 'Status' }, () => (store.state.keepalived.up ? 1 : 0)),
+      scrapedGauge({ name: 'keepalived_vrrp_state', help: 'State of vrrp', labelNames: ['iname', 'intf', 'vrid', 'ip_address'] }, function* () {
+        for (const { inst, base } of known()) {
+          const code = VRRP_STATE_CODE[inst.state];
+          if (inst.vips.length === 0) yield [{ ...base, ip_address: '' }, code];
+          for (const vip of inst.vips) yield [{ ...base, ip_address: vip }, code];
+        }
       }),
       ...VRRP_COUNTER_NAMES.map(counter),
-      new Gauge({
-        name: 'keepalived_script_status',
-        help: 'Tracker Script Status',
-        labelNames: ['name'],
-        registers: [],
-        collect() {
-          this.reset();
-          for (const [name, sc] of Object.entries(store.state.scripts)) this.set({ name }, sc.good ? 1 : 0);
-        },
-      }),
-      new Gauge({
-        name: 'keepalived_script_state',
-        help: 'Tracker Script State',
-        labelNames: ['name'],
-        registers: [],
-        collect() {
-          this.reset();
-          for (const [name, sc] of Object.entries(store.state.scripts)) if (sc.state !== undefined) this.set({ name }, sc.state);
-        },
+      scrapedGauge({ name: 'keepalived_script_status', help: 'Tracker Script Status', labelNames: ['name'] }, () =>
+        Object.entries(store.state.scripts).map(([name, sc]) => [{ name }, sc.good ? 1 : 0]),
+      ),
+      scrapedGauge({ name: 'keepalived_script_state', help: 'Tracker Script State', labelNames: ['name'] }, function* () {
+        for (const [name, sc] of Object.entries(store.state.scripts)) if (sc.state !== undefined) yield [{ name }, sc.state];
       }),
     ],
   };

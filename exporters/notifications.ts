@@ -2,8 +2,9 @@
 // (never silent), delivery latency, journal write errors, and the alerts and silences behind them.
 // The counters live as long as the agent (kept across reloads by the alerting module) and are
 // registered into each new registry; the gauges read the outbox, hub and silences at scrape.
-import { Counter, Gauge, Histogram } from 'prom-client';
+import { Counter, Histogram } from 'prom-client';
 import type { Collector } from './collector';
+import { scrapedGauge } from './scraped';
 import type { AlertHub } from '../agent/module';
 import type { DropReason, OutboxMetrics, QueueStatus } from '../agent/alerting/outbox';
 import type { SilenceState } from '../agent/alerting/silences';
@@ -111,63 +112,31 @@ export function notificationsCollector(src: NotificationsCollectorSources): Coll
       ]),
     metrics: [
       ...src.metrics.all,
-      new Gauge({
-        name: 'keepwatch_notifications_queue_depth',
-        help: 'Notifications waiting in the outbox for this receiver.',
-        labelNames: ['receiver'],
-        registers: [],
-        collect() {
-          this.reset();
-          for (const q of queuesOfEveryReceiver(src)) this.set({ receiver: q.receiver }, q.depth);
-        },
+      scrapedGauge({ name: 'keepwatch_notifications_queue_depth', help: 'Notifications waiting in the outbox for this receiver.', labelNames: ['receiver'] }, () =>
+        queuesOfEveryReceiver(src).map((q) => [{ receiver: q.receiver }, q.depth]),
+      ),
+      scrapedGauge(
+        { name: 'keepwatch_notifications_oldest_age_seconds', help: 'Age of the oldest notification waiting for this receiver (0 when none).', labelNames: ['receiver'] },
+        () => queuesOfEveryReceiver(src).map((q) => [{ receiver: q.receiver }, q.oldestAgeSeconds]),
+      ),
+      scrapedGauge({ name: 'keepwatch_outbox_memory_only', help: '1 while the outbox cannot write its journal and keeps notifications in memory only.' }, () =>
+        src.memoryOnly() ? 1 : 0,
+      ),
+      scrapedGauge({ name: 'keepwatch_alerts', help: 'Firing alerts, by name and severity.', labelNames: ['alertname', 'severity'] }, () => {
+        const counts = new Map<string, { alertname: string; severity: string; n: number }>();
+        for (const a of src.alerts.active()) {
+          const alertname = a.labels.alertname ?? '';
+          const severity = a.labels.severity ?? '';
+          const k = `${alertname}\u0000${severity}`;
+          const c = counts.get(k) ?? { alertname, severity, n: 0 };
+          c.n++;
+          counts.set(k, c);
+        }
+        return [...counts.values()].map((c) => [{ alertname: c.alertname, severity: c.severity }, c.n]);
       }),
-      new Gauge({
-        name: 'keepwatch_notifications_oldest_age_seconds',
-        help: 'Age of the oldest notification waiting for this receiver (0 when none).',
-        labelNames: ['receiver'],
-        registers: [],
-        collect() {
-          this.reset();
-          for (const q of queuesOfEveryReceiver(src)) this.set({ receiver: q.receiver }, q.oldestAgeSeconds);
-        },
-      }),
-      new Gauge({
-        name: 'keepwatch_outbox_memory_only',
-        help: '1 while the outbox cannot write its journal and keeps notifications in memory only.',
-        registers: [],
-        collect() {
-          this.set(src.memoryOnly() ? 1 : 0);
-        },
-      }),
-      new Gauge({
-        name: 'keepwatch_alerts',
-        help: 'Firing alerts, by name and severity.',
-        labelNames: ['alertname', 'severity'],
-        registers: [],
-        collect() {
-          this.reset();
-          const counts = new Map<string, { alertname: string; severity: string; n: number }>();
-          for (const a of src.alerts.active()) {
-            const alertname = a.labels.alertname ?? '';
-            const severity = a.labels.severity ?? '';
-            const k = `${alertname}\u0000${severity}`;
-            const c = counts.get(k) ?? { alertname, severity, n: 0 };
-            c.n++;
-            counts.set(k, c);
-          }
-          for (const c of counts.values()) this.set({ alertname: c.alertname, severity: c.severity }, c.n);
-        },
-      }),
-      new Gauge({
-        name: 'keepwatch_silences',
-        help: 'Silences by state.',
-        labelNames: ['state'],
-        registers: [],
-        collect() {
-          this.reset();
-          for (const [state, n] of Object.entries(src.silenceCounts())) this.set({ state }, n);
-        },
-      }),
+      scrapedGauge({ name: 'keepwatch_silences', help: 'Silences by state.', labelNames: ['state'] }, () =>
+        Object.entries(src.silenceCounts()).map(([state, n]) => [{ state }, n]),
+      ),
     ],
   };
 }

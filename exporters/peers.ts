@@ -1,10 +1,10 @@
 // The peers as this agent sees them: up or down, when last heard from, and why their streams
 // failed. keepwatch_peer_up is the "is the other agent there" signal (alert on it from Prometheus
 // too: a monitor that cannot see its peer cannot see a split brain).
-import { Counter, Gauge } from 'prom-client';
 import type { Clock } from '../agent/context';
 import type { PeerDirectory } from '../agent/peers/peerDirectory';
 import type { Collector } from './collector';
+import { scrapedCounter, scrapedGauge } from './scraped';
 
 export function peersCollector(directory: PeerDirectory, clock: Clock): Collector {
   return {
@@ -13,47 +13,26 @@ export function peersCollector(directory: PeerDirectory, clock: Clock): Collecto
     revision: () =>
       JSON.stringify([Math.floor(clock.now() / 1000), directory.list().map((p) => [p.name, p.up, p.lastSeenAt, p.lastDelayMs, p.errors])]),
     metrics: [
-      new Gauge({
-        name: 'keepwatch_peer_up',
-        help: 'Whether the peer agent streams its state to this agent (1) or not (0).',
-        labelNames: ['peer'],
-        registers: [],
-        collect() {
-          this.reset();
-          for (const p of directory.list()) this.set({ peer: p.name }, p.up ? 1 : 0);
-        },
+      scrapedGauge({ name: 'keepwatch_peer_up', help: 'Whether the peer agent streams its state to this agent (1) or not (0).', labelNames: ['peer'] }, () =>
+        directory.list().map((p) => [{ peer: p.name }, p.up ? 1 : 0]),
+      ),
+      scrapedGauge({ name: 'keepwatch_peer_last_seen_seconds', help: 'Seconds since the last event or heartbeat from the peer agent (-1: never).', labelNames: ['peer'] }, () => {
+        const now = clock.now();
+        return directory.list().map((p) => [{ peer: p.name }, p.lastSeenAt === undefined ? -1 : Math.max(0, (now - p.lastSeenAt) / 1000)]);
       }),
-      new Gauge({
-        name: 'keepwatch_peer_last_seen_seconds',
-        help: 'Seconds since the last event or heartbeat from the peer agent (-1: never).',
-        labelNames: ['peer'],
-        registers: [],
-        collect() {
-          this.reset();
-          const now = clock.now();
-          for (const p of directory.list()) this.set({ peer: p.name }, p.lastSeenAt === undefined ? -1 : Math.max(0, (now - p.lastSeenAt) / 1000));
-        },
+      scrapedCounter({ name: 'keepwatch_peer_errors_total', help: 'Failures of the stream from a peer agent, by reason.', labelNames: ['peer', 'reason'] }, function* () {
+        for (const p of directory.list()) for (const [reason, n] of Object.entries(p.errors)) if (n) yield [{ peer: p.name, reason }, n];
       }),
-      new Counter({
-        name: 'keepwatch_peer_errors_total',
-        help: 'Failures of the stream from a peer agent, by reason.',
-        labelNames: ['peer', 'reason'],
-        registers: [],
-        collect() {
-          this.reset();
-          for (const p of directory.list()) for (const [reason, n] of Object.entries(p.errors)) if (n) this.inc({ peer: p.name, reason }, n);
+      scrapedGauge(
+        {
+          name: 'keepwatch_peer_state_delay_seconds',
+          help: 'Arrival time minus the peer\'s send time of its last state: network delay plus clock skew between the nodes.',
+          labelNames: ['peer'],
         },
-      }),
-      new Gauge({
-        name: 'keepwatch_peer_state_delay_seconds',
-        help: 'Arrival time minus the peer\'s send time of its last state: network delay plus clock skew between the nodes.',
-        labelNames: ['peer'],
-        registers: [],
-        collect() {
-          this.reset();
-          for (const p of directory.list()) if (p.lastDelayMs !== undefined) this.set({ peer: p.name }, p.lastDelayMs / 1000);
+        function* () {
+          for (const p of directory.list()) if (p.lastDelayMs !== undefined) yield [{ peer: p.name }, p.lastDelayMs / 1000];
         },
-      }),
+      ),
     ],
   };
 }

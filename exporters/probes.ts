@@ -3,9 +3,10 @@
 // (agent CPU during runs; approximate, other work interleaves with an async run),
 // keepwatch_probe_skipped_total{probe} (runs skipped because the previous one still ran) and
 // keepwatch_probe_last_run_timestamp_seconds{probe}. Fed by each probe_run event as it is applied.
-import { Counter, Gauge, Histogram } from 'prom-client';
+import { Histogram } from 'prom-client';
 import type { NodeStore } from '../agent/state/store';
 import type { Collector } from './collector';
+import { scrapedCounter, scrapedGauge } from './scraped';
 
 export const PROBE_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
@@ -27,46 +28,19 @@ export function probesCollector(store: NodeStore): Collector {
     revision: () => store.state.revision,
     metrics: [
       duration,
-      new Gauge({
-        name: 'keepwatch_probe_success',
-        help: 'Whether the last run of the probe succeeded (the reason of a failure is in /api/v1/state).',
-        labelNames: ['probe'],
-        registers: [],
-        collect() {
-          this.reset();
-          for (const [probe, p] of Object.entries(store.state.probes)) this.set({ probe }, p.ok ? 1 : 0);
-        },
-      }),
-      new Counter({
-        name: 'keepwatch_probe_cpu_seconds_total',
-        help: 'Agent CPU time spent during probe runs (approximate).',
-        labelNames: ['probe'],
-        registers: [],
-        collect() {
-          this.reset();
-          for (const [probe, ms] of cpuMs) this.inc({ probe }, ms / 1000);
-        },
-      }),
-      new Counter({
-        name: 'keepwatch_probe_skipped_total',
-        help: 'Probe runs skipped because the previous run was still going.',
-        labelNames: ['probe'],
-        registers: [],
-        collect() {
-          this.reset();
-          for (const [probe, n] of skips) this.inc({ probe }, n);
-        },
-      }),
-      new Gauge({
-        name: 'keepwatch_probe_last_run_timestamp_seconds',
-        help: 'When the probe last ran.',
-        labelNames: ['probe'],
-        registers: [],
-        collect() {
-          this.reset();
-          for (const [probe, p] of Object.entries(store.state.probes)) this.set({ probe }, p.at / 1000);
-        },
-      }),
+      scrapedGauge(
+        { name: 'keepwatch_probe_success', help: 'Whether the last run of the probe succeeded (the reason of a failure is in /api/v1/state).', labelNames: ['probe'] },
+        () => Object.entries(store.state.probes).map(([probe, p]) => [{ probe }, p.ok ? 1 : 0]),
+      ),
+      scrapedCounter({ name: 'keepwatch_probe_cpu_seconds_total', help: 'Agent CPU time spent during probe runs (approximate).', labelNames: ['probe'] }, () =>
+        [...cpuMs].map(([probe, ms]) => [{ probe }, ms / 1000]),
+      ),
+      scrapedCounter({ name: 'keepwatch_probe_skipped_total', help: 'Probe runs skipped because the previous run was still going.', labelNames: ['probe'] }, () =>
+        [...skips].map(([probe, n]) => [{ probe }, n]),
+      ),
+      scrapedGauge({ name: 'keepwatch_probe_last_run_timestamp_seconds', help: 'When the probe last ran.', labelNames: ['probe'] }, () =>
+        Object.entries(store.state.probes).map(([probe, p]) => [{ probe }, p.at / 1000]),
+      ),
     ],
     close: unsubscribe,
   };

@@ -4,10 +4,10 @@
 // the VIP, duplicate-address probing saw another MAC answer for it. A VIP whose probing failed
 // (no CAP_NET_RAW) or cannot be probed (IPv6) has no keepwatch_vip_duplicate series: unknown is
 // not 0. The MAC is in /api/v1/state (vips[].duplicate.mac).
-import { Counter, Gauge } from 'prom-client';
 import type { NodeStore } from '../agent/state/store';
 import type { NodeState } from '../agent/state/types';
 import type { Collector } from './collector';
+import { scrapedCounter, scrapedGauge } from './scraped';
 
 /** Per VIP (any instance): 1 when another host answered for it since this node took it, 0 when
  *  not or not held here; absent when unknown (probing failed or not done since). */
@@ -29,36 +29,17 @@ export function vipCollector(store: NodeStore): Collector {
     // Reads only the store: same revision, same text.
     revision: () => store.state.revision,
     metrics: [
-      new Gauge({
-        name: 'keepwatch_vip_bound',
-        help: 'Whether the VIP is bound on this node (1) or not (0).',
-        labelNames: ['iname', 'vip', 'intf'],
-        registers: [],
-        collect() {
-          this.reset();
-          const s = store.state;
-          for (const v of Object.values(s.vips)) this.set({ iname: v.iname, vip: v.vip, intf: v.intf ?? s.instances[v.iname]?.intf ?? '' }, v.intf ? 1 : 0);
-        },
+      scrapedGauge({ name: 'keepwatch_vip_bound', help: 'Whether the VIP is bound on this node (1) or not (0).', labelNames: ['iname', 'vip', 'intf'] }, () => {
+        const s = store.state;
+        return Object.values(s.vips).map((v) => [{ iname: v.iname, vip: v.vip, intf: v.intf ?? s.instances[v.iname]?.intf ?? '' }, v.intf ? 1 : 0]);
       }),
-      new Counter({
-        name: 'keepwatch_vip_changes_total',
-        help: 'Changes of where a VIP is bound on this node since the agent started.',
-        registers: [],
-        collect() {
-          this.reset();
-          this.inc(store.state.vipChanges);
+      scrapedCounter({ name: 'keepwatch_vip_changes_total', help: 'Changes of where a VIP is bound on this node since the agent started.' }, () => store.state.vipChanges),
+      scrapedGauge(
+        { name: 'keepwatch_vip_duplicate', help: 'Whether another host answers duplicate-address probes for a VIP this node holds (1) or not (0).', labelNames: ['vip'] },
+        function* () {
+          for (const [vip, value] of duplicates(store.state)) if (!vip.includes(':')) yield [{ vip }, value]; // IPv6: never probed
         },
-      }),
-      new Gauge({
-        name: 'keepwatch_vip_duplicate',
-        help: 'Whether another host answers duplicate-address probes for a VIP this node holds (1) or not (0).',
-        labelNames: ['vip'],
-        registers: [],
-        collect() {
-          this.reset();
-          for (const [vip, value] of duplicates(store.state)) if (!vip.includes(':')) this.set({ vip }, value); // IPv6: never probed
-        },
-      }),
+      ),
     ],
   };
 }

@@ -23,6 +23,8 @@ const FLAPPING_MEMORY = 'flapping-tracker';
 /** What survives a reload of the rules module. */
 export interface EngineState {
   active: Map<string, Alert>;
+  /** Condition.facts of each active alert's last condition, by fingerprint, for its resolved notice. */
+  facts: Map<string, unknown>;
   memory: Map<string, unknown>;
   /** Per-transition alerts folded into a Flapping alert, per VRID key. */
   folded: Map<string, number>;
@@ -38,6 +40,7 @@ export interface EngineState {
 export function createEngineState(): EngineState {
   return {
     active: new Map(),
+    facts: new Map(),
     memory: new Map(),
     folded: new Map(),
     flapping: new Set(),
@@ -193,6 +196,8 @@ export class RulesEngine implements Component {
     }
 
     for (const [fp, { alert, cond }] of firing) {
+      if (cond.facts === undefined) state.facts.delete(fp);
+      else state.facts.set(fp, cond.facts);
       let cur = state.active.get(fp);
       if (cur && cond.event && cond.startsAt !== undefined && cond.startsAt > cur.startsAt) {
         // A new occurrence of an event with the same labels: the old one ends now, the new one fires.
@@ -212,10 +217,12 @@ export class RulesEngine implements Component {
     for (const [fp, alert] of [...state.active]) {
       if (firing.has(fp) || failedRules.has(alert.labels.alertname)) continue;
       state.active.delete(fp);
+      const facts = state.facts.get(fp);
+      state.facts.delete(fp);
       let annotations = alert.annotations;
       const rule = this.o.rules.find((r) => r.name === alert.labels.alertname);
       try {
-        if (rule?.resolvedAnnotations) annotations = { ...rule.resolvedAnnotations(alert, now, view), observer: alert.annotations.observer ?? view.self };
+        if (rule?.resolvedAnnotations) annotations = { ...rule.resolvedAnnotations(alert, now, view, facts), observer: alert.annotations.observer ?? view.self };
       } catch (e) {
         this.logOnce(`${rule?.name}.resolvedAnnotations`, e);
       }

@@ -6,23 +6,29 @@ import { fmtDuration, fmtTime } from '../agent/format';
 import { describeVrid, describeVridLabels, inameOf, vridLabels } from './format';
 import type { Condition, Rule, RuleContext } from './rule';
 
-export const flappingRule: Rule = {
+/** What the resolved notice needs of the episode. */
+export interface FlappingFacts {
+  /** The episode's latest MASTER change (FlappingEpisode.last). */
+  lastChangeAt: number;
+}
+
+export const flappingRule: Rule<FlappingFacts> = {
   name: 'Flapping',
   rank: 60,
-  resolvedAnnotations(alert, endsAt) {
-    const last = alert.annotations.last_change ?? fmtTime(alert.startsAt);
+  resolvedAnnotations(alert, endsAt, _view, facts) {
+    const lastAt = facts?.lastChangeAt ?? alert.startsAt;
     return {
       ...alert.annotations,
       summary:
         `${describeVridLabels(alert.labels)} stopped flapping: the MASTER changed ` +
-        `${alert.annotations.master_changes ?? 'several'} times from ${fmtTime(alert.startsAt)} to ${last}, and not since`,
-      description: `No MASTER change for ${fmtDuration(endsAt - Date.parse(last))}. ${alert.annotations.description}`,
+        `${alert.annotations.master_changes ?? 'several'} times from ${fmtTime(alert.startsAt)} to ${fmtTime(lastAt)}, and not since`,
+      description: `No MASTER change for ${fmtDuration(endsAt - lastAt)}. ${alert.annotations.description}`,
     };
   },
-  evaluate(ctx: RuleContext): Condition[] {
+  evaluate(ctx: RuleContext): Condition<FlappingFacts>[] {
     const { view, settings } = ctx;
     const f = settings.flapping;
-    const out: Condition[] = [];
+    const out: Condition<FlappingFacts>[] = [];
     for (const v of view.vrids) {
       const ep = ctx.flapping.get(v.key);
       if (!ep) continue;
@@ -44,6 +50,7 @@ export const flappingRule: Rule = {
           master_changes: String(count),
           last_change: fmtTime(ep.last),
         },
+        facts: { lastChangeAt: ep.last },
       });
     }
     return out;

@@ -25,7 +25,8 @@ export interface RuleSettings {
   peers: string[];
 }
 
-export interface Condition {
+/** Facts: what a rule knows of a condition beyond its texts, typed, for its resolved notice. */
+export interface Condition<Facts = unknown> {
   severity: Severity;
   /** Identifying labels besides alertname and severity (vrid, iname, node, vip...). */
   labels: Record<string, string>;
@@ -38,6 +39,9 @@ export interface Condition {
   /** An event (Failover): a later startsAt with the same labels is a new occurrence, so the firing
    *  alert is resolved and the new one fires (a second failover in the same direction pages again). */
   event?: boolean;
+  /** Handed back to the rule's resolvedAnnotations when the alert resolves, so that the notice
+   *  never parses an annotation's text back. Not published. */
+  facts?: Facts;
 }
 
 export interface RuleContext {
@@ -55,7 +59,7 @@ export interface RuleContext {
   wakeAt(at: number): void;
 }
 
-export interface Rule {
+export interface Rule<Facts = unknown> {
   /** The alertname. */
   readonly name: string;
   /**
@@ -74,8 +78,9 @@ export interface Rule {
    * ConfigDrift 90, PriorityChanged 95.
    */
   readonly rank?: number;
-  evaluate(ctx: RuleContext): Condition[];
+  evaluate(ctx: RuleContext): Condition<Facts>[];
   /** Annotations for the resolved notice of one of its alerts (e.g. "lasted from X to Y"), with
-   *  the cluster view of the evaluation that found it over (to say what holds now). */
-  resolvedAnnotations?(alert: Alert, endsAt: number, view: ClusterView): Alert['annotations'];
+   *  the cluster view of the evaluation that found it over (to say what holds now) and the facts
+   *  of the last condition that kept it firing. */
+  resolvedAnnotations?(alert: Alert, endsAt: number, view: ClusterView, facts: Facts | undefined): Alert['annotations'];
 }

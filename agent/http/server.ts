@@ -28,12 +28,17 @@ export interface TlsConfig {
   keyFile: string;
 }
 
-interface Route {
+/** One route: a handler behind one auth policy. A path ending in `/*` matches that prefix. */
+export interface RouteSpec {
   method: string;
   path: string;
-  prefix: boolean;
   auth: RouteAuth;
   handler: Handler;
+}
+
+/** A route as the table matches it: the method upper-cased, a prefix path without its `*`. */
+interface TableRoute extends RouteSpec {
+  prefix: boolean;
 }
 
 /** Largest request body any route accepts. */
@@ -70,29 +75,18 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
 }
 
 export class HttpServer {
-  private routes: Route[] = [];
+  private routes: TableRoute[] = [];
   private server?: Server;
   private auth: AuthConfig = { peerTokens: [], apiTokens: [] };
 
   constructor(private readonly log: Logger) {}
 
-  /** path ending in `/*` matches that prefix. Later routes never shadow earlier exact ones. */
-  route(method: string, path: string, auth: RouteAuth, handler: Handler): this {
-    const prefix = path.endsWith('/*');
-    this.routes.push({ method: method.toUpperCase(), path: prefix ? path.slice(0, -1) : path, prefix, auth, handler });
-    return this;
-  }
-
-  /** Replaces the whole route table (on start and reload). */
-  setRoutes(routes: Array<{ method: string; path: string; auth: RouteAuth; handler: Handler }>): void {
-    const old = this.routes;
-    this.routes = [];
-    try {
-      for (const r of routes) this.route(r.method, r.path, r.auth, r.handler);
-    } catch (e) {
-      this.routes = old;
-      throw e;
-    }
+  /** Replaces the whole route table (on start and reload). Later routes never shadow earlier exact ones. */
+  setRoutes(routes: readonly RouteSpec[]): void {
+    this.routes = routes.map((r) => {
+      const prefix = r.path.endsWith('/*');
+      return { ...r, method: r.method.toUpperCase(), path: prefix ? r.path.slice(0, -1) : r.path, prefix };
+    });
   }
 
   setAuth(auth: AuthConfig): void {
@@ -132,7 +126,7 @@ export class HttpServer {
     await new Promise<void>((resolve) => s.close(() => resolve()));
   }
 
-  private findRoute(method: string, path: string): { route?: Route; pathMatched: boolean } {
+  private findRoute(method: string, path: string): { route?: TableRoute; pathMatched: boolean } {
     let pathMatched = false;
     for (const r of this.routes) {
       const hit = r.prefix ? path.startsWith(r.path) : path === r.path;

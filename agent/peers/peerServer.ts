@@ -7,9 +7,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Clock } from '../context';
-import type { Component, RouteSpec } from '../module';
+import type { Component } from '../module';
 import type { NodeStore } from '../state/store';
-import { sendJson } from '../http/server';
+import { sendJson, type RouteSpec } from '../http/server';
 import { encodePeerMessage } from './peerMessage';
 
 export interface PeerServerOptions {

@@ -42,6 +42,16 @@ export interface InstanceKey {
   family: AddressFamily;
 }
 
+/** An instance's election settings, as keepalived.conf and the data dump give them. */
+export interface InstanceSettings {
+  advertIntervalMs?: number;
+  authType?: string;
+  nopreempt?: boolean;
+  preemptDelayS?: number;
+  unicastPeers?: string[];
+  syncGroup?: string;
+}
+
 /** Where an event came from. Probes and peers are sources too. */
 export type SourceName =
   | 'dbus'
@@ -90,19 +100,13 @@ export interface TransitionEvent extends EventBase {
 }
 
 /** An instance exists, with what the source knows of it (D-Bus enumeration, dumps, keepalived.conf). */
-export interface InstanceInfoEvent extends EventBase {
+export interface InstanceInfoEvent extends EventBase, InstanceSettings {
   kind: 'instance';
   key: InstanceKey;
   state?: VrrpState;
   priority?: number;
   effectivePriority?: number;
   vips?: string[];
-  advertIntervalMs?: number;
-  authType?: string;
-  nopreempt?: boolean;
-  preemptDelayS?: number;
-  unicastPeers?: string[];
-  syncGroup?: string;
 }
 
 /** *_PRIORITY lines of the FIFO: the instance's effective priority changed. */
@@ -323,7 +327,7 @@ export type NodeEventKind = NodeEvent['kind'];
 
 // ---------------------------------------------------------------- the folded state (plain JSON)
 
-export interface InstanceState extends InstanceKey {
+export interface InstanceState extends InstanceKey, InstanceSettings {
   state: VrrpState;
   /** ms since epoch when the current state began. */
   since: number;
@@ -334,12 +338,6 @@ export interface InstanceState extends InstanceKey {
   effectivePriority?: number;
   /** VIPs keepalived manages for this instance (address without prefix). */
   vips: string[];
-  advertIntervalMs?: number;
-  authType?: string;
-  nopreempt?: boolean;
-  preemptDelayS?: number;
-  unicastPeers?: string[];
-  syncGroup?: string;
   counters: Partial<Record<VrrpCounterName, number>>;
   /** Last evidence of an election fight seen from keepalived itself. */
   lastEvidence?: { type: EvidenceEvent['type']; at: number; peer?: string; count: number };

@@ -5,7 +5,7 @@
 // carry on (w.shared holds them for the agent's life). The incident book is kept in the same outbox journal, so a
 // restart or reload continues the open incident; GET /api/v1/incidents lists open and recent ones.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ModuleFactory, RouteSpec, WiringCtx } from '../module';
+import type { ModuleFactory, WiringCtx } from '../module';
 import { duration } from '../config/schema';
 import type { Alert } from '../alerting/alert';
 import { INCIDENT_LABEL, type Incident } from '../alerting/incident';
@@ -19,7 +19,7 @@ import { createReceiver } from '../alerting/receivers';
 import { outboxThreadStore } from '../alerting/receivers/threads';
 import { buildRouteTree, groupsByIncident, matchRoutes } from '../alerting/route';
 import { SilenceError, Silences, type Silence, type SilenceInput, type SilenceState } from '../alerting/silences';
-import { HttpError, readJsonBody, sendJson } from '../http/server';
+import { HttpError, readJsonBody, sendJson, type RouteSpec } from '../http/server';
 import { notificationsCollector } from '../../exporters/notifications';
 
 function silenceJson(s: Silence & { state: SilenceState }) {

@@ -1,11 +1,11 @@
 // The nginx probes against a real nginx (nginx-light) on 127.0.0.1 with a temporary config. What
 // a run costs is measured by bench/probeCost.ts.
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { FakeClock } from '../../helpers/fakeClock';
+import { freePort } from '../../helpers/freePort';
 import { waitFor } from '../../helpers/wait';
 import { NodeStore } from '../../../agent/state/store';
 import { createHttpGet, type HttpGet } from '../../../agent/probes/httpGet';
@@ -19,17 +19,6 @@ import type { NginxConfigEvent, NginxStatusEvent, NodeEvent } from '../../../age
 const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => fs.existsSync(p));
 if (!NGINX) console.warn('SKIPPED: real nginx probe tests need nginx (apt-get install nginx-light)');
 const describeReal = NGINX ? describe : describe.skip;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 const sig = () => AbortSignal.timeout(3000);
 

@@ -5,7 +5,8 @@ import type { VrrpState } from '../../../agent/state/types';
 import { failoverRule } from '../../../rules/failoverRule';
 import { flappingRule } from '../../../rules/flappingRule';
 import { splitBrainRule } from '../../../rules/splitBrainRule';
-import { restartWithHistory, rulePair, type RuleSim } from './harness';
+import { fmtDuration, fmtTime } from '../../../agent/format';
+import { restartWithHistory, rulePair, SimCluster, type SimNodes } from './harness';
 
 /** A settled pair under Flapping and Failover (a per-transition rule that folds into it). */
 const pair = (self = 'ka1') => rulePair([flappingRule, failoverRule], self);
@@ -15,7 +16,7 @@ const pair = (self = 'ka1') => rulePair([flappingRule, failoverRule], self);
  * down makes ka1 FAULT and ka2 MASTER; each up makes ka1 BACKUP and then MASTER again (priority
  * 150 > 100: preemption). 12 failovers, one every 3.5 s. Returns when each failover happened.
  */
-function nginxLoop(c: RuleSim, cycles: number, seen: (failover: number) => void = () => undefined): number[] {
+function nginxLoop(c: SimNodes, cycles: number, seen: (failover: number) => void = () => undefined): number[] {
   const at: number[] = [];
   for (let i = 0; i < cycles; i++) {
     c.nginx('ka1', false);
@@ -77,6 +78,25 @@ describe('Flapping (defaults: 3 MASTER changes within 5 min; clears after 2 min 
     c.advance(10_000);
     expect(c.occurrences('Flapping')).toHaveLength(1);
     expect(c.occurrences('Failover')).toHaveLength(3);
+  });
+
+  test('the resolved notice the engine publishes: from the first change to the last, and how long none since', () => {
+    const c = new SimCluster(['ka1', 'ka2'], 'ka1', {}, [flappingRule, failoverRule]);
+    c.boot('ka1', [{ state: 'MASTER', priority: 150 }]);
+    c.boot('ka2', [{ state: 'BACKUP', priority: 100 }]);
+    c.advance(10_000);
+    const at = nginxLoop(c, 6);
+    const last = at[at.length - 1];
+    c.advance(last + 125_000 - c.now);
+    const [resolved, ...more] = c.events('Flapping', 'resolved');
+    expect(more).toEqual([]);
+    // The engine sees the last change when it evaluates, a few ms after the transition.
+    const lastChange = Date.parse(resolved.annotations.last_change);
+    expect(lastChange - last).toBeGreaterThanOrEqual(0);
+    expect(lastChange - last).toBeLessThan(100);
+    expect(resolved.annotations.summary).toBe(`VRID 51 stopped flapping: the MASTER changed 12 times from ${fmtTime(at[0])} to ${fmtTime(lastChange)}, and not since`);
+    expect(resolved.endsAt! - lastChange).toBeGreaterThanOrEqual(120_000);
+    expect(resolved.annotations.description).toMatch(new RegExp(`^No MASTER change for ${fmtDuration(resolved.endsAt! - lastChange)}\\. Keepalived keeps moving`));
   });
 
   test('a change during the quiet period keeps it firing: hysteresis, not a page per burst', () => {

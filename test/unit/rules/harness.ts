@@ -337,7 +337,7 @@ export class RuleSim extends SimNodes {
   resolvedNotice(o: Occurrence): Alert['annotations'] {
     const rule = this.rules.find((r) => r.name === o.rule)!;
     if (!rule.resolvedAnnotations || o.endedAt === undefined || !o.endView) return o.condition.annotations;
-    return rule.resolvedAnnotations({ ...alertOf(rule, o.condition, this.self, o.firstAt), startsAt: o.startsAt }, o.endedAt, o.endView);
+    return rule.resolvedAnnotations({ ...alertOf(rule, o.condition, this.self, o.firstAt), startsAt: o.startsAt }, o.endedAt, o.endView, o.condition.facts);
   }
 
   /** Self's agent restarts: the rules' memories are lost, and what was going on is the old agent's. */
