@@ -6,7 +6,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { systemClock, type Ctx } from '../../../agent/context';
 import { silentLogger } from '../../../agent/logger';
-import { FifoSource, fifoSource } from '../../../agent/sources/fifoSource';
+import { fifoSource, type FifoSource, type FifoSourceOptions } from '../../../agent/sources/fifoSource';
+import { sourceEnv } from '../../../agent/sources/source';
 import type { NodeEvent } from '../../../agent/state/types';
 
 jest.setTimeout(30_000);
@@ -26,9 +27,9 @@ afterEach(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-function make(opts: Partial<Parameters<typeof fifoSource>[0]> = {}) {
+function make(opts: Partial<FifoSourceOptions> = {}) {
   const events: NodeEvent[] = [];
-  const src = fifoSource({ path: path.join(dir, 'notify.fifo'), checkIntervalMs: 200, backoff: { initialMs: 50, maxMs: 200 }, ...opts }, ctx, (e) => events.push(e));
+  const src = fifoSource({ path: path.join(dir, 'notify.fifo'), checkIntervalMs: 200, backoff: { initialMs: 50, maxMs: 200 }, ...opts }, sourceEnv({ apply: (e) => events.push(e) }, ctx, 'fifo'));
   sources.push(src);
   return { src, events, fifo: opts.path ?? path.join(dir, 'notify.fifo') };
 }

@@ -6,7 +6,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { systemClock, type Ctx } from '../../../agent/context';
 import { silentLogger } from '../../../agent/logger';
-import { LogSource, logSource, type LogSourceOptions } from '../../../agent/sources/logSource';
+import { logSource, type LogSource, type LogSourceOptions } from '../../../agent/sources/logSource';
+import { sourceEnv } from '../../../agent/sources/source';
 import { DEFAULT_JOURNALCTL_COMMAND } from '../../../agent/sources/journalFollower';
 import type { NodeEvent } from '../../../agent/state/types';
 
@@ -30,7 +31,7 @@ afterEach(async () => {
 
 function make(opts: Partial<LogSourceOptions> = {}) {
   const events: NodeEvent[] = [];
-  const src = logSource({ path: file, checkIntervalMs: 200, ...opts }, ctx, (e) => events.push(e));
+  const src = logSource({ path: file, checkIntervalMs: 200, ...opts }, sourceEnv({ apply: (e) => events.push(e) }, ctx, 'log'));
   sources.push(src);
   return { src, events };
 }
