@@ -15,10 +15,11 @@ import * as dbus from 'dbus-next';
 import { stateFromCode, stateFromName, type AddressFamily, type InstanceKey, type NodeEvent, type VrrpState } from '../state/types';
 import { RetryBackoff, type BackoffOptions } from '../backoff';
 import { errText } from '../errors';
+import type { KeepalivedLiveness } from './keepalivedPid';
 import type { Source, SourceEnv, SourceFactory } from './source';
 import type { SourceReporter } from './sourceReporter';
 
-export const KEEPALIVED_BUS_NAME = 'org.keepalived.Vrrp1';
+const KEEPALIVED_BUS_NAME = 'org.keepalived.Vrrp1';
 const VRRP_PATH = '/org/keepalived/Vrrp1/Vrrp';
 const VRRP_IFACE = 'org.keepalived.Vrrp1.Vrrp';
 const INSTANCE_ROOT = '/org/keepalived/Vrrp1/Instance';
@@ -35,11 +36,6 @@ const MATCH_RULES = [
   `type='signal',interface='${INSTANCE_IFACE}',member='VrrpStatusChange',path_namespace='${INSTANCE_ROOT}'`,
   `type='signal',interface='${VRRP_IFACE}',path='${VRRP_PATH}'`,
 ];
-
-export interface KeepalivedLiveness {
-  alive: boolean;
-  pid?: number;
-}
 
 export interface DbusSourceOptions {
   /** "system" (honours DBUS_SYSTEM_BUS_ADDRESS) or a D-Bus address, e.g. unix:path=/run/dbus/system_bus_socket. */
@@ -97,7 +93,7 @@ export function resolveInterfaceName(pathIntf: string, interfaces: string[]): st
   return matches.length === 1 ? matches[0] : pathIntf;
 }
 
-export function defaultListInterfaces(): string[] {
+function defaultListInterfaces(): string[] {
   try {
     return readdirSync('/sys/class/net');
   } catch {

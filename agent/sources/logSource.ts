@@ -157,11 +157,6 @@ export class LogSource implements Source {
     }
   }
 
-  /** journal mode: the journalctl argv of the next (re)start. */
-  journalArgv(): string[] | undefined {
-    return this.follower instanceof JournalFollower ? this.follower.argv() : undefined;
-  }
-
   private onJournalEntry(e: JournalEntry, readAt: number, backlog: boolean): void {
     // A journal MESSAGE may hold several lines (rare for keepalived): each is a log line.
     for (const line of e.message.split('\n')) this.onLine(line, { readAt, time: e.time, ident: e.ident, backlog });
