@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { systemClock } from '../agent/context';
 import { silentLogger } from '../agent/logger';
 import { fifoSource } from '../agent/sources/fifoSource';
+import { sourceEnv } from '../agent/sources/source';
 
 async function main(): Promise<void> {
   const N = Number(process.argv[2] ?? 10_000);
@@ -19,12 +20,12 @@ async function main(): Promise<void> {
   let received = 0;
   let firstAt = 0;
   let lastAt = 0;
-  const src = fifoSource({ path: fifo }, { clock: systemClock, log: silentLogger() }, (e) => {
+  const src = fifoSource({ path: fifo }, sourceEnv({ apply: (e) => {
     if (e.kind !== 'transition') return;
     received++;
     lastAt = performance.now();
     if (!firstAt) firstAt = lastAt;
-  });
+  } }, { clock: systemClock, log: silentLogger() }, 'fifo'));
   await src.start();
   const rssBefore = process.memoryUsage().rss;
   const writer = `

@@ -12,13 +12,14 @@
 import { readdirSync } from 'fs';
 import { networkInterfaces } from 'os';
 import * as dbus from 'dbus-next';
-import type { Ctx } from '../context';
 import { stateFromCode, stateFromName, type AddressFamily, type InstanceKey, type NodeEvent, type VrrpState } from '../state/types';
 import { RetryBackoff, type BackoffOptions } from '../backoff';
-import type { Emit, Source } from './source';
-import { SourceReporter } from './sourceReporter';
+import { errText } from '../errors';
+import type { KeepalivedLiveness } from './keepalivedPid';
+import type { Source, SourceEnv, SourceFactory } from './source';
+import type { SourceReporter } from './sourceReporter';
 
-export const KEEPALIVED_BUS_NAME = 'org.keepalived.Vrrp1';
+const KEEPALIVED_BUS_NAME = 'org.keepalived.Vrrp1';
 const VRRP_PATH = '/org/keepalived/Vrrp1/Vrrp';
 const VRRP_IFACE = 'org.keepalived.Vrrp1.Vrrp';
 const INSTANCE_ROOT = '/org/keepalived/Vrrp1/Instance';
@@ -36,14 +37,7 @@ const MATCH_RULES = [
   `type='signal',interface='${VRRP_IFACE}',path='${VRRP_PATH}'`,
 ];
 
-export interface KeepalivedLiveness {
-  alive: boolean;
-  pid?: number;
-}
-
 export interface DbusSourceOptions {
-  ctx: Ctx;
-  emit: Emit;
   /** "system" (honours DBUS_SYSTEM_BUS_ADDRESS) or a D-Bus address, e.g. unix:path=/run/dbus/system_bus_socket. */
   address: string;
   /** Timeout of every D-Bus call, ms. */
@@ -99,7 +93,7 @@ export function resolveInterfaceName(pathIntf: string, interfaces: string[]): st
   return matches.length === 1 ? matches[0] : pathIntf;
 }
 
-export function defaultListInterfaces(): string[] {
+function defaultListInterfaces(): string[] {
   try {
     return readdirSync('/sys/class/net');
   } catch {
@@ -131,19 +125,14 @@ function stateOfProperty(v: unknown): VrrpState | undefined {
   return typeof v[1] === 'string' ? stateFromName(v[1]) : undefined;
 }
 
-function errText(e: unknown): string {
-  if (e instanceof Error) return e.message;
-  return String(e);
-}
-
 function variantValue(v: unknown): unknown {
   return v instanceof dbus.Variant ? v.value : v;
 }
 
 export class DbusSource implements Source {
   readonly name = 'dbus' as const;
-  private readonly log: Ctx['log'];
-  private readonly clock: Ctx['clock'];
+  private readonly log: SourceEnv['log'];
+  private readonly clock: SourceEnv['clock'];
   private readonly callTimeoutMs: number;
   private readonly backoff: RetryBackoff;
   private readonly aliveRecheckMs: number;
@@ -172,10 +161,10 @@ export class DbusSource implements Source {
   private enumerateAgain = false;
   private readonly report: SourceReporter;
 
-  constructor(private readonly opts: DbusSourceOptions) {
-    this.log = opts.ctx.log.child({ source: 'dbus' });
-    this.clock = opts.ctx.clock;
-    this.report = new SourceReporter('dbus', opts.emit, this.clock, this.log, 'D-Bus');
+  constructor(private readonly opts: DbusSourceOptions, env: SourceEnv) {
+    this.log = env.log;
+    this.clock = env.clock;
+    this.report = env.report;
     this.callTimeoutMs = opts.callTimeoutMs ?? 3000;
     this.backoff = new RetryBackoff(opts.backoff);
     this.aliveRecheckMs = opts.aliveRecheckMs ?? 5000;
@@ -208,11 +197,6 @@ export class DbusSource implements Source {
   /** Asks keepalived to write /tmp/keepalived.stats (D-Bus PrintStats). Rejects when not possible. */
   async printStats(): Promise<void> {
     await this.callKeepalived('PrintStats');
-  }
-
-  /** Whether the bus connection is up and keepalived owns its name. */
-  get keepalivedOnBus(): boolean {
-    return this.bus !== undefined && typeof this.owner === 'string';
   }
 
   // ------------------------------------------------------------------ connection
@@ -654,3 +638,5 @@ export class DbusSource implements Source {
     this.report.parseError(reason.slice(0, 40), reason, this.clock.now());
   }
 }
+
+export const dbusSource: SourceFactory<DbusSourceOptions, DbusSource> = (opts, env) => new DbusSource(opts, env);

@@ -12,7 +12,6 @@
 import { constants as fsConstants } from 'fs';
 import { access, readFile, stat } from 'fs/promises';
 import path from 'path';
-import type { Ctx } from '../context';
 import type { NodeEvent } from '../state/types';
 import { readPidFile } from './keepalivedPid';
 import type { DumpParseOptions, DumpParseResult } from './parse/dumpCommon';
@@ -20,8 +19,9 @@ import { parseDumpData } from './parse/dumpData';
 import { parseDumpJson } from './parse/dumpJson';
 import { parseDumpStats } from './parse/dumpStats';
 import { RetryBackoff, type BackoffOptions } from '../backoff';
-import type { Emit, Source } from './source';
-import { SourceReporter } from './sourceReporter';
+import { errText } from '../errors';
+import type { Source, SourceEnv, SourceFactory } from './source';
+import type { SourceReporter } from './sourceReporter';
 
 export type DumpKind = 'data' | 'stats' | 'json';
 
@@ -38,8 +38,6 @@ export interface DumpRequester {
 }
 
 export interface DumpsSourceOptions {
-  ctx: Ctx;
-  emit: Emit;
   /** dbus: PrintData/PrintStats over D-Bus (JSON still by signal); signal: USR1/USR2/JSON signal. */
   method: 'dbus' | 'signal';
   /** Which dumps each cycle reads. Default: dbus -> data, stats; signal -> json, data. */
@@ -91,16 +89,17 @@ const defaultFs: DumpsFs = {
   accessDir: (p) => access(p, fsConstants.R_OK | fsConstants.X_OK),
 };
 
-function errText(e: unknown): string {
-  const err = e as NodeJS.ErrnoException;
-  if (err?.code === 'EACCES') return `${err.message} (keepalived writes its dumps 0600 root: the agent must run as root or be given the files)`;
-  return e instanceof Error ? e.message : String(e);
+/** errText, with the likely cause of EACCES on a dump. */
+function dumpErrText(e: unknown): string {
+  const text = errText(e);
+  if ((e as NodeJS.ErrnoException)?.code === 'EACCES') return `${text} (keepalived writes its dumps 0600 root: the agent must run as root or be given the files)`;
+  return text;
 }
 
 export class DumpsSource implements Source {
   readonly name = 'dumps' as const;
-  private readonly log: Ctx['log'];
-  private readonly clock: Ctx['clock'];
+  private readonly log: SourceEnv['log'];
+  private readonly clock: SourceEnv['clock'];
   private readonly kinds: DumpKind[];
   private readonly intervalMs: number;
   private readonly pollMs: number;
@@ -118,10 +117,10 @@ export class DumpsSource implements Source {
   private readonly report: SourceReporter;
   private readonly waiters = new Set<() => void>();
 
-  constructor(private readonly opts: DumpsSourceOptions) {
-    this.log = opts.ctx.log.child({ source: 'dumps' });
-    this.clock = opts.ctx.clock;
-    this.report = new SourceReporter('dumps', opts.emit, this.clock, this.log, 'dumps');
+  constructor(private readonly opts: DumpsSourceOptions, env: SourceEnv) {
+    this.log = env.log;
+    this.clock = env.clock;
+    this.report = env.report;
     this.kinds = opts.kinds ?? (opts.method === 'dbus' ? ['data', 'stats'] : ['json', 'data']);
     this.intervalMs = opts.intervalMs ?? 15_000;
     this.pollMs = opts.pollMs ?? 100;
@@ -209,7 +208,7 @@ export class DumpsSource implements Source {
     try {
       await this.request(kind, pid);
     } catch (e) {
-      return { kind, ok: false, file, error: `requesting the dump failed: ${errText(e)}` };
+      return { kind, ok: false, file, error: `requesting the dump failed: ${dumpErrText(e)}` };
     }
     const deadline = this.clock.now() + this.timeoutMs;
     let prev: { mtimeMs: number; size: number; ino: number } | undefined;
@@ -222,7 +221,7 @@ export class DumpsSource implements Source {
       try {
         st = await this.fs.stat(file);
       } catch (e) {
-        lastErr = errText(e);
+        lastErr = dumpErrText(e);
       }
       const fresh = st !== undefined && (!before || st.ino !== before.ino || st.mtimeMs > before.mtimeMs);
       const stable = fresh && prev !== undefined && st!.size === prev.size && st!.mtimeMs === prev.mtimeMs && st!.ino === prev.ino;
@@ -232,7 +231,7 @@ export class DumpsSource implements Source {
         try {
           text = await this.fs.readFile(file);
         } catch (e) {
-          return { kind, ok: false, file, error: `reading ${file}: ${errText(e)}` };
+          return { kind, ok: false, file, error: `reading ${file}: ${dumpErrText(e)}` };
         }
         const result = PARSER_OF[kind](text, { at: Math.round(st!.mtimeMs), withState: this.opts.withState });
         if (result.complete) {
@@ -260,7 +259,7 @@ export class DumpsSource implements Source {
         return;
       } catch (e) {
         if (pid === undefined) throw e;
-        this.report.once(`dbus-fallback:${kind}`, () => this.log.warn({ err: errText(e) }, `D-Bus ${kind === 'data' ? 'PrintData' : 'PrintStats'} failed; asking by signal instead`));
+        this.report.once(`dbus-fallback:${kind}`, () => this.log.warn({ err: dumpErrText(e) }, `D-Bus ${kind === 'data' ? 'PrintData' : 'PrintStats'} failed; asking by signal instead`));
       }
     }
     if (pid === undefined) throw new Error(`no keepalived pid (pid file ${this.opts.pidFile})`);
@@ -280,3 +279,5 @@ export class DumpsSource implements Source {
     });
   }
 }
+
+export const dumpsSource: SourceFactory<DumpsSourceOptions, DumpsSource> = (opts, env) => new DumpsSource(opts, env);

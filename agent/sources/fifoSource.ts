@@ -16,13 +16,13 @@ import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import type { Ctx } from '../context';
 import type { NodeEvent } from '../state/types';
 import { LineSplitter } from './lineSplitter';
 import { parseFifoLine } from './parse/fifoLine';
 import { RetryBackoff, type BackoffOptions } from '../backoff';
-import type { Emit, Source } from './source';
-import { SourceReporter } from './sourceReporter';
+import { errText } from '../errors';
+import type { Source, SourceEnv, SourceFactory } from './source';
+import type { SourceReporter } from './sourceReporter';
 
 export interface FifoSourceOptions {
   /** Where the FIFO lives; keepalived's vrrp_notify_fifo must name the same path. */
@@ -68,20 +68,15 @@ const MTIME_SLACK_MS = 10;
 /** Most bytes read from the pipe at open (a pipe holds 64 KiB by default, 1 MiB at most unprivileged). */
 const MAX_BACKLOG_BYTES = 4 * 1024 * 1024;
 
-/** Longest piece of a bad line kept in a parse_error event. */
 /** Old FIFOs kept open at most (keepalived may still write to them). */
 const MAX_RETIRED = 2;
-
-function errText(e: unknown): string {
-  const err = e as NodeJS.ErrnoException;
-  return err && err.code ? `${err.code}: ${err.message}` : String((e as Error)?.message ?? e);
-}
 
 export class FifoSource implements Source {
   readonly name = 'fifo' as const;
   readonly stats: FifoSourceStats = { bytes: 0, lines: 0, events: 0, parseErrors: 0, created: 0, backlogLines: 0 };
 
-  private readonly log: Ctx['log'];
+  private readonly log: SourceEnv['log'];
+  private readonly clock: SourceEnv['clock'];
   private readonly mode: number;
   private readonly maxLineBytes: number;
   private readonly checkIntervalMs: number;
@@ -96,9 +91,10 @@ export class FifoSource implements Source {
   private checkAgain = false;
   private readonly report: SourceReporter;
 
-  constructor(private readonly opts: FifoSourceOptions, private readonly ctx: Ctx, emitEvent: Emit) {
-    this.log = ctx.log.child({ source: 'fifo' });
-    this.report = new SourceReporter('fifo', emitEvent, ctx.clock, this.log, 'notify FIFO');
+  constructor(private readonly opts: FifoSourceOptions, env: SourceEnv) {
+    this.log = env.log;
+    this.clock = env.clock;
+    this.report = env.report;
     this.mode = opts.mode ?? 0o600;
     this.maxLineBytes = opts.maxLineBytes ?? 4096;
     this.checkIntervalMs = opts.checkIntervalMs ?? 1000;
@@ -110,7 +106,7 @@ export class FifoSource implements Source {
     if (this.running) return;
     this.running = true;
     this.watch();
-    this.interval = this.ctx.clock.setInterval(() => {
+    this.interval = this.clock.setInterval(() => {
       if (!this.watcher) this.watch();
       // While failing, the backoff timer paces the retries.
       if (!this.retryTimer) void this.check();
@@ -121,8 +117,8 @@ export class FifoSource implements Source {
 
   async stop(): Promise<void> {
     this.running = false;
-    this.ctx.clock.clearInterval(this.interval);
-    this.ctx.clock.clearTimeout(this.retryTimer);
+    this.clock.clearInterval(this.interval);
+    this.clock.clearTimeout(this.retryTimer);
     this.interval = this.retryTimer = undefined;
     this.watcher?.close();
     this.watcher = undefined;
@@ -184,13 +180,13 @@ export class FifoSource implements Source {
       if (!st.isFile()) return this.fail(`${p} exists and is not a FIFO (${describe(st)}); remove it or choose another keepalived.notify_fifo`);
       // A regular file where the FIFO belongs (someone wrote to the path while it was missing):
       // kept aside, not deleted, in case the path was a typo for a file that matters.
-      const aside = `${p}.not-a-fifo.${this.ctx.clock.now()}`;
+      const aside = `${p}.not-a-fifo.${this.clock.now()}`;
       try {
         await fs.promises.rename(p, aside);
       } catch (e) {
         return this.fail(`${p} is a regular file, not a FIFO, and could not be moved aside: ${errText(e)}`);
       }
-      this.reportDown(`${p} was a regular file, not a FIFO: moved it to ${aside} and created the FIFO`);
+      this.report.down(`${p} was a regular file, not a FIFO: moved it to ${aside} and created the FIFO`);
       st = undefined;
     }
     if (!st) {
@@ -209,7 +205,7 @@ export class FifoSource implements Source {
       if (!st.isFIFO()) return this.fail(`${p} is not a FIFO after mkfifo (${describe(st)})`);
     }
     if (this.current && this.current.dev === st.dev && this.current.ino === st.ino) {
-      this.reportUp();
+      this.report.up();
       return;
     }
     let reader: Reader;
@@ -229,7 +225,7 @@ export class FifoSource implements Source {
     this.current = reader;
     this.backoff.reset();
     this.log.info({ path: p, ino: reader.ino }, 'reading notify FIFO');
-    this.reportUp();
+    this.report.up();
     if (reader.backlog) this.readBacklog(reader, reader.backlog);
     reader.backlog = undefined;
   }
@@ -278,7 +274,7 @@ export class FifoSource implements Source {
       if (chunks.length) {
         // Read, then stat: the mtime is that of the last write, at or after every line read.
         const mtime = fs.fstatSync(fd).mtimeMs;
-        backlog = { chunks, latest: Math.min(this.ctx.clock.now(), Math.floor(mtime) + MTIME_SLACK_MS) };
+        backlog = { chunks, latest: Math.min(this.clock.now(), Math.floor(mtime) + MTIME_SLACK_MS) };
       }
     } catch (e) {
       fs.close(fd, () => undefined);
@@ -306,7 +302,7 @@ export class FifoSource implements Source {
   }
 
   private onData(reader: Reader, chunk: Buffer): void {
-    this.readAt = this.ctx.clock.now();
+    this.readAt = this.clock.now();
     this.stats.bytes += chunk.length;
     if (!reader.gotData) {
       reader.gotData = true;
@@ -335,7 +331,7 @@ export class FifoSource implements Source {
 
   private parseError(code: string, reason: string, input: string): void {
     this.stats.parseErrors++;
-    this.report.parseError(code, reason, this.readAt || this.ctx.clock.now(), input);
+    this.report.parseError(code, reason, this.readAt || this.clock.now(), input);
   }
 
   private onReaderEnd(reader: Reader, why: string): void {
@@ -364,21 +360,13 @@ export class FifoSource implements Source {
   }
 
   private fail(error: string): void {
-    this.reportDown(error);
+    this.report.down(error);
     if (!this.running || this.retryTimer) return;
     const delay = this.backoff.next();
-    this.retryTimer = this.ctx.clock.setTimeout(() => {
+    this.retryTimer = this.clock.setTimeout(() => {
       this.retryTimer = undefined;
       void this.check();
     }, delay);
-  }
-
-  private reportDown(error: string): void {
-    this.report.down(error);
-  }
-
-  private reportUp(): void {
-    this.report.up();
   }
 }
 
@@ -410,6 +398,4 @@ function describe(st: fs.Stats): string {
   return 'not a FIFO';
 }
 
-export function fifoSource(opts: FifoSourceOptions, ctx: Ctx, emit: Emit): FifoSource {
-  return new FifoSource(opts, ctx, emit);
-}
+export const fifoSource: SourceFactory<FifoSourceOptions, FifoSource> = (opts, env) => new FifoSource(opts, env);

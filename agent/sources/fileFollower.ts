@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Clock } from '../context';
+import { errText } from '../errors';
 import { LineSplitter } from './lineSplitter';
 
 /** A place in a file: which file (device and inode) and the offset after the last whole line read. */
@@ -46,11 +47,6 @@ export interface FileFollowerOptions {
 
 /** Bytes read in one pass before yielding to the event loop (a big backlog is read in slices). */
 const SLICE_BYTES = 4 * 1024 * 1024;
-
-function errText(e: unknown): string {
-  const err = e as NodeJS.ErrnoException;
-  return err && err.code ? `${err.code}: ${err.message}` : String((e as Error)?.message ?? e);
-}
 
 export class FileFollower {
   private running = false;

@@ -17,10 +17,10 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import type { Logger } from 'pino';
-import type { Clock } from '../context';
 import type { NodeState } from '../state/types';
-import type { Emit, Source } from './source';
+import { errText } from '../errors';
+import type { Emit, Source, SourceEnv, SourceFactory } from './source';
+import type { SourceReporter } from './sourceReporter';
 import {
   compareRecords,
   excerpt,
@@ -33,9 +33,6 @@ import {
 import { ensureSpool, listSpool, pruneDir, writeAtomic, writeHeartbeat, type SpoolPaths } from '../hook/spool';
 
 export interface HookSourceOptions {
-  emit: Emit;
-  clock: Clock;
-  log: Logger;
   spoolDir: string;
   /** Unix socket to listen on; undefined: spool only. */
   socketPath?: string;
@@ -92,9 +89,17 @@ export class HookSource implements Source {
   private readonly order: OrderOptions;
   /** Per "TYPE NAME": the last record applied. */
   private readonly last = new Map<string, HookRecord>();
-  private readonly loggedKinds = new Set<string>();
+  private readonly clock: SourceEnv['clock'];
+  private readonly log: SourceEnv['log'];
+  /** Records go to the store unguarded: a spool file is deleted only after its event was applied. */
+  private readonly emit: Emit;
+  private readonly report: SourceReporter;
 
-  constructor(opts: HookSourceOptions) {
+  constructor(opts: HookSourceOptions, env: SourceEnv) {
+    this.clock = env.clock;
+    this.log = env.log;
+    this.emit = env.emit;
+    this.report = env.report;
     this.o = {
       socketMode: 0o600,
       heartbeatIntervalMs: 1000,
@@ -109,11 +114,11 @@ export class HookSource implements Source {
 
   async start(): Promise<void> {
     this.stopped = false;
-    this.startedAt = this.o.clock.now();
+    this.startedAt = this.clock.now();
     try {
       this.paths = ensureSpool(this.o.spoolDir);
     } catch (e) {
-      this.down(`cannot create spool ${this.o.spoolDir}: ${(e as Error).message}`);
+      this.report.down(`cannot create spool ${this.o.spoolDir}: ${errText(e)}`);
       this.o.onBacklogDone?.();
       throw e;
     }
@@ -123,33 +128,33 @@ export class HookSource implements Source {
         await this.listen(this.o.socketPath);
       } catch (e) {
         // Spool ingestion still works: report the socket, keep going.
-        this.down(`socket ${this.o.socketPath}: ${(e as Error).message}`);
+        this.report.down(`socket ${this.o.socketPath}: ${errText(e)}`);
       }
     }
     this.beat();
-    this.heartbeat = this.o.clock.setInterval(() => this.beat(), this.o.heartbeatIntervalMs);
+    this.heartbeat = this.clock.setInterval(() => this.beat(), this.o.heartbeatIntervalMs);
     try {
       this.watcher = fs.watch(this.paths.dir, { persistent: false }, () => this.schedule());
       this.watcher.on('error', (e) => {
-        this.o.log.warn({ err: e, spool: this.paths.dir }, 'hook spool watch failed; relying on the periodic rescan');
+        this.log.warn({ err: e, spool: this.paths.dir }, 'hook spool watch failed; relying on the periodic rescan');
         this.watcher?.close();
         this.watcher = undefined;
       });
     } catch (e) {
-      this.o.log.warn({ err: e, spool: this.paths.dir }, 'cannot watch the hook spool; relying on the periodic rescan');
+      this.log.warn({ err: e, spool: this.paths.dir }, 'cannot watch the hook spool; relying on the periodic rescan');
     }
-    this.rescan = this.o.clock.setInterval(() => this.schedule(true), this.o.rescanIntervalMs);
+    this.rescan = this.clock.setInterval(() => this.schedule(true), this.o.rescanIntervalMs);
     // Records left while the agent was down, before anything else happens.
     this.scanNow(true);
     this.o.onBacklogDone?.();
-    if (!this.o.socketPath || this.server) this.o.emit({ kind: 'source', source: 'hook', at: this.o.clock.now(), up: true });
-    this.o.log.info({ spool: this.paths.dir, socket: this.server ? this.o.socketPath : undefined }, 'hook source started');
+    if (!this.o.socketPath || this.server) this.report.up();
+    this.log.info({ spool: this.paths.dir, socket: this.server ? this.o.socketPath : undefined }, 'hook source started');
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.o.clock.clearInterval(this.heartbeat);
-    this.o.clock.clearInterval(this.rescan);
+    this.clock.clearInterval(this.heartbeat);
+    this.clock.clearInterval(this.rescan);
     this.watcher?.close();
     this.watcher = undefined;
     // No heartbeat left behind: a hook called from now on knows at once that the agent is down.
@@ -188,7 +193,7 @@ export class HookSource implements Source {
         resolve();
       });
     });
-    server.on('error', (e) => this.o.log.warn({ err: e }, 'hook socket error'));
+    server.on('error', (e) => this.log.warn({ err: e }, 'hook socket error'));
     fs.chmodSync(tmpPath, this.o.socketMode);
     fs.renameSync(tmpPath, sockPath);
     this.socketIno = fs.statSync(sockPath).ino;
@@ -268,7 +273,7 @@ export class HookSource implements Source {
 
   private beat(): void {
     try {
-      writeHeartbeat(this.paths, this.o.clock.now(), this.o.aliveForS);
+      writeHeartbeat(this.paths, this.clock.now(), this.o.aliveForS);
     } catch (e) {
       this.logOnce('heartbeat', { err: e }, 'cannot write the hook heartbeat; hooks will treat the agent as down');
     }
@@ -341,7 +346,7 @@ export class HookSource implements Source {
     } catch {
       return;
     }
-    const now = this.o.clock.now();
+    const now = this.clock.now();
     for (const n of names) {
       const f = path.join(this.paths.tmp, n);
       try {
@@ -389,7 +394,7 @@ export class HookSource implements Source {
       this.last.set(key, r);
       if (this.last.size > MAX_NAMES) this.last.delete(this.last.keys().next().value as string);
     }
-    this.o.emit(past ? { ...recordToEvent(r), history: {} } : recordToEvent(r));
+    this.emit(past ? { ...recordToEvent(r), history: {} } : recordToEvent(r));
     this.stats.applied[via]++;
   }
 
@@ -403,7 +408,7 @@ export class HookSource implements Source {
 
   private superseded(r: HookRecord, why: string): void {
     this.stats.superseded++;
-    this.o.log.info({ record: r.id, name: r.name, state: r.state }, `hook record superseded: ${why}`);
+    this.log.info({ record: r.id, name: r.name, state: r.state }, `hook record superseded: ${why}`);
   }
 
   private remember(id: string): void {
@@ -417,8 +422,8 @@ export class HookSource implements Source {
   /** A record that cannot be parsed: parse_error event, kept in bad/ for inspection. */
   private bad(via: 'socket' | 'spool', text: string, reason: string, file?: string): void {
     this.stats.bad++;
-    const at = this.o.clock.now();
-    this.o.emit({ kind: 'parse_error', source: 'hook', at, reason, input: excerpt(text) });
+    const at = this.clock.now();
+    this.emit({ kind: 'parse_error', source: 'hook', at, reason, input: excerpt(text) });
     this.logOnce(`bad:${reason.split(' ').slice(0, 3).join(' ')}`, { via, reason, input: excerpt(text) }, 'bad hook record moved to the spool bad/ directory');
     try {
       const name = file ? path.basename(file) : `${BigInt(at) * 1_000_000n}-${this.stats.bad}.socket`;
@@ -436,18 +441,9 @@ export class HookSource implements Source {
     this.logOnce(`spool:${(e as NodeJS.ErrnoException).code ?? 'error'}`, { err: e, where }, 'hook spool error');
   }
 
-  private down(error: string): void {
-    this.o.log.error({ error }, 'hook source degraded');
-    this.o.emit({ kind: 'source', source: 'hook', at: this.o.clock.now(), up: false, error });
-  }
-
   private logOnce(kind: string, obj: object, msg: string): void {
-    if (this.loggedKinds.has(kind)) return;
-    this.loggedKinds.add(kind);
-    this.o.log.warn(obj, msg);
+    this.report.once(kind, () => this.log.warn(obj, msg));
   }
 }
 
-export function hookSource(opts: HookSourceOptions): HookSource {
-  return new HookSource(opts);
-}
+export const hookSource: SourceFactory<HookSourceOptions, HookSource> = (opts, env) => new HookSource(opts, env);

@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { Clock } from '../context';
 import { LineSplitter } from './lineSplitter';
 import { RetryBackoff, type BackoffOptions } from '../backoff';
+import { errText } from '../errors';
 
 /**
  * The VRRP process's messages, and the parent's (it logs the VRRP child's start, death and its
@@ -118,7 +119,7 @@ export class JournalFollower {
       try {
         child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
       } catch (e) {
-        this.opts.onNotice?.('cannot read the journal backlog', { error: (e as Error).message });
+        this.opts.onNotice?.('cannot read the journal backlog', { error: errText(e) });
         this.cursor = undefined;
         resolve();
         return;
@@ -168,8 +169,8 @@ export class JournalFollower {
     });
   }
 
-  /** The argv used for the next start (visible for tests). */
-  argv(): string[] {
+  /** The argv of the next start: after the last cursor seen, so nothing is read twice or skipped. */
+  private argv(): string[] {
     return this.cursor ? [...this.command, `--after-cursor=${this.cursor}`] : [...this.command];
   }
 
@@ -195,7 +196,7 @@ export class JournalFollower {
       try {
         child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
       } catch (e) {
-        this.failed(`cannot run ${cmd}: ${(e as Error).message}`);
+        this.failed(`cannot run ${cmd}: ${errText(e)}`);
         settle();
         return;
       }

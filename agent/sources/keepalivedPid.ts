@@ -3,6 +3,12 @@
 // by the dumps source (where to send signals, where its /tmp is).
 import { readFile } from 'fs/promises';
 
+/** Whether keepalived runs, and as which pid when its pid file names one. */
+export interface KeepalivedLiveness {
+  alive: boolean;
+  pid?: number;
+}
+
 /** The pid in a pid file, or undefined when the file is missing or holds no pid. */
 export async function readPidFile(path: string): Promise<number | undefined> {
   let text: string;
@@ -44,7 +50,7 @@ export async function keepalivedProcessAlive(pid: number, procRoot = '/proc'): P
 }
 
 /** A liveness check for DbusSourceOptions.keepalivedAlive, from keepalived's pid file. */
-export function pidFileLiveness(pidFile: string, procRoot = '/proc'): () => Promise<{ alive: boolean; pid?: number }> {
+export function pidFileLiveness(pidFile: string, procRoot = '/proc'): () => Promise<KeepalivedLiveness> {
   return async () => {
     const pid = await readPidFile(pidFile);
     return pid !== undefined && (await keepalivedProcessAlive(pid, procRoot)) ? { alive: true, pid } : { alive: false, pid };

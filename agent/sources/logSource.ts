@@ -4,15 +4,15 @@
 // (parse/logLine.ts). Lines about other things are ignored; malformed state lines are counted.
 // With a position file, where reading stopped is kept (file and offset, or journal cursor): the
 // next start reads what was logged while the agent was down, as history (the backlog).
-import type { Ctx } from '../context';
 import type { NodeEvent } from '../state/types';
 import { FileFollower, type FilePlace } from './fileFollower';
 import { JournalFollower, type JournalEntry } from './journalFollower';
 import { parseLogLine } from './parse/logLine';
 import { ReadPositionFile, type ReadPosition } from './readPosition';
 import type { BackoffOptions } from '../backoff';
-import type { Emit, Source } from './source';
-import { SourceReporter } from './sourceReporter';
+import { errText } from '../errors';
+import type { Source, SourceEnv, SourceFactory } from './source';
+import type { SourceReporter } from './sourceReporter';
 
 export interface LogSourceOptions {
   /** A log file, or "journal" for journald. */
@@ -44,7 +44,8 @@ export interface LogSourceStats {
 export class LogSource implements Source {
   readonly name = 'log' as const;
   readonly stats: LogSourceStats = { lines: 0, events: 0, parseErrors: 0 };
-  private readonly log: Ctx['log'];
+  private readonly log: SourceEnv['log'];
+  private readonly clock: SourceEnv['clock'];
   private readonly follower: FileFollower | JournalFollower;
   private readonly report: SourceReporter;
   private readonly positions: ReadPositionFile | undefined;
@@ -53,9 +54,10 @@ export class LogSource implements Source {
   /** Events emitted since the position was last saved. */
   private unsaved = false;
 
-  constructor(private readonly opts: LogSourceOptions, private readonly ctx: Ctx, emitEvent: Emit) {
-    this.log = ctx.log.child({ source: 'log', path: opts.path });
-    this.report = new SourceReporter('log', emitEvent, ctx.clock, this.log, 'keepalived log');
+  constructor(private readonly opts: LogSourceOptions, env: SourceEnv) {
+    this.log = env.log.child({ path: opts.path });
+    this.clock = env.clock;
+    this.report = env.report;
     this.positions = opts.positionFile ? new ReadPositionFile(opts.positionFile) : undefined;
     const saved = this.loadPosition();
     const onHealth = (up: boolean, error?: string) => {
@@ -73,7 +75,7 @@ export class LogSource implements Source {
         onBacklogDone: () => opts.onBacklogDone?.(),
         maxLineBytes: opts.maxLineBytes,
         backoff: opts.backoff,
-        clock: ctx.clock,
+        clock: env.clock,
         onEntry: (e, readAt, backlog) => {
           this.onJournalEntry(e, readAt, backlog);
           this.savePosition(false);
@@ -91,7 +93,7 @@ export class LogSource implements Source {
         onBacklogDone: () => opts.onBacklogDone?.(),
         maxLineBytes: opts.maxLineBytes,
         checkIntervalMs: opts.checkIntervalMs,
-        clock: ctx.clock,
+        clock: env.clock,
         onLine: (line, readAt, backlog) => this.onLine(line, { readAt, backlog }),
         onOverlong: (head, readAt) => this.parseError('overlong', `line longer than ${opts.maxLineBytes ?? 16 * 1024} bytes, skipped`, head, readAt),
         onHealth,
@@ -129,7 +131,7 @@ export class LogSource implements Source {
       if (p) this.log.info({ position: p, file: this.positions.file }, 'reading what keepalived logged since the last read position');
       return p;
     } catch (e) {
-      this.log.warn({ err: (e as Error).message }, 'log read position not usable: reading the log from its end');
+      this.log.warn({ err: errText(e) }, 'log read position not usable: reading the log from its end');
       return undefined;
     }
   }
@@ -137,7 +139,7 @@ export class LogSource implements Source {
   /** Saves the read position: at once after a line that said something, else at most every interval. */
   private savePosition(force: boolean): void {
     if (!this.positions) return;
-    const now = this.ctx.clock.now();
+    const now = this.clock.now();
     if (!force && !this.unsaved && now - this.lastSave < (this.opts.positionSaveIntervalMs ?? 5000)) return;
     const p = this.position();
     if (!p) return;
@@ -150,14 +152,9 @@ export class LogSource implements Source {
       this.lastSaved = text;
     } catch (e) {
       this.report.once(`position:${(e as NodeJS.ErrnoException).code ?? 'error'}`, () =>
-        this.log.warn({ err: (e as Error).message, file: this.positions!.file }, 'cannot save the log read position (after a restart the log is read from its end)'),
+        this.log.warn({ err: errText(e), file: this.positions!.file }, 'cannot save the log read position (after a restart the log is read from its end)'),
       );
     }
-  }
-
-  /** journal mode: the journalctl argv of the next (re)start. */
-  journalArgv(): string[] | undefined {
-    return this.follower instanceof JournalFollower ? this.follower.argv() : undefined;
   }
 
   private onJournalEntry(e: JournalEntry, readAt: number, backlog: boolean): void {
@@ -187,6 +184,4 @@ export class LogSource implements Source {
   }
 }
 
-export function logSource(opts: LogSourceOptions, ctx: Ctx, emit: Emit): LogSource {
-  return new LogSource(opts, ctx, emit);
-}
+export const logSource: SourceFactory<LogSourceOptions, LogSource> = (opts, env) => new LogSource(opts, env);

@@ -1,9 +1,8 @@
 // Keepalived's liveness from its pid file, for hosts where D-Bus is off (FIFO/log-only): a pid
 // that is gone, a zombie, or no longer keepalived is a dead keepalived, whatever the last FIFO
 // line said. Cheap: two small reads and a kill(0) per check.
-import type { Ctx } from '../context';
 import { keepalivedProcessAlive, readPidFile } from './keepalivedPid';
-import type { Emit, Source } from './source';
+import type { Source, SourceFactory } from './source';
 
 export interface ProcessSourceOptions {
   pidFile: string;
@@ -13,7 +12,13 @@ export interface ProcessSourceOptions {
   procRoot?: string;
 }
 
-export function processSource(opts: ProcessSourceOptions, ctx: Ctx, emit: Emit): Source & { check(): Promise<void> } {
+export interface ProcessSource extends Source {
+  /** Looks once now; emits only when the answer changed. */
+  check(): Promise<void>;
+}
+
+export const processSource: SourceFactory<ProcessSourceOptions, ProcessSource> = (opts, env) => {
+  const { clock, log, emit } = env;
   let timer: NodeJS.Timeout | undefined;
   let last: { up: boolean; pid?: number; reason?: string } | undefined;
 
@@ -28,7 +33,7 @@ export function processSource(opts: ProcessSourceOptions, ctx: Ctx, emit: Emit):
     const o = await observe();
     if (last && last.up === o.up && last.pid === o.pid && last.reason === o.reason) return;
     last = o;
-    emit({ kind: 'keepalived', up: o.up, pid: o.pid, reason: o.reason, at: ctx.clock.now(), source: 'process' });
+    emit({ kind: 'keepalived', up: o.up, pid: o.pid, reason: o.reason, at: clock.now(), source: 'process' });
   }
 
   return {
@@ -36,11 +41,11 @@ export function processSource(opts: ProcessSourceOptions, ctx: Ctx, emit: Emit):
     check,
     async start() {
       await check();
-      timer = ctx.clock.setInterval(() => void check().catch((e) => ctx.log.warn({ err: e }, 'keepalived process check failed')), opts.intervalMs ?? 1000);
+      timer = clock.setInterval(() => void check().catch((e) => log.warn({ err: e }, 'keepalived process check failed')), opts.intervalMs ?? 1000);
     },
     async stop() {
-      ctx.clock.clearInterval(timer);
+      clock.clearInterval(timer);
       timer = undefined;
     },
   };
-}
+};

@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import { z } from 'zod';
 import { writeFileAtomic } from '../alerting/atomicFile';
+import { errText } from '../errors';
 
 export type ReadPosition =
   | { kind: 'file'; path: string; dev: number; ino: number; offset: number }
@@ -25,7 +26,7 @@ export class ReadPositionFile {
       text = fs.readFileSync(this.file, 'utf8');
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw new Error(`cannot read the log read position ${this.file}: ${(e as Error).message}`);
+      throw new Error(`cannot read the log read position ${this.file}: ${errText(e)}`);
     }
     let json: unknown;
     try {

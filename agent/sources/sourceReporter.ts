@@ -7,7 +7,7 @@ import type { NodeEvent, SourceName } from '../state/types';
 import type { Emit } from './source';
 
 /** Longest piece of a bad input echoed in a parse_error event. */
-export const INPUT_ECHO_MAX = 200;
+const INPUT_ECHO_MAX = 200;
 
 export class SourceReporter {
   private reportedUp: boolean | undefined;

@@ -152,13 +152,9 @@ export class NodeStore {
     this.s.transitionCounts[k] = (this.s.transitionCounts[k] ?? 0) + 1;
   }
 
-  /** The live state. Treat as read-only; use snapshot() to keep a copy. */
+  /** The live state. Treat as read-only; structuredClone it to keep a copy. */
   get state(): Readonly<NodeState> {
     return this.s;
-  }
-
-  snapshot(): NodeState {
-    return structuredClone(this.s);
   }
 
   subscribe(fn: (c: StoreChange) => void): () => void {

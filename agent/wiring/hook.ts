@@ -1,7 +1,8 @@
 // The notify hook module: the hook source (socket + spool + heartbeat) and its collector.
 // Rebuilt only when the hook's own keys change.
 import type { ModuleFactory } from '../module';
-import { HookSource } from '../sources/hookSource';
+import { sourceEnv } from '../sources/source';
+import { hookSource } from '../sources/hookSource';
 import { hookCollector } from '../../exporters/hook';
 
 export const hookModule: ModuleFactory = {
@@ -14,15 +15,15 @@ export const hookModule: ModuleFactory = {
   build(w) {
     const k = w.config.keepalived;
     if (!k.hook_enabled) return {};
-    const source = new HookSource({
-      emit: (ev) => w.store.apply(ev),
-      clock: w.clock,
-      log: w.log.child({ source: 'hook' }),
-      spoolDir: k.hook_spool,
-      socketPath: k.hook_socket,
-      state: () => w.store.state,
-      onBacklogDone: () => w.store.backlogDone('hook'),
-    });
+    const source = hookSource(
+      {
+        spoolDir: k.hook_spool,
+        socketPath: k.hook_socket,
+        state: () => w.store.state,
+        onBacklogDone: () => w.store.backlogDone('hook'),
+      },
+      sourceEnv(w.store, w, 'hook'),
+    );
     return { components: [source], collectors: [hookCollector(() => source.stats)] };
   },
 };

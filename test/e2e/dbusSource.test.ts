@@ -5,8 +5,9 @@
 import { spawn, type ChildProcess } from 'child_process';
 import { systemClock } from '../../agent/context';
 import { silentLogger } from '../../agent/logger';
-import { DbusSource, mangleInterfaceName } from '../../agent/sources/dbusSource';
-import { DumpsSource } from '../../agent/sources/dumpsSource';
+import { dbusSource, mangleInterfaceName, type DbusSource } from '../../agent/sources/dbusSource';
+import { dumpsSource } from '../../agent/sources/dumpsSource';
+import { sourceEnv } from '../../agent/sources/source';
 import { pidFileLiveness } from '../../agent/sources/keepalivedPid';
 import { NodeStore } from '../../agent/state/store';
 import { VRRP_STATE_CODE, type NodeEvent, type TransitionEvent } from '../../agent/state/types';
@@ -73,18 +74,19 @@ describeLab('DbusSource + DumpsSource on a real keepalived and dbus-daemon', () 
     for (const node of lab.nodes) {
       const store = new NodeStore(node.name, systemClock);
       const events: Agent['events'] = [];
-      const dbus = new DbusSource({
-        ctx: { clock: systemClock, log: silentLogger() },
-        emit: (e) => {
+      const sink = {
+        apply: (e: NodeEvent) => {
           events.push({ ...e, emittedAt: performance.timeOrigin + performance.now() });
           store.apply(e);
         },
+      };
+      const dbus = dbusSource({
         address: node.busAddress,
         backoff: { initialMs: 100, maxMs: 1000 },
         keepalivedAlive: pidFileLiveness(node.keepalivedPidFile),
         aliveRecheckMs: 500,
         listInterfaces: () => [node.intf],
-      });
+      }, sourceEnv(sink, { clock: systemClock, log: silentLogger() }, 'dbus'));
       agents.push({ node, store, events, dbus });
     }
     await Promise.all(agents.map((a) => a.dbus.start()));
@@ -212,15 +214,13 @@ describeLab('DbusSource + DumpsSource on a real keepalived and dbus-daemon', () 
     const [a1] = agents;
     for (const method of ['dbus', 'signal'] as const) {
       const events: NodeEvent[] = [];
-      const dumps = new DumpsSource({
-        ctx: { clock: systemClock, log: silentLogger() },
-        emit: (e) => events.push(e),
+      const dumps = dumpsSource({
         method,
         dbus: a1.dbus,
         pidFile: a1.node.keepalivedPidFile,
         // no dir: found through /proc/<pid>/root/tmp (the lab gives keepalived a private /tmp)
         pollMs: 20,
-      });
+      }, sourceEnv({ apply: (e) => events.push(e) }, { clock: systemClock, log: silentLogger() }, 'dumps'));
       const out = await dumps.refresh();
       expect(out.map((o) => [o.kind, o.ok])).toEqual(method === 'dbus' ? [['data', true], ['stats', true]] : [['json', true], ['data', true]]);
       expect(out[0].file).toMatch(/^\/proc\/\d+\/root\/tmp\/keepalived\./);

@@ -5,6 +5,7 @@ import { systemClock, type Ctx } from '../../agent/context';
 import { silentLogger } from '../../agent/logger';
 import { fifoSource, type FifoSource } from '../../agent/sources/fifoSource';
 import { logSource, type LogSource } from '../../agent/sources/logSource';
+import { sourceEnv } from '../../agent/sources/source';
 import { NodeStore } from '../../agent/state/store';
 import type { NodeEvent } from '../../agent/state/types';
 import { labSupported, startLab, type Lab, type LabNode } from '../lab/lab';
@@ -49,8 +50,8 @@ describeLab('FIFO and log sources on real keepalived', () => {
       const store = new NodeStore(node.name, systemClock);
       const fifoEvents: NodeEvent[] = [];
       const logEvents: NodeEvent[] = [];
-      const fifo = fifoSource({ path: node.fifoPath }, ctx, (e) => { fifoEvents.push(e); store.apply(e); });
-      const log = logSource({ path: node.logPath }, ctx, (e) => { logEvents.push(e); store.apply(e); });
+      const fifo = fifoSource({ path: node.fifoPath }, sourceEnv({ apply: (e) => { fifoEvents.push(e); store.apply(e); } }, ctx, 'fifo'));
+      const log = logSource({ path: node.logPath }, sourceEnv({ apply: (e) => { logEvents.push(e); store.apply(e); } }, ctx, 'log'));
       await fifo.start();
       await log.start();
       agents.push({ node, store, fifo, log, fifoEvents, logEvents });

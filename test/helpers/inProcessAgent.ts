@@ -138,7 +138,7 @@ export function everyKindOfEvent(at: number): NodeEvent[] {
 export function peerState(node: string, events: NodeEvent[]): NodeState {
   const store = new NodeStore(node, systemClock);
   for (const ev of events) store.apply(ev);
-  return store.snapshot();
+  return structuredClone(store.state);
 }
 
 /** Puts a peer into the agent's peer directory, as the peer client does when its stream delivers. */

@@ -5,7 +5,7 @@ import { stateFromCode, type CountersEvent, type InstanceInfoEvent, type NodeEve
 import { authTypeName, familyOf, finiteNumber, vipAddress, type DumpParseOptions, type DumpParseResult } from './dumpCommon';
 
 /** keepalived's stats field names (vrrp_json.c) to the exporter's counter names. */
-export const JSON_STATS_TO_COUNTER: Readonly<Record<string, VrrpCounterName>> = {
+const JSON_STATS_TO_COUNTER: Readonly<Record<string, VrrpCounterName>> = {
   advert_rcvd: 'advertisements_received',
   advert_sent: 'advertisements_sent',
   become_master: 'become_master',

@@ -11,7 +11,7 @@
 // family is pinned here or the test says which.
 import { appendFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { NodeEvent } from '../../../agent/state/types';
+import type { NodeEvent, NodeState } from '../../../agent/state/types';
 import { VRRP_COUNTER_NAMES } from '../../../agent/state/types';
 import { NodeStore } from '../../../agent/state/store';
 import { FakeClock } from '../../helpers/fakeClock';
@@ -33,12 +33,12 @@ function normalise(text: string): string {
 }
 
 /** The other node's state as its agent streams it: ka2 also MASTER of VRID 51 (a split brain). */
-function peerKa2(clock: FakeClock): ReturnType<NodeStore['snapshot']> {
+function peerKa2(clock: FakeClock): NodeState {
   const store = new NodeStore('ka2', clock);
   const at = clock.now();
   store.apply({ kind: 'keepalived', up: true, pid: 5151, at, source: 'dbus' });
   store.apply({ kind: 'instance', key: { iname: 'VI_1', intf: 'eth0', vrid: 51, family: 'IPv4' }, vips: ['192.0.2.100', '192.0.2.101'], state: 'MASTER', priority: 100, at, source: 'dbus' });
-  return store.snapshot();
+  return structuredClone(store.state);
 }
 
 /** The fixed state, in order; the clock moves between the steps. */

@@ -13,7 +13,7 @@ test('up, last seen (-1: never), errors by reason (only those that happened), st
   const t = clock.now();
   dir.ensure('ka2', 'http://192.0.2.12:9723', t);
   dir.setUp('ka2', true, t);
-  dir.setState('ka2', new NodeStore('ka2', clock).snapshot(), t - 40, t);
+  dir.setState('ka2', structuredClone(new NodeStore('ka2', clock).state), t - 40, t);
   dir.ensure('ka3', 'http://192.0.2.13:9723', t);
   dir.countError('ka3', 'connect', 'ECONNREFUSED');
   dir.countError('ka3', 'connect', 'ECONNREFUSED');

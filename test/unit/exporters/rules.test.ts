@@ -14,7 +14,7 @@ function selfState(clock: FakeClock) {
   store.apply({ kind: 'keepalived', up: true, at, source: 'dbus' });
   store.apply({ kind: 'instance', key: { iname: 'VI_1', intf: 'eth0', vrid: 51, family: 'IPv4' }, vips: ['192.0.2.100'], state: 'MASTER', at, source: 'dbus' });
   store.apply({ kind: 'instance', key: { iname: 'VI_6', intf: 'eth0', vrid: 51, family: 'IPv6' }, vips: ['2001:db8::100'], state: 'MASTER', at, source: 'dbus' });
-  return store.snapshot();
+  return structuredClone(store.state);
 }
 
 test('nothing evaluated yet: no series, the histogram declared', async () => {

@@ -2,7 +2,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { HookSource } from '../../../agent/sources/hookSource';
+import { hookSource } from '../../../agent/sources/hookSource';
+import { sourceEnv } from '../../../agent/sources/source';
 import { systemClock } from '../../../agent/context';
 import { silentLogger } from '../../../agent/logger';
 import { checkHook } from '../../../agent/hook/check';
@@ -27,7 +28,7 @@ describe('keepwatch notify', () => {
 
   test('agent up: handed over the socket and in the store when the command returns', async () => {
     const events: NodeEvent[] = [];
-    const src = new HookSource({ emit: (e) => events.push(e), clock: systemClock, log: silentLogger(), spoolDir: spool, socketPath: sock });
+    const src = hookSource({ spoolDir: spool, socketPath: sock }, sourceEnv({ apply: (e) => events.push(e) }, { clock: systemClock, log: silentLogger() }, 'hook'));
     await src.start();
     try {
       const r = await cli('notify', '--spool', spool, '--socket', sock, 'INSTANCE', 'VI_1', 'master', '150');

@@ -3,7 +3,8 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { HookSource } from '../../../agent/sources/hookSource';
+import { hookSource, type HookSource, type HookSourceOptions } from '../../../agent/sources/hookSource';
+import { sourceEnv } from '../../../agent/sources/source';
 import { NodeStore } from '../../../agent/state/store';
 import { systemClock } from '../../../agent/context';
 import { silentLogger } from '../../../agent/logger';
@@ -34,19 +35,20 @@ describe('hookSource', () => {
   let store: NodeStore;
   let src: HookSource | undefined;
 
-  const make = (extra: Partial<ConstructorParameters<typeof HookSource>[0]> = {}) =>
-    new HookSource({
-      emit: (ev) => {
-        events.push(ev);
-        store.apply(ev);
-      },
-      clock: systemClock,
-      log: silentLogger(),
-      spoolDir: spool,
-      socketPath: sock,
-      state: () => store.state,
-      ...extra,
-    });
+  const make = (extra: Partial<HookSourceOptions> = {}) =>
+    hookSource(
+      { spoolDir: spool, socketPath: sock, state: () => store.state, ...extra },
+      sourceEnv(
+        {
+          apply: (ev) => {
+            events.push(ev);
+            store.apply(ev);
+          },
+        },
+        { clock: systemClock, log: silentLogger() },
+        'hook',
+      ),
+    );
   const hookEnv = () => ({ KEEPWATCH_SPOOL: spool, KEEPWATCH_SOCKET: sock });
   const transitions = () => events.filter((e) => e.kind === 'transition');
   const spooled = () => fs.readdirSync(spool).filter((n) => /\.(rec|bad)$/.test(n));

@@ -192,7 +192,7 @@ describe('buildClusterView', () => {
   self.apply({ kind: 'instance', at: clock.now(), source: 'dbus', key: { iname: 'VI_1', intf: 'eth0', vrid: 51, family: 'IPv4' }, state: 'MASTER', vips: ['192.0.2.100'] });
 
   test('a peer that reports our own node name is a problem, not a member', () => {
-    const v = buildClusterView(self.state, [{ name: 'ka2', up: true, state: self.snapshot(), receivedAt: clock.now() }], clock.now());
+    const v = buildClusterView(self.state, [{ name: 'ka2', up: true, state: structuredClone(self.state), receivedAt: clock.now() }], clock.now());
     expect(v.nodes.map((n) => n.node)).toEqual(['ka1']);
     expect(v.problems[0]).toMatch(/points at ourselves/);
   });
@@ -200,7 +200,7 @@ describe('buildClusterView', () => {
   test('a down peer keeps its last state, stale', () => {
     const other = new NodeStore('ka2', clock);
     other.apply({ kind: 'instance', at: clock.now(), source: 'dbus', key: { iname: 'VI_1', intf: 'eth0', vrid: 51, family: 'IPv4' }, state: 'MASTER', vips: ['192.0.2.100'] });
-    const v = buildClusterView(self.state, [{ name: 'ka2', up: false, state: other.snapshot(), receivedAt: clock.now() - 5000 }], clock.now());
+    const v = buildClusterView(self.state, [{ name: 'ka2', up: false, state: structuredClone(other.state), receivedAt: clock.now() - 5000 }], clock.now());
     expect(v.vrids[0].masters).toEqual(['ka1']);
     expect(v.vrids[0].staleMasters).toEqual(['ka2']);
     const api = clusterViewForApi(v) as { nodes: Array<Record<string, unknown>> };

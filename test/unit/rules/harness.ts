@@ -5,7 +5,7 @@
 //  - SimCluster: the real engine with every rule and a real AlertHub (the engine's tests, and the
 //    modules downstream of it: alerting, the failover outage).
 import { NodeStore } from '../../../agent/state/store';
-import type { NodeEvent, VrrpState } from '../../../agent/state/types';
+import type { NodeEvent, NodeState, VrrpState } from '../../../agent/state/types';
 import { buildClusterView, type ClusterView, type PeerView } from '../../../agent/state/cluster';
 import { createAlertHub } from '../../../agent/alerting/hub';
 import { fingerprint, type Alert, type Severity } from '../../../agent/alerting/alert';
@@ -36,7 +36,7 @@ export const DEFAULT_SETTINGS: RuleSettings = {
 interface PeerSlot {
   up: boolean;
   /** What we last received (kept while down). */
-  snapshot?: ReturnType<NodeStore['snapshot']>;
+  snapshot?: NodeState;
   receivedAt?: number;
   lastSeenAt?: number;
   since: number;
@@ -110,7 +110,7 @@ export abstract class SimNodes {
   private sync(node: string): void {
     const p = this.peers.get(node);
     if (!p || !p.up) return;
-    p.snapshot = this.store(node).snapshot();
+    p.snapshot = structuredClone(this.store(node).state);
     p.receivedAt = this.now;
     p.lastSeenAt = this.now;
     for (const l of this.listeners) l(node);

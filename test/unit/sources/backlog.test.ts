@@ -11,6 +11,7 @@ import { fifoSource, type FifoSource } from '../../../agent/sources/fifoSource';
 import { backlogArgv } from '../../../agent/sources/journalFollower';
 import { logSource, type LogSource, type LogSourceOptions } from '../../../agent/sources/logSource';
 import { ReadPositionFile } from '../../../agent/sources/readPosition';
+import { sourceEnv } from '../../../agent/sources/source';
 import type { NodeEvent, TransitionEvent } from '../../../agent/state/types';
 import { FakeClock } from '../../helpers/fakeClock';
 
@@ -64,7 +65,7 @@ describe('FIFO backlog', () => {
     const clock = new FakeClock(Date.now() + 60_000);
     const events: NodeEvent[] = [];
     let done = 0;
-    const src: FifoSource = fifoSource({ path: fifo, onBacklogDone: () => done++ }, { clock, log: silentLogger() } as Ctx, (e) => events.push(e));
+    const src: FifoSource = fifoSource({ path: fifo, onBacklogDone: () => done++ }, sourceEnv({ apply: (e) => events.push(e) }, { clock, log: silentLogger() } as Ctx, 'fifo'));
     stops.push(() => src.stop());
     await src.start();
     expect(done).toBe(1);
@@ -88,7 +89,7 @@ describe('FIFO backlog', () => {
     const fifo = path.join(dir, 'notify.fifo');
     const clock = new FakeClock(Date.now());
     let done = 0;
-    const src = fifoSource({ path: fifo, onBacklogDone: () => done++ }, { clock, log: silentLogger() } as Ctx, () => undefined);
+    const src = fifoSource({ path: fifo, onBacklogDone: () => done++ }, sourceEnv({ apply: () => undefined }, { clock, log: silentLogger() } as Ctx, 'fifo'));
     stops.push(() => src.stop());
     await src.start();
     expect(done).toBe(1);
@@ -115,8 +116,7 @@ describe('log backlog from the saved read position', () => {
     let done = 0;
     const src: LogSource = logSource(
       { path: file(), positionFile: posFile(), onBacklogDone: () => done++, checkIntervalMs: 200, ...opts },
-      { clock, log: silentLogger() } as Ctx,
-      (e) => events.push(e),
+      sourceEnv({ apply: (e) => events.push(e) }, { clock, log: silentLogger() } as Ctx, 'log'),
     );
     stops.push(() => src.stop());
     return { src, events, done: () => done };
@@ -240,7 +240,7 @@ describe('journal backlog after the saved cursor', () => {
     const events: NodeEvent[] = [];
     let done = 0;
     const clock = new FakeClock(1764072060000);
-    const src = logSource({ path: 'journal', journalctlCommand: cmd, positionFile: posFile, onBacklogDone: () => done++ }, { clock, log: silentLogger() } as Ctx, (e) => events.push(e));
+    const src = logSource({ path: 'journal', journalctlCommand: cmd, positionFile: posFile, onBacklogDone: () => done++ }, sourceEnv({ apply: (e) => events.push(e) }, { clock, log: silentLogger() } as Ctx, 'log'));
     stops.push(() => src.stop());
     await src.start();
     expect(done).toBe(1);

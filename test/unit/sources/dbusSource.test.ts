@@ -3,7 +3,8 @@
 // Plus the pure helpers: instance paths, interface name mangling, introspection children.
 import { systemClock } from '../../../agent/context';
 import { silentLogger } from '../../../agent/logger';
-import { DbusSource, introspectChildren, mangleInterfaceName, parseInstancePath, resolveInterfaceName, type DbusSourceOptions } from '../../../agent/sources/dbusSource';
+import { dbusSource, introspectChildren, mangleInterfaceName, parseInstancePath, resolveInterfaceName, type DbusSource, type DbusSourceOptions } from '../../../agent/sources/dbusSource';
+import { sourceEnv } from '../../../agent/sources/source';
 import { NodeStore } from '../../../agent/state/store';
 import type { NodeEvent } from '../../../agent/state/types';
 import { FakeKeepalivedBus } from '../../helpers/fakeKeepalivedBus';
@@ -73,18 +74,19 @@ describeBus('DbusSource on a private dbus-daemon', () => {
   });
 
   function makeSource(over: Partial<DbusSourceOptions> = {}): DbusSource {
-    src = new DbusSource({
-      ctx: { clock: systemClock, log: silentLogger() },
-      emit: (e) => {
+    const sink = {
+      apply: (e: NodeEvent) => {
         events.push(e);
         store.apply(e);
       },
+    };
+    src = dbusSource({
       address: daemon.address,
       backoff: { initialMs: 50, maxMs: 200 },
       callTimeoutMs: 1000,
       listInterfaces: () => ['lo', 'eth0', 'eth0.100'],
       ...over,
-    });
+    }, sourceEnv(sink, { clock: systemClock, log: silentLogger() }, 'dbus'));
     return src;
   }
 

@@ -5,7 +5,8 @@ import { tmpdir } from 'os';
 import path from 'path';
 import { systemClock } from '../../../agent/context';
 import { silentLogger } from '../../../agent/logger';
-import { DumpsSource, type DumpsSourceOptions } from '../../../agent/sources/dumpsSource';
+import { dumpsSource, type DumpsSourceOptions } from '../../../agent/sources/dumpsSource';
+import { sourceEnv } from '../../../agent/sources/source';
 import type { NodeEvent } from '../../../agent/state/types';
 
 const FIX = path.join(__dirname, '../../fixtures/keepalived/dumps');
@@ -29,9 +30,7 @@ const CONTENT: Record<string, string> = { 'keepalived.data': 'data-master.txt', 
 function make(over: Partial<DumpsSourceOptions> = {}) {
   const events: NodeEvent[] = [];
   const signals: Array<[number, string | number]> = [];
-  const src = new DumpsSource({
-    ctx: { clock: systemClock, log: silentLogger() },
-    emit: (e) => events.push(e),
+  const src = dumpsSource({
     method: 'signal',
     pidFile: path.join(root, 'keepalived.pid'),
     dir,
@@ -43,7 +42,7 @@ function make(over: Partial<DumpsSourceOptions> = {}) {
       setTimeout(() => writeFileSync(path.join(dir, f), fixture(CONTENT[f])), 5);
     },
     ...over,
-  });
+  }, sourceEnv({ apply: (e) => events.push(e) }, { clock: systemClock, log: silentLogger() }, 'dumps'));
   return { src, events, signals };
 }
 

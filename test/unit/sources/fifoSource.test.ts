@@ -6,8 +6,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { systemClock, type Ctx } from '../../../agent/context';
 import { silentLogger } from '../../../agent/logger';
-import { FifoSource, fifoSource } from '../../../agent/sources/fifoSource';
+import { fifoSource, type FifoSource, type FifoSourceOptions } from '../../../agent/sources/fifoSource';
+import { sourceEnv } from '../../../agent/sources/source';
 import type { NodeEvent } from '../../../agent/state/types';
+import { FakeClock } from '../../helpers/fakeClock';
 
 jest.setTimeout(30_000);
 
@@ -26,11 +28,40 @@ afterEach(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-function make(opts: Partial<Parameters<typeof fifoSource>[0]> = {}) {
+function make(opts: Partial<FifoSourceOptions> = {}) {
   const events: NodeEvent[] = [];
-  const src = fifoSource({ path: path.join(dir, 'notify.fifo'), checkIntervalMs: 200, backoff: { initialMs: 50, maxMs: 200 }, ...opts }, ctx, (e) => events.push(e));
+  const src = fifoSource({ path: path.join(dir, 'notify.fifo'), checkIntervalMs: 200, backoff: { initialMs: 50, maxMs: 200 }, ...opts }, sourceEnv({ apply: (e) => events.push(e) }, ctx, 'fifo'));
   sources.push(src);
   return { src, events, fifo: opts.path ?? path.join(dir, 'notify.fifo') };
+}
+
+/** This process's open file descriptors and what each links to (/proc/self/fd). */
+function openFds(): Array<{ fd: string; target: string }> {
+  const out: Array<{ fd: string; target: string }> = [];
+  for (const fd of fs.readdirSync('/proc/self/fd')) {
+    try {
+      out.push({ fd, target: fs.readlinkSync(`/proc/self/fd/${fd}`) });
+    } catch {
+      // closed since the listing (the readdir's own fd)
+    }
+  }
+  return out;
+}
+
+/** How many of this process's file descriptors are open on path. */
+const fdsOn = (p: string) => openFds().filter((f) => f.target === p).length;
+
+/** inotify watches this process holds (fs.watch): one "inotify wd:" line each in the inotify fds' fdinfo. */
+function inotifyWatches(): number {
+  let n = 0;
+  for (const { fd } of openFds().filter((f) => f.target === 'anon_inode:inotify')) {
+    try {
+      n += fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8').split('\n').filter((l) => l.startsWith('inotify wd:')).length;
+    } catch {
+      // closed since the listing
+    }
+  }
+  return n;
 }
 
 async function until(what: string, cond: () => boolean, timeoutMs = 10_000): Promise<void> {
@@ -288,9 +319,21 @@ describe('FifoSource', () => {
   });
 
   test('stop() is idempotent and leaves no handle open', async () => {
-    const { src } = make();
+    const clock = new FakeClock();
+    const fifo = path.join(dir, 'notify.fifo');
+    const src = fifoSource({ path: fifo }, sourceEnv({ apply: () => undefined }, { clock, log: silentLogger() }, 'fifo'));
+    sources.push(src);
+    const watches = inotifyWatches();
     await src.start();
+    // What start() holds, so that the checks after stop() can see a leak: the FIFO open, the
+    // directory watch, the periodic check.
+    expect(fdsOn(fifo)).toBe(1);
+    expect(inotifyWatches()).toBe(watches + 1);
+    expect(clock.pending()).toBe(1);
     await src.stop();
     await src.stop();
+    expect(fdsOn(fifo)).toBe(0);
+    expect(inotifyWatches()).toBe(watches);
+    expect(clock.pending()).toBe(0);
   });
 });

@@ -6,7 +6,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { systemClock, type Ctx } from '../../../agent/context';
 import { silentLogger } from '../../../agent/logger';
-import { LogSource, logSource, type LogSourceOptions } from '../../../agent/sources/logSource';
+import { logSource, type LogSource, type LogSourceOptions } from '../../../agent/sources/logSource';
+import { sourceEnv } from '../../../agent/sources/source';
 import { DEFAULT_JOURNALCTL_COMMAND } from '../../../agent/sources/journalFollower';
 import type { NodeEvent } from '../../../agent/state/types';
 
@@ -30,7 +31,7 @@ afterEach(async () => {
 
 function make(opts: Partial<LogSourceOptions> = {}) {
   const events: NodeEvent[] = [];
-  const src = logSource({ path: file, checkIntervalMs: 200, ...opts }, ctx, (e) => events.push(e));
+  const src = logSource({ path: file, checkIntervalMs: 200, ...opts }, sourceEnv({ apply: (e) => events.push(e) }, ctx, 'log'));
   sources.push(src);
   return { src, events };
 }
@@ -218,7 +219,7 @@ describe('LogSource (file)', () => {
 });
 
 describe('LogSource (journal)', () => {
-  /** A stand-in journalctl: prints the JSON lines of $FAKE_JOURNAL, records its argv, then waits or exits. */
+  /** A stand-in journalctl: prints the given JSON lines, records its argv and pid, then waits or exits. */
   function fakeJournalctl(lines: Array<object | string>, opts: { exitAfter?: boolean } = {}): string[] {
     const data = path.join(dir, `journal-${Math.random().toString(36).slice(2)}.jsonl`);
     fs.writeFileSync(data, lines.map((l) => (typeof l === 'string' ? l : JSON.stringify(l))).join('\n') + '\n');
@@ -226,6 +227,7 @@ describe('LogSource (journal)', () => {
     fs.writeFileSync(script, `
       const fs = require('fs');
       fs.appendFileSync(${JSON.stringify(path.join(dir, 'argv.log'))}, JSON.stringify(process.argv.slice(2)) + '\\n');
+      fs.appendFileSync(${JSON.stringify(path.join(dir, 'pids.log'))}, process.pid + '\\n');
       process.stdout.write(fs.readFileSync(process.argv[2]));
       if (${opts.exitAfter ? 'true' : 'false'}) { process.stderr.write('Failed to get journal access: oops\\n'); process.exitCode = 1; }
       else setInterval(() => {}, 1000);
@@ -284,7 +286,6 @@ describe('LogSource (journal)', () => {
     const runs = fs.readFileSync(path.join(dir, 'argv.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as string[]);
     expect(runs[0]).not.toContain('--after-cursor=s=1;i=42');
     expect(runs[1]).toContain('--after-cursor=s=1;i=42');
-    expect(src.journalArgv()).toEqual([...cmd, '--after-cursor=s=1;i=42']);
   });
 
   test('journalctl missing: source down with a clear error, start resolves', async () => {
@@ -295,12 +296,33 @@ describe('LogSource (journal)', () => {
     ]);
   });
 
+  /** Whether pid is a process (a zombie counts: a child not reaped is still there). */
+  const exists = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
+      return false;
+    }
+  };
+  const journalctlPids = () => fs.readFileSync(path.join(dir, 'pids.log'), 'utf8').trim().split('\n').map(Number);
+
   test('stop() ends journalctl', async () => {
     const cmd = fakeJournalctl([entry('(VI_1) Entering MASTER STATE')]);
     const { src, events } = make({ path: 'journal', journalctlCommand: cmd });
     await src.start();
     await until('entry', () => transitions(events).length === 1);
-    await src.stop();
-    sources.splice(0);
+    const [pid] = journalctlPids();
+    try {
+      expect(exists(pid)).toBe(true);
+      await src.stop();
+      // stop() resolves once journalctl has exited and been reaped: no process, not even a zombie.
+      expect(exists(pid)).toBe(false);
+      expect(journalctlPids()).toEqual([pid]);
+    } finally {
+      sources.splice(0);
+      if (exists(pid)) process.kill(pid, 'SIGKILL');
+    }
   });
 });

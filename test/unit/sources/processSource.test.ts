@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { processSource } from '../../../agent/sources/processSource';
+import { sourceEnv } from '../../../agent/sources/source';
 import { silentLogger } from '../../../agent/logger';
 import type { NodeEvent } from '../../../agent/state/types';
 import { FakeClock } from '../../helpers/fakeClock';
@@ -15,7 +16,7 @@ test('reports keepalived up/down from the pid file, once per change, and spots z
   const stat = (comm: string, state: string) => writeFileSync(join(proc, String(pid), 'stat'), `${pid} (${comm}) ${state} 1 ${pid} ${pid} 0 -1\n`);
   stat('keepalived', 'S');
   const events: NodeEvent[] = [];
-  const src = processSource({ pidFile, procRoot: proc }, { clock: new FakeClock(), log: silentLogger() }, (e) => events.push(e));
+  const src = processSource({ pidFile, procRoot: proc }, sourceEnv({ apply: (e) => events.push(e) }, { clock: new FakeClock(), log: silentLogger() }, 'process'));
 
   await src.check();
   expect(events.pop()).toMatchObject({ kind: 'keepalived', up: false, reason: expect.stringContaining('missing or holds no pid') });
