@@ -147,7 +147,8 @@ const INSTANCE_IFACE = 'org.keepalived.Vrrp1.Instance';
 // ---------------------------------------------------------------------------------------------
 // small process helpers
 
-function which(cmd: string): string | undefined {
+/** The path of an executable on PATH (or in /usr/sbin, /sbin), or undefined. */
+export function which(cmd: string): string | undefined {
   for (const dir of (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':').concat(['/usr/sbin', '/sbin'])) {
     const p = path.join(dir, cmd);
     try { fs.accessSync(p, fs.constants.X_OK); return p; } catch { /* next */ }
