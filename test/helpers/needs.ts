@@ -1,8 +1,9 @@
 // Tests that need something of the machine (root, a binary, the lab's namespaces), gated in one
 // way: when a need is not met, the tests are registered with describe.skip/test.skip (so jest
 // counts them as skipped, never as passed), their title carries the reason ("[SKIPPED: ...]", which
-// test/run-all.sh lists at the end), and the reason is printed once per file. As root the lab is
-// expected to start: a lab test whose lab cannot start fails instead of skipping.
+// test/run-all.sh lists at the end), and the reason is printed once per file. As root, what
+// `npm test` installs (scripts/setup.sh) must be there: a need marked requiredAsRoot (the lab, say)
+// that is missing makes a failing test instead of a skip.
 import { existsSync } from 'node:fs';
 import { relative } from 'node:path';
 import { labSupported, which } from '../lab/lab';
@@ -11,6 +12,8 @@ import { labSupported, which } from '../lab/lab';
 export interface Need {
   what: string;
   missing?: string;
+  /** As root, missing it is a failure (npm test installs it as root), not a skip. */
+  requiredAsRoot?: boolean;
 }
 
 export const isRoot = (): boolean => typeof process.getuid === 'function' && process.getuid() === 0;
@@ -34,6 +37,9 @@ export const needs = {
   },
 };
 
+/** The same need, but a failure when it is missing as root. */
+export const requiredAsRoot = (n: Need): Need => ({ ...n, requiredAsRoot: true });
+
 /** The path of a command on PATH (or in /usr/sbin, /sbin), or undefined. */
 export const commandPath = which;
 
@@ -47,6 +53,12 @@ export function unmet(list: Need[]): string {
   return list.filter((n) => n.missing).map((n) => n.missing).join('; ');
 }
 
+/** As root: why the needs that must be there are not (undefined when they are, or not root). */
+function missingAsRoot(list: Need[]): string | undefined {
+  const missing = isRoot() ? list.filter((n) => n.missing && n.requiredAsRoot) : [];
+  return missing.length ? `running as root, but ${missing.map((n) => `${n.what} is missing: ${n.missing}`).join('; ')}` : undefined;
+}
+
 const said = new Set<string>();
 
 function testFile(): string {
@@ -58,13 +70,22 @@ function testFile(): string {
 function sayOnce(reason: string, name: string): void {
   if (said.has(reason)) return;
   said.add(reason);
-  console.warn(`\n!!! SKIPPED in ${testFile()}: "${name}" and any other test needing the same: ${reason} !!!\n`);
+  process.stderr.write(`\n!!! SKIPPED in ${testFile()}: "${name}" and any other test needing the same: ${reason} !!!\n\n`);
 }
 
 const skippedTitle = (name: string, reason: string) => `${name} [SKIPPED: ${reason}]`;
 
 /** describe when every need is met; otherwise describe.skip, the reason in its title and printed once. */
 export function describeNeeding(list: Need[], name: string, fn: () => void): void {
+  const fatal = missingAsRoot(list);
+  if (fatal) {
+    describe(name, () => {
+      test('has what it needs', () => {
+        throw new Error(fatal);
+      });
+    });
+    return;
+  }
   const reason = unmet(list);
   if (!reason) return describe(name, fn);
   sayOnce(reason, name);
@@ -73,27 +94,30 @@ export function describeNeeding(list: Need[], name: string, fn: () => void): voi
 
 /** test when every need is met; otherwise test.skip, the reason in its title and printed once. */
 export function testNeeding(list: Need[], name: string, fn: jest.ProvidesCallback, timeoutMs?: number): void {
+  const fatal = missingAsRoot(list);
+  if (fatal) {
+    test(name, () => {
+      throw new Error(fatal);
+    });
+    return;
+  }
   const reason = unmet(list);
   if (!reason) return test(name, fn, timeoutMs);
   sayOnce(reason, name);
   test.skip(skippedTitle(name, reason), fn, timeoutMs);
 }
 
+/** The lab (test/lab/lab.ts) can start here; required as root. */
+export function labNeed(): Need {
+  const lab = labSupported();
+  return requiredAsRoot({ what: 'the lab (network namespaces)', missing: lab.ok ? undefined : lab.why });
+}
+
 /**
- * A describe block on the lab (test/lab/lab.ts), plus any other needs. Not root: skipped as
- * describeNeeding does. As root the lab must be able to start, so a lab that cannot (a missing
- * command) is a failing test saying why, not a skip that would pass `npm test` without the lab.
+ * A describe block on the lab, plus any other needs. Not root: skipped as describeNeeding does. As
+ * root the lab must be able to start, so a lab that cannot (a missing command) is a failing test
+ * saying why, not a skip that would let `npm test` pass without the lab.
  */
 export function describeLab(name: string, fn: () => void, more: Need[] = []): void {
-  const lab = labSupported();
-  const labNeed: Need = { what: 'the lab (network namespaces)', missing: lab.ok ? undefined : lab.why };
-  if (isRoot() && !lab.ok) {
-    describe(name, () => {
-      test('the lab starts', () => {
-        throw new Error(`running as root, but the lab cannot start: ${lab.why}`);
-      });
-    });
-    return;
-  }
-  describeNeeding([labNeed, ...more], name, fn);
+  describeNeeding([labNeed(), ...more], name, fn);
 }
