@@ -7,7 +7,6 @@ import { systemClock } from '../../../agent/context';
 import { silentLogger } from '../../../agent/logger';
 import { checkHook } from '../../../agent/hook/check';
 import type { NodeEvent } from '../../../agent/state/types';
-import { HOOK_PATH } from '../../helpers/hook';
 import { runCli } from '../../helpers/runCli';
 
 const cli = runCli;
