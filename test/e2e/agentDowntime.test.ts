@@ -3,14 +3,11 @@
 // agent persisted its last state. Issue 14, item 6: the agent that comes back counts each
 // transition once and places it at its own time, before its start, never over the live state.
 import { join } from 'node:path';
-import { labSupported, startLab, type Lab, type LabNode } from '../lab/lab';
+import { startLab, type Lab, type LabNode } from '../lab/lab';
 import { sample, startAgents, waitUntil, type LabAgent } from '../lab/agents';
 import { installLabHook } from '../helpers/hook';
 import type { NodeState } from '../../agent/state/types';
-
-const support = labSupported();
-if (!support.ok) console.warn(`\n!!! SKIPPING agent downtime e2e tests: ${support.why}\n`);
-const d = support.ok ? describe : describe.skip;
+import { describeLab } from '../helpers/needs';
 
 jest.setTimeout(120_000);
 
@@ -19,7 +16,7 @@ const toMaster = (m: string) =>
 const timeline = (s: NodeState) => s.timeline.filter((t) => t.iname === 'VI_1');
 const steps = (s: NodeState) => timeline(s).map((t) => `${t.from}->${t.to}`);
 
-d('agent downtime: history from the spool, the FIFO and the log', () => {
+describeLab('agent downtime: history from the spool, the FIFO and the log', () => {
   let lab: Lab;
   let agents: LabAgent[];
 

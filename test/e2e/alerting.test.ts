@@ -3,7 +3,7 @@
 // delivered and nothing accepted twice by a receiver that dedups; a receiver down for a while
 // then up, getting everything in creation order while another receiver was never held up.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ import { coreModule } from '../../agent/wiring/core';
 import { alertingModule } from '../../agent/wiring/alerting';
 import { fingerprint, type Alert } from '../../agent/alerting/alert';
 import { startWebhook, waitFor, type WebhookServer } from '../unit/alerting/servers';
+import { describeNeeding, needs } from '../helpers/needs';
 
 jest.setTimeout(60_000);
 
@@ -49,10 +50,7 @@ ${receivers}
   return file;
 }
 
-const amDescribe = existsSync(AM_BIN) ? describe : describe.skip;
-if (!existsSync(AM_BIN)) console.warn(`SKIPPED: Alertmanager e2e tests need ${AM_BIN} (apt install prometheus-alertmanager)`);
-
-amDescribe('Alertmanager receiver against a real prometheus-alertmanager', () => {
+describeNeeding([needs.file(AM_BIN, 'apt-get install prometheus-alertmanager')], 'Alertmanager receiver against a real prometheus-alertmanager', () => {
   let am: ChildProcess;
   let amUrl: string;
   let dir: string;

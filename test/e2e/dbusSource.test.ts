@@ -10,12 +10,9 @@ import { DumpsSource } from '../../agent/sources/dumpsSource';
 import { pidFileLiveness } from '../../agent/sources/keepalivedPid';
 import { NodeStore } from '../../agent/state/store';
 import { VRRP_STATE_CODE, type NodeEvent, type TransitionEvent } from '../../agent/state/types';
-import { labSupported, startLab, type Lab, type LabNode } from '../lab/lab';
+import { startLab, type Lab, type LabNode } from '../lab/lab';
 import { readFileSync, writeFileSync } from 'fs';
-
-const support = labSupported();
-if (!support.ok) console.warn(`SKIPPED test/e2e/dbusSource.test.ts: ${support.why}`);
-const describeLab = support.ok ? describe : describe.skip;
+import { describeLab } from '../helpers/needs';
 
 jest.setTimeout(60_000);
 

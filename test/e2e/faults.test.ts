@@ -9,14 +9,11 @@ import { join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { createLogger } from '../../agent/logger';
 import { installLabHook } from '../helpers/hook';
-import { labSupported, startLab, type Lab, type LabNode } from '../lab/lab';
+import { startLab, type Lab, type LabNode } from '../lab/lab';
 import { sample, startAgents, waitUntil, type LabAgent } from '../lab/agents';
 import { startInProcessAgent, healthyMasterEvents, testAlert, type InProcessAgent } from '../helpers/inProcessAgent';
 import { startWebhook } from '../unit/alerting/servers';
-
-const support = labSupported();
-if (!support.ok) console.warn(`\n!!! SKIPPING lab fault tests (keepalived/dbus/agent/log/FIFO/outbox): ${support.why}\n`);
-const d = support.ok ? describe : describe.skip;
+import { describeLab } from '../helpers/needs';
 
 jest.setTimeout(240_000);
 
@@ -72,7 +69,7 @@ function hookWrapper(dir: string, node: LabNode): string {
   return file;
 }
 
-d('faults: keepalived, D-Bus, the agent itself (lab)', () => {
+describeLab('faults: keepalived, D-Bus, the agent itself (lab)', () => {
   let lab: Lab;
   let agents: LabAgent[];
   const hookDir = '/run/kw-faults-hooks';
@@ -267,7 +264,7 @@ d('faults: keepalived, D-Bus, the agent itself (lab)', () => {
   });
 });
 
-d('faults: the outbox on a full disk (lab, tmpfs)', () => {
+describeLab('faults: the outbox on a full disk (lab, tmpfs)', () => {
   let lab: Lab;
   let agents: LabAgent[];
   const small = '/run/kw-faults-outbox';

@@ -7,12 +7,10 @@ import { fifoSource, type FifoSource } from '../../agent/sources/fifoSource';
 import { logSource, type LogSource } from '../../agent/sources/logSource';
 import { NodeStore } from '../../agent/state/store';
 import type { NodeEvent } from '../../agent/state/types';
-import { labSupported, startLab, type Lab, type LabNode } from '../lab/lab';
+import { startLab, type Lab, type LabNode } from '../lab/lab';
+import { describeLab } from '../helpers/needs';
 
 jest.setTimeout(90_000);
-const support = labSupported();
-if (!support.ok) console.warn(`\n!!! SKIPPING FIFO/log source e2e tests (test/e2e/fifoLogSources.test.ts): ${support.why} !!!\n`);
-const describeLab = support.ok ? describe : describe.skip;
 
 interface Agent {
   node: LabNode;

@@ -11,15 +11,12 @@
 // test whose notifications lack their incident fails at the first one).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parse, stringify } from 'yaml';
-import { labSupported, startLab, type Lab } from '../lab/lab';
+import { startLab, type Lab } from '../lab/lab';
 import { restartAgentsFresh, sampleSum, shippedDefaults, startPeered, waitUntil, type LabAgent } from '../lab/agents';
 import { alertsOf, hasAlert, startInbox, toMs, type AlertJson, type Inbox, type InboxEntry, type InboxIncident } from '../lab/inbox';
 import { AlertLog } from '../lab/alertLog';
 import { agentKilled, holdFor, keepalivedStopped, nginxFlapping, nginxStopped, partitioned, settled, vrrpFirewalled } from '../lab/scenarios';
-
-const support = labSupported();
-if (!support.ok) console.warn(`\n!!! SKIPPING incidents e2e tests (the receiver's view): ${support.why}\n`);
-const d = support.ok ? describe : describe.skip;
+import { describeLab } from '../helpers/needs';
 
 jest.setTimeout(180_000);
 
@@ -104,7 +101,7 @@ async function reloadWith(agent: LabAgent, edit: (cfg: Record<string, unknown>) 
 
 // ---------------------------------------------------------------------------------------------
 
-d('incidents at the receiver: the pair with its track script, shipped defaults', () => {
+describeLab('incidents at the receiver: the pair with its track script, shipped defaults', () => {
   let lab: Lab;
   let inbox: Inbox;
   let agents: LabAgent[];
@@ -373,7 +370,7 @@ d('incidents at the receiver: the pair with its track script, shipped defaults',
   });
 });
 
-d('incidents at the receiver: flapping (a fresh pair, shipped defaults)', () => {
+describeLab('incidents at the receiver: flapping (a fresh pair, shipped defaults)', () => {
   let lab: Lab;
   let inbox: Inbox;
 
@@ -421,7 +418,7 @@ d('incidents at the receiver: flapping (a fresh pair, shipped defaults)', () => 
   });
 });
 
-d('incidents at the receiver: nginx dying on the VIP holder (no track script, shipped defaults)', () => {
+describeLab('incidents at the receiver: nginx dying on the VIP holder (no track script, shipped defaults)', () => {
   let lab: Lab;
   let inbox: Inbox;
 

@@ -3,12 +3,10 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
-import { startLab, labSupported, Lab } from '../lab/lab';
+import { startLab, Lab } from '../lab/lab';
+import { describeLab } from '../helpers/needs';
 
 jest.setTimeout(60000);
-const support = labSupported();
-if (!support.ok) console.warn(`\n!!! SKIPPING lab e2e tests (test/e2e/lab.test.ts): ${support.why} !!!\n`);
-const describeLab = support.ok ? describe : describe.skip;
 
 function namespaces(prefix: string): string[] {
   const r = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' });

@@ -9,12 +9,9 @@
 //   its Failover alert carries the `outage` line.
 // Latencies are printed, not asserted beyond a generous bound: speed belongs in bench/.
 import * as fs from 'node:fs';
-import { labSupported, startLab, type Lab, type LabNode } from '../lab/lab';
+import { startLab, type Lab, type LabNode } from '../lab/lab';
 import { restartAgentsFresh, sample, startAgents, waitPeered, waitUntil, type LabAgent } from '../lab/agents';
-
-const support = labSupported();
-if (!support.ok) console.warn(`\n!!! SKIPPING nginxFast e2e tests: ${support.why}\n`);
-const d = support.ok ? describe : describe.skip;
+import { describeLab } from '../helpers/needs';
 
 jest.setTimeout(180_000);
 
@@ -24,7 +21,7 @@ interface ApiAlert {
   startsAt: string;
 }
 
-d('nginx death seen in seconds, and the outage of each failover (shipped defaults)', () => {
+describeLab('nginx death seen in seconds, and the outage of each failover (shipped defaults)', () => {
   let lab: Lab;
   let agents: LabAgent[];
   let ka1: LabNode;

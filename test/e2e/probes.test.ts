@@ -5,12 +5,9 @@
 // - nginx stopped on the master: nginx_up 0 and health down within one probe interval;
 // - VRRP blocked on ka2: both hold the VIP, keepwatch_vip_duplicate 1 on both, the other's MAC in the API.
 import type { ChildProcess } from 'node:child_process';
-import { labSupported, startLab, type Lab, type LabNode } from '../lab/lab';
+import { startLab, type Lab, type LabNode } from '../lab/lab';
 import { sample, startAgents, waitUntil, type LabAgent } from '../lab/agents';
-
-const support = labSupported();
-if (!support.ok) console.warn(`\n!!! SKIPPING probes e2e tests: ${support.why}\n`);
-const d = support.ok ? describe : describe.skip;
+import { describeLab } from '../helpers/needs';
 
 jest.setTimeout(120_000);
 
@@ -45,7 +42,7 @@ async function macOf(node: LabNode): Promise<string> {
   return (JSON.parse(r.stdout) as Array<{ address: string }>)[0].address.toLowerCase();
 }
 
-d('probes on the lab', () => {
+describeLab('probes on the lab', () => {
   let lab: Lab;
   let agents: LabAgent[];
 

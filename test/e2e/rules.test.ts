@@ -2,18 +2,15 @@
 // over the lab network, watching real keepalived and nginx. Faults are injected with the lab and
 // the alerts read from each agent's /api/v1/rules. Issue 5's acceptance test.
 // Times printed are measurements (detection latency), not assertions of speed targets.
-import { labSupported, startLab, type Lab, type LabNode } from '../lab/lab';
+import { startLab, type Lab, type LabNode } from '../lab/lab';
 import { restartAgents, startAgents, waitPeered, type LabAgent } from '../lab/agents';
 import { AlertLog } from '../lab/alertLog';
 import type { Alert } from '../../agent/alerting/alert';
-
-const support = labSupported();
-if (!support.ok) console.warn(`\n!!! SKIPPING rules e2e tests: ${support.why}\n`);
-const d = support.ok ? describe : describe.skip;
+import { describeLab } from '../helpers/needs';
 
 jest.setTimeout(180_000);
 
-d('detection rules on the lab', () => {
+describeLab('detection rules on the lab', () => {
   let lab: Lab;
   let agents: LabAgent[];
   let logs: AlertLog[];

@@ -8,14 +8,11 @@
 // config hashes agree until a test makes them differ.
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { labSupported, startLab, type Lab, type LabNode } from '../lab/lab';
+import { startLab, type Lab, type LabNode } from '../lab/lab';
 import { restartAgents, startAgents, waitPeered, waitUntil, type LabAgent } from '../lab/agents';
 import { AlertLog, Pager, sleep } from './variantSupport';
 import type { NodeState } from '../../agent/state/types';
-
-const support = labSupported();
-if (!support.ok) console.warn(`\n!!! SKIPPING cold-standby variant e2e tests: ${support.why}\n`);
-const d = support.ok ? describe : describe.skip;
+import { describeLab } from '../helpers/needs';
 
 jest.setTimeout(120_000);
 
@@ -35,7 +32,7 @@ exit 0
 
 const BROKEN_HOOK = '#!/bin/sh\n# broken: a config-management run emptied it\nexit 1\n';
 
-d('cold standby and preemption', () => {
+describeLab('cold standby and preemption', () => {
   let lab: Lab;
   let agents: LabAgent[];
   let logs: AlertLog[];
