@@ -56,7 +56,7 @@ export function unmet(list: Need[]): string {
 /** As root: why the needs that must be there are not (undefined when they are, or not root). */
 function missingAsRoot(list: Need[]): string | undefined {
   const missing = isRoot() ? list.filter((n) => n.missing && n.requiredAsRoot) : [];
-  return missing.length ? `running as root, but ${missing.map((n) => `${n.what} is missing: ${n.missing}`).join('; ')}` : undefined;
+  return missing.length ? `running as root (as npm test does), this must run, but it cannot: ${missing.map((n) => `${n.what}: ${n.missing}`).join('; ')}` : undefined;
 }
 
 const said = new Set<string>();
