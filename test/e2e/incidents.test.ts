@@ -12,7 +12,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parse, stringify } from 'yaml';
 import { startLab, type Lab } from '../lab/lab';
-import { restartAgentsFresh, sampleSum, shippedDefaults, startPeered, waitUntil, type LabAgent } from '../lab/agents';
+import { restartPeered, sampleSum, shippedDefaults, startPeered, waitUntil, type LabAgent } from '../lab/agents';
 import { alertsOf, hasAlert, startInbox, toMs, type AlertJson, type Inbox, type InboxEntry, type InboxIncident } from '../lab/inbox';
 import { AlertLog } from '../lab/alertLog';
 import { agentKilled, holdFor, keepalivedStopped, nginxFlapping, nginxStopped, partitioned, settled, vrrpFirewalled } from '../lab/scenarios';
@@ -121,7 +121,7 @@ describeLab('incidents at the receiver: the pair with its track script, shipped 
   /** Before each incident: the pair back to normal, agents as freshly installed (no earlier failovers, pages or history). */
   async function normal(): Promise<void> {
     await settled(lab);
-    await restartAgentsFresh(agents);
+    await restartPeered(agents, 'ka1', { wipe: true });
     await sleep(1_000);
   }
 

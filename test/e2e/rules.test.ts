@@ -3,7 +3,7 @@
 // the alerts read from each agent's /api/v1/rules. Issue 5's acceptance test.
 // Times printed are measurements (detection latency), not assertions of speed targets.
 import { startLab, type Lab, type LabNode } from '../lab/lab';
-import { restartAgents, startAgents, waitPeered, type LabAgent } from '../lab/agents';
+import { restartPeered, startPeered, type LabAgent } from '../lab/agents';
 import { AlertLog } from '../lab/alertLog';
 import type { Alert } from '../../agent/alerting/alert';
 import { describeLab } from '../helpers/needs';
@@ -22,7 +22,7 @@ describeLab('detection rules on the lab', () => {
     // The weight file moves priorities for the flapping loop. The FIFO carries keepalived's evidence.
     lab = await startLab({ id: 'rules', trackScript: false, weightFile: true, fifo: true });
     [ka1, ka2] = lab.nodes;
-    agents = await startAgents(lab, {
+    agents = await startPeered(lab, {
       config: () => ({
         // condition_for shortened to keep the test short (a documented knob); flapping as shipped.
         rules: { condition_for: '2s' },
@@ -30,7 +30,6 @@ describeLab('detection rules on the lab', () => {
       }),
     });
     logs = agents.map((a) => new AlertLog(a).start());
-    await waitPeered(agents, 'ka1');
   });
 
   afterAll(async () => {
@@ -151,7 +150,7 @@ describeLab('detection rules on the lab', () => {
     // this failover would be the third MASTER change: Flapping, by design. The old agents first
     // read the last transitions (a line left for the next agent would be stamped at its start).
     await new Promise((r) => setTimeout(r, 3000));
-    await restartAgents(agents, 'ka1');
+    await restartPeered(agents);
     const t0 = Date.now();
     await lab.killKeepalived(ka1, 'SIGKILL');
     try {
@@ -189,7 +188,7 @@ describeLab('detection rules on the lab', () => {
     // Fresh agents: the earlier tests' failovers are within rules.flapping.window (5m). The old
     // agents first read the last transitions (a line left for the next agent would be stamped at its start).
     await new Promise((r) => setTimeout(r, 3000));
-    await restartAgents(agents, 'ka1');
+    await restartPeered(agents);
     const t0 = Date.now();
     const masterAt: number[] = [];
     for (let i = 0; i < 8; i++) {

@@ -7,7 +7,7 @@
 // Steady state raises nothing; each failure is injected on one VRID (nft drops VRRP of one
 // family or of chosen VRIDs only) and must alert for that VRID only, once per pager.
 import { startLab, type Lab, type LabNode } from '../lab/lab';
-import { sample, startAgents, waitPeered, waitUntil, type LabAgent } from '../lab/agents';
+import { sample, startPeered, waitUntil, type LabAgent } from '../lab/agents';
 import { AlertLog, nft, Pager, sleep } from './variantSupport';
 import type { NodeState } from '../../agent/state/types';
 import { describeLab } from '../helpers/needs';
@@ -62,15 +62,13 @@ describeLab('sync group, active-active and IPv6 on one pair', () => {
     lab = await startLab({ id: 'v9multi', confOverride: conf, fifo: true });
     [ka1, ka2] = lab.nodes;
     pager = await Pager.start(lab);
-    agents = await startAgents(lab, {
-      config: () => ({
-        keepalived: { dumps: { method: 'off' } },
-        rules: { sync_group_for: '1s' },
-        alerting: pager.alertingConfig(),
-      }),
+    const config = () => ({
+      keepalived: { dumps: { method: 'off' } },
+      rules: { sync_group_for: '1s' },
+      alerting: pager.alertingConfig(),
     });
+    agents = await startPeered(lab, { config }, { '51': 'ka1', '53': 'ka1', '52': 'ka2', '61/IPv6': 'ka1' }, 25_000);
     logs = agents.map((a) => new AlertLog(a).start());
-    await waitPeered(agents, { '51': 'ka1', '53': 'ka1', '52': 'ka2', '61/IPv6': 'ka1' }, 25_000);
   });
 
   afterAll(async () => {

@@ -5,7 +5,7 @@
 // alerts, and the receiver must get exactly one page per alert; killing the delivering agent
 // hands delivery to the next one.
 import { startLab, type Lab, type LabNode } from '../lab/lab';
-import { sample, startAgents, waitPeered, waitUntil, type LabAgent } from '../lab/agents';
+import { sample, startPeered, waitUntil, type LabAgent } from '../lab/agents';
 import { AlertLog, Pager, sleep } from './variantSupport';
 import { describeLab } from '../helpers/needs';
 
@@ -37,7 +37,7 @@ describeLab('three nodes, zero-config peers, one pager', () => {
     });
     [ka1, ka2, ka3] = lab.nodes;
     pager = await Pager.start(lab);
-    agents = await startAgents(lab, {
+    agents = await startPeered(lab, {
       config: () => ({
         peers: undefined, // zero-config: from keepalived.conf's unicast_peer
         rules: { condition_for: '2s' },
@@ -45,7 +45,6 @@ describeLab('three nodes, zero-config peers, one pager', () => {
       }),
     });
     logs = agents.map((a) => new AlertLog(a).start());
-    await waitPeered(agents, 'ka1');
   });
 
   afterAll(async () => {

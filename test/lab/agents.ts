@@ -224,21 +224,26 @@ export async function waitUntil(fn: () => Promise<unknown> | unknown, timeoutMs:
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? `: ${(lastErr as Error).message}` : ''}`);
 }
 
-/** Starts an agent on every node and waits until they see each other and `master` MASTER: the start of most lab tests. */
-export async function startPeered(lab: Lab, opts: StartAgentsOptions = {}, master = 'ka1'): Promise<LabAgent[]> {
+/**
+ * Starts an agent on every node (or opts.only) and waits until they see each other and `masters`
+ * MASTER (`'ka1'` of every VRID, or by VRID key): the start of most lab tests.
+ */
+export async function startPeered(lab: Lab, opts: StartAgentsOptions = {}, masters: string | Record<string, string> = 'ka1', timeoutMs?: number): Promise<LabAgent[]> {
   const agents = await startAgents(lab, opts);
-  await waitPeered(agents, master);
+  await waitPeered(agents, masters, timeoutMs);
   return agents;
 }
 
 /**
- * Restarts every agent as a fresh install (data dirs emptied: no outbox, history, read positions;
- * no rule memory) and waits until they are peered again: for a test that must not inherit an
- * earlier test's failovers (flapping counts MASTER changes over minutes) or pages.
+ * Restarts every agent at once (their rule memory is lost, as after a reboot) and waits until they
+ * are peered again with `masters` MASTER, as startPeered does. For a test whose scenario must not
+ * count together with an earlier test's, e.g. the MASTER changes within rules.flapping.window (5m)
+ * that would make its failover the third. wipe: as a fresh install, data dirs emptied (no outbox,
+ * history, read positions), for a test that must not inherit an earlier test's pages either.
  */
-export async function restartAgentsFresh(agents: LabAgent[], master = 'ka1'): Promise<void> {
-  await Promise.all(agents.map((a) => a.restart({ wipe: true })));
-  await waitPeered(agents, master);
+export async function restartPeered(agents: LabAgent[], masters: string | Record<string, string> = 'ka1', opts: { wipe?: boolean } = {}): Promise<void> {
+  await Promise.all(agents.map((a) => a.restart({ wipe: opts.wipe })));
+  await waitPeered(agents, masters);
 }
 
 /**
@@ -260,14 +265,4 @@ export async function waitPeered(agents: LabAgent[], masters: string | Record<st
     100,
     `${agents.length} agents peered, MASTER ${typeof masters === 'string' ? masters : JSON.stringify(masters)}`,
   );
-}
-
-/**
- * Restarts every agent at once (their rule memory is lost, as after a reboot) and waits until they
- * are peered again. For a test whose scenario must not count together with an earlier test's,
- * e.g. the MASTER changes within rules.flapping.window (5m) that would make its failover the third.
- */
-export async function restartAgents(agents: LabAgent[], masters: string | Record<string, string>): Promise<void> {
-  await Promise.all(agents.map((a) => a.restart()));
-  await waitPeered(agents, masters);
 }
