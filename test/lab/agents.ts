@@ -8,6 +8,10 @@ import { basename, join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { keepalivedSchema } from '../../agent/config/schema';
 import type { Lab, LabNode } from './lab';
+import { waitFor } from '../helpers/wait';
+
+/** The agent waitHealthy waits for has exited: waiting longer cannot help. */
+class AgentExited extends Error {}
 
 export const AGENT_PORT = 9723;
 export const LAB_PEER_TOKEN = 'lab-peer-token-0123456789';
@@ -92,18 +96,13 @@ export function labAgentConfig(lab: Lab, node: LabNode, fifo: boolean): Record<s
 }
 
 async function waitHealthy(url: string, proc: ChildProcess, logFile: string, timeoutMs = 15_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (proc.exitCode !== null) throw new Error(`agent exited with ${proc.exitCode}; see ${logFile}`);
-    try {
-      const r = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(500) });
-      if (r.ok) return;
-    } catch {
-      /* not up yet */
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`agent at ${url} not healthy within ${timeoutMs} ms; see ${logFile}`);
+  await waitFor(
+    async () => {
+      if (proc.exitCode !== null) throw new AgentExited(`agent exited with ${proc.exitCode}; see ${logFile}`);
+      return (await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(500) })).ok;
+    },
+    { timeoutMs, stepMs: 50, what: `agent at ${url} healthy (see ${logFile})`, stopOn: (e) => e instanceof AgentExited },
+  );
 }
 
 export async function startAgent(lab: Lab, node: LabNode, opts: StartAgentsOptions = {}): Promise<LabAgent> {
@@ -209,19 +208,9 @@ export function sampleSum(metrics: string, name: string, labels: Record<string, 
   return sum;
 }
 
-/** Polls fn until it returns a truthy value or the time runs out; resolves with Date.now() when it did. */
+/** Polls fn until it returns a truthy value or the time runs out (waitFor of test/helpers/wait.ts); resolves with Date.now() when it did. */
 export async function waitUntil(fn: () => Promise<unknown> | unknown, timeoutMs: number, stepMs = 25, what = 'condition'): Promise<number> {
-  const end = Date.now() + timeoutMs;
-  let lastErr: unknown;
-  while (Date.now() < end) {
-    try {
-      if (await fn()) return Date.now();
-    } catch (e) {
-      lastErr = e;
-    }
-    await new Promise((r) => setTimeout(r, stepMs));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? `: ${(lastErr as Error).message}` : ''}`);
+  return waitFor(async () => ((await fn()) ? Date.now() : false), { timeoutMs, stepMs, what });
 }
 
 /**

@@ -7,6 +7,7 @@ import { spawn as cpSpawn, spawnSync, execFile, ChildProcess } from 'node:child_
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
+import { waitFor as waitUntilValue } from '../helpers/wait';
 
 export type LabState = 'MASTER' | 'BACKUP' | 'FAULT';
 
@@ -180,8 +181,6 @@ async function must(cmd: string[], opts?: ExecOptions): Promise<string> {
   return r.stdout;
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
 function pidAlive(pid: number): boolean {
   try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
 }
@@ -211,14 +210,9 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   try { process.kill(-child.pid, signal); } catch { try { process.kill(child.pid, signal); } catch { /* gone */ } }
 }
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs: number, everyMs = 20): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v as T;
-    if (Date.now() > deadline) throw new Error(`lab: timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
+/** waitFor of test/helpers/wait.ts in the lab's argument order. */
+function waitFor<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs: number, everyMs = 20): Promise<T> {
+  return waitUntilValue(fn, { what: `lab: ${what}`, timeoutMs, stepMs: everyMs });
 }
 
 function tail(file: string, lines = 15): string {
