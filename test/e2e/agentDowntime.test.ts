@@ -8,6 +8,7 @@ import { sample, startAgents, waitUntil, type LabAgent } from '../lab/agents';
 import { installLabHook } from '../helpers/hook';
 import type { NodeState } from '../../agent/state/types';
 import { describeLab } from '../helpers/needs';
+import { sleep } from '../helpers/wait';
 
 jest.setTimeout(120_000);
 
@@ -62,13 +63,13 @@ describeLab('agent downtime: history from the spool, the FIFO and the log', () =
     await lab.waitForState(ka2, 'BACKUP');
     await waitUntil(async () => (await a2.getJson<NodeState>('/api/v1/state')).instances.VI_1?.state === 'BACKUP', 10_000, 50, 'ka2 agent BACKUP');
     // The agent persists its last state every few seconds while it runs: let it see BACKUP settle.
-    await new Promise((r) => setTimeout(r, 1500));
+    await sleep(1500);
     await a2.stop('SIGKILL');
     const killedAt = Date.now();
     await lab.killKeepalived(ka1, 'SIGKILL');
     const masterAt = await lab.waitForState(ka2, 'MASTER', 15_000);
     // Let keepalived's hook spool the record and its log line be written.
-    await new Promise((r) => setTimeout(r, 1000));
+    await sleep(1000);
     await a2.restart();
     await waitUntil(async () => toMaster(await a2.metrics()) >= 1, 20_000, 100, 'keepwatch_vrrp_transitions_total{to="MASTER"} on ka2');
     // Every backlog is in by now (the counter waits for them): still one.

@@ -13,6 +13,7 @@ import { VRRP_STATE_CODE, type NodeEvent, type TransitionEvent } from '../../age
 import { startLab, type Lab, type LabNode } from '../lab/lab';
 import { readFileSync, writeFileSync } from 'fs';
 import { describeLab } from '../helpers/needs';
+import { sleep } from '../helpers/wait';
 
 jest.setTimeout(60_000);
 
@@ -31,7 +32,7 @@ async function waitFor<T>(what: string, fn: () => T | undefined | false, timeout
     const v = fn();
     if (v !== undefined && v !== false) return v;
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
+    await sleep(20);
   }
 }
 
@@ -117,7 +118,7 @@ describeLab('DbusSource + DumpsSource on a real keepalived and dbus-daemon', () 
   test('failover and failback arrive as signals (transition events), measured against dbus-monitor', async () => {
     const [a1, a2] = agents;
     const mons = agents.map((a) => monitor(a.node));
-    await new Promise((r) => setTimeout(r, 300)); // monitors attached
+    await sleep(300); // monitors attached
     const startIdx = agents.map((a) => a.events.length);
     // keepalived's own clock of the transition (vrrp->last_transition, in the JSON dump) against
     // the moment the MASTER transition event was emitted: the whole keepalived -> agent path.
@@ -136,7 +137,7 @@ describeLab('DbusSource + DumpsSource on a real keepalived and dbus-daemon', () 
       await waitFor('node 1 MASTER again', () => inst(a1).state === 'MASTER' && inst(a2).state === 'BACKUP', 20_000);
       await sinceKeepalived(a1);
     }
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
     mons.forEach((m) => m.stop());
     agents.forEach((a, i) => {
       const transitions = a.events.slice(startIdx[i]).filter((e): e is TransitionEvent & { emittedAt: number } => e.kind === 'transition');

@@ -14,6 +14,7 @@ import { sample, startAgents, startPeered, waitUntil, type LabAgent } from '../l
 import { startInProcessAgent, healthyMasterEvents, testAlert, type InProcessAgent } from '../helpers/inProcessAgent';
 import { startWebhook } from '../unit/alerting/servers';
 import { describeLab } from '../helpers/needs';
+import { sleep } from '../helpers/wait';
 
 jest.setTimeout(240_000);
 
@@ -24,7 +25,6 @@ const RECEIVER_PORT = 9098;
 const STATE_CODE: Record<string, number> = { INIT: 0, BACKUP: 1, MASTER: 2, FAULT: 3, STOP: 98, DELETED: 97 };
 
 const vrrpState = (m: string) => sample(m, 'keepalived_vrrp_state', { iname: 'VI_1', intf: 'eth0', vrid: '51', ip_address: '192.0.2.100' });
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** keepalived's own view of a node: its D-Bus state, or STOP when it does not run. */
 async function keepalivedCode(lab: Lab, n: LabNode): Promise<number | undefined> {

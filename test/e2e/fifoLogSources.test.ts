@@ -9,6 +9,7 @@ import { NodeStore } from '../../agent/state/store';
 import type { NodeEvent } from '../../agent/state/types';
 import { startLab, type Lab, type LabNode } from '../lab/lab';
 import { describeLab } from '../helpers/needs';
+import { sleep } from '../helpers/wait';
 
 jest.setTimeout(90_000);
 
@@ -27,7 +28,7 @@ async function until(what: string, cond: () => boolean, timeoutMs = 15_000): Pro
   const met = () => { try { return cond(); } catch { return false; } };
   while (!met()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
+    await sleep(20);
   }
 }
 
@@ -111,7 +112,7 @@ describeLab('FIFO and log sources on real keepalived', () => {
     const [a1, a2] = agents;
     fs.unlinkSync(a2.node.fifoPath);
     await until('ka2 FIFO re-created', () => fs.existsSync(a2.node.fifoPath) && fs.statSync(a2.node.fifoPath).isFIFO());
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
     // keepalived on ka2 still holds the deleted FIFO: its takeover line must still arrive.
     await lab.killKeepalived(a1.node, 'SIGTERM');
     await until('ka2 MASTER through the deleted FIFO', () => lastState(a2.fifoEvents) === 'MASTER');

@@ -17,10 +17,10 @@ import { alertsOf, hasAlert, startInbox, toMs, type AlertJson, type Inbox, type 
 import { AlertLog } from '../lab/alertLog';
 import { agentKilled, holdFor, keepalivedStopped, nginxFlapping, nginxStopped, partitioned, settled, vrrpFirewalled } from '../lab/scenarios';
 import { describeLab } from '../helpers/needs';
+import { sleep } from '../helpers/wait';
 
 jest.setTimeout(180_000);
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 /** After the last notification a test expects, how long it keeps listening for a duplicate. */
 const TAIL_MS = 6_000;
 /** An incident ends 10 s after its last change; its resolved notice may then wait for group_interval (10 s). */

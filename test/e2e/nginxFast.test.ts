@@ -12,6 +12,7 @@ import * as fs from 'node:fs';
 import { startLab, type Lab, type LabNode } from '../lab/lab';
 import { restartPeered, sample, startPeered, waitUntil, type LabAgent } from '../lab/agents';
 import { describeLab } from '../helpers/needs';
+import { sleep } from '../helpers/wait';
 
 jest.setTimeout(180_000);
 
@@ -37,7 +38,7 @@ describeLab('nginx death seen in seconds, and the outage of each failover (shipp
     while (Date.now() < end) {
       const x = await nginxDown(a, a.node.name);
       if (x) seen.push(x);
-      await new Promise((r) => setTimeout(r, 50));
+      await sleep(50);
     }
     return seen;
   }

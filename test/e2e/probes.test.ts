@@ -8,6 +8,7 @@ import type { ChildProcess } from 'node:child_process';
 import { startLab, type Lab, type LabNode } from '../lab/lab';
 import { sample, startAgents, waitUntil, type LabAgent } from '../lab/agents';
 import { describeLab } from '../helpers/needs';
+import { sleep } from '../helpers/wait';
 
 jest.setTimeout(120_000);
 
@@ -104,7 +105,7 @@ describeLab('probes on the lab', () => {
     const w1 = watchVip(ka1);
     const w2 = watchVip(ka2);
     try {
-      await new Promise((r) => setTimeout(r, 300)); // monitors listening
+      await sleep(300); // monitors listening
       // Poll from before the kill: keepalived drops the VIP while it shuts down, before killKeepalived returns.
       const watching = Promise.all([
         until(async () => bound(await a1.metrics()) === 0, 15_000, 10, 'ka1 agent: VIP gone'),
@@ -202,7 +203,7 @@ describeLab('probes on the lab', () => {
         }]));
       }));
     const before = await read();
-    await new Promise((r) => setTimeout(r, 12_000)); // idle: only the probes' own schedules run
+    await sleep(12_000); // idle: only the probes' own schedules run
     const after = await read();
     const lines: string[] = [];
     agents.forEach((a, i) => {

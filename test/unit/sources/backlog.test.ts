@@ -13,6 +13,7 @@ import { logSource, type LogSource, type LogSourceOptions } from '../../../agent
 import { ReadPositionFile } from '../../../agent/sources/readPosition';
 import type { NodeEvent, TransitionEvent } from '../../../agent/state/types';
 import { FakeClock } from '../../helpers/fakeClock';
+import { sleep } from '../../helpers/wait';
 
 jest.setTimeout(30_000);
 
@@ -34,7 +35,7 @@ async function until(what: string, cond: () => boolean, timeoutMs = 10_000): Pro
   const end = Date.now() + timeoutMs;
   while (!cond()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
+    await sleep(10);
   }
 }
 
