@@ -13,7 +13,7 @@ import { VRRP_STATE_CODE, type NodeEvent, type TransitionEvent } from '../../age
 import { startLab, type Lab, type LabNode } from '../lab/lab';
 import { readFileSync, writeFileSync } from 'fs';
 import { describeLab } from '../helpers/needs';
-import { sleep } from '../helpers/wait';
+import { sleep, waitFor as waitUntilValue } from '../helpers/wait';
 
 jest.setTimeout(60_000);
 
@@ -26,15 +26,7 @@ interface Agent {
   dbus: DbusSource;
 }
 
-async function waitFor<T>(what: string, fn: () => T | undefined | false, timeoutMs = 15_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
+const waitFor = <T>(what: string, fn: () => T | undefined | false, timeoutMs = 15_000) => waitUntilValue(fn, { what, timeoutMs, stepMs: 20 });
 
 /** dbus-monitor on a node's bus: the reference time of each VrrpStatusChange. */
 function monitor(node: LabNode): { records: Array<{ time: number; path: string; code: number }>; stop(): void } {

@@ -9,7 +9,7 @@ import { NodeStore } from '../../agent/state/store';
 import type { NodeEvent } from '../../agent/state/types';
 import { startLab, type Lab, type LabNode } from '../lab/lab';
 import { describeLab } from '../helpers/needs';
-import { sleep } from '../helpers/wait';
+import { sleep, waitFor } from '../helpers/wait';
 
 jest.setTimeout(90_000);
 
@@ -22,15 +22,8 @@ interface Agent {
   logEvents: NodeEvent[];
 }
 
-async function until(what: string, cond: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  // A condition that throws (a file caught between rename and re-creation) is not met yet.
-  const met = () => { try { return cond(); } catch { return false; } };
-  while (!met()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
+// A condition that throws (a file caught between rename and re-creation) is not met yet: waitFor retries it.
+const until = (what: string, cond: () => boolean, timeoutMs = 15_000) => waitFor(cond, { what, timeoutMs, stepMs: 20 });
 
 const lastState = (evs: NodeEvent[], iname = 'VI_1') => {
   const t = evs.filter((e) => e.kind === 'transition' && e.iname === iname);

@@ -13,7 +13,7 @@ import { logSource, type LogSource, type LogSourceOptions } from '../../../agent
 import { ReadPositionFile } from '../../../agent/sources/readPosition';
 import type { NodeEvent, TransitionEvent } from '../../../agent/state/types';
 import { FakeClock } from '../../helpers/fakeClock';
-import { sleep } from '../../helpers/wait';
+import { waitFor } from '../../helpers/wait';
 
 jest.setTimeout(30_000);
 
@@ -31,13 +31,7 @@ afterEach(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-async function until(what: string, cond: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
+const until = (what: string, cond: () => boolean, timeoutMs = 10_000) => waitFor(cond, { what, timeoutMs, stepMs: 10 });
 
 const transitions = (evs: NodeEvent[]) => evs.filter((e): e is TransitionEvent => e.kind === 'transition');
 

@@ -8,7 +8,7 @@ import { NodeStore } from '../../../agent/state/store';
 import type { NodeEvent } from '../../../agent/state/types';
 import { FakeKeepalivedBus } from '../../helpers/fakeKeepalivedBus';
 import { PrivateDbus } from '../../helpers/privateDbus';
-import { sleep } from '../../helpers/wait';
+import { sleep, waitFor as waitUntilValue } from '../../helpers/wait';
 
 describe('helpers', () => {
   test('parseInstancePath', () => {
@@ -39,15 +39,7 @@ const describeBus = haveDbus ? describe : describe.skip;
 const P1 = '/org/keepalived/Vrrp1/Instance/eth0/51/IPv4';
 const P2 = '/org/keepalived/Vrrp1/Instance/eth0_100/52/IPv6';
 
-async function waitFor<T>(what: string, fn: () => T | undefined | false, timeoutMs = 5000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
+const waitFor = <T>(what: string, fn: () => T | undefined | false, timeoutMs = 5000) => waitUntilValue(fn, { what, timeoutMs, stepMs: 10 });
 
 describeBus('DbusSource on a private dbus-daemon', () => {
   let daemon: PrivateDbus;
