@@ -11,6 +11,7 @@ import { systemClock } from '../agent/context';
 import { silentLogger } from '../agent/logger';
 import { fifoSource } from '../agent/sources/fifoSource';
 import { sourceEnv } from '../agent/sources/source';
+import { sleep } from '../test/helpers/wait';
 
 async function main(): Promise<void> {
   const N = Number(process.argv[2] ?? 10_000);
@@ -52,7 +53,7 @@ async function main(): Promise<void> {
   });
   const { dropped, writeMs } = JSON.parse(out) as { dropped: number; writeMs: number };
   const deadline = Date.now() + 60_000;
-  while (received + dropped < N && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  while (received + dropped < N && Date.now() < deadline) await sleep(10);
   const drainMs = lastAt - t0;
   const rssAfter = process.memoryUsage().rss;
   await src.stop();

@@ -25,7 +25,7 @@
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { startLab, type Lab } from '../test/lab/lab';
-import { restartAgentsFresh, shippedDefaults, startPeered, type LabAgent } from '../test/lab/agents';
+import { restartPeered, shippedDefaults, startPeered, type LabAgent } from '../test/lab/agents';
 import { alertNames, groupIncidents, INBOX_PORT, startInbox, type Inbox, type InboxEntry } from '../test/lab/inbox';
 import { agentKilled, holdFor, keepalivedStopped, nginxFlapping, nginxStopped, partitioned, settled, vrrpFirewalled } from '../test/lab/scenarios';
 import { startPromPath, type PromPath } from './promPath';
@@ -57,7 +57,7 @@ const SPECS: Spec[] = [
     trackScript: true,
     async run(ctx) {
       const t0 = Date.now();
-      await restartAgentsFresh(ctx.agents);
+      await restartPeered(ctx.agents, 'ka1', { wipe: true });
       return { t0, restoredAt: Date.now() };
     },
   },
@@ -209,7 +209,7 @@ async function main(): Promise<void> {
       const ctx: Ctx = { lab, agents, holdMs: hold > 0 ? hold * 1000 : undefined };
       for (const spec of mine) {
         await settled(lab);
-        if (spec.key !== 'start') await restartAgentsFresh(ctx.agents);
+        if (spec.key !== 'start') await restartPeered(ctx.agents, 'ka1', { wipe: true });
         prom = await startPromPath(lab, `http://127.0.0.1:${INBOX_PORT}/am`);
         await sleep(2_000);
         const { t0, restoredAt } = await spec.run(ctx);

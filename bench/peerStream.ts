@@ -19,6 +19,7 @@ import { PeerServer } from '../agent/peers/peerServer';
 import { NodeStore } from '../agent/state/store';
 import { waitFor } from '../test/helpers/wait';
 import { fmt, opt, runMain, summary, writeResult } from './lib';
+import { sleep } from '../test/helpers/wait';
 
 const TOKEN = 'peer-token-0123456789abcdef';
 const log = silentLogger();
@@ -67,7 +68,7 @@ async function changeLatency(changes: number, timeoutMs: number, tls?: TlsConfig
       });
       lat.push(performance.now() - t0);
       // Past the server's coalescing, so that each change is sent on its own.
-      await new Promise((r) => setTimeout(r, 60));
+      await sleep(60);
     }
     return lat;
   } finally {

@@ -14,7 +14,7 @@
 //
 // Run (root): npx tsx bench/preemptionOverlap.ts [--preemption-rounds=10] [--hold=500ms] [--poll=10]
 import { startLab, cleanupIdSync, type Lab, type LabNode } from '../test/lab/lab';
-import { startAgents, waitPeered, waitUntil, type LabAgent } from '../test/lab/agents';
+import { startPeered, waitUntil, type LabAgent } from '../test/lab/agents';
 import { RECEIVER_PORT, received, startReceiver } from './labReceiver';
 import { watchSignals, type Signal } from './dbusSignals';
 import { fmt, opt, requireRoot, runMain, sleep, summary, table, writeResult } from './lib';
@@ -88,14 +88,12 @@ async function main(): Promise<void> {
     lab = await startLab({ id, weightFile: true });
     const [ka1, ka2] = lab.nodes;
     const recvFile = await startReceiver(lab);
-    const agents = await startAgents(lab, {
-      config: () => ({
-        log: { level: 'warn' },
-        rules: { split_brain_for: hold, event_hold: '5s', flapping: { changes: 1000 } },
-        alerting: { route: { receiver: 'bench' }, receivers: [{ name: 'bench', type: 'webhook', url: `http://192.0.2.50:${RECEIVER_PORT}/kw` }] },
-      }),
+    const config = () => ({
+      log: { level: 'warn' },
+      rules: { split_brain_for: hold, event_hold: '5s', flapping: { changes: 1000 } },
+      alerting: { route: { receiver: 'bench' }, receivers: [{ name: 'bench', type: 'webhook', url: `http://192.0.2.50:${RECEIVER_PORT}/kw` }] },
     });
-    await waitPeered(agents, 'ka1', 30_000);
+    const agents = await startPeered(lab, { config }, 'ka1', 30_000);
     const signals: Signal[] = [];
     for (const n of lab.nodes) watchSignals(n, signals);
     const views = watchViews(agents, pollMs);

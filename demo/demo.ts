@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { startLab, type Lab } from '../test/lab/lab';
 import { startAgents, waitUntil, type LabAgent } from '../test/lab/agents';
+import { sleep } from '../test/helpers/wait';
 
 const args = process.argv.slice(2);
 const once = args.includes('--once');
@@ -14,7 +15,6 @@ const REPO = resolve(__dirname, '..');
 
 const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
 const say = (s: string) => process.stdout.write(`\n${bold('== ' + s)}\n`);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let lab: Lab | undefined;
 let stopping = false;

@@ -1,18 +1,15 @@
 // The agent end to end on the real lab: one agent per node in the node's namespace, reading its
 // keepalived over D-Bus, the FIFO it owns and the log. Issue 3's acceptance test.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { labSupported, startLab, type Lab } from '../lab/lab';
+import { startLab, type Lab } from '../lab/lab';
 import { sample, startAgents, waitUntil, type LabAgent } from '../lab/agents';
-
-const support = labSupported();
-if (!support.ok) console.warn(`\n!!! SKIPPING agent e2e tests: ${support.why}\n`);
-const d = support.ok ? describe : describe.skip;
+import { describeLab } from '../helpers/needs';
 
 jest.setTimeout(120_000);
 
 const vrrpState = (m: string, intf = 'eth0') => sample(m, 'keepalived_vrrp_state', { iname: 'VI_1', intf, vrid: '51', ip_address: '192.0.2.100' });
 
-d('keepwatch agent on the lab', () => {
+describeLab('keepwatch agent on the lab', () => {
   let lab: Lab;
   let agents: LabAgent[];
 

@@ -3,14 +3,12 @@
 // agent persisted its last state. Issue 14, item 6: the agent that comes back counts each
 // transition once and places it at its own time, before its start, never over the live state.
 import { join } from 'node:path';
-import { labSupported, startLab, type Lab, type LabNode } from '../lab/lab';
+import { startLab, type Lab, type LabNode } from '../lab/lab';
 import { sample, startAgents, waitUntil, type LabAgent } from '../lab/agents';
 import { installLabHook } from '../helpers/hook';
 import type { NodeState } from '../../agent/state/types';
-
-const support = labSupported();
-if (!support.ok) console.warn(`\n!!! SKIPPING agent downtime e2e tests: ${support.why}\n`);
-const d = support.ok ? describe : describe.skip;
+import { describeLab } from '../helpers/needs';
+import { sleep } from '../helpers/wait';
 
 jest.setTimeout(120_000);
 
@@ -19,7 +17,7 @@ const toMaster = (m: string) =>
 const timeline = (s: NodeState) => s.timeline.filter((t) => t.iname === 'VI_1');
 const steps = (s: NodeState) => timeline(s).map((t) => `${t.from}->${t.to}`);
 
-d('agent downtime: history from the spool, the FIFO and the log', () => {
+describeLab('agent downtime: history from the spool, the FIFO and the log', () => {
   let lab: Lab;
   let agents: LabAgent[];
 
@@ -66,13 +64,13 @@ d('agent downtime: history from the spool, the FIFO and the log', () => {
     await lab.waitForState(ka2, 'BACKUP');
     await waitUntil(async () => (await a2.getJson<NodeState>('/api/v1/state')).instances.VI_1?.state === 'BACKUP', 10_000, 50, 'ka2 agent BACKUP');
     // The agent persists its last state every few seconds while it runs: let it see BACKUP settle.
-    await new Promise((r) => setTimeout(r, 1500));
+    await sleep(1500);
     await a2.stop('SIGKILL');
     const killedAt = Date.now();
     await lab.killKeepalived(ka1, 'SIGKILL');
     const masterAt = await lab.waitForState(ka2, 'MASTER', 15_000);
     // Let keepalived's hook spool the record and its log line be written.
-    await new Promise((r) => setTimeout(r, 1000));
+    await sleep(1000);
     await a2.restart();
     await waitUntil(async () => toMaster(await a2.metrics()) >= 1, 20_000, 100, 'keepwatch_vrrp_transitions_total{to="MASTER"} on ka2');
     // Every backlog is in by now (the counter waits for them): still one.

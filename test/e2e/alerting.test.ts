@@ -3,7 +3,7 @@
 // delivered and nothing accepted twice by a receiver that dedups; a receiver down for a while
 // then up, getting everything in creation order while another receiver was never held up.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,8 @@ import { coreModule } from '../../agent/wiring/core';
 import { alertingModule } from '../../agent/wiring/alerting';
 import { fingerprint, type Alert } from '../../agent/alerting/alert';
 import { startWebhook, waitFor, type WebhookServer } from '../unit/alerting/servers';
+import { describeNeeding, needs } from '../helpers/needs';
+import { sleep } from '../helpers/wait';
 
 jest.setTimeout(60_000);
 
@@ -49,10 +51,7 @@ ${receivers}
   return file;
 }
 
-const amDescribe = existsSync(AM_BIN) ? describe : describe.skip;
-if (!existsSync(AM_BIN)) console.warn(`SKIPPED: Alertmanager e2e tests need ${AM_BIN} (apt install prometheus-alertmanager)`);
-
-amDescribe('Alertmanager receiver against a real prometheus-alertmanager', () => {
+describeNeeding([needs.file(AM_BIN, 'apt-get install prometheus-alertmanager')], 'Alertmanager receiver against a real prometheus-alertmanager', () => {
   let am: ChildProcess;
   let amUrl: string;
   let dir: string;
@@ -73,7 +72,7 @@ amDescribe('Alertmanager receiver against a real prometheus-alertmanager', () =>
         /* not up yet */
       }
       if (Date.now() > end || am.exitCode !== null) throw new Error(`alertmanager did not start: ${amLog}`);
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
     }
   });
   afterAll(async () => {
@@ -100,7 +99,7 @@ amDescribe('Alertmanager receiver against a real prometheus-alertmanager', () =>
           list = await amAlerts();
           if (cond()) return;
           if (Date.now() > end) throw new Error(`timed out: ${what}: ${JSON.stringify(list)}`);
-          await new Promise((r) => setTimeout(r, 100));
+          await sleep(100);
         }
       }
       await poll(() => list.length === 2, 'both alerts');
@@ -190,14 +189,14 @@ describe('durability', () => {
     await waitFor(() => hook.requests.length >= 5, { timeoutMs: 20_000, what: 'some deliveries' });
     await kill9(b.child);
     const atKill = hook.requests.length;
-    await new Promise((r) => setTimeout(r, 300)); // the receiver still answers the request in flight at the kill
+    await sleep(300); // the receiver still answers the request in flight at the kill
     expect(hook.requests.length).toBe(atKill); // really dead: nothing more was sent
     expect(hook.accepted.length).toBeLessThan(N);
     // 3. Restart: the outbox sends what is pending; the notification log keeps it from paging again.
     hook.delayMs = 0;
     await startChild(cfg, N);
     await waitFor(() => hook.accepted.length >= N, { timeoutMs: 30_000, what: `all ${N} delivered` });
-    await new Promise((r) => setTimeout(r, 1000)); // anything more would arrive now
+    await sleep(1000); // anything more would arrive now
     const vrids = hook.accepted.map((p) => Number(p.groupLabels.vrid)).sort((x, y) => x - y);
     expect(vrids).toEqual([...Array(N).keys()]); // each alert paged exactly once (a new key for an old page would show twice here)
     // At least once: the only possible duplicate is the one in flight at the kill, dropped by the receiver by key.
@@ -224,13 +223,13 @@ describe('durability', () => {
       for (let i = 0; i < N; i++) {
         daemon.hubs.alerts.publish(alert({ alertname: 'Down', vrid: String(i), severity: 'critical' }));
         published.push(Date.now());
-        await new Promise((r) => setTimeout(r, 50));
+        await sleep(50);
       }
       await waitFor(() => other.accepted.length === N, { timeoutMs: 10_000, what: 'steady receiver' });
       const steadyLag = other.requests.map((r, i) => r.at - published[i]);
       expect(Math.max(...steadyLag)).toBeLessThan(1000);
       expect(hook.accepted).toHaveLength(0);
-      await new Promise((r) => setTimeout(r, 2000)); // "2 minutes", shortened
+      await sleep(2000); // "2 minutes", shortened
       const metrics = (await daemon.scrape()).body;
       expect(metrics).toMatch(/^keepwatch_notifications_queue_depth\{receiver="flaky"\} 20$/m);
       expect(metrics).toMatch(/^keepwatch_notifications_retries_total\{receiver="flaky"\} [1-9]/m);

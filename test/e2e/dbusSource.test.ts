@@ -11,12 +11,10 @@ import { sourceEnv } from '../../agent/sources/source';
 import { pidFileLiveness } from '../../agent/sources/keepalivedPid';
 import { NodeStore } from '../../agent/state/store';
 import { VRRP_STATE_CODE, type NodeEvent, type TransitionEvent } from '../../agent/state/types';
-import { labSupported, startLab, type Lab, type LabNode } from '../lab/lab';
+import { startLab, type Lab, type LabNode } from '../lab/lab';
 import { readFileSync, writeFileSync } from 'fs';
-
-const support = labSupported();
-if (!support.ok) console.warn(`SKIPPED test/e2e/dbusSource.test.ts: ${support.why}`);
-const describeLab = support.ok ? describe : describe.skip;
+import { describeLab } from '../helpers/needs';
+import { sleep, waitFor as waitUntilValue } from '../helpers/wait';
 
 jest.setTimeout(60_000);
 
@@ -29,15 +27,7 @@ interface Agent {
   dbus: DbusSource;
 }
 
-async function waitFor<T>(what: string, fn: () => T | undefined | false, timeoutMs = 15_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const waitFor = <T>(what: string, fn: () => T | undefined | false, timeoutMs = 15_000) => waitUntilValue(fn, { what, timeoutMs, stepMs: 20 });
 
 /** dbus-monitor on a node's bus: the reference time of each VrrpStatusChange. */
 function monitor(node: LabNode): { records: Array<{ time: number; path: string; code: number }>; stop(): void } {
@@ -122,7 +112,7 @@ describeLab('DbusSource + DumpsSource on a real keepalived and dbus-daemon', () 
   test('failover and failback arrive as signals (transition events), measured against dbus-monitor', async () => {
     const [a1, a2] = agents;
     const mons = agents.map((a) => monitor(a.node));
-    await new Promise((r) => setTimeout(r, 300)); // monitors attached
+    await sleep(300); // monitors attached
     const startIdx = agents.map((a) => a.events.length);
     // keepalived's own clock of the transition (vrrp->last_transition, in the JSON dump) against
     // the moment the MASTER transition event was emitted: the whole keepalived -> agent path.
@@ -141,7 +131,7 @@ describeLab('DbusSource + DumpsSource on a real keepalived and dbus-daemon', () 
       await waitFor('node 1 MASTER again', () => inst(a1).state === 'MASTER' && inst(a2).state === 'BACKUP', 20_000);
       await sinceKeepalived(a1);
     }
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
     mons.forEach((m) => m.stop());
     agents.forEach((a, i) => {
       const transitions = a.events.slice(startIdx[i]).filter((e): e is TransitionEvent & { emittedAt: number } => e.kind === 'transition');

@@ -2,15 +2,11 @@
 // the split brain, and no namespace is left behind.
 import { spawn, spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
-import { labSupported } from '../lab/lab';
-
-const support = labSupported();
-if (!support.ok) console.warn(`\n!!! SKIPPING demo e2e test: ${support.why}\n`);
-const d = support.ok ? describe : describe.skip;
+import { describeLab } from '../helpers/needs';
 
 jest.setTimeout(180_000);
 
-d('npm run demo', () => {
+describeLab('npm run demo', () => {
   test('walks through a failover and a split brain, pages arrive, then tears everything down', async () => {
     const repo = resolve(__dirname, '../..');
     const child = spawn(process.execPath, [resolve(repo, 'node_modules/tsx/dist/cli.mjs'), 'demo/demo.ts', '--once', '--id', 'demot'], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -8,12 +8,11 @@ import { logSource, type LogSource } from '../../agent/sources/logSource';
 import { sourceEnv } from '../../agent/sources/source';
 import { NodeStore } from '../../agent/state/store';
 import type { NodeEvent } from '../../agent/state/types';
-import { labSupported, startLab, type Lab, type LabNode } from '../lab/lab';
+import { startLab, type Lab, type LabNode } from '../lab/lab';
+import { describeLab } from '../helpers/needs';
+import { sleep, waitFor } from '../helpers/wait';
 
 jest.setTimeout(90_000);
-const support = labSupported();
-if (!support.ok) console.warn(`\n!!! SKIPPING FIFO/log source e2e tests (test/e2e/fifoLogSources.test.ts): ${support.why} !!!\n`);
-const describeLab = support.ok ? describe : describe.skip;
 
 interface Agent {
   node: LabNode;
@@ -24,15 +23,8 @@ interface Agent {
   logEvents: NodeEvent[];
 }
 
-async function until(what: string, cond: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  // A condition that throws (a file caught between rename and re-creation) is not met yet.
-  const met = () => { try { return cond(); } catch { return false; } };
-  while (!met()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+// A condition that throws (a file caught between rename and re-creation) is not met yet: waitFor retries it.
+const until = (what: string, cond: () => boolean, timeoutMs = 15_000) => waitFor(cond, { what, timeoutMs, stepMs: 20 });
 
 const lastState = (evs: NodeEvent[], iname = 'VI_1') => {
   const t = evs.filter((e) => e.kind === 'transition' && e.iname === iname);
@@ -114,7 +106,7 @@ describeLab('FIFO and log sources on real keepalived', () => {
     const [a1, a2] = agents;
     fs.unlinkSync(a2.node.fifoPath);
     await until('ka2 FIFO re-created', () => fs.existsSync(a2.node.fifoPath) && fs.statSync(a2.node.fifoPath).isFIFO());
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
     // keepalived on ka2 still holds the deleted FIFO: its takeover line must still arrive.
     await lab.killKeepalived(a1.node, 'SIGTERM');
     await until('ka2 MASTER through the deleted FIFO', () => lastState(a2.fifoEvents) === 'MASTER');

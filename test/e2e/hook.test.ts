@@ -3,14 +3,11 @@
 // over its socket (agent up) or from its spool when it starts (agent down).
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { labSupported, startLab, type Lab, type LabNode } from '../lab/lab';
+import { startLab, type Lab, type LabNode } from '../lab/lab';
 import { sample, startAgents, waitUntil, type LabAgent } from '../lab/agents';
 import { installLabHook } from '../helpers/hook';
 import { checkHook } from '../../agent/hook/check';
-
-const support = labSupported();
-if (!support.ok) console.warn(`\n!!! SKIPPING notify hook e2e tests: ${support.why}\n`);
-const d = support.ok ? describe : describe.skip;
+import { describeLab } from '../helpers/needs';
 
 jest.setTimeout(120_000);
 
@@ -24,7 +21,7 @@ const spooled = (n: LabNode) => {
   }
 };
 
-d('keepalived runs the notify hook; the agent gets it', () => {
+describeLab('keepalived runs the notify hook; the agent gets it', () => {
   let lab: Lab;
   let agents: LabAgent[];
 

@@ -11,19 +11,16 @@
 // test whose notifications lack their incident fails at the first one).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parse, stringify } from 'yaml';
-import { labSupported, startLab, type Lab } from '../lab/lab';
-import { restartAgentsFresh, sampleSum, shippedDefaults, startPeered, waitUntil, type LabAgent } from '../lab/agents';
+import { startLab, type Lab } from '../lab/lab';
+import { restartPeered, sampleSum, shippedDefaults, startPeered, waitUntil, type LabAgent } from '../lab/agents';
 import { alertsOf, hasAlert, startInbox, toMs, type AlertJson, type Inbox, type InboxEntry, type InboxIncident } from '../lab/inbox';
 import { AlertLog } from '../lab/alertLog';
 import { agentKilled, holdFor, keepalivedStopped, nginxFlapping, nginxStopped, partitioned, settled, vrrpFirewalled } from '../lab/scenarios';
-
-const support = labSupported();
-if (!support.ok) console.warn(`\n!!! SKIPPING incidents e2e tests (the receiver's view): ${support.why}\n`);
-const d = support.ok ? describe : describe.skip;
+import { describeLab } from '../helpers/needs';
+import { sleep } from '../helpers/wait';
 
 jest.setTimeout(180_000);
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 /** After the last notification a test expects, how long it keeps listening for a duplicate. */
 const TAIL_MS = 6_000;
 /** An incident ends 10 s after its last change; its resolved notice may then wait for group_interval (10 s). */
@@ -104,7 +101,7 @@ async function reloadWith(agent: LabAgent, edit: (cfg: Record<string, unknown>) 
 
 // ---------------------------------------------------------------------------------------------
 
-d('incidents at the receiver: the pair with its track script, shipped defaults', () => {
+describeLab('incidents at the receiver: the pair with its track script, shipped defaults', () => {
   let lab: Lab;
   let inbox: Inbox;
   let agents: LabAgent[];
@@ -124,7 +121,7 @@ d('incidents at the receiver: the pair with its track script, shipped defaults',
   /** Before each incident: the pair back to normal, agents as freshly installed (no earlier failovers, pages or history). */
   async function normal(): Promise<void> {
     await settled(lab);
-    await restartAgentsFresh(agents);
+    await restartPeered(agents, 'ka1', { wipe: true });
     await sleep(1_000);
   }
 
@@ -373,7 +370,7 @@ d('incidents at the receiver: the pair with its track script, shipped defaults',
   });
 });
 
-d('incidents at the receiver: flapping (a fresh pair, shipped defaults)', () => {
+describeLab('incidents at the receiver: flapping (a fresh pair, shipped defaults)', () => {
   let lab: Lab;
   let inbox: Inbox;
 
@@ -421,7 +418,7 @@ d('incidents at the receiver: flapping (a fresh pair, shipped defaults)', () => 
   });
 });
 
-d('incidents at the receiver: nginx dying on the VIP holder (no track script, shipped defaults)', () => {
+describeLab('incidents at the receiver: nginx dying on the VIP holder (no track script, shipped defaults)', () => {
   let lab: Lab;
   let inbox: Inbox;
 

@@ -3,12 +3,11 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
-import { startLab, labSupported, Lab } from '../lab/lab';
+import { startLab, Lab } from '../lab/lab';
+import { describeLab } from '../helpers/needs';
+import { sleep } from '../helpers/wait';
 
 jest.setTimeout(60000);
-const support = labSupported();
-if (!support.ok) console.warn(`\n!!! SKIPPING lab e2e tests (test/e2e/lab.test.ts): ${support.why} !!!\n`);
-const describeLab = support.ok ? describe : describe.skip;
 
 function namespaces(prefix: string): string[] {
   const r = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' });
@@ -177,7 +176,7 @@ describeLab('lab: three nodes', () => {
     await lab.waitForState(ka2, 'MASTER', 10000);
     expect(await lab.states()).toEqual({ ka1: undefined, ka2: 'MASTER', ka3: 'BACKUP' });
     expect(await lab.vipHolders()).toEqual(['ka2']);
-    for (let i = 0; i < 50 && !fifo.lines.includes('INSTANCE "VI_1" MASTER 100'); i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 50 && !fifo.lines.includes('INSTANCE "VI_1" MASTER 100'); i++) await sleep(20);
     expect(fifo.lines).toContain('INSTANCE "VI_1" MASTER 100');
     fifo.close();
   }, 60000);

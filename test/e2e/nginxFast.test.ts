@@ -9,12 +9,10 @@
 //   its Failover alert carries the `outage` line.
 // Latencies are printed, not asserted beyond a generous bound: speed belongs in bench/.
 import * as fs from 'node:fs';
-import { labSupported, startLab, type Lab, type LabNode } from '../lab/lab';
-import { restartAgentsFresh, sample, startAgents, waitPeered, waitUntil, type LabAgent } from '../lab/agents';
-
-const support = labSupported();
-if (!support.ok) console.warn(`\n!!! SKIPPING nginxFast e2e tests: ${support.why}\n`);
-const d = support.ok ? describe : describe.skip;
+import { startLab, type Lab, type LabNode } from '../lab/lab';
+import { restartPeered, sample, startPeered, waitUntil, type LabAgent } from '../lab/agents';
+import { describeLab } from '../helpers/needs';
+import { sleep } from '../helpers/wait';
 
 jest.setTimeout(180_000);
 
@@ -24,7 +22,7 @@ interface ApiAlert {
   startsAt: string;
 }
 
-d('nginx death seen in seconds, and the outage of each failover (shipped defaults)', () => {
+describeLab('nginx death seen in seconds, and the outage of each failover (shipped defaults)', () => {
   let lab: Lab;
   let agents: LabAgent[];
   let ka1: LabNode;
@@ -40,7 +38,7 @@ d('nginx death seen in seconds, and the outage of each failover (shipped default
     while (Date.now() < end) {
       const x = await nginxDown(a, a.node.name);
       if (x) seen.push(x);
-      await new Promise((r) => setTimeout(r, 50));
+      await sleep(50);
     }
     return seen;
   }
@@ -50,8 +48,7 @@ d('nginx death seen in seconds, and the outage of each failover (shipped default
   beforeAll(async () => {
     lab = await startLab({ id: 'ngxfast', trackScript: false });
     [ka1, ka2] = lab.nodes;
-    agents = await startAgents(lab);
-    await waitPeered(agents, 'ka1');
+    agents = await startPeered(lab);
     // Healthy to start with: the health probe through the VIP answers on the holder.
     await waitUntil(async () => sample(await agents[0].metrics(), 'keepwatch_nginx_health_up', { target: `vip:${lab.vip}` }) === 1, 10_000, 100, 'health through the VIP on ka1');
   });
@@ -106,7 +103,7 @@ d('nginx death seen in seconds, and the outage of each failover (shipped default
     test(`keepalived ${signal} on the master: the new master observes keepwatch_failover_duration_seconds and puts the outage in its Failover alert`, async () => {
       // Fresh agents: the earlier failovers of this file (and a preemption back) would otherwise
       // make this takeover the third MASTER change in 5 min, folded into Flapping.
-      await restartAgentsFresh(agents);
+      await restartPeered(agents, 'ka1', { wipe: true });
       const [, a2] = agents;
       const count = async (until: string) => sample(await a2.metrics(), 'keepwatch_failover_duration_seconds_count', { vrid: '51', until }) ?? 0;
       const sum = async (until: string) => sample(await a2.metrics(), 'keepwatch_failover_duration_seconds_sum', { vrid: '51', until }) ?? 0;

@@ -5,12 +5,10 @@
 // - nginx stopped on the master: nginx_up 0 and health down within one probe interval;
 // - VRRP blocked on ka2: both hold the VIP, keepwatch_vip_duplicate 1 on both, the other's MAC in the API.
 import type { ChildProcess } from 'node:child_process';
-import { labSupported, startLab, type Lab, type LabNode } from '../lab/lab';
+import { startLab, type Lab, type LabNode } from '../lab/lab';
 import { sample, startAgents, waitUntil, type LabAgent } from '../lab/agents';
-
-const support = labSupported();
-if (!support.ok) console.warn(`\n!!! SKIPPING probes e2e tests: ${support.why}\n`);
-const d = support.ok ? describe : describe.skip;
+import { describeLab } from '../helpers/needs';
+import { sleep } from '../helpers/wait';
 
 jest.setTimeout(120_000);
 
@@ -45,7 +43,7 @@ async function macOf(node: LabNode): Promise<string> {
   return (JSON.parse(r.stdout) as Array<{ address: string }>)[0].address.toLowerCase();
 }
 
-d('probes on the lab', () => {
+describeLab('probes on the lab', () => {
   let lab: Lab;
   let agents: LabAgent[];
 
@@ -107,7 +105,7 @@ d('probes on the lab', () => {
     const w1 = watchVip(ka1);
     const w2 = watchVip(ka2);
     try {
-      await new Promise((r) => setTimeout(r, 300)); // monitors listening
+      await sleep(300); // monitors listening
       // Poll from before the kill: keepalived drops the VIP while it shuts down, before killKeepalived returns.
       const watching = Promise.all([
         until(async () => bound(await a1.metrics()) === 0, 15_000, 10, 'ka1 agent: VIP gone'),
@@ -205,7 +203,7 @@ d('probes on the lab', () => {
         }]));
       }));
     const before = await read();
-    await new Promise((r) => setTimeout(r, 12_000)); // idle: only the probes' own schedules run
+    await sleep(12_000); // idle: only the probes' own schedules run
     const after = await read();
     const lines: string[] = [];
     agents.forEach((a, i) => {

@@ -2,18 +2,16 @@
 // over the lab network, watching real keepalived and nginx. Faults are injected with the lab and
 // the alerts read from each agent's /api/v1/rules. Issue 5's acceptance test.
 // Times printed are measurements (detection latency), not assertions of speed targets.
-import { labSupported, startLab, type Lab, type LabNode } from '../lab/lab';
-import { restartAgents, startAgents, waitPeered, type LabAgent } from '../lab/agents';
+import { startLab, type Lab, type LabNode } from '../lab/lab';
+import { restartPeered, startPeered, type LabAgent } from '../lab/agents';
 import { AlertLog } from '../lab/alertLog';
 import type { Alert } from '../../agent/alerting/alert';
-
-const support = labSupported();
-if (!support.ok) console.warn(`\n!!! SKIPPING rules e2e tests: ${support.why}\n`);
-const d = support.ok ? describe : describe.skip;
+import { describeLab } from '../helpers/needs';
+import { sleep } from '../helpers/wait';
 
 jest.setTimeout(180_000);
 
-d('detection rules on the lab', () => {
+describeLab('detection rules on the lab', () => {
   let lab: Lab;
   let agents: LabAgent[];
   let logs: AlertLog[];
@@ -25,7 +23,7 @@ d('detection rules on the lab', () => {
     // The weight file moves priorities for the flapping loop. The FIFO carries keepalived's evidence.
     lab = await startLab({ id: 'rules', trackScript: false, weightFile: true, fifo: true });
     [ka1, ka2] = lab.nodes;
-    agents = await startAgents(lab, {
+    agents = await startPeered(lab, {
       config: () => ({
         // condition_for shortened to keep the test short (a documented knob); flapping as shipped.
         rules: { condition_for: '2s' },
@@ -33,7 +31,6 @@ d('detection rules on the lab', () => {
       }),
     });
     logs = agents.map((a) => new AlertLog(a).start());
-    await waitPeered(agents, 'ka1');
   });
 
   afterAll(async () => {
@@ -47,7 +44,7 @@ d('detection rules on the lab', () => {
   }
 
   test('a healthy pair raises no alert', async () => {
-    await new Promise((r) => setTimeout(r, 4000));
+    await sleep(4000);
     for (const l of logs) expect(l.seen.map((s) => s.alert.labels.alertname)).toEqual([]);
   });
 
@@ -77,14 +74,14 @@ d('detection rules on the lab', () => {
   });
 
   test('full partition: nothing while it lasts, reported on healing with its duration', async () => {
-    await new Promise((r) => setTimeout(r, 3000));
+    await sleep(3000);
     const t0 = Date.now();
     await lab.partition(ka2);
     let healedAt = 0;
     let secondMaster = 0;
     try {
       secondMaster = await lab.waitForState(ka2, 'MASTER', 15_000);
-      await new Promise((r) => setTimeout(r, 8000));
+      await sleep(8000);
     } finally {
       await lab.heal(ka2);
       healedAt = Date.now();
@@ -110,7 +107,7 @@ d('detection rules on the lab', () => {
   });
 
   test('nginx killed on the master without a track script: NginxDownOnVipHolder', async () => {
-    await new Promise((r) => setTimeout(r, 3000));
+    await sleep(3000);
     const t0 = Date.now();
     await lab.stopNginx(ka1, 'SIGKILL');
     try {
@@ -125,7 +122,7 @@ d('detection rules on the lab', () => {
   });
 
   test('master keepalived killed: Failover from ka1 to ka2 (cause: keepalived stopped)', async () => {
-    await new Promise((r) => setTimeout(r, 2000));
+    await sleep(2000);
     const t0 = Date.now();
     await lab.killKeepalived(ka1);
     try {
@@ -153,8 +150,8 @@ d('detection rules on the lab', () => {
     // Fresh agents: the SIGTERM test's failover and failback are within rules.flapping.window, and
     // this failover would be the third MASTER change: Flapping, by design. The old agents first
     // read the last transitions (a line left for the next agent would be stamped at its start).
-    await new Promise((r) => setTimeout(r, 3000));
-    await restartAgents(agents, 'ka1');
+    await sleep(3000);
+    await restartPeered(agents);
     const t0 = Date.now();
     await lab.killKeepalived(ka1, 'SIGKILL');
     try {
@@ -169,7 +166,7 @@ d('detection rules on the lab', () => {
         expect(f.alert.annotations.fix).toMatch(/^`ip addr del 192\.0\.2\.100\/24 dev \S+`$/);
       }
       // ka2's duplicate-address probe (every 10 s) hears ka1 answer for the address it left: still no split brain.
-      await new Promise((r) => setTimeout(r, 12_000));
+      await sleep(12_000);
       for (const a of agents) {
         const { active } = await a.getJson<{ active: Alert[] }>('/api/v1/rules');
         const left = active.find((x) => x.labels.alertname === 'VipLeftBound');
@@ -191,18 +188,18 @@ d('detection rules on the lab', () => {
   test('a flapping loop, flapping settings as shipped: Flapping at the 3rd MASTER change (before the 4th), the rest folded; cleared after quiet', async () => {
     // Fresh agents: the earlier tests' failovers are within rules.flapping.window (5m). The old
     // agents first read the last transitions (a line left for the next agent would be stamped at its start).
-    await new Promise((r) => setTimeout(r, 3000));
-    await restartAgents(agents, 'ka1');
+    await sleep(3000);
+    await restartPeered(agents);
     const t0 = Date.now();
     const masterAt: number[] = [];
     for (let i = 0; i < 8; i++) {
       lab.setWeight(ka1, i % 2 === 0 ? -100 : 0); // ka1 150 <-> 50 against ka2's 100: preemption each way
       masterAt.push(await lab.waitForState(i % 2 === 0 ? ka2 : ka1, 'MASTER', 10_000));
-      await new Promise((r) => setTimeout(r, 1500));
+      await sleep(1500);
     }
     lab.setWeight(ka1, 0);
     await settled();
-    await new Promise((r) => setTimeout(r, 3000));
+    await sleep(3000);
     for (const l of logs) {
       const flaps = l.events('Flapping', 'firing', t0);
       expect(flaps).toHaveLength(1);

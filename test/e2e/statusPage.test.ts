@@ -2,23 +2,20 @@
 // (bin/keepwatch from dist/, peers of each other). The page opened on ka2's agent shows ka1 MASTER;
 // killing ka1's keepalived makes the open page show ka2 MASTER without a reload; the CLI's exit
 // code follows. Screenshot: test/out/status-page-lab.png.
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
-import { labSupported, startLab, type Lab } from '../lab/lab';
+import { startLab, type Lab } from '../lab/lab';
 import { startAgents, type LabAgent } from '../lab/agents';
 import { runStatus } from '../../agent/cli/status';
+import { describeLab, needs } from '../helpers/needs';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const support = labSupported();
-const why = !support.ok ? support.why : !existsSync(CHROMIUM) ? `${CHROMIUM} not installed` : undefined;
-if (why) console.warn(`\n!!! SKIPPING status page lab test: ${why}\n`);
-const d = why ? describe.skip : describe;
 
 jest.setTimeout(120_000);
 
-d('status page on the lab', () => {
+describeLab('status page on the lab', () => {
   let lab: Lab;
   let agents: LabAgent[];
   let browser: Browser;
@@ -75,4 +72,4 @@ d('status page on the lab', () => {
     await page.waitForSelector(row('ka1', 'MASTER'), { timeout: 10_000 });
     await page.close();
   });
-});
+}, [needs.file(CHROMIUM, 'apt-get install chromium')]);

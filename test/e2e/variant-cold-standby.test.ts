@@ -8,14 +8,11 @@
 // config hashes agree until a test makes them differ.
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { labSupported, startLab, type Lab, type LabNode } from '../lab/lab';
-import { restartAgents, startAgents, waitPeered, waitUntil, type LabAgent } from '../lab/agents';
+import { startLab, type Lab, type LabNode } from '../lab/lab';
+import { restartPeered, startPeered, waitUntil, type LabAgent } from '../lab/agents';
 import { AlertLog, Pager, sleep } from './variantSupport';
 import type { NodeState } from '../../agent/state/types';
-
-const support = labSupported();
-if (!support.ok) console.warn(`\n!!! SKIPPING cold-standby variant e2e tests: ${support.why}\n`);
-const d = support.ok ? describe : describe.skip;
+import { describeLab } from '../helpers/needs';
 
 jest.setTimeout(120_000);
 
@@ -35,7 +32,7 @@ exit 0
 
 const BROKEN_HOOK = '#!/bin/sh\n# broken: a config-management run emptied it\nexit 1\n';
 
-d('cold standby and preemption', () => {
+describeLab('cold standby and preemption', () => {
   let lab: Lab;
   let agents: LabAgent[];
   let logs: AlertLog[];
@@ -59,7 +56,7 @@ d('cold standby and preemption', () => {
     [ka1, ka2] = lab.nodes;
     await lab.stopNginx(ka2); // cold: stopped on the backup
     pager = await Pager.start(lab);
-    agents = await startAgents(lab, {
+    agents = await startPeered(lab, {
       config: (n) => ({
         nginx: { standby: 'cold', start_hook: hookPath(n), takeover_grace: '4s' },
         probes: { nginx_status: { interval: '500ms' }, nginx_health: { interval: '500ms' }, nginx_process: { interval: '500ms' }, nginx_config: { interval: '1s' } },
@@ -68,7 +65,6 @@ d('cold standby and preemption', () => {
       }),
     });
     logs = agents.map((a) => new AlertLog(a).start());
-    await waitPeered(agents, 'ka1');
   });
 
   afterAll(async () => {
@@ -134,7 +130,7 @@ d('cold standby and preemption', () => {
     // (5m), and this takeover would be the third MASTER change: Flapping, by design. The old
     // agents first read the last transitions (a line left for the next agent would be stamped at its start).
     await sleep(3000);
-    await restartAgents(agents, 'ka1');
+    await restartPeered(agents);
     writeFileSync(hookPath(ka2), BROKEN_HOOK);
     await sleep(2000);
     const t0 = Date.now();

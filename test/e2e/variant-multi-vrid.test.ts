@@ -6,14 +6,11 @@
 //  - IPv6 / VRRPv3: VI_6 (VRID 61, 2001:db8::100), nopreempt.
 // Steady state raises nothing; each failure is injected on one VRID (nft drops VRRP of one
 // family or of chosen VRIDs only) and must alert for that VRID only, once per pager.
-import { labSupported, startLab, type Lab, type LabNode } from '../lab/lab';
-import { sample, startAgents, waitPeered, waitUntil, type LabAgent } from '../lab/agents';
+import { startLab, type Lab, type LabNode } from '../lab/lab';
+import { sample, startPeered, waitUntil, type LabAgent } from '../lab/agents';
 import { AlertLog, nft, Pager, sleep } from './variantSupport';
 import type { NodeState } from '../../agent/state/types';
-
-const support = labSupported();
-if (!support.ok) console.warn(`\n!!! SKIPPING multi-VRID variant e2e tests: ${support.why}\n`);
-const d = support.ok ? describe : describe.skip;
+import { describeLab } from '../helpers/needs';
 
 jest.setTimeout(120_000);
 
@@ -53,7 +50,7 @@ vrrp_sync_group G1 {
 ${inst('VI_1', 51, p1, '192.0.2.100/24')}${inst('VI_3', 53, p1, '192.0.2.103/24', '  preempt_delay 1\n')}${inst('VI_2', 52, p2, '192.0.2.102/24', '  version 3\n  notify_priority_changes\n  track_file {\n    kw_weight weight 1\n  }\n', '0.3')}${inst('VI_6', 61, p1, `${VIP6}/64`, '  nopreempt\n')}`;
 }
 
-d('sync group, active-active and IPv6 on one pair', () => {
+describeLab('sync group, active-active and IPv6 on one pair', () => {
   let lab: Lab;
   let agents: LabAgent[];
   let logs: AlertLog[];
@@ -65,15 +62,13 @@ d('sync group, active-active and IPv6 on one pair', () => {
     lab = await startLab({ id: 'v9multi', confOverride: conf, fifo: true });
     [ka1, ka2] = lab.nodes;
     pager = await Pager.start(lab);
-    agents = await startAgents(lab, {
-      config: () => ({
-        keepalived: { dumps: { method: 'off' } },
-        rules: { sync_group_for: '1s' },
-        alerting: pager.alertingConfig(),
-      }),
+    const config = () => ({
+      keepalived: { dumps: { method: 'off' } },
+      rules: { sync_group_for: '1s' },
+      alerting: pager.alertingConfig(),
     });
+    agents = await startPeered(lab, { config }, { '51': 'ka1', '53': 'ka1', '52': 'ka2', '61/IPv6': 'ka1' }, 25_000);
     logs = agents.map((a) => new AlertLog(a).start());
-    await waitPeered(agents, { '51': 'ka1', '53': 'ka1', '52': 'ka2', '61/IPv6': 'ka1' }, 25_000);
   });
 
   afterAll(async () => {

@@ -4,13 +4,10 @@
 // Split brain, no master and keepalived down are injected; each agent must raise the right
 // alerts, and the receiver must get exactly one page per alert; killing the delivering agent
 // hands delivery to the next one.
-import { labSupported, startLab, type Lab, type LabNode } from '../lab/lab';
-import { sample, startAgents, waitPeered, waitUntil, type LabAgent } from '../lab/agents';
+import { startLab, type Lab, type LabNode } from '../lab/lab';
+import { sample, startPeered, waitUntil, type LabAgent } from '../lab/agents';
 import { AlertLog, Pager, sleep } from './variantSupport';
-
-const support = labSupported();
-if (!support.ok) console.warn(`\n!!! SKIPPING three-node variant e2e tests: ${support.why}\n`);
-const d = support.ok ? describe : describe.skip;
+import { describeLab } from '../helpers/needs';
 
 jest.setTimeout(120_000);
 
@@ -21,7 +18,7 @@ interface ClusterApi {
   delivery: { clusterAlertsBy: string | null; agentsSeen: string[]; pending: string[] };
 }
 
-d('three nodes, zero-config peers, one pager', () => {
+describeLab('three nodes, zero-config peers, one pager', () => {
   let lab: Lab;
   let agents: LabAgent[];
   let logs: AlertLog[];
@@ -40,7 +37,7 @@ d('three nodes, zero-config peers, one pager', () => {
     });
     [ka1, ka2, ka3] = lab.nodes;
     pager = await Pager.start(lab);
-    agents = await startAgents(lab, {
+    agents = await startPeered(lab, {
       config: () => ({
         peers: undefined, // zero-config: from keepalived.conf's unicast_peer
         rules: { condition_for: '2s' },
@@ -48,7 +45,6 @@ d('three nodes, zero-config peers, one pager', () => {
       }),
     });
     logs = agents.map((a) => new AlertLog(a).start());
-    await waitPeered(agents, 'ka1');
   });
 
   afterAll(async () => {

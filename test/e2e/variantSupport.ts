@@ -103,7 +103,7 @@ export class Pager {
 
 export { AlertLog, type Seen } from '../lab/alertLog';
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+export { sleep } from '../helpers/wait';
 
 /** Runs nft commands in a node's namespace (a table of our own, so lab.blockVrrp's is left alone). */
 export async function nft(node: { exec(cmd: string[], o?: { input?: string }): Promise<{ code: number; stderr: string }> }, rules: string): Promise<void> {

@@ -11,6 +11,8 @@ export interface WaitOptions {
   stepMs?: number;
   /** What is awaited, for the error. */
   what?: string;
+  /** An error the condition throws that ends the wait at once (rethrown), e.g. the awaited process exited. */
+  stopOn?: (e: unknown) => boolean;
 }
 
 /**
@@ -18,7 +20,7 @@ export interface WaitOptions {
  * yet); resolves with that value. Rejects after timeoutMs with what was awaited.
  */
 export async function waitFor<T>(fn: () => T | undefined | null | false | Promise<T | undefined | null | false>, opts: WaitOptions = {}): Promise<T> {
-  const { timeoutMs = 5000, stepMs = 25, what = 'condition' } = opts;
+  const { timeoutMs = 5000, stepMs = 25, what = 'condition', stopOn } = opts;
   const end = Date.now() + timeoutMs;
   let lastErr: unknown;
   for (;;) {
@@ -26,6 +28,7 @@ export async function waitFor<T>(fn: () => T | undefined | null | false | Promis
       const v = await fn();
       if (v !== undefined && v !== null && v !== false) return v;
     } catch (e) {
+      if (stopOn?.(e)) throw e;
       lastErr = e;
     }
     if (Date.now() >= end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? `: ${(lastErr as Error).message ?? String(lastErr)}` : ''}`);

@@ -8,6 +8,10 @@ import { basename, join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { keepalivedSchema } from '../../agent/config/schema';
 import type { Lab, LabNode } from './lab';
+import { waitFor } from '../helpers/wait';
+
+/** The agent waitHealthy waits for has exited: waiting longer cannot help. */
+class AgentExited extends Error {}
 
 export const AGENT_PORT = 9723;
 export const LAB_PEER_TOKEN = 'lab-peer-token-0123456789';
@@ -92,18 +96,13 @@ export function labAgentConfig(lab: Lab, node: LabNode, fifo: boolean): Record<s
 }
 
 async function waitHealthy(url: string, proc: ChildProcess, logFile: string, timeoutMs = 15_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (proc.exitCode !== null) throw new Error(`agent exited with ${proc.exitCode}; see ${logFile}`);
-    try {
-      const r = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(500) });
-      if (r.ok) return;
-    } catch {
-      /* not up yet */
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`agent at ${url} not healthy within ${timeoutMs} ms; see ${logFile}`);
+  await waitFor(
+    async () => {
+      if (proc.exitCode !== null) throw new AgentExited(`agent exited with ${proc.exitCode}; see ${logFile}`);
+      return (await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(500) })).ok;
+    },
+    { timeoutMs, stepMs: 50, what: `agent at ${url} healthy (see ${logFile})`, stopOn: (e) => e instanceof AgentExited },
+  );
 }
 
 export async function startAgent(lab: Lab, node: LabNode, opts: StartAgentsOptions = {}): Promise<LabAgent> {
@@ -209,36 +208,31 @@ export function sampleSum(metrics: string, name: string, labels: Record<string, 
   return sum;
 }
 
-/** Polls fn until it returns a truthy value or the time runs out; resolves with Date.now() when it did. */
+/** Polls fn until it returns a truthy value or the time runs out (waitFor of test/helpers/wait.ts); resolves with Date.now() when it did. */
 export async function waitUntil(fn: () => Promise<unknown> | unknown, timeoutMs: number, stepMs = 25, what = 'condition'): Promise<number> {
-  const end = Date.now() + timeoutMs;
-  let lastErr: unknown;
-  while (Date.now() < end) {
-    try {
-      if (await fn()) return Date.now();
-    } catch (e) {
-      lastErr = e;
-    }
-    await new Promise((r) => setTimeout(r, stepMs));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? `: ${(lastErr as Error).message}` : ''}`);
+  return waitFor(async () => ((await fn()) ? Date.now() : false), { timeoutMs, stepMs, what });
 }
 
-/** Starts an agent on every node and waits until they see each other and `master` MASTER: the start of most lab tests. */
-export async function startPeered(lab: Lab, opts: StartAgentsOptions = {}, master = 'ka1'): Promise<LabAgent[]> {
+/**
+ * Starts an agent on every node (or opts.only) and waits until they see each other and `masters`
+ * MASTER (`'ka1'` of every VRID, or by VRID key): the start of most lab tests.
+ */
+export async function startPeered(lab: Lab, opts: StartAgentsOptions = {}, masters: string | Record<string, string> = 'ka1', timeoutMs?: number): Promise<LabAgent[]> {
   const agents = await startAgents(lab, opts);
-  await waitPeered(agents, master);
+  await waitPeered(agents, masters, timeoutMs);
   return agents;
 }
 
 /**
- * Restarts every agent as a fresh install (data dirs emptied: no outbox, history, read positions;
- * no rule memory) and waits until they are peered again: for a test that must not inherit an
- * earlier test's failovers (flapping counts MASTER changes over minutes) or pages.
+ * Restarts every agent at once (their rule memory is lost, as after a reboot) and waits until they
+ * are peered again with `masters` MASTER, as startPeered does. For a test whose scenario must not
+ * count together with an earlier test's, e.g. the MASTER changes within rules.flapping.window (5m)
+ * that would make its failover the third. wipe: as a fresh install, data dirs emptied (no outbox,
+ * history, read positions), for a test that must not inherit an earlier test's pages either.
  */
-export async function restartAgentsFresh(agents: LabAgent[], master = 'ka1'): Promise<void> {
-  await Promise.all(agents.map((a) => a.restart({ wipe: true })));
-  await waitPeered(agents, master);
+export async function restartPeered(agents: LabAgent[], masters: string | Record<string, string> = 'ka1', opts: { wipe?: boolean } = {}): Promise<void> {
+  await Promise.all(agents.map((a) => a.restart({ wipe: opts.wipe })));
+  await waitPeered(agents, masters);
 }
 
 /**
@@ -260,14 +254,4 @@ export async function waitPeered(agents: LabAgent[], masters: string | Record<st
     100,
     `${agents.length} agents peered, MASTER ${typeof masters === 'string' ? masters : JSON.stringify(masters)}`,
   );
-}
-
-/**
- * Restarts every agent at once (their rule memory is lost, as after a reboot) and waits until they
- * are peered again. For a test whose scenario must not count together with an earlier test's,
- * e.g. the MASTER changes within rules.flapping.window (5m) that would make its failover the third.
- */
-export async function restartAgents(agents: LabAgent[], masters: string | Record<string, string>): Promise<void> {
-  await Promise.all(agents.map((a) => a.restart()));
-  await waitPeered(agents, masters);
 }

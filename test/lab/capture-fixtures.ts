@@ -4,9 +4,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { startLab, run, Lab, LabNode } from './lab';
+import { sleep } from '../helpers/wait';
 
 const out = process.argv[2] ?? path.join(__dirname, '../fixtures/keepalived');
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const t0 = Date.now();
 const steps: string[] = [];
 function step(s: string): void {

@@ -7,6 +7,7 @@ import { spawn as cpSpawn, spawnSync, execFile, ChildProcess } from 'node:child_
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
+import { waitFor as waitUntilValue } from '../helpers/wait';
 
 export type LabState = 'MASTER' | 'BACKUP' | 'FAULT';
 
@@ -147,7 +148,8 @@ const INSTANCE_IFACE = 'org.keepalived.Vrrp1.Instance';
 // ---------------------------------------------------------------------------------------------
 // small process helpers
 
-function which(cmd: string): string | undefined {
+/** The path of an executable on PATH (or in /usr/sbin, /sbin), or undefined. */
+export function which(cmd: string): string | undefined {
   for (const dir of (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':').concat(['/usr/sbin', '/sbin'])) {
     const p = path.join(dir, cmd);
     try { fs.accessSync(p, fs.constants.X_OK); return p; } catch { /* next */ }
@@ -179,8 +181,6 @@ async function must(cmd: string[], opts?: ExecOptions): Promise<string> {
   return r.stdout;
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
 function pidAlive(pid: number): boolean {
   try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
 }
@@ -210,14 +210,9 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   try { process.kill(-child.pid, signal); } catch { try { process.kill(child.pid, signal); } catch { /* gone */ } }
 }
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs: number, everyMs = 20): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v as T;
-    if (Date.now() > deadline) throw new Error(`lab: timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
+/** waitFor of test/helpers/wait.ts in the lab's argument order. */
+function waitFor<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs: number, everyMs = 20): Promise<T> {
+  return waitUntilValue(fn, { what: `lab: ${what}`, timeoutMs, stepMs: everyMs });
 }
 
 function tail(file: string, lines = 15): string {

@@ -5,8 +5,8 @@
 // judges the inbox) and bench/incidents.ts (which times it). Every wait is bounded.
 import type { Lab, LabNode } from './lab';
 import type { LabAgent } from './agents';
+import { sleep } from '../helpers/wait';
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const sleepUntil = (t: number) => sleep(Math.max(0, t - Date.now()));
 
 /** What the caller does while the fault holds. */

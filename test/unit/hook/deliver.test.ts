@@ -12,6 +12,7 @@ import { parseConfig } from '../../../agent/config/load';
 import { systemClock } from '../../../agent/context';
 import { silentLogger } from '../../../agent/logger';
 import { HOOK_PATH, runHook } from '../../helpers/hook';
+import { sleep } from '../../helpers/wait';
 
 interface Received {
   path: string;
@@ -147,7 +148,7 @@ describe('deliverSpooled (agent down: the hook pages by itself)', () => {
     const r = await runHook(['--spool', spool, '--socket', sock, '--deliver-config', cfgFile, '--keepwatch', bin, 'INSTANCE', 'VI_1', 'FAULT', '100']);
     expect(r.code).toBe(0);
     const deadline = Date.now() + 30_000;
-    while (server.got.length < 2 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
+    while (server.got.length < 2 && Date.now() < deadline) await sleep(50);
     expect(server.got.map((g) => `${g.path} ${g.body.alerts[0].labels.state}`).sort()).toEqual(['/audit FAULT', '/ops FAULT']);
   }, 60_000);
 
@@ -167,7 +168,7 @@ describe('deliverSpooled (agent down: the hook pages by itself)', () => {
     expect(r.code).toBe(0);
     console.log(`hook with a detached deliverer: returned in ${r.ms.toFixed(1)} ms`);
     const deadline = Date.now() + 30_000;
-    while (server.got.length < 2 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
+    while (server.got.length < 2 && Date.now() < deadline) await sleep(50);
     expect(server.got.map((g) => g.path).sort()).toEqual(['/audit', '/ops']);
     console.log(`page arrived ${Date.now() - t0} ms after the hook ran (Node start-up of the deliverer included)`);
     expect(fs.readFileSync(path.join(spool, 'deliver.log'), 'utf8')).toMatch(/page delivered by the hook/);

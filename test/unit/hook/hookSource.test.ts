@@ -11,21 +11,12 @@ import { silentLogger } from '../../../agent/logger';
 import type { NodeEvent } from '../../../agent/state/types';
 import { formatRecord, parseRecord } from '../../../agent/hook/record';
 import { HOOK_PATH, mapLimit, runHook } from '../../helpers/hook';
+import { waitFor } from '../../helpers/wait';
 
 const hasSocat = ['/usr/bin/socat', '/bin/socat'].some((p) => fs.existsSync(p));
 if (!hasSocat) console.warn('socat not installed: the hook socket path is not exercised (spool path only)');
 
-function until(cond: () => boolean, timeoutMs = 5000): Promise<void> {
-  const t0 = Date.now();
-  return new Promise((resolve, reject) => {
-    const tick = () => {
-      if (cond()) return resolve();
-      if (Date.now() - t0 > timeoutMs) return reject(new Error('timed out waiting'));
-      setTimeout(tick, 5);
-    };
-    tick();
-  });
-}
+const until = (cond: () => boolean, timeoutMs = 5000) => waitFor(cond, { timeoutMs, stepMs: 5 });
 
 describe('hookSource', () => {
   let dir: string;

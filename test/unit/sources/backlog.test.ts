@@ -14,6 +14,7 @@ import { ReadPositionFile } from '../../../agent/sources/readPosition';
 import { sourceEnv } from '../../../agent/sources/source';
 import type { NodeEvent, TransitionEvent } from '../../../agent/state/types';
 import { FakeClock } from '../../helpers/fakeClock';
+import { waitFor } from '../../helpers/wait';
 
 jest.setTimeout(30_000);
 
@@ -31,13 +32,7 @@ afterEach(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-async function until(what: string, cond: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const until = (what: string, cond: () => boolean, timeoutMs = 10_000) => waitFor(cond, { what, timeoutMs, stepMs: 10 });
 
 const transitions = (evs: NodeEvent[]) => evs.filter((e): e is TransitionEvent => e.kind === 'transition');
 

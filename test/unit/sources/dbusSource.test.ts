@@ -9,6 +9,7 @@ import { NodeStore } from '../../../agent/state/store';
 import type { NodeEvent } from '../../../agent/state/types';
 import { FakeKeepalivedBus } from '../../helpers/fakeKeepalivedBus';
 import { PrivateDbus } from '../../helpers/privateDbus';
+import { sleep, waitFor as waitUntilValue } from '../../helpers/wait';
 
 describe('helpers', () => {
   test('parseInstancePath', () => {
@@ -39,15 +40,7 @@ const describeBus = haveDbus ? describe : describe.skip;
 const P1 = '/org/keepalived/Vrrp1/Instance/eth0/51/IPv4';
 const P2 = '/org/keepalived/Vrrp1/Instance/eth0_100/52/IPv6';
 
-async function waitFor<T>(what: string, fn: () => T | undefined | false, timeoutMs = 5000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const waitFor = <T>(what: string, fn: () => T | undefined | false, timeoutMs = 5000) => waitUntilValue(fn, { what, timeoutMs, stepMs: 10 });
 
 describeBus('DbusSource on a private dbus-daemon', () => {
   let daemon: PrivateDbus;
@@ -171,7 +164,7 @@ describeBus('DbusSource on a private dbus-daemon', () => {
     await waitFor('down', () => !store.state.keepalived.up);
     expect(store.state.keepalived.reason).toBe('stopped');
     expect(Object.values(store.state.instances).map((i) => i.state)).toEqual(['STOP', 'STOP']);
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
     expect(of('keepalived').filter((k) => !k.up)).toHaveLength(1);
   });
 
@@ -200,7 +193,7 @@ describeBus('DbusSource on a private dbus-daemon', () => {
     impostor.statusChange(P1, 3);
     ka.statusChange(P2, 2);
     await waitFor('the real one', () => of('transition').length === 1);
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
     impostor.disconnect();
     expect(of('transition').map((t) => [t.iname, t.state])).toEqual([['VI_6', 'MASTER']]);
   });
@@ -223,7 +216,7 @@ describeBus('DbusSource on a private dbus-daemon', () => {
     await daemon.stop();
     await waitFor('source down', () => store.state.sources.dbus?.up === false);
     expect(store.state.keepalived.up).toBe(true); // not keepalived's fault
-    await new Promise((r) => setTimeout(r, 300)); // a few failed reconnects meanwhile
+    await sleep(300); // a few failed reconnects meanwhile
     await daemon.start();
     ka.disconnect();
     await ka.connect();

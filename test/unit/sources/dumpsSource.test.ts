@@ -8,11 +8,11 @@ import { silentLogger } from '../../../agent/logger';
 import { dumpsSource, type DumpsSourceOptions } from '../../../agent/sources/dumpsSource';
 import { sourceEnv } from '../../../agent/sources/source';
 import type { NodeEvent } from '../../../agent/state/types';
+import { sleep } from '../../helpers/wait';
 
 const FIX = path.join(__dirname, '../../fixtures/keepalived/dumps');
 const fixture = (f: string) => readFileSync(path.join(FIX, f), 'utf8');
 const PID = 4242;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let root: string;
 let dir: string;

@@ -7,6 +7,7 @@ import { silentLogger } from '../../../agent/logger';
 import type { WiringCtx } from '../../../agent/module';
 import { NodeStore } from '../../../agent/state/store';
 import { fifoLogModule } from '../../../agent/wiring/fifoLog';
+import { sleep } from '../../helpers/wait';
 
 test('fifo_log module: builds the sources the config names, and they feed the store', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kw-fifolog-'));
@@ -27,7 +28,7 @@ test('fifo_log module: builds the sources the config names, and they feed the st
       fs.writeSync(fd, 'INSTANCE "VI_1" MASTER 150\n');
       fs.closeSync(fd);
       const end = Date.now() + 5000;
-      while (store.state.instances.VI_1?.state !== 'MASTER' && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+      while (store.state.instances.VI_1?.state !== 'MASTER' && Date.now() < end) await sleep(10);
       expect(store.state.instances.VI_1).toMatchObject({ state: 'MASTER', source: 'fifo', effectivePriority: 150 });
     } finally {
       for (const c of mod.components ?? []) await c.stop();

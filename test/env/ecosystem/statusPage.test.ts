@@ -3,19 +3,18 @@
 // (SSE), falls back to polling, escapes every piece of data, and is readable on a phone.
 // Screenshots: test/out/status-page.png (desktop) and test/out/status-page-phone.png (390 px);
 // the incidents panel: test/out/status-page-incidents.png and status-page-incidents-phone.png.
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { describeNeeding, needs } from '../../helpers/needs';
 import { startInProcessAgent, healthyMasterEvents, peerState, setPeer, testAlert, type InProcessAgent } from '../../helpers/inProcessAgent';
 
 const CHROMIUM = '/usr/bin/chromium';
 const OUT = join(__dirname, '../../out');
 export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
-if (!existsSync(CHROMIUM)) console.warn(`SKIPPED: ${CHROMIUM} not installed (apt-get install chromium; test/run-all.sh does): the status page is not tested in a browser`);
-const d = existsSync(CHROMIUM) ? describe : describe.skip;
 
-d('status page in Chromium', () => {
+describeNeeding([needs.file(CHROMIUM, 'apt-get install chromium; test/run-all.sh does as root')], 'status page in Chromium', () => {
   let browser: Browser;
   let agent: InProcessAgent;
   let page: Page;

@@ -15,10 +15,10 @@ import { createProbesModule } from '../../../agent/wiring/probes';
 import { ARPING_MIN_TIMEOUT_MS } from '../../../agent/probes/arpProbe';
 import { runCommand, type CommandRunner } from '../../../agent/probes/runCommand';
 import { waitFor } from '../../helpers/wait';
+import { describeNeeding, firstFile, needs } from '../../helpers/needs';
 
-const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => fs.existsSync(p));
-if (!NGINX) console.warn('SKIPPED: probes module test needs nginx (apt-get install nginx-light)');
-const describeReal = NGINX ? describe : describe.skip;
+const NGINX_PATHS = ['/usr/sbin/nginx', '/usr/bin/nginx'];
+const NGINX = firstFile(NGINX_PATHS);
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -30,7 +30,7 @@ function freePort(): Promise<number> {
   });
 }
 
-describeReal('probes module in the daemon', () => {
+describeNeeding([needs.file(NGINX_PATHS, 'apt-get install nginx-light')], 'probes module in the daemon', () => {
   let dir: string;
   let nginx: ChildProcess | undefined;
   let daemon: Daemon | undefined;

@@ -7,6 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { FakeClock } from '../../helpers/fakeClock';
 import { freePort } from '../../helpers/freePort';
 import { waitFor } from '../../helpers/wait';
+import { describeNeeding, firstFile, needs, testNeeding } from '../../helpers/needs';
 import { NodeStore } from '../../../agent/state/store';
 import { createHttpGet, type HttpGet } from '../../../agent/probes/httpGet';
 import { NginxStatusProbe } from '../../../agent/probes/nginxStatusProbe';
@@ -16,9 +17,8 @@ import { NginxConfigProbe } from '../../../agent/probes/nginxConfigProbe';
 import { runCommand } from '../../../agent/probes/runCommand';
 import type { NginxConfigEvent, NginxStatusEvent, NodeEvent } from '../../../agent/state/types';
 
-const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => fs.existsSync(p));
-if (!NGINX) console.warn('SKIPPED: real nginx probe tests need nginx (apt-get install nginx-light)');
-const describeReal = NGINX ? describe : describe.skip;
+const NGINX_PATHS = ['/usr/sbin/nginx', '/usr/bin/nginx'];
+const NGINX = firstFile(NGINX_PATHS);
 
 const sig = () => AbortSignal.timeout(3000);
 
@@ -43,7 +43,7 @@ http {
 `;
 }
 
-describeReal('nginx probes against a real nginx', () => {
+describeNeeding([needs.file(NGINX_PATHS, 'apt-get install nginx-light')], 'nginx probes against a real nginx', () => {
   let dir: string;
   let port: number;
   let child: ChildProcess | undefined;
@@ -123,9 +123,7 @@ describeReal('nginx probes against a real nginx', () => {
     fs.writeFileSync(path.join(dir, 'nginx.conf'), conf(dir, port));
   }, 20000);
 
-  const asRoot = process.getuid?.() === 0;
-  if (!asRoot) console.warn('SKIPPED: running nginx -T as nobody needs root');
-  (asRoot ? test : test.skip)('nginx -T without nginx\'s permissions (as nobody): a failed check, not an invalid configuration', async () => {
+  testNeeding([needs.root('to run nginx -T as nobody'), needs.command('setpriv', 'util-linux')], 'nginx -T without nginx\'s permissions (as nobody): a failed check, not an invalid configuration', async () => {
     const cfg = new NginxConfigProbe({
       binary: NGINX as string,
       config: path.join(dir, 'nginx.conf'),
