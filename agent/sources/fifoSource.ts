@@ -17,6 +17,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import type { NodeEvent } from '../state/types';
+import { CoalescedRun } from './coalescedRun';
 import { LineSplitter } from './lineSplitter';
 import { parseFifoLine } from './parse/fifoLine';
 import { RetryBackoff, type BackoffOptions } from '../backoff';
@@ -87,8 +88,7 @@ export class FifoSource implements Source {
   private watcher: fs.FSWatcher | undefined;
   private interval: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
-  private checking: Promise<void> | undefined;
-  private checkAgain = false;
+  private readonly checks = new CoalescedRun(() => this.checkOnce(), () => this.running);
   private readonly report: SourceReporter;
 
   constructor(private readonly opts: FifoSourceOptions, env: SourceEnv) {
@@ -122,7 +122,7 @@ export class FifoSource implements Source {
     this.interval = this.retryTimer = undefined;
     this.watcher?.close();
     this.watcher = undefined;
-    if (this.checking) await this.checking.catch(() => undefined);
+    await this.checks.settled();
     for (const r of [...this.retired, ...(this.current ? [this.current] : [])]) this.closeReader(r);
     this.retired = [];
     this.current = undefined;
@@ -130,21 +130,7 @@ export class FifoSource implements Source {
 
   /** Makes sure the FIFO exists and the current reader reads it; serialised, coalesced. */
   check(): Promise<void> {
-    if (this.checking) {
-      this.checkAgain = true;
-      return this.checking;
-    }
-    this.checking = (async () => {
-      try {
-        do {
-          this.checkAgain = false;
-          await this.checkOnce();
-        } while (this.checkAgain && this.running);
-      } finally {
-        this.checking = undefined;
-      }
-    })();
-    return this.checking;
+    return this.checks.request();
   }
 
   private watch(): void {

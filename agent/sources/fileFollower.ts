@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Clock } from '../context';
 import { errText } from '../errors';
+import { CoalescedRun } from './coalescedRun';
 import { LineSplitter } from './lineSplitter';
 
 /** A place in a file: which file (device and inode) and the offset after the last whole line read. */
@@ -59,8 +60,7 @@ export class FileFollower {
   private missingSince: number | undefined;
   private watcher: fs.FSWatcher | undefined;
   private interval: NodeJS.Timeout | undefined;
-  private busy: Promise<void> | undefined;
-  private again = false;
+  private readonly reads = new CoalescedRun(() => this.step(), () => this.running);
   private health: { up: boolean; error?: string } | undefined;
   private readonly splitter: LineSplitter;
   private readonly buf: Buffer;
@@ -112,7 +112,7 @@ export class FileFollower {
     this.interval = undefined;
     this.watcher?.close();
     this.watcher = undefined;
-    if (this.busy) await this.busy.catch(() => undefined);
+    await this.reads.settled();
     // The place is kept: the log source saves it after the stop.
     await this.closeFile(true);
     this.finishBacklog();
@@ -120,21 +120,7 @@ export class FileFollower {
 
   /** Reads whatever is new; serialised and coalesced (a poke while busy runs one more pass). */
   poke(): Promise<void> {
-    if (this.busy) {
-      this.again = true;
-      return this.busy;
-    }
-    this.busy = (async () => {
-      try {
-        do {
-          this.again = false;
-          await this.step();
-        } while (this.again && this.running);
-      } finally {
-        this.busy = undefined;
-      }
-    })();
-    return this.busy;
+    return this.reads.request();
   }
 
   private watch(): void {
@@ -271,7 +257,7 @@ export class FileFollower {
         this.opts.onRead?.();
         if (end !== undefined && this.pos >= end) this.finishBacklog();
       }
-      this.again = true; // more to read: continue after yielding
+      this.reads.requestAgain(); // more to read: continue after yielding
     } catch (e) {
       this.setHealth(false, `cannot read log file ${this.opts.path}: ${errText(e)}`);
       await this.closeFile(true);

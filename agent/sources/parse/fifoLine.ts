@@ -14,6 +14,7 @@
 // people pipe those into the FIFO too, so both are accepted. A name may hold spaces or quotes: the
 // line is read from its end (priority, then state), the rest is the name.
 import type { NodeEvent, VrrpState } from '../../state/types';
+import { echo, VRRP_STATE_WORDS } from './words';
 
 export type FifoParseResult =
   | { ok: true; events: NodeEvent[] }
@@ -27,23 +28,6 @@ export type FifoErrorCode =
   | 'unknown_state'
   | 'empty_name'
   | 'bad_checker';
-
-const STATES: Record<string, VrrpState> = {
-  MASTER: 'MASTER',
-  BACKUP: 'BACKUP',
-  FAULT: 'FAULT',
-  STOP: 'STOP',
-  DELETED: 'DELETED',
-  INIT: 'INIT',
-};
-
-/** Longest input echoed back in a reason. */
-const ECHO_MAX = 80;
-
-function echo(s: string): string {
-  const t = s.length > ECHO_MAX ? `${s.slice(0, ECHO_MAX)}…` : s;
-  return JSON.stringify(t);
-}
 
 function fail(code: FifoErrorCode, reason: string): FifoParseResult {
   return { ok: false, code, reason };
@@ -95,7 +79,7 @@ function parseVrrp(type: 'INSTANCE' | 'GROUP', rest: string, at: number): FifoPa
   const source = 'fifo' as const;
 
   if (type === 'GROUP') {
-    const state = STATES[stateText];
+    const state = VRRP_STATE_WORDS[stateText];
     if (!state) return fail('unknown_state', `GROUP ${echo(name)}: unknown state ${echo(stateText)}`);
     // keepalived always writes 0 as a group's priority: it carries nothing, so it is not kept.
     return { ok: true, events: [{ kind: 'group', at, source, group: name, state }] };
@@ -110,7 +94,7 @@ function parseVrrp(type: 'INSTANCE' | 'GROUP', rest: string, at: number): FifoPa
         events: [{ kind: 'evidence', at, source, iname: name, type: 'MASTER_RX_LOWER_PRI', ourPriority: priority }],
       };
     default: {
-      const state = STATES[stateText];
+      const state = VRRP_STATE_WORDS[stateText];
       if (!state) return fail('unknown_state', `INSTANCE ${echo(name)}: unknown state ${echo(stateText)}`);
       return { ok: true, events: [{ kind: 'transition', at, source, iname: name, state, priority }] };
     }

@@ -8,6 +8,7 @@
 //   bare message:      "(VI_1) Entering MASTER STATE" (journald's MESSAGE, or `-l` without time)
 // Lines of other programs (another syslog ident, Keepalived_healthcheckers, ...) are ignored.
 import type { NodeEvent, VrrpState } from '../../state/types';
+import { echo, VRRP_STATE_WORDS } from './words';
 
 export type LogErrorCode =
   | 'unknown_state'
@@ -100,20 +101,6 @@ function identIsVrrp(ident: string): boolean {
   return ident === 'Keepalived' || ident === 'keepalived' || ident.startsWith('Keepalived_vrrp');
 }
 
-const STATE_WORDS: Record<string, VrrpState> = {
-  MASTER: 'MASTER',
-  BACKUP: 'BACKUP',
-  FAULT: 'FAULT',
-  INIT: 'INIT',
-  STOP: 'STOP',
-  DELETED: 'DELETED',
-};
-
-const ECHO_MAX = 80;
-function echo(s: string): string {
-  return JSON.stringify(s.length > ECHO_MAX ? `${s.slice(0, ECHO_MAX)}…` : s);
-}
-
 const IGNORED: LogParseResult = { ok: true, events: [] };
 
 // "(VI_1) ..." (2.x) or "VRRP_Instance(VI_1) ..." (1.x); 2.x also writes "(VI_1): entering FAULT state (...)".
@@ -184,7 +171,7 @@ export function parseLogLine(line: string, ctx: LogLineContext): LogParseResult 
 
     let m = ENTERING.exec(body) ?? TRANSITION_1X.exec(body);
     if (m) {
-      const state = STATE_WORDS[m[1].toUpperCase()];
+      const state = VRRP_STATE_WORDS[m[1].toUpperCase()];
       if (!state) return fail('unknown_state', `(${iname}): unknown VRRP state ${echo(m[1])} in ${echo(body)}`);
       // The parenthesised tail is keepalived's reason: "init", "interface eth0 down", ...
       return { ok: true, events: [{ kind: 'transition', ...base, iname, state, ...(m[2] ? { cause: m[2] } : {}) }] };
@@ -220,7 +207,7 @@ export function parseLogLine(line: string, ctx: LogLineContext): LogParseResult 
   let m = GROUP_SYNC.exec(msg);
   if (m) {
     if (m[1].trim() === '') return fail('empty_name', `sync group line with an empty group name: ${echo(msg)}`);
-    const state = STATE_WORDS[m[2].toUpperCase()];
+    const state = VRRP_STATE_WORDS[m[2].toUpperCase()];
     if (!state) return fail('unknown_state', `VRRP_Group(${m[1]}): unknown state ${echo(m[2])}`);
     return { ok: true, events: [{ kind: 'group', ...base, group: m[1], state }] };
   }

@@ -9,6 +9,7 @@ import { NodeStore } from '../../../agent/state/store';
 import type { NodeEvent } from '../../../agent/state/types';
 import { FakeKeepalivedBus } from '../../helpers/fakeKeepalivedBus';
 import { PrivateDbus } from '../../helpers/privateDbus';
+import { describeNeeding, needs } from '../../helpers/needs';
 import { sleep, waitFor as waitUntilValue } from '../../helpers/wait';
 
 describe('helpers', () => {
@@ -33,9 +34,7 @@ describe('helpers', () => {
   });
 });
 
-const haveDbus = PrivateDbus.available();
-if (!haveDbus) console.warn('SKIPPED DbusSource private-bus tests: dbus-daemon not installed');
-const describeBus = haveDbus ? describe : describe.skip;
+const describeBus = (name: string, fn: () => void) => describeNeeding([needs.that(PrivateDbus.available(), 'dbus-daemon', 'dbus-daemon not installed (apt-get install dbus)')], name, fn);
 
 const P1 = '/org/keepalived/Vrrp1/Instance/eth0/51/IPv4';
 const P2 = '/org/keepalived/Vrrp1/Instance/eth0_100/52/IPv6';
