@@ -1,8 +1,9 @@
 // keepalived.conf to a token stream, with `include` (globs, relative to the including file)
 // spliced in. Hand-rolled: no npm package parses keepalived.conf (the npm package list has none;
 // `npm search` itself answered 404 here), and its grammar is keepalived's own line reader.
-// Rules followed (keepalived 2.x): `#` or `!` starts a comment at the start of a word; double
-// quotes group words; `{` and `}` are tokens wherever they stand outside quotes (no line
+// Rules followed (keepalived 2.2.7): `#` or `!` outside double quotes starts a comment wherever it
+// stands, even inside a word (`priority 100#x` is `priority 100`), and `\#`/`\!` keep the character;
+// double quotes group words; `{` and `}` are tokens wherever they stand outside quotes (no line
 // continuation, as in keepalived 2.2.7); `$NAME=value` defines a parameter used as `$NAME`/`${NAME}`; `@id`/`@^id`
 // prefixes keep a line only on (or everywhere but) the node whose config id matches.
 import * as nodePath from 'node:path';
@@ -115,7 +116,7 @@ function substituteParams(st: State, text: string): string {
 
 function tokenizeInto(st: State, text: string, file: string): void {
   for (const { text: raw, line } of logicalLines(text)) {
-    let t = raw;
+    let t = stripComment(raw);
     const def = /^\s*\$([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(t);
     if (def) {
       st.params.set(def[1], substituteParams(st, def[2].trim()));
@@ -151,6 +152,23 @@ function tokenizeInto(st: State, text: string, file: string): void {
 }
 
 /** One logical line to tokens (no eol). Never throws; an unterminated quote is an issue and runs to the end of line. */
+/** keepalived's decomment(): the line up to the first `#` or `!` outside double quotes; `\#` and `\!` stand for the character. */
+export function stripComment(text: string): string {
+  let out = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '\\' && !quoted && (text[i + 1] === '#' || text[i + 1] === '!')) {
+      out += text[++i];
+      continue;
+    }
+    if (c === '"') quoted = !quoted;
+    else if (!quoted && (c === '#' || c === '!')) break;
+    out += c;
+  }
+  return out;
+}
+
 export function splitLine(text: string, file: string, line: number, issues: ConfIssue[]): Token[] {
   const out: Token[] = [];
   let i = 0;
@@ -161,7 +179,6 @@ export function splitLine(text: string, file: string, line: number, issues: Conf
       i++;
       continue;
     }
-    if (c === '#' || c === '!') break; // a comment starts at a word boundary only
     if (c === '{' || c === '}') {
       out.push({ type: c === '{' ? 'open' : 'close', text: c, quoted: false, file, line });
       i++;

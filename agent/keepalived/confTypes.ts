@@ -12,6 +12,10 @@ export interface ConfIssue extends ConfLocation {
   severity: 'error' | 'warning';
   /** Names the keyword and what is wrong; never echoes a secret's value. */
   message: string;
+  /** The kinds other modules and tests tell apart; most issues have none. */
+  code?: 'unknown-keyword' | 'block-without-brace' | 'missing-parameter';
+  /** The keyword an unknown-keyword issue is about, as written. */
+  keyword?: string;
 }
 
 /** One `virtual_ipaddress` entry: `<addr>[/<prefix>] [brd X] [dev X] [scope X] [label X] ...`. */
@@ -33,18 +37,23 @@ export interface VrrpInstanceConf extends ConfLocation {
   name: string;
   interface?: string;
   virtualRouterId?: number;
-  priority?: number;
-  /** The configured initial state (not the current one). */
-  state?: 'MASTER' | 'BACKUP';
-  /** advert_int in seconds (VRRPv3 allows fractions); keepalived's default is 1. */
-  advertIntS?: number;
+  /** As keepalived runs it: the configured value, else 255 for an initial MASTER and 100 otherwise. */
+  priority: number;
+  /** The initial state keepalived starts the instance in (BACKUP unless a valid `state MASTER` survives
+   *  keepalived's corrections: AH authentication below priority 255 clears it). Not the current state. */
+  state: 'MASTER' | 'BACKUP';
+  /** advert_int in seconds as keepalived uses it: default 1, rounded to whole seconds for VRRPv2. */
+  advertIntS: number;
   family: AddressFamily;
   /** PASS or AH; the password itself is never kept. */
   authType?: string;
   vips: VipConf[];
+  /** VIPs keepalived ignores because their family differs from the instance's (the first address decides). */
+  droppedVips: VipConf[];
   excludedVips: VipConf[];
   unicastSrcIp?: string;
   unicastPeers: string[];
+  /** As keepalived runs it: cleared for an initial MASTER and for priority 255. */
   nopreempt: boolean;
   preemptDelayS?: number;
   trackScripts: Array<{ name: string; weight?: number }>;
@@ -54,7 +63,10 @@ export interface VrrpInstanceConf extends ConfLocation {
   vmacName?: string;
   /** The vrrp_sync_group this instance belongs to, if any. */
   syncGroup?: string;
-  vrrpVersion?: number;
+  /** `version`, else global_defs' vrrp_version, else 2. */
+  vrrpVersion: number;
+  /** Why keepalived's VRRP process refuses to run with this instance (in keepalived's words), if it does. */
+  fails?: string;
 }
 
 export interface SyncGroupConf extends ConfLocation {
@@ -84,6 +96,7 @@ export interface GlobalDefsConf {
   scriptUser?: string;
   scriptGroup?: string;
   vrrpVersion?: number;
+  vrrpStrict: boolean;
 }
 
 export interface KeepalivedConf {
@@ -95,4 +108,6 @@ export interface KeepalivedConf {
   scripts: VrrpScriptConf[];
   /** Errors (keepalived would refuse or ignore the item) and warnings, each with file:line. */
   issues: ConfIssue[];
+  /** The first error on which keepalived exits before running anything (a keyword missing its value). */
+  fatal?: ConfIssue;
 }

@@ -29,6 +29,7 @@ describe('keepalived.conf parser: fixtures (each checked with keepalived -t)', (
       enableScriptSecurity: true,
       scriptUser: 'root',
       vrrpNotifyFifo: '/run/keepwatch/notify.fifo',
+      vrrpStrict: false,
     });
     expect(c.scripts.map((s) => [s.name, s.script, s.intervalS, s.weight])).toEqual([
       ['chk_haproxy', '/usr/bin/killall -0 haproxy', 1, undefined],
@@ -115,15 +116,16 @@ describe('keepalived.conf parser: fixtures (each checked with keepalived -t)', (
     expect(issuesAt(c)).toEqual([
       'errors.conf:15 warning: include missing/*.conf: no file matches',
       'errors.conf:16 warning: include nothere.conf: no file matches',
-      'errors.conf:24 error: unexpected "}" without an open block',
-      'errors.conf:25 error: block opened here is never closed (missing "}")',
+      'errors.conf:24 error: unknown keyword "}" (a "}" without an open block)',
+      'errors.conf:25 error: vrrp_instance block opened here is never closed (missing "}")',
       'errors.conf:3 error: virtual_router_id must be an integer 1-255, got "300"',
       'errors.conf:4 error: priority must be an integer 1-255, got "high"',
       'errors.conf:6 error: virtual_ipaddress: "192.0.2.300/24" is not an IP address',
-      'errors.conf:7 error: virtual_ipaddress 192.0.2.50: prefix /40 too long for IPv4',
+      'errors.conf:7 error: virtual_ipaddress 192.0.2.50: prefix /40 too long for IPv4 (keepalived uses /32)',
       'errors.conf:8 error: virtual_ipaddress 192.0.2.51: dev needs a value',
-      'errors.conf:11 error: auth_type must be PASS or AH',
-      'errors.conf:25 error: vrrp_instance VI_OPEN: virtual_router_id missing',
+      'errors.conf:11 error: auth_type must be PASS or AH (case matters; keepalived then runs without authentication)',
+      "errors.conf:1 error: vrrp_instance VI_BAD: virtual_router_id missing or invalid (keepalived's VRRP process does not start)",
+      "errors.conf:25 error: vrrp_instance VI_OPEN: virtual_router_id missing or invalid (keepalived's VRRP process does not start)",
     ]);
     expect(c.instances.map((i) => [i.name, i.virtualRouterId])).toEqual([
       ['VI_BAD', undefined],
@@ -180,14 +182,24 @@ describe('keepalived.conf parser: details', () => {
     expect(parseKeepalivedConfText(text, 'k.conf').instances[0]).toMatchObject({ priority: 100 });
   });
 
-  test('comment characters inside a word or quotes are not comments', () => {
-    const c = parseKeepalivedConfText('vrrp_instance A { interface eth0 virtual_router_id 1 }\nvrrp_script s#1 { script "a ! b" }\n');
-    expect(c.scripts[0]).toMatchObject({ name: 's#1', script: 'a ! b' });
+  test('"#" and "!" start a comment anywhere outside quotes, even inside a word, as in keepalived 2.2.7; "\\#" keeps the character', () => {
+    const c = parseKeepalivedConfText('vrrp_script s {\n script "a ! b"#c\n interval 2!x\n weight -5#\n}\nvrrp_script t\\#2 {\n script x\n}\n');
+    expect(c.issues).toEqual([]);
+    expect(c.scripts.map((s) => [s.name, s.script, s.intervalS, s.weight])).toEqual([
+      ['s', 'a ! b', 2, -5],
+      ['t#2', 'x', undefined, undefined],
+    ]);
   });
 
   test('unterminated quote and a block without keyword are reported', () => {
     const c = parseKeepalivedConfText('vrrp_script x {\n script "abc\n}\n{ foo }\n', 'q.conf');
-    expect(issuesAt(c)).toEqual(['q.conf:2 error: unterminated quoted string', 'q.conf:4 error: block "{" without a keyword before it']);
+    // keepalived ignores a "{" without a keyword and reads what follows at the same level.
+    expect(issuesAt(c)).toEqual([
+      'q.conf:2 error: unterminated quoted string',
+      'q.conf:4 error: unexpected "{" (keepalived ignores it and reads what follows as part of the enclosing block)',
+      'q.conf:4 error: unknown keyword "foo" in the top level (keepalived ignores the line)',
+      'q.conf:4 error: unknown keyword "}" (a "}" without an open block)',
+    ]);
   });
 
   test('two sync groups claiming one instance, a group naming a missing instance', () => {
@@ -285,14 +297,16 @@ describe('keepalived.conf parser: properties', () => {
           .filter(Boolean)
           .join('\n');
         const c = parseKeepalivedConfText(text, 'rt.conf');
-        expect(c.issues).toEqual([]);
+        // keepalived clears nopreempt at priority 255 (the address owner always preempts), with a warning.
+        const cleared = i.nopreempt && i.priority === 255;
+        expect(c.issues.map((x) => x.severity)).toEqual(cleared ? ['warning'] : []);
         const [ev] = instanceEventsFromConf(c, 0);
         expect(ev.key).toEqual({ iname: i.name, intf: i.intf, vrid: i.vrid, family: i.v6 ? 'IPv6' : 'IPv4' });
         // The events carry one spelling per address (2001:db8:0::1 -> 2001:db8::1), as the kernel and the dumps do.
         expect(ev.vips).toEqual(vips.map((v) => normalizeIp(v)));
         expect(ev.priority).toBe(i.priority);
         expect(ev.advertIntervalMs).toBe(i.advert * 1000);
-        expect(ev.nopreempt).toBe(i.nopreempt);
+        expect(ev.nopreempt).toBe(i.nopreempt && !cleared);
         expect(ev.preemptDelayS).toBe(i.delay ?? 0);
         expect(ev.unicastPeers).toEqual(i.peers);
         expect(ev.authType).toBe('PASS');

@@ -34,7 +34,9 @@ describe('preemption', () => {
 
   test('a bad preempt_delay is an error naming the line; the instance is still read', () => {
     expect(issues('vrrp_instance A {\n interface eth0\n virtual_router_id 1\n preempt_delay 1001\n}\n')).toEqual(['4 error: preempt_delay must be a number 0-1000, got "1001"']);
-    expect(issues('vrrp_instance A {\n interface eth0\n virtual_router_id 1\n preempt_delay\n}\n')).toEqual(['4 error: preempt_delay needs a value']);
+    // A keyword without its value makes keepalived exit: the whole configuration is refused.
+    expect(issues('vrrp_instance A {\n interface eth0\n virtual_router_id 1\n preempt_delay\n}\n')).toEqual(['4 error: keyword preempt_delay missing a parameter']);
+    expect(parseKeepalivedConfText('vrrp_instance A {\n interface eth0\n virtual_router_id 1\n preempt_delay\n}\n').fatal).toMatchObject({ line: 4, code: 'missing-parameter' });
     expect(parseKeepalivedConfText('vrrp_instance A {\n interface eth0\n virtual_router_id 1\n preempt_delay soon\n}\n').instances[0]).toMatchObject({ name: 'A', preemptDelayS: undefined });
   });
 });
@@ -132,8 +134,9 @@ describe('IPv6 / VRRPv3', () => {
     expect(c.globalDefs.vrrpVersion).toBe(3);
     expect(c.instances.map((i) => [i.name, i.family, i.vrrpVersion, i.advertIntS])).toEqual([
       ['V6', 'IPv6', 3, 0.25],
-      ['NATIVE', 'IPv6', 2, undefined],
-      ['V4', 'IPv4', 3, undefined],
+      // VRRPv2 is IPv4 only: keepalived runs an IPv6 instance as VRRPv3 whatever `version` says.
+      ['NATIVE', 'IPv6', 3, 1],
+      ['V4', 'IPv4', 3, 1],
     ]);
     expect(c.instances[0].vips.map((v) => [v.address, v.prefix, v.scope])).toEqual([
       ['2001:DB8:0:0:0:0:0:100', 64, undefined],
@@ -147,10 +150,13 @@ describe('IPv6 / VRRPv3', () => {
     ]);
   });
 
-  test('an IPv4 address in an IPv6 instance is a warning (keepalived moves it to the excluded list)', () => {
-    expect(issues('vrrp_instance V6 {\n interface eth0\n virtual_router_id 61\n virtual_ipaddress {\n  2001:db8::1\n  192.0.2.1\n }\n}\n')).toEqual([
-      '6 warning: vrrp_instance V6: IPv4 address 192.0.2.1 in an IPv6 instance (keepalived moves it to the excluded list)',
-    ]);
+  test('an address of the other family is an error and is dropped, as keepalived ignores it; it never reaches the store', () => {
+    const text = 'vrrp_instance V6 {\n interface eth0\n virtual_router_id 61\n virtual_ipaddress {\n  2001:db8::1\n  192.0.2.1\n }\n}\n';
+    expect(issues(text)).toEqual(['6 error: vrrp_instance V6: IPv4 address 192.0.2.1 in an IPv6 instance (keepalived ignores it: the first address decides the family)']);
+    const c = parseKeepalivedConfText(text, 'v.conf');
+    expect(c.instances[0].vips.map((v) => v.address)).toEqual(['2001:db8::1']);
+    expect(c.instances[0].droppedVips.map((v) => v.address)).toEqual(['192.0.2.1']);
+    expect(instanceEventsFromConf(c, 0)[0].vips).toEqual(['2001:db8::1']);
   });
 });
 
