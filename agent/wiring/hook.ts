@@ -1,8 +1,10 @@
-// The notify hook module: the hook source (socket + spool + heartbeat) and its collector.
+// The notify hook module: the hook source (socket + spool + heartbeat), its collector, and the
+// alert for what the hook's fallback pager could not page while the agent was down.
 // Rebuilt only when the hook's own keys change.
 import type { ModuleFactory } from '../module';
 import { HookSource } from '../sources/hookSource';
 import { hookCollector } from '../../exporters/hook';
+import { DeliveryFailureReporter } from '../hook/deliveryFailure';
 
 export const hookModule: ModuleFactory = {
   name: 'hook',
@@ -23,6 +25,7 @@ export const hookModule: ModuleFactory = {
       state: () => w.store.state,
       onBacklogDone: () => w.store.backlogDone('hook'),
     });
-    return { components: [source], collectors: [hookCollector(() => source.stats)] };
+    const failures = new DeliveryFailureReporter({ spoolDir: k.hook_spool, node: w.config.node, alerts: w.alerts, clock: w.clock, log: w.log.child({ source: 'hook' }) });
+    return { components: [source, failures], collectors: [hookCollector(() => source.stats)] };
   },
 };
