@@ -165,7 +165,8 @@ export function registerNotify(program: Command): void {
     .option('--keepalived-conf <path>', 'keepalived.conf (default keepalived.config of --config.file, or /etc/keepalived/keepalived.conf)')
     .option('--no-conf', 'skip the keepalived.conf check')
     .option('--config.file <path>', 'keepwatch config')
-    .action(function (this: Command, opts: Record<string, string | boolean | undefined>) {
+    .option('--deliver-config <path...>', "check this fallback pager config too (those keepalived.conf passes with --deliver-config are always checked)")
+    .action(function (this: Command, opts: Record<string, string | boolean | string[] | undefined>) {
       let conf: string | undefined;
       if (opts.conf !== false) {
         try {
@@ -177,7 +178,7 @@ export function registerNotify(program: Command): void {
           return;
         }
       }
-      const findings = checkHook({ hookPath: opts.path as string, keepalivedConf: conf });
+      const findings = checkHook({ hookPath: opts.path as string, keepalivedConf: conf, deliverConfigs: opts.deliverConfig as string[] | undefined });
       for (const f of findings) {
         const line = `${f.level === 'ok' ? 'OK   ' : f.level === 'warn' ? 'WARN ' : 'ERROR'} ${f.message}\n`;
         (f.level === 'error' ? process.stderr : process.stdout).write(line);
