@@ -7,9 +7,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 
-/** Per receiver type, the keys that are secrets (a key under basic_auth is written basic_auth.key). */
+/**
+ * Per receiver type, the keys that are secrets (a key under basic_auth is written basic_auth.key).
+ * Slack's token_file is not here: the Slack receiver reads it itself when it is built.
+ */
 export const SECRET_KEYS: Record<string, string[]> = {
-  slack: ['webhook_url', 'token'],
+  slack: ['webhook_url'],
   email: ['auth_password'],
   webhook: ['url', 'hmac_secret'],
   alertmanager: ['url', 'basic_auth.password'],
