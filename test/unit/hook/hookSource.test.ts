@@ -188,7 +188,7 @@ describe('hookSource', () => {
     expect(errs).toHaveLength(10);
     expect(errs.map((e) => e.kind === 'parse_error' && e.reason)).toContain('hook called with bad arguments (4): "INSTANCE" "two words" "MASTER" "999"');
     expect(fs.readdirSync(path.join(spool, 'bad'))).toHaveLength(10);
-  });
+  }, 30_000);
 
   test('a stale socket file is replaced; a live one or a non-socket file is left alone', async () => {
     // Stale: a socket nobody listens on.

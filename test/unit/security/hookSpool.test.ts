@@ -46,7 +46,7 @@ rootTest("sh hook: root's own directory replaced by a link (or owned by another 
   fs.symlinkSync(victimDir, `${spool}-hook`);
   const r = await runHook(['--spool', spool, '--no-socket', 'INSTANCE', 'VI_1', 'MASTER', '100']);
   expect(r.code).toBe(1);
-  expect(r.stderr).toMatch(/cannot write to spool .*spool-hook must be a directory of uid 0, not a link/);
+  expect(r.stderr).toMatch(/cannot write to spool .*spool-hook must be a directory of this user \(uid 0\), not a link/);
   victimUntouched();
   fs.unlinkSync(`${spool}-hook`);
   fs.mkdirSync(`${spool}-hook/tmp`, { recursive: true, mode: 0o700 });
