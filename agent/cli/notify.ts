@@ -14,7 +14,10 @@ import { keepalivedSchema } from '../config/schema';
 import { systemClock } from '../context';
 import { REDACT_PATHS } from '../logger';
 import { formatBadRecord, formatRecord, recordFromArgs } from '../hook/record';
-import { agentAlive, ensureSpool, spoolPaths, writeAtomic } from '../hook/spool';
+import { agentAlive, secureHookDir, spoolFile, spoolPaths } from '../hook/spool';
+import { loadDeliverConfig } from '../hook/deliverConfig';
+import { recordDeliveryFailure } from '../hook/deliveryFailure';
+import { errText } from '../errors';
 import { deliverSpooled } from '../hook/deliver';
 import { receiversTarget } from '../hook/deliverTarget';
 import { checkHook } from '../hook/check';
@@ -34,6 +37,12 @@ function epochNs(): bigint {
 
 /** Hands one line to the agent; resolves true only on its "ok <id>" (the event is in its store). */
 export function sendOverSocket(sock: string, line: string, id: string, timeoutMs: number): Promise<{ ok: boolean; why?: string }> {
+  try {
+    // Root must not write to whatever socket a link the agent's user planted names.
+    if (fs.lstatSync(sock).isSymbolicLink()) return Promise.resolve({ ok: false, why: `${sock} is a symbolic link: not following it` });
+  } catch {
+    /* missing: connect reports it */
+  }
   return new Promise((resolve) => {
     let reply = '';
     let done = false;
@@ -87,6 +96,10 @@ export function registerNotify(program: Command): void {
     .allowExcessArguments()
     .addHelpText('after', `\n${USAGE}\nExit: 0 handed over or spooled, 1 could not even spool, 2 bad arguments (spooled as a bad record).`)
     .action(async function (this: Command, args: string[], opts: Record<string, string | boolean | undefined>) {
+      if (opts.deliverSpooled) {
+        setExitCode(this, await runDeliverer(opts['config.file'] as string | undefined, opts.spool as string | undefined, opts.socket));
+        return;
+      }
       let config: Config | undefined;
       try {
         config = loadOptionalConfig(opts['config.file'] as string | undefined);
@@ -100,16 +113,6 @@ export function registerNotify(program: Command): void {
       const spool = (opts.spool as string | undefined) ?? k.hook_spool;
       const sock = opts.socket === false ? undefined : typeof opts.socket === 'string' ? opts.socket : k.hook_socket;
 
-      if (opts.deliverSpooled) {
-        if (!config) {
-          process.stderr.write('keepwatch notify --deliver-spooled needs --config.file (node name and receivers)\n');
-          setExitCode(this, 2);
-          return;
-        }
-        setExitCode(this, await runDeliverer(config, spool, sock));
-        return;
-      }
-
       const ns = epochNs();
       // What was given after `notify` (unknown options land in this.args), kept for inspection when bad.
       const rawArgs = [...(opts.state !== undefined ? ['--state', String(opts.state)] : []), ...this.args];
@@ -118,8 +121,7 @@ export function registerNotify(program: Command): void {
       if (!built.ok) {
         process.stderr.write(`keepwatch notify: ${built.reason}\n${USAGE}`);
         try {
-          const p = ensureSpool(spool);
-          writeAtomic(p, `${ns}-${process.pid}.bad`, formatBadRecord(ns, process.pid, rawArgs));
+          spoolFile(spool, `${ns}-${process.pid}.bad`, formatBadRecord(ns, process.pid, rawArgs));
         } catch (e) {
           process.stderr.write(`keepwatch notify: could not spool the bad arguments in ${spool}: ${(e as Error).message}\n`);
         }
@@ -140,7 +142,7 @@ export function registerNotify(program: Command): void {
       }
       let file: string;
       try {
-        file = writeAtomic(ensureSpool(spool), `${r.id}.rec`, line);
+        file = spoolFile(spool, `${r.id}.rec`, line);
       } catch (e) {
         process.stderr.write(`keepwatch notify: agent not reachable (${why}) and spool ${spool} not writable: ${(e as Error).message}\n`);
         setExitCode(this, 1);
@@ -163,7 +165,8 @@ export function registerNotify(program: Command): void {
     .option('--keepalived-conf <path>', 'keepalived.conf (default keepalived.config of --config.file, or /etc/keepalived/keepalived.conf)')
     .option('--no-conf', 'skip the keepalived.conf check')
     .option('--config.file <path>', 'keepwatch config')
-    .action(function (this: Command, opts: Record<string, string | boolean | undefined>) {
+    .option('--deliver-config <path...>', "check this fallback pager config too (those keepalived.conf passes with --deliver-config are always checked)")
+    .action(function (this: Command, opts: Record<string, string | boolean | string[] | undefined>) {
       let conf: string | undefined;
       if (opts.conf !== false) {
         try {
@@ -175,7 +178,7 @@ export function registerNotify(program: Command): void {
           return;
         }
       }
-      const findings = checkHook({ hookPath: opts.path as string, keepalivedConf: conf });
+      const findings = checkHook({ hookPath: opts.path as string, keepalivedConf: conf, deliverConfigs: opts.deliverConfig as string[] | undefined });
       for (const f of findings) {
         const line = `${f.level === 'ok' ? 'OK   ' : f.level === 'warn' ? 'WARN ' : 'ERROR'} ${f.message}\n`;
         (f.level === 'error' ? process.stderr : process.stdout).write(line);
@@ -224,23 +227,50 @@ export function installHook(src: string, dest: string): void {
   }
 }
 
-async function runDeliverer(config: Config, spool: string, socketPath: string | undefined): Promise<number> {
-  // Detached, stdout/stderr are /dev/null: the log goes to <spool>/deliver.log.
+/**
+ * The detached deliverer: its output goes nowhere (the hook redirects it), so its log goes to
+ * <spool>-hook/deliver.log and anything that keeps it from paging leaves a failure record in the
+ * spool for the agent to alert on.
+ */
+async function runDeliverer(configFile: string | undefined, spoolOpt: string | undefined, socketOpt: string | boolean | undefined): Promise<number> {
+  const fail = (spool: string, why: string, code: number): number => {
+    process.stderr.write(`keepwatch notify --deliver-spooled: ${why}\n`);
+    recordDeliveryFailure(spool, why, Date.now());
+    return code;
+  };
+  const defaults = keepalivedSchema.parse({});
+  if (!configFile) return fail(spoolOpt ?? defaults.hook_spool, 'needs --config.file (node name and receivers)', 2);
+  let config: Config;
+  try {
+    config = loadDeliverConfig(configFile);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    return fail(spoolOpt ?? defaults.hook_spool, `cannot page: ${e.message.replace(/\n\s*/g, '; ')}`, 1);
+  }
+  const spool = spoolOpt ?? config.keepalived.hook_spool;
+  const socketPath = socketOpt === false ? undefined : typeof socketOpt === 'string' ? socketOpt : config.keepalived.hook_socket;
   let dest: pino.DestinationStream;
   try {
-    ensureSpool(spool);
-    dest = process.stderr.isTTY ? pino.destination(2) : pino.destination({ dest: path.join(spool, 'deliver.log'), append: true, sync: true });
-  } catch {
-    dest = pino.destination(2);
+    const h = secureHookDir(spool);
+    dest = process.stderr.isTTY ? pino.destination(2) : pino.destination({ dest: h.log, append: true, sync: true, mode: 0o600 });
+  } catch (e) {
+    return fail(spool, `cannot page: ${errText(e)}`, 1);
   }
   const log = pino({ level: 'info', redact: { paths: REDACT_PATHS, censor: '<secret>' }, base: { pid: process.pid, node: config.node } }, dest);
   if (config.alerting.receivers.length === 0) {
     log.warn('no receivers configured: nothing to deliver');
-    return 0;
+    return fail(spool, `cannot page: no receivers in ${configFile} (alerting.receivers)`, 1);
   }
-  const res = await deliverSpooled({ spoolDir: spool, node: config.node, target: receiversTarget(config, systemClock), clock: systemClock, log, socketPath });
+  let target;
+  try {
+    target = receiversTarget(config, systemClock);
+  } catch (e) {
+    log.error({ err: errText(e) }, 'cannot build the receivers');
+    return fail(spool, `cannot page: ${errText(e)}`, 1);
+  }
+  const res = await deliverSpooled({ spoolDir: spool, node: config.node, target, clock: systemClock, log, socketPath });
   log.info(res, 'deliverer finished');
   if (res.skipped) process.stdout.write(`${res.skipped}\n`);
-  else process.stdout.write(`delivered ${res.delivered}, failed ${res.failed}${res.agentBack ? ' (agent is back: it took over)' : ''}\n`);
-  return res.failed > 0 && res.delivered === 0 ? 1 : 0;
+  else process.stdout.write(`delivered ${res.delivered}, failed ${res.failed}${res.agentBack ? ' (agent is back: it took over)' : ''}${res.undelivered ? `, ${res.undelivered} record(s) not paged (failure record left for the agent)` : ''}\n`);
+  return res.undelivered || (res.failed > 0 && res.delivered === 0) ? 1 : 0;
 }

@@ -1,8 +1,10 @@
-// Reads keepwatch.yml: YAML -> ${ENV} substitution on string values -> zod. Every problem is
+// Reads keepwatch.yml: YAML -> ${ENV} substitution on string values -> receivers' secrets from
+// their *_file keys (secretFiles.ts) -> zod. Every problem is
 // reported as `path.to.key: what is wrong`, all of them at once, never just the first.
 import { readFileSync } from 'node:fs';
 import { parseDocument, LineCounter } from 'yaml';
 import { configSchema, type Config } from './schema';
+import { resolveSecretFiles } from './secretFiles';
 
 export class ConfigError extends Error {
   constructor(readonly file: string, readonly problems: string[]) {
@@ -36,6 +38,11 @@ function substituteEnv(value: unknown, env: NodeJS.ProcessEnv, path: string[], p
 
 /** Parses config text; throws ConfigError listing every problem. */
 export function parseConfig(text: string, file = '<config>', env: NodeJS.ProcessEnv = process.env): Config {
+  return validateConfig(parseConfigDocument(text, file), file, env);
+}
+
+/** YAML to a plain object (no substitution, no validation); throws ConfigError. */
+export function parseConfigDocument(text: string, file = '<config>'): Record<string, unknown> {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length) {
@@ -58,8 +65,13 @@ export function parseConfig(text: string, file = '<config>', env: NodeJS.Process
     throw new ConfigError(file, [`yaml: ${(e as Error).message.split('\n')[0]}`]);
   }
   if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(file, ['(root): must be a mapping of keys']);
+  return raw as Record<string, unknown>;
+}
+
+/** Substitution, secret files and validation of a parsed config (or of a part of one: the rest takes its defaults). */
+export function validateConfig(raw: Record<string, unknown>, file = '<config>', env: NodeJS.ProcessEnv = process.env): Config {
   const problems: string[] = [];
-  const substituted = substituteEnv(raw, env, [], problems);
+  const substituted = resolveSecretFiles(substituteEnv(raw, env, [], problems), env, problems);
   const result = configSchema.safeParse(substituted);
   if (!result.success) {
     for (const issue of result.error.issues) {

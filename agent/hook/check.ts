@@ -2,11 +2,18 @@
 // accepts it, and does keepalived.conf call it? keepalived refuses (and with script_security, marks
 // insecure) a script that a non-root user could change: the file or any directory on its path
 // writable by group/other or owned by a non-root user. A hook that keepalived never runs is the
-// silent failure this catches.
+// silent failure this catches. The fallback pager the hook starts (--deliver-config) is loaded as
+// keepalived would run it, without the agent's environment: a deliverer that cannot page is the
+// other silent failure.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseKeepalivedConf } from '../keepalived/confParser';
 import type { KeepalivedConf } from '../keepalived/confTypes';
+import { ConfigError } from '../config/load';
+import { KEEPALIVED_SCRIPT_ENV, loadDeliverConfig } from './deliverConfig';
+import { receiversTarget } from './deliverTarget';
+import { alertForRecord } from './deliver';
+import { parseRecord } from './record';
 
 export interface CheckFinding {
   level: 'ok' | 'warn' | 'error';
@@ -21,6 +28,43 @@ export interface HookCheckOptions {
   /** Injectable for tests: lstat/stat/realpath. */
   fs?: Pick<typeof fs, 'lstatSync' | 'statSync' | 'realpathSync' | 'readFileSync'>;
   parseConf?: (file: string) => KeepalivedConf;
+  /** Deliverer configs to check besides those keepalived.conf passes with --deliver-config. */
+  deliverConfigs?: string[];
+  /** Checks one deliverer config (default checkDeliverer). */
+  checkDeliverer?: (file: string) => CheckFinding[];
+}
+
+/** Whether the fallback pager can page with this config as keepalived runs it (its environment, not ours). */
+export function checkDeliverer(file: string, env: NodeJS.ProcessEnv = KEEPALIVED_SCRIPT_ENV): CheckFinding[] {
+  let config;
+  try {
+    config = loadDeliverConfig(file, env);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    return [{ level: 'error', message: `deliverer config ${file} does not load as keepalived runs it (without the agent's environment): ${e.problems.join('; ')}; give secrets as *_file keys, not \${ENV}` }];
+  }
+  if (config.alerting.receivers.length === 0) return [{ level: 'error', message: `deliverer config ${file}: no alerting.receivers: the hook cannot page when the agent is down` }];
+  try {
+    const target = receiversTarget(config);
+    const sample = parseRecord('v1 1000000000000000000 1 INSTANCE VI_1 FAULT 100');
+    const to = sample.ok ? target.receiversFor(alertForRecord(config.node, sample.record)) : [];
+    void target.close?.();
+    if (to.length === 0) return [{ level: 'error', message: `deliverer config ${file}: no route sends the hook's pages (alertname KeepalivedStateChange) to a receiver` }];
+    return [{ level: 'ok', message: `deliverer config ${file} loads as keepalived runs it; a FAULT would page ${to.join(', ')}` }];
+  } catch (e) {
+    return [{ level: 'error', message: `deliverer config ${file}: the receivers cannot be built: ${(e as Error).message}` }];
+  }
+}
+
+/** The --deliver-config files of a hook command line. */
+function deliverConfigsOf(cmd: string): string[] {
+  const words = cmd.trim().split(/\s+/);
+  const out: string[] = [];
+  words.forEach((w, i) => {
+    if (w === '--deliver-config' && words[i + 1]) out.push(words[i + 1]);
+    else if (w.startsWith('--deliver-config=')) out.push(w.slice('--deliver-config='.length));
+  });
+  return out;
 }
 
 function modeStr(m: number): string {
@@ -81,11 +125,13 @@ export function checkHook(o: HookCheckOptions): CheckFinding[] {
     out.push({ level: 'error', message: `${real}: cannot be read (${(e as Error).message})` });
   }
 
-  if (o.keepalivedConf) out.push(...checkConfReferences(o.keepalivedConf, [hook, real], o.parseConf ?? ((file) => parseKeepalivedConf(file))));
+  const deliverConfigs = new Set(o.deliverConfigs ?? []);
+  if (o.keepalivedConf) out.push(...checkConfReferences(o.keepalivedConf, [hook, real], o.parseConf ?? ((file) => parseKeepalivedConf(file)), deliverConfigs, o.deliverConfigs === undefined));
+  for (const file of deliverConfigs) out.push(...(o.checkDeliverer ?? checkDeliverer)(file));
   return out;
 }
 
-function checkConfReferences(confFile: string, hookPaths: string[], parse: (f: string) => KeepalivedConf): CheckFinding[] {
+function checkConfReferences(confFile: string, hookPaths: string[], parse: (f: string) => KeepalivedConf, deliverConfigs: Set<string>, wantDeliverer: boolean): CheckFinding[] {
   const out: CheckFinding[] = [];
   let conf: KeepalivedConf;
   try {
@@ -109,6 +155,7 @@ function checkConfReferences(confFile: string, hookPaths: string[], parse: (f: s
     const keys = (Object.keys(h.notify) as Array<keyof typeof h.notify>).filter((k) => isHook(h.notify[k]));
     if (keys.length) {
       referenced++;
+      for (const k of keys) for (const f of deliverConfigsOf(h.notify[k] ?? '')) deliverConfigs.add(f);
       const kinds = keys.map((k) => (k === 'notify' ? 'notify' : `notify_${k}`)).join(', ');
       out.push({ level: 'ok', message: `${h.what} (${h.at}) runs the hook from ${kinds}` });
       const generic = keys.includes('notify');
@@ -122,6 +169,7 @@ function checkConfReferences(confFile: string, hookPaths: string[], parse: (f: s
     }
   }
   if (referenced === 0) out.push({ level: 'error', message: `${confFile}: no notify line runs ${hookPaths[0]} (add \`notify ${hookPaths[0]}\` to each vrrp_instance)` });
+  else if (wantDeliverer && deliverConfigs.size === 0) out.push({ level: 'warn', message: `${confFile}: the hook runs without --deliver-config: while the agent is down, nothing pages` });
   if (!conf.globalDefs.enableScriptSecurity) out.push({ level: 'warn', message: `${confFile}: enable_script_security is not set in global_defs (recommended: keepalived then refuses scripts non-root users can change)` });
   const user = conf.globalDefs.scriptUser;
   if (user && user !== 'root') out.push({ level: 'warn', message: `${confFile}: script_user ${user}: the hook runs as ${user}, which must be able to write the spool directory` });

@@ -3,11 +3,16 @@
 // spooled record to the configured receivers, so a dead agent never silences a failover.
 // - It never deletes records: the agent applies them to its store when it starts (and then removes
 //   the delivered/<id> markers). A marker per record says which receivers already accepted it.
-// - One deliverer at a time (<spool>/deliver.lock with its pid; a lock whose pid is gone is stale).
+// - It runs as root in a spool the agent's user owns: it writes only in root's own <spool>-hook/
+//   (markers, lock, log) and reads spool files without following links (agent/hook/spool.ts).
+// - One deliverer at a time (<spool>-hook/deliver.lock: pid, start time and boot id, so a dead
+//   deliverer's lock whose pid was reused does not block delivery for good).
 //   A hook that finds the lock held leaves its record to the running deliverer, which re-scans after
 //   releasing the lock, so a record spooled at any moment is picked up by someone.
 // - It stops when the agent is back (heartbeat fresh): the agent's own rules page from then on.
 // - Idempotency key per (node, record, receiver): a receiver that dedups drops a re-send.
+// - What it could not page when it gives up is left as a failure record the agent alerts on when it
+//   starts (agent/hook/deliveryFailure.ts): a pager that failed silently is found out.
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
@@ -15,7 +20,9 @@ import type { Logger } from 'pino';
 import type { Clock } from '../context';
 import { fingerprint, type Alert, type Severity } from '../alerting/alert';
 import { compareRecords, parseRecord, readPidMax, type HookRecord } from './record';
-import { agentAlive, listSpool, spoolPaths, type SpoolPaths } from './spool';
+import { agentAlive, listSpool, readSpoolFile, secureHookDir, spoolPaths, type HookDirPaths, type SpoolPaths } from './spool';
+import { LockFile, LockHeldError } from '../alerting/outbox/lockFile';
+import { recordDeliveryFailure } from './deliveryFailure';
 
 export interface DeliverTarget {
   /** Receiver names the alert goes to (the route tree's choice). */
@@ -39,8 +46,8 @@ export interface DeliverOptions {
   retryMs?: number;
   /** The agent's hook socket: the agent counts as up only when it also accepts a connection there. */
   socketPath?: string;
-  /** Whether a pid is alive (injectable for tests). */
-  pidAlive?: (pid: number) => boolean;
+  /** /proc, for judging the deliver lock's holder (tests point it elsewhere). */
+  procRoot?: string;
   sleep?: (ms: number) => Promise<void>;
 }
 
@@ -51,6 +58,8 @@ export interface DeliverResult {
   failed: number;
   /** Stopped because the agent came back. */
   agentBack?: boolean;
+  /** Records still not accepted by every receiver when it gave up (left in a failure record). */
+  undelivered?: number;
 }
 
 const SEVERITY: Record<string, Severity> = { FAULT: 'critical', STOP: 'critical', MASTER: 'warning', BACKUP: 'warning', MASTER_RX_LOWER_PRI: 'critical' };
@@ -108,63 +117,32 @@ export function socketAccepts(sockPath: string, timeoutMs = 300): Promise<boolea
   });
 }
 
-function defaultPidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-function tryLock(p: SpoolPaths, pidAlive: (pid: number) => boolean): boolean {
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = fs.openSync(p.lock, 'wx', 0o644);
-      fs.writeSync(fd, `${process.pid}\n`);
-      fs.closeSync(fd);
-      return true;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    }
-    let holder = NaN;
-    try {
-      holder = Number(fs.readFileSync(p.lock, 'utf8').trim());
-    } catch {
-      /* released meanwhile: try again */
-    }
-    if (Number.isInteger(holder) && holder > 0 && pidAlive(holder)) return false;
-    try {
-      fs.unlinkSync(p.lock); // stale: its deliverer died
-    } catch {
-      /* someone else removed it */
-    }
-  }
-  return false;
-}
-
-function unlock(p: SpoolPaths): void {
-  try {
-    if (Number(fs.readFileSync(p.lock, 'utf8').trim()) === process.pid) fs.unlinkSync(p.lock);
-  } catch {
-    /* gone */
-  }
-}
-
 /** Receivers that already accepted a record. */
-function doneReceivers(p: SpoolPaths, id: string): Set<string> {
+function doneReceivers(h: HookDirPaths, id: string): Set<string> {
   try {
-    return new Set(fs.readFileSync(path.join(p.delivered, id), 'utf8').split('\n').filter(Boolean));
+    return new Set(fs.readFileSync(path.join(h.delivered, id), 'utf8').split('\n').filter(Boolean));
   } catch {
     return new Set();
   }
 }
 
-function markDone(p: SpoolPaths, id: string, receivers: Set<string>): void {
-  fs.mkdirSync(p.delivered, { recursive: true, mode: 0o750 });
-  const tmp = path.join(p.delivered, `.${id}.${process.pid}`);
-  fs.writeFileSync(tmp, [...receivers].map((r) => `${r}\n`).join(''));
-  fs.renameSync(tmp, path.join(p.delivered, id));
+function markDone(h: HookDirPaths, id: string, receivers: Set<string>): void {
+  const tmp = path.join(h.tmp, `delivered.${id}.${process.pid}`);
+  fs.writeFileSync(tmp, [...receivers].map((r) => `${r}\n`).join(''), { flag: 'w', mode: 0o600 });
+  fs.renameSync(tmp, path.join(h.delivered, id));
+}
+
+/** Markers of records the agent has applied (gone from the spool): the agent cannot remove root's files. */
+function pruneMarkers(p: SpoolPaths, h: HookDirPaths): void {
+  let names: string[];
+  try {
+    names = fs.readdirSync(h.delivered);
+  } catch {
+    return;
+  }
+  for (const id of names) {
+    if (!fs.existsSync(path.join(p.dir, `${id}.rec`))) fs.rmSync(path.join(h.delivered, id), { force: true });
+  }
 }
 
 function pending(p: SpoolPaths): HookRecord[] {
@@ -172,7 +150,7 @@ function pending(p: SpoolPaths): HookRecord[] {
   for (const name of listSpool(p.dir)) {
     if (!name.endsWith('.rec')) continue;
     try {
-      const r = parseRecord(fs.readFileSync(path.join(p.dir, name), 'utf8'));
+      const r = parseRecord(readSpoolFile(path.join(p.dir, name), 8192));
       if (r.ok) out.push(r.record);
     } catch {
       /* the agent took it meanwhile */
@@ -185,15 +163,26 @@ function pending(p: SpoolPaths): HookRecord[] {
 /** Delivers every spooled record not yet delivered to all its receivers. See the file comment. */
 export async function deliverSpooled(o: DeliverOptions): Promise<DeliverResult> {
   const p = spoolPaths(o.spoolDir);
-  const pidAlive = o.pidAlive ?? defaultPidAlive;
+  const h = secureHookDir(o.spoolDir);
+  const lock = new LockFile(h.lock, `hook deliverer ${h.dir}`, { procRoot: o.procRoot });
+  const tryLock = (): boolean => {
+    try {
+      lock.acquire();
+      return true;
+    } catch (e) {
+      if (e instanceof LockHeldError) return false;
+      throw e;
+    }
+  };
   const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => o.clock.setTimeout(r, ms)));
   const settleMs = o.settleMs ?? 2000;
   const deadline = o.clock.now() + (o.maxRunMs ?? 600_000);
   const result: DeliverResult = { delivered: 0, failed: 0 };
   // A fresh heartbeat alone is not enough: an agent killed with -9 leaves one for a few seconds.
   const agentUp = async () => agentAlive(p, o.clock.now()) && (!o.socketPath || (await socketAccepts(o.socketPath)));
-  if (!tryLock(p, pidAlive)) return { ...result, skipped: 'another deliverer is running' };
+  if (!tryLock()) return { ...result, skipped: 'another deliverer is running' };
   const gaveUp = new Set<string>(); // `${id}\u0000${receiver}` refused for good
+  const lastError = new Map<string, string>();
   let delay = o.retryMs ?? 1000;
   try {
     for (;;) {
@@ -209,7 +198,7 @@ export async function deliverSpooled(o: DeliverOptions): Promise<DeliverResult> 
         let progressed = false;
         for (const r of pending(p)) {
           const alert = alertForRecord(o.node, r);
-          const done = doneReceivers(p, r.id);
+          const done = doneReceivers(h, r.id);
           const todo = o.target.receiversFor(alert).filter((x) => !done.has(x) && !gaveUp.has(`${r.id}\u0000${x}`));
           if (todo.length === 0) continue;
           for (const recv of todo) {
@@ -223,11 +212,12 @@ export async function deliverSpooled(o: DeliverOptions): Promise<DeliverResult> 
               const retryable = (e as { retryable?: boolean }).retryable !== false;
               result.failed++;
               o.log.warn({ record: r.id, receiver: recv, error: (e as Error).message, retryable }, 'page delivery failed');
+              lastError.set(recv, (e as Error).message.slice(0, 200));
               if (retryable) retryNeeded = true;
               else gaveUp.add(`${r.id}\u0000${recv}`);
             }
           }
-          markDone(p, r.id, done);
+          markDone(h, r.id, done);
         }
         if (progressed) {
           idleSince = o.clock.now();
@@ -242,15 +232,29 @@ export async function deliverSpooled(o: DeliverOptions): Promise<DeliverResult> 
         await sleep(Math.min(250, settleMs));
       }
       // Release, then look once more: a hook that found the lock held just before left its record to us.
-      unlock(p);
-      const left = o.clock.now() < deadline && !(await agentUp()) && pending(p).some((r) => {
-        const done = doneReceivers(p, r.id);
-        return o.target.receiversFor(alertForRecord(o.node, r)).some((x) => !done.has(x) && !gaveUp.has(`${r.id}\u0000${x}`));
-      });
-      if (!left || !tryLock(p, pidAlive)) return result;
+      lock.release();
+      const undone = (r: HookRecord) => {
+        const done = doneReceivers(h, r.id);
+        return o.target.receiversFor(alertForRecord(o.node, r)).filter((x) => !done.has(x));
+      };
+      const back = await agentUp();
+      const left = o.clock.now() < deadline && !back && pending(p).some((r) => undone(r).some((x) => !gaveUp.has(`${r.id}\u0000${x}`)));
+      if (!left) {
+        if (!back) {
+          const missed = pending(p).filter((r) => undone(r).length > 0);
+          if (missed.length) {
+            result.undelivered = missed.length;
+            const lastErrors = [...lastError.entries()].map(([recv, err]) => `${recv}: ${err}`).join('; ');
+            recordDeliveryFailure(o.spoolDir, `${missed.length} record(s) not paged (${missed.map((r) => `${r.name} ${r.state}`).slice(0, 5).join(', ')}): ${lastErrors || 'receivers did not accept them'}`, o.clock.now());
+          }
+        }
+        return result;
+      }
+      if (!tryLock()) return result; // a deliverer that started meanwhile takes them
     }
   } finally {
-    unlock(p);
+    lock.release();
+    pruneMarkers(p, h);
     await o.target.close?.();
   }
 }

@@ -1,6 +1,8 @@
 // The notify hook's record: one line the hook (agent/hook/keepwatch-notify) or `keepwatch notify`
 // hands to the agent over its socket or through the spool:
 //   v1 <epoch_ns> <seq> <GROUP|INSTANCE> <NAME> <STATE> <PRIORITY|->
+// NAME is one field: a space, '%', a control character or a non-ASCII byte is written %XX (UTF-8
+// bytes), so instance names with spaces or accents keep their transition.
 // seq is the writer's pid: keepalived forks its notify scripts in the order of its transitions and
 // the kernel hands pids out in fork order, so for records close in time the pid tells which came
 // first even when the forked scripts ran (and took their timestamps) out of order.
@@ -33,8 +35,36 @@ export type ParseResult =
   | { ok: false; reason: string; /** the record is a hook call with bad arguments, kept for inspection */ badArgs?: boolean };
 
 const STATES: ReadonlySet<string> = new Set(['MASTER', 'BACKUP', 'FAULT', 'STOP', 'INIT', 'DELETED', 'MASTER_RX_LOWER_PRI']);
-/** Printable ASCII without spaces: what the hook accepts as a name. */
-const NAME_RE = /^[\x21-\x7e]{1,255}$/;
+/** The NAME field: printable ASCII without spaces (a name's bytes, some %XX-encoded). */
+const NAME_FIELD_RE = /^[\x21-\x7e]{1,765}$/;
+const MAX_NAME_BYTES = 255;
+
+/** A name as one record field: bytes outside printable ASCII, space and '%' become %XX. */
+export function encodeName(name: string): string {
+  let out = '';
+  for (const b of Buffer.from(name, 'utf8')) out += b > 0x20 && b < 0x7f && b !== 0x25 ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+  return out;
+}
+
+/** The name a NAME field stands for (a '%' not followed by two hex digits stays as written). */
+export function decodeName(field: string): string {
+  if (!field.includes('%')) return field;
+  const bytes: number[] = [];
+  for (let i = 0; i < field.length; i++) {
+    const hex = field.slice(i + 1, i + 3);
+    if (field[i] === '%' && /^[0-9A-Fa-f]{2}$/.test(hex)) {
+      bytes.push(parseInt(hex, 16));
+      i += 2;
+    } else bytes.push(field.charCodeAt(i));
+  }
+  return Buffer.from(bytes).toString('utf8');
+}
+
+function nameProblem(name: string): string | undefined {
+  if (name.length === 0) return 'name must not be empty';
+  if (Buffer.byteLength(name, 'utf8') > MAX_NAME_BYTES) return `name must be at most ${MAX_NAME_BYTES} bytes, got "${excerpt(name, 60)}"`;
+  return undefined;
+}
 const MAX_RECORD = 4096;
 
 /** Bounded, printable excerpt of bad input for logs and parse_error events. */
@@ -55,11 +85,14 @@ export function parseRecord(text: string): ParseResult {
   const f = line.split(' ');
   if (f[0] !== 'v1') return { ok: false, reason: `unknown record version "${excerpt(f[0] ?? '', 20)}" (expected v1)` };
   if (f.length !== 7) return { ok: false, reason: `expected 7 space-separated fields, got ${f.length}` };
-  const [, nsText, seqText, type, name, state, prioText] = f;
+  const [, nsText, seqText, type, nameField, state, prioText] = f;
   if (!/^\d{1,20}$/.test(nsText)) return { ok: false, reason: `timestamp must be epoch nanoseconds, got "${excerpt(nsText, 30)}"` };
   if (!/^\d{1,10}$/.test(seqText) || Number(seqText) > 0xffffffff) return { ok: false, reason: `seq must be a pid, got "${excerpt(seqText, 30)}"` };
   if (type !== 'INSTANCE' && type !== 'GROUP') return { ok: false, reason: `type must be GROUP or INSTANCE, got "${excerpt(type, 30)}"` };
-  if (!NAME_RE.test(name)) return { ok: false, reason: `name must be 1-255 printable ASCII characters without spaces, got "${excerpt(name, 60)}"` };
+  if (!NAME_FIELD_RE.test(nameField)) return { ok: false, reason: `name must be printable ASCII without spaces (others as %XX), got "${excerpt(nameField, 60)}"` };
+  const name = decodeName(nameField);
+  const bad = nameProblem(name);
+  if (bad) return { ok: false, reason: bad };
   if (!STATES.has(state)) return { ok: false, reason: `unknown state "${excerpt(state, 30)}"` };
   if (state === 'MASTER_RX_LOWER_PRI' && type !== 'INSTANCE') return { ok: false, reason: 'MASTER_RX_LOWER_PRI is for an INSTANCE' };
   let priority: number | undefined;
@@ -75,7 +108,7 @@ export function parseRecord(text: string): ParseResult {
 }
 
 export function formatRecord(r: Pick<HookRecord, 'ns' | 'seq' | 'type' | 'name' | 'state' | 'priority'>): string {
-  return `v1 ${r.ns} ${r.seq} ${r.type} ${r.name} ${r.state} ${r.priority === undefined ? '-' : r.priority}\n`;
+  return `v1 ${r.ns} ${r.seq} ${r.type} ${encodeName(r.name)} ${r.state} ${r.priority === undefined ? '-' : r.priority}\n`;
 }
 
 export function formatBadRecord(ns: bigint, pid: number, args: string[]): string {
@@ -159,8 +192,9 @@ export function recordFromArgs(
   const t = TYPE_OF[type.toUpperCase()];
   if (!t) return { ok: false, reason: `type must be GROUP or INSTANCE, got '${excerpt(type, 40)}'` };
   const st = state === 'MASTER_RX_LOWER_PRI' ? state : state.toUpperCase();
-  const line = `v1 ${opts.ns} ${opts.seq} ${t} ${name} ${st} ${prio === undefined || prio === '' ? '-' : prio}`;
-  if (!NAME_RE.test(name)) return { ok: false, reason: `name must be non-empty printable ASCII without spaces, got '${excerpt(name, 60)}'` };
+  const bad = nameProblem(name);
+  if (bad) return { ok: false, reason: bad };
+  const line = `v1 ${opts.ns} ${opts.seq} ${t} ${encodeName(name)} ${st} ${prio === undefined || prio === '' ? '-' : prio}`;
   const r = parseRecord(line);
   return r.ok ? r : { ok: false, reason: r.reason };
 }

@@ -13,7 +13,7 @@ import { constants as fsConstants } from 'fs';
 import { access, readFile, stat } from 'fs/promises';
 import path from 'path';
 import type { NodeEvent } from '../state/types';
-import { readPidFile } from './keepalivedPid';
+import { keepalivedSignalRefusal, readPidFile } from './keepalivedPid';
 import type { DumpParseOptions, DumpParseResult } from './parse/dumpCommon';
 import { parseDumpData } from './parse/dumpData';
 import { parseDumpJson } from './parse/dumpJson';
@@ -60,6 +60,8 @@ export interface DumpsSourceOptions {
   backoff?: BackoffOptions;
   sendSignal?: (pid: number, signal: NodeJS.Signals | number) => void;
   readPid?: (pidFile: string) => Promise<number | undefined>;
+  /** Why the pid must not be signalled (not keepalived, or a reused pid), or undefined: keepalivedSignalRefusal by default. */
+  checkPid?: (pid: number, pidFile: string) => Promise<string | undefined>;
   fs?: DumpsFs;
   /** /proc (tests point it elsewhere). */
   procRoot?: string;
@@ -110,6 +112,7 @@ export class DumpsSource implements Source {
   private readonly procRoot: string;
   private readonly sendSignal: (pid: number, signal: NodeJS.Signals | number) => void;
   private readonly readPid: (pidFile: string) => Promise<number | undefined>;
+  private readonly checkPid: (pid: number, pidFile: string) => Promise<string | undefined>;
   private running = false;
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
@@ -131,6 +134,7 @@ export class DumpsSource implements Source {
     this.procRoot = opts.procRoot ?? '/proc';
     this.sendSignal = opts.sendSignal ?? ((pid, sig) => process.kill(pid, sig));
     this.readPid = opts.readPid ?? readPidFile;
+    this.checkPid = opts.checkPid ?? ((pid, pidFile) => keepalivedSignalRefusal(pid, pidFile, this.procRoot));
   }
 
   /** Starts the cycle (the first runs at once, in the background); never throws. */
@@ -263,6 +267,8 @@ export class DumpsSource implements Source {
       }
     }
     if (pid === undefined) throw new Error(`no keepalived pid (pid file ${this.opts.pidFile})`);
+    const refusal = await this.checkPid(pid, this.opts.pidFile);
+    if (refusal) throw new Error(refusal);
     const sig: NodeJS.Signals | number = kind === 'data' ? 'SIGUSR1' : kind === 'stats' ? 'SIGUSR2' : this.jsonSignal;
     this.sendSignal(pid, sig);
   }

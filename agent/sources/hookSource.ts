@@ -327,8 +327,7 @@ export class HookSource implements Source {
         batch.sort((a, b) => compareRecords(a.record, b.record, this.order));
         for (const { file, record } of batch) {
           this.applyRecord(record, 'spool');
-          this.unlink(file);
-          this.unlink(path.join(this.paths.delivered, record.id));
+          this.unlink(file); // the deliverer (root) drops its marker once the record is gone
         }
       } while (this.scanAgain && !this.stopped);
     } catch (e) {

@@ -1,9 +1,11 @@
-// The notify hook module: the hook source (socket + spool + heartbeat) and its collector.
+// The notify hook module: the hook source (socket + spool + heartbeat), its collector, and the
+// alert for what the hook's fallback pager could not page while the agent was down.
 // Rebuilt only when the hook's own keys change.
 import type { ModuleFactory } from '../module';
 import { sourceEnv } from '../sources/source';
 import { hookSource } from '../sources/hookSource';
 import { hookCollector } from '../../exporters/hook';
+import { DeliveryFailureReporter } from '../hook/deliveryFailure';
 
 export const hookModule: ModuleFactory = {
   name: 'hook',
@@ -24,6 +26,7 @@ export const hookModule: ModuleFactory = {
       },
       sourceEnv(w.store, w, 'hook'),
     );
-    return { components: [source], collectors: [hookCollector(() => source.stats)] };
+    const failures = new DeliveryFailureReporter({ spoolDir: k.hook_spool, node: w.config.node, alerts: w.alerts, clock: w.clock, log: w.log.child({ source: 'hook' }) });
+    return { components: [source, failures], collectors: [hookCollector(() => source.stats)] };
   },
 };

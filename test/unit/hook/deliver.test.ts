@@ -7,7 +7,8 @@ import * as path from 'node:path';
 import { deliverSpooled, alertForRecord } from '../../../agent/hook/deliver';
 import { receiversTarget } from '../../../agent/hook/deliverTarget';
 import { formatRecord, parseRecord, type HookRecord } from '../../../agent/hook/record';
-import { ensureSpool, writeHeartbeat } from '../../../agent/hook/spool';
+import { ensureSpool, secureHookDir, writeHeartbeat } from '../../../agent/hook/spool';
+import { spawn } from 'node:child_process';
 import { parseConfig } from '../../../agent/config/load';
 import { systemClock } from '../../../agent/context';
 import { silentLogger } from '../../../agent/logger';
@@ -97,7 +98,7 @@ describe('deliverSpooled (agent down: the hook pages by itself)', () => {
     const again = await deliverSpooled({ spoolDir: spool, node: 'ka2', target: receiversTarget(cfg), clock: systemClock, log: silentLogger(), ...fast });
     expect(again).toEqual({ delivered: 0, failed: 0 });
     expect(server.got).toHaveLength(4);
-    expect(fs.existsSync(path.join(spool, 'deliver.lock'))).toBe(false);
+    expect(fs.existsSync(path.join(`${spool}-hook`, 'deliver.lock'))).toBe(false);
   });
 
   test('a receiver that fails is retried until it accepts; the other is not re-sent', async () => {
@@ -122,11 +123,18 @@ describe('deliverSpooled (agent down: the hook pages by itself)', () => {
   test('another live deliverer holds the lock: skipped; the agent is back: stops', async () => {
     const cfg = parseConfig(configYaml(dir, server.url));
     const p = ensureSpool(spool);
-    fs.writeFileSync(p.lock, `${process.pid}\n`);
+    const h = secureHookDir(spool);
+    const other = spawn('sleep', ['30'], { stdio: 'ignore' });
+    await new Promise((r) => other.once('spawn', r));
+    fs.writeFileSync(h.lock, `${other.pid}\n`);
     spoolRecord(spool, { ns: BigInt(Date.now()) * 1_000_000n, seq: 13, type: 'INSTANCE', name: 'VI_1', state: 'BACKUP', priority: 100 });
-    expect(await deliverSpooled({ spoolDir: spool, node: 'ka2', target: receiversTarget(cfg), clock: systemClock, log: silentLogger(), ...fast })).toMatchObject({ skipped: expect.any(String) });
+    try {
+      expect(await deliverSpooled({ spoolDir: spool, node: 'ka2', target: receiversTarget(cfg), clock: systemClock, log: silentLogger(), ...fast })).toMatchObject({ skipped: expect.any(String) });
+    } finally {
+      other.kill('SIGKILL');
+    }
     // A stale lock (dead pid) is taken over.
-    fs.writeFileSync(p.lock, '999999999\n');
+    fs.writeFileSync(h.lock, '999999999\n');
     writeHeartbeat(p, Date.now(), 3);
     expect(await deliverSpooled({ spoolDir: spool, node: 'ka2', target: receiversTarget(cfg), clock: systemClock, log: silentLogger(), ...fast })).toMatchObject({ agentBack: true, delivered: 0 });
     expect(server.got).toHaveLength(0);
@@ -171,7 +179,7 @@ describe('deliverSpooled (agent down: the hook pages by itself)', () => {
     while (server.got.length < 2 && Date.now() < deadline) await sleep(50);
     expect(server.got.map((g) => g.path).sort()).toEqual(['/audit', '/ops']);
     console.log(`page arrived ${Date.now() - t0} ms after the hook ran (Node start-up of the deliverer included)`);
-    expect(fs.readFileSync(path.join(spool, 'deliver.log'), 'utf8')).toMatch(/page delivered by the hook/);
+    expect(fs.readFileSync(path.join(`${spool}-hook`, 'deliver.log'), 'utf8')).toMatch(/page delivered by the hook/);
   }, 60_000);
 
   test('the hook file is what the deliverer test runs', () => {

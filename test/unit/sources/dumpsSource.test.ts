@@ -36,6 +36,8 @@ function make(over: Partial<DumpsSourceOptions> = {}) {
     dir,
     pollMs: 10,
     timeoutMs: 400,
+    // PID is a made-up keepalived: the pid check has its own tests (test/unit/security/keepalivedSignal.test.ts).
+    checkPid: async () => undefined,
     sendSignal: (pid, sig) => {
       signals.push([pid, sig]);
       const f = FILES[String(sig)];
