@@ -11,7 +11,7 @@ export function peersCollector(directory: PeerDirectory, clock: Clock): Collecto
     name: 'peers',
     // Up/down and errors at once; last-seen ages in whole seconds.
     revision: () =>
-      JSON.stringify([Math.floor(clock.now() / 1000), directory.list().map((p) => [p.name, p.up, p.lastSeenAt, p.lastDelayMs, p.errors])]),
+      JSON.stringify([Math.floor(clock.now() / 1000), directory.list().map((p) => [p.name, p.up, p.lastSeenAt, p.lastDelayMs, p.errors, p.rejected])]),
     metrics: [
       new Gauge({
         name: 'keepwatch_peer_up',
@@ -42,6 +42,16 @@ export function peersCollector(directory: PeerDirectory, clock: Clock): Collecto
         collect() {
           this.reset();
           for (const p of directory.list()) for (const [reason, n] of Object.entries(p.errors)) if (n) this.inc({ peer: p.name, reason }, n);
+        },
+      }),
+      new Counter({
+        name: 'keepwatch_peer_rejected_total',
+        help: 'Messages from a peer agent refused, by reason (node_mismatch, clock_skew, too_many_instances, too_many_vips, state_too_large, bad_silence).',
+        labelNames: ['peer', 'reason'],
+        registers: [],
+        collect() {
+          this.reset();
+          for (const p of directory.list()) for (const [reason, n] of Object.entries(p.rejected ?? {})) if (n) this.inc({ peer: p.name, reason }, n);
         },
       }),
       new Gauge({
