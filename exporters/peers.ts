@@ -11,7 +11,7 @@ export function peersCollector(directory: PeerDirectory, clock: Clock): Collecto
     name: 'peers',
     // Up/down and errors at once; last-seen ages in whole seconds.
     revision: () =>
-      JSON.stringify([Math.floor(clock.now() / 1000), directory.list().map((p) => [p.name, p.up, p.lastSeenAt, p.lastDelayMs, p.errors])]),
+      JSON.stringify([Math.floor(clock.now() / 1000), directory.list().map((p) => [p.name, p.up, p.lastSeenAt, p.lastDelayMs, p.errors, p.rejected])]),
     metrics: [
       scrapedGauge({ name: 'keepwatch_peer_up', help: 'Whether the peer agent streams its state to this agent (1) or not (0).', labelNames: ['peer'] }, () =>
         directory.list().map((p) => [{ peer: p.name }, p.up ? 1 : 0]),
@@ -23,6 +23,16 @@ export function peersCollector(directory: PeerDirectory, clock: Clock): Collecto
       scrapedCounter({ name: 'keepwatch_peer_errors_total', help: 'Failures of the stream from a peer agent, by reason.', labelNames: ['peer', 'reason'] }, function* () {
         for (const p of directory.list()) for (const [reason, n] of Object.entries(p.errors)) if (n) yield [{ peer: p.name, reason }, n];
       }),
+      scrapedCounter(
+        {
+          name: 'keepwatch_peer_rejected_total',
+          help: 'Messages from a peer agent refused, by reason (node_mismatch, clock_skew, too_many_instances, too_many_vips, state_too_large, bad_silence).',
+          labelNames: ['peer', 'reason'],
+        },
+        function* () {
+          for (const p of directory.list()) for (const [reason, n] of Object.entries(p.rejected ?? {})) if (n) yield [{ peer: p.name, reason }, n];
+        },
+      ),
       scrapedGauge(
         {
           name: 'keepwatch_peer_state_delay_seconds',

@@ -25,6 +25,8 @@ import { priorityChangedRule } from './priorityChangedRule';
 import { configDriftRule } from './configDriftRule';
 import { syncGroupInconsistentRule } from './syncGroupInconsistentRule';
 import { nginxStartHookMissingRule } from './nginxStartHookMissingRule';
+import { peerAgentDownRule } from './peerAgentDownRule';
+import { peerMessagesRejectedRule } from './peerMessagesRejectedRule';
 
 export const allRules: Rule[] = [
   flappingRule,
@@ -43,6 +45,8 @@ export const allRules: Rule[] = [
   configDriftRule,
   syncGroupInconsistentRule,
   nginxStartHookMissingRule,
+  peerAgentDownRule,
+  peerMessagesRejectedRule,
 ];
 
 export function ruleSettings(c: Pick<Config, 'rules' | 'nginx' | 'peers'>): RuleSettings {
@@ -55,6 +59,7 @@ export function ruleSettings(c: Pick<Config, 'rules' | 'nginx' | 'peers'>): Rule
     driftForMs: r.drift_for,
     syncGroupForMs: r.sync_group_for,
     peerTimeoutMs: r.peer_timeout,
+    peerAgentDeadMs: r.peer_agent_dead_after,
     flapping: { changes: r.flapping.changes, windowMs: r.flapping.window, quietMs: r.flapping.quiet },
     nginxStandby: c.nginx.standby,
     takeoverGraceMs: c.nginx.takeover_grace,

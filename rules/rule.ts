@@ -15,6 +15,8 @@ export interface RuleSettings {
   driftForMs: number;
   syncGroupForMs: number;
   peerTimeoutMs: number;
+  /** PeerAgentDown: a peer's agent silent this long while its node answers VRRP (rules.peer_agent_dead_after). */
+  peerAgentDeadMs: number;
   /** Flapping: `changes` MASTER changes within windowMs fire; quietMs without one clears. */
   flapping: { changes: number; windowMs: number; quietMs: number };
   /** nginx.standby: in cold mode a stopped nginx on a BACKUP is normal. */
@@ -75,7 +77,7 @@ export interface Rule<Facts = unknown> {
    * KeepalivedDown 10, NginxDownOnVipHolder 20, InstanceFault 25, SplitBrain 30, VipLeftBound 35,
    * NoMaster 40, RedundancyUnverified 45, NginxNotStartedOnTakeover 50, NginxStartHookMissing 52,
    * SyncGroupInconsistent 55, Flapping 60, Failover 70, VipMismatch 75, RedundancyLost 80,
-   * ConfigDrift 90, PriorityChanged 95.
+   * ConfigDrift 90, PriorityChanged 95; PeerAgentDown 15, PeerMessagesRejected 85.
    */
   readonly rank?: number;
   evaluate(ctx: RuleContext): Condition<Facts>[];

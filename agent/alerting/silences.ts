@@ -1,6 +1,9 @@
 // Silences, as Alertmanager's: matchers plus a time window, who and why. An alert matched by an
 // active silence is not notified. Kept in one JSON file, replaced atomically on every change, so
 // a silence set before a restart still holds after it.
+// Silences are the cluster's, not one node's: every change is told to subscribers (the peer stream
+// carries it to the peers) and the peers' silences are merged in by id, the way Alertmanager's
+// cluster gossips them (silenceWins below), so every agent of a pair converges on one set.
 import { existsSync, readFileSync, renameSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -46,32 +49,177 @@ export interface SilencesOptions {
   retentionMs?: number;
   /** Bound on stored silences. */
   maxSilences?: number;
+  /** A peer's silence updated further than this in the future is refused (its clock is wrong, and a
+   *  future updatedAt would win every merge until then). */
+  maxClockSkewMs?: number;
+}
+
+/** What merge() did with a peer's silences. */
+export interface MergeResult {
+  /** Silences taken over (new, or newer than ours). */
+  adopted: Silence[];
+  /** Silences refused, with why (bad matchers, clock skew, ...). */
+  refused: Array<{ id: string; error: string }>;
+}
+
+/** Is `s` expired at `now` (ended, or expired by hand: expire() sets endsAt to the moment). */
+export function silenceExpired(s: Pick<Silence, 'endsAt'>, now: number): boolean {
+  return now >= s.endsAt;
+}
+
+function canonical(s: Silence): string {
+  return JSON.stringify([s.id, s.matchers, s.startsAt, s.endsAt, s.updatedAt, s.createdBy, s.comment]);
+}
+
+/**
+ * Does a peer's version of a silence replace ours? A total order both agents apply alike, so they
+ * converge whatever the order of arrival: an expired version beats a live one (expiry is final: an
+ * expired silence is never revived, as Alertmanager refuses to update one), then the newer updatedAt
+ * wins (Alertmanager's merge), then, for two versions with one updatedAt, the earlier end, then the
+ * text, so that neither side keeps its own.
+ */
+export function silenceWins(incoming: Silence, ours: Silence | undefined, now: number): boolean {
+  if (!ours) return true;
+  const inExpired = silenceExpired(incoming, now);
+  const ourExpired = silenceExpired(ours, now);
+  if (inExpired !== ourExpired) return inExpired;
+  if (incoming.updatedAt !== ours.updatedAt) return incoming.updatedAt > ours.updatedAt;
+  if (incoming.endsAt !== ours.endsAt) return incoming.endsAt < ours.endsAt;
+  return canonical(incoming) < canonical(ours);
 }
 
 const MAX_MATCHERS = 64;
 const MAX_TEXT = 2000;
+const MAX_ID = 128;
+
+/** Checks a stored or received silence (never trusted: a peer sent it, or a file held it) and
+ *  compiles its matchers; throws an Error saying what is wrong. */
+function checkSilence(s: Silence): Matcher[] {
+  if (!s || typeof s !== 'object') throw new Error('not an object');
+  if (typeof s.id !== 'string' || !s.id || s.id.length > MAX_ID || s.id.includes('/')) throw new Error(`id: a string of 1 to ${MAX_ID} characters without '/'`);
+  for (const k of ['startsAt', 'endsAt', 'updatedAt'] as const) if (typeof s[k] !== 'number' || !Number.isFinite(s[k])) throw new Error(`${k}: not a time`);
+  if (s.endsAt < s.startsAt) throw new Error('endsAt: before startsAt');
+  if (typeof s.createdBy !== 'string' || typeof s.comment !== 'string' || s.createdBy.length > MAX_TEXT || s.comment.length > MAX_TEXT) throw new Error(`createdBy/comment: strings of at most ${MAX_TEXT} characters`);
+  if (!Array.isArray(s.matchers) || s.matchers.length === 0 || s.matchers.length > MAX_MATCHERS) throw new Error(`matchers: 1 to ${MAX_MATCHERS}`);
+  const matchers = s.matchers.map(matcherFromJson);
+  if (matchesAll(matchers, {})) throw new Error('matchers: match every alert');
+  return matchers;
+}
 
 export class Silences {
   private silences = new Map<string, Silence>();
   private compiled = new Map<string, Matcher[]>();
   private readonly retention: number;
   private readonly max: number;
+  private readonly maxSkew: number;
+  private readonly listeners = new Set<(changed: Silence[]) => void>();
+  private file: string;
 
   constructor(private readonly opts: SilencesOptions) {
     this.retention = opts.retentionMs ?? 120 * 3_600_000;
     this.max = opts.maxSilences ?? 10_000;
+    this.maxSkew = opts.maxClockSkewMs ?? 5_000;
+    this.file = opts.file;
+  }
+
+  /** Tells fn every silence that changed (added, updated, expired, or merged in from a peer). */
+  subscribe(fn: (changed: Silence[]) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  private emit(changed: Silence[]): void {
+    if (!changed.length) return;
+    for (const l of this.listeners) {
+      try {
+        l(changed);
+      } catch (e) {
+        this.opts.log.error({ err: (e as Error).message }, 'silence change listener failed');
+      }
+    }
+  }
+
+  /** Every stored silence, as stored (what a peer is sent on connect). */
+  all(): Silence[] {
+    return [...this.silences.values()];
+  }
+
+  /**
+   * A reload names another silences_file: the silences held move there, merged with what that
+   * file already holds (by the same rule as a peer's), so none is lost either way.
+   */
+  useFile(file: string): void {
+    if (file === this.file) return;
+    const held = this.all();
+    this.file = file;
+    this.silences.clear();
+    this.compiled.clear();
+    this.load();
+    this.merge(held, `previous silences_file`);
+  }
+
+  /**
+   * Merges silences from a peer (or another file): each new one, or one that wins over ours
+   * (silenceWins), replaces ours; the change is persisted in one write and told to subscribers.
+   * Invalid silences, ones from the future (beyond maxClockSkewMs) and ones past the retention are
+   * refused one by one; the rest still merge. Never throws.
+   */
+  merge(incoming: Silence[], from: string): MergeResult {
+    const now = this.opts.clock.now();
+    const refused: MergeResult['refused'] = [];
+    const take: Array<{ s: Silence; m: Matcher[] }> = [];
+    for (const raw of incoming) {
+      const id = typeof raw?.id === 'string' ? raw.id.slice(0, MAX_ID) : '?';
+      let m: Matcher[];
+      try {
+        m = checkSilence(raw);
+      } catch (e) {
+        refused.push({ id, error: (e as Error).message });
+        continue;
+      }
+      if (raw.updatedAt > now + this.maxSkew) {
+        refused.push({ id, error: `updatedAt ${new Date(raw.updatedAt).toISOString()} is more than ${this.maxSkew} ms in the future (clock skew)` });
+        continue;
+      }
+      if (raw.endsAt + this.retention < now) continue; // forgotten here already (gc)
+      const ours = this.silences.get(raw.id);
+      if (!silenceWins(raw, ours, now)) continue;
+      if (!ours && this.silences.size + take.length >= this.max) {
+        refused.push({ id, error: `too many silences (${this.max})` });
+        continue;
+      }
+      const s: Silence = { id: raw.id, matchers: raw.matchers.map((x) => ({ ...x })), startsAt: raw.startsAt, endsAt: raw.endsAt, updatedAt: raw.updatedAt, createdBy: raw.createdBy, comment: raw.comment };
+      take.push({ s, m });
+    }
+    if (refused.length) this.opts.log.warn({ from, refused: refused.slice(0, 5), count: refused.length }, 'silences refused');
+    if (!take.length) return { adopted: [], refused };
+    try {
+      this.commit(() => {
+        for (const { s, m } of take) {
+          this.silences.set(s.id, s);
+          this.compiled.set(s.id, m);
+        }
+      });
+    } catch (e) {
+      return { adopted: [], refused: [...refused, ...take.map(({ s }) => ({ id: s.id, error: (e as Error).message }))] };
+    }
+    const adopted = take.map(({ s }) => s);
+    this.opts.log.info({ from, silences: adopted.map((s) => s.id) }, 'silences merged');
+    this.emit(adopted);
+    return { adopted, refused };
   }
 
   /** Reads the file. A missing file is an empty list; an unreadable one is moved aside and reported. */
   load(): void {
-    const { file, log } = this.opts;
+    const { log } = this.opts;
+    const file = this.file;
     if (!existsSync(file)) return;
     try {
       const parsed = JSON.parse(readFileSync(file, 'utf8')) as { silences?: Silence[] };
       if (!parsed || !Array.isArray(parsed.silences)) throw new Error('no "silences" array');
       for (const s of parsed.silences) {
         try {
-          this.compiled.set(s.id, s.matchers.map(matcherFromJson));
+          this.compiled.set(s.id, checkSilence(s));
           this.silences.set(s.id, s);
         } catch (e) {
           log.error({ file, silence: s?.id, err: (e as Error).message }, 'silences file: skipping a silence with bad matchers');
@@ -140,6 +288,7 @@ export class Silences {
       this.silences.set(id, s);
       this.compiled.set(id, matchers);
     });
+    this.emit([s]);
     this.opts.log.info({ silence: id, matchers: matchers.map(String), endsAt: new Date(s.endsAt).toISOString(), createdBy: s.createdBy }, 'silence set');
     return id;
   }
@@ -152,6 +301,7 @@ export class Silences {
     if (this.stateOf(s, now) === 'expired') return;
     const next = { ...s, endsAt: now, startsAt: Math.min(s.startsAt, now), updatedAt: now };
     this.commit(() => this.silences.set(id, next));
+    this.emit([next]);
     this.opts.log.info({ silence: id }, 'silence expired');
   }
 
@@ -192,7 +342,7 @@ export class Silences {
       try {
         this.save();
       } catch (e) {
-        this.opts.log.error({ file: this.opts.file, err: (e as Error).message }, 'cannot write silences file');
+        this.opts.log.error({ file: this.file, err: (e as Error).message }, 'cannot write silences file');
       }
     }
   }
@@ -207,12 +357,12 @@ export class Silences {
     } catch (e) {
       this.silences = before;
       this.compiled = beforeCompiled;
-      this.opts.log.error({ file: this.opts.file, err: (e as Error).message }, 'cannot write silences file; change not applied');
+      this.opts.log.error({ file: this.file, err: (e as Error).message }, 'cannot write silences file; change not applied');
       throw new SilenceError(`cannot persist silences: ${(e as Error).message}`, 500);
     }
   }
 
   private save(): void {
-    writeFileAtomic(this.opts.file, `${JSON.stringify({ version: 1, silences: [...this.silences.values()] }, null, 1)}\n`);
+    writeFileAtomic(this.file, `${JSON.stringify({ version: 1, silences: [...this.silences.values()] }, null, 1)}\n`);
   }
 }

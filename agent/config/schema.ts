@@ -144,6 +144,21 @@ export const peerSchema = z.strictObject({
   tls_insecure_skip_verify: z.boolean().default(false),
 });
 
+const PEER_LIMITS_DEFAULTS = { max_instances: 64, max_vips: 256, max_state_bytes: 256 * 1024, max_clock_skew: 5_000 };
+
+/** What a peer's message may hold (agent/peers/peerAdmission.ts): a message over a cap is refused
+ *  with an error naming the peer and the cap, and the peer's last good state is kept. */
+export const peerLimitsSchema = z
+  .strictObject({
+    max_instances: z.number().int().min(1).max(4096).default(PEER_LIMITS_DEFAULTS.max_instances),
+    max_vips: z.number().int().min(1).max(65_536).default(PEER_LIMITS_DEFAULTS.max_vips),
+    /** Encoded size of one state, which is what is retained of each peer. */
+    max_state_bytes: z.number().int().min(16 * 1024).max(16 * 1024 * 1024).default(PEER_LIMITS_DEFAULTS.max_state_bytes),
+    /** A peer's message (or silence) dated further in the future than this is refused. */
+    max_clock_skew: duration.default(PEER_LIMITS_DEFAULTS.max_clock_skew),
+  })
+  .default(PEER_LIMITS_DEFAULTS);
+
 const RULES_DEFAULTS = {
   no_master_for: 5_000,
   split_brain_for: 500,
@@ -153,6 +168,7 @@ const RULES_DEFAULTS = {
   flapping: { changes: 3, window: 300_000, quiet: 120_000 },
   sync_group_for: 3_000,
   peer_timeout: 3_000,
+  peer_agent_dead_after: 30_000,
   evaluation_interval: 1_000,
 };
 
@@ -208,6 +224,8 @@ export const rulesSchema = z
     sync_group_for: duration.default(RULES_DEFAULTS.sync_group_for),
     /** A peer that sends nothing (no state, no heartbeat) for this long is down. */
     peer_timeout: duration.default(RULES_DEFAULTS.peer_timeout),
+    /** PeerAgentDown: a peer's agent silent this long while its node still answers VRRP. */
+    peer_agent_dead_after: duration.default(RULES_DEFAULTS.peer_agent_dead_after),
     /** The rules also run on this timer, for conditions about time. */
     evaluation_interval: duration.default(RULES_DEFAULTS.evaluation_interval),
   })
@@ -369,6 +387,7 @@ export const configSchema = z.strictObject({
   probes: probesSchema,
   peers: z.array(peerSchema).optional(),
   peer_token: z.string().min(16, 'must be at least 16 characters').optional(),
+  peer_limits: peerLimitsSchema,
   rules: rulesSchema,
   alerting: alertingSchema,
 });

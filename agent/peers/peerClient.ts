@@ -2,8 +2,11 @@
 // peer (http or https), so a peer's change arrives within one coalescing period instead of a poll
 // interval. A peer is up while complete events or heartbeats keep arriving within peer_timeout.
 // Everything a peer sends is bounded: event size, events and bytes per second; a peer that
-// breaks the bounds or sends garbage is cut off, counted, and retried later with backoff. The
-// agent never depends on a peer: a dead one only makes the cluster view stale.
+// breaks the bounds or sends garbage is cut off, counted, and retried later with backoff. A valid
+// message that may not be believed (another node's name, from the future, over the caps: see
+// peerAdmission.ts) is refused, counted as a rejection, and the peer cut off the same way; its last
+// good state is kept. The silences a peer sends are merged into ours. The agent never depends on a
+// peer: a dead one only makes the cluster view stale.
 import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { readFileSync } from 'node:fs';
@@ -15,11 +18,17 @@ import { PeerDirectory, type PeerErrorReason } from './peerDirectory';
 import { parsePeerMessage } from './peerMessage';
 import { SseParser, SseTooLargeError } from './sseParser';
 import { PEER_STREAM_PATH } from './peerServer';
+import { admitSender, admitState, DEFAULT_PEER_LIMITS, type Admission, type PeerIdentity, type PeerLimits } from './peerAdmission';
+import { parseSilenceMessage, SILENCE_EVENT, SILENCE_EVENT_BYTES } from './silenceMessage';
+import type { Silences } from '../alerting/silences';
 
 export interface PeerTarget {
   name: string;
   /** Base URL of the peer agent (http:// or https://). */
   url: string;
+  /** The node name this peer must report (peers[].name). Unset for peers found from keepalived.conf
+   *  (named by address): bound to the first name the peer reports. */
+  node?: string;
   token?: string;
   /** PEM CA bundle to verify an https peer against (default: the system's). */
   caFile?: string;
@@ -42,10 +51,17 @@ export interface PeerClientOptions {
   /** Wait after cutting off a misbehaving peer. */
   penaltyMs?: number;
   random?: () => number;
+  /** This agent's node name: a peer claiming it is refused. */
+  self?: string;
+  limits?: PeerLimits;
+  /** Where the peers' silences merge (none: silence events are skipped). */
+  silences?: Pick<Silences, 'merge'>;
 }
 
 /** Reasons that mean the peer misbehaved (not merely went away): retried only after penaltyMs. */
-const MISBEHAVIOUR: PeerErrorReason[] = ['too_large', 'bad_data', 'flood'];
+const MISBEHAVIOUR: PeerErrorReason[] = ['too_large', 'bad_data', 'flood', 'rejected'];
+
+type ConnOptions = Required<Omit<PeerClientOptions, 'directory' | 'clock' | 'log' | 'silences'>> & PeerClientOptions;
 
 class PeerConnection {
   private req?: ClientRequest;
@@ -67,8 +83,11 @@ class PeerConnection {
   private readonly ca?: Buffer;
   private caError?: string;
   private generation = 0;
+  /** The node name this peer's messages must carry (configured, or the first it reported). */
+  private boundNode?: string;
 
-  constructor(readonly target: PeerTarget, private readonly o: Required<Omit<PeerClientOptions, 'directory' | 'clock' | 'log'>> & PeerClientOptions) {
+  constructor(readonly target: PeerTarget, private readonly o: ConnOptions) {
+    this.boundNode = target.node;
     this.backoff = new RetryBackoff({ initialMs: o.backoffInitialMs, maxMs: o.backoffMaxMs, random: o.random });
     if (target.caFile) {
       try {
@@ -211,12 +230,18 @@ class PeerConnection {
         directory.seen(this.name, now);
         continue;
       }
+      if (item.event === SILENCE_EVENT) {
+        if (!this.onSilences(item.data, now)) return;
+        continue;
+      }
       if (item.event !== 'state') continue; // unknown event types from newer agents are skipped
       const parsed = parsePeerMessage(item.data);
       if (!parsed.ok) {
         this.fail('bad_data', parsed.error);
         return;
       }
+      if (!this.admitted(admitState(this.identity(), parsed.message, item.data.length, now, this.o.limits), now)) return;
+      this.boundNode ??= parsed.message.state.node;
       directory.setState(this.name, parsed.message.state, parsed.message.sentAt, now);
       this.backoff.reset(); // a good state: the next reconnect starts from the short delay again
       const p = directory.get(this.name);
@@ -225,6 +250,37 @@ class PeerConnection {
         this.o.log.info({ peer: this.name, node: parsed.message.state.node }, 'peer up');
       }
     }
+  }
+
+  private identity(): PeerIdentity {
+    return { peer: this.name, node: this.boundNode, self: this.o.self };
+  }
+
+  /** False (and the peer cut off) when the message is refused. */
+  private admitted(a: Admission, now: number): boolean {
+    if (a.ok) return true;
+    this.o.directory.reject(this.name, a.reason, a.error, now);
+    this.o.log.warn({ peer: this.name, reason: a.reason, error: a.error }, 'peer message refused');
+    this.fail('rejected', a.error);
+    return false;
+  }
+
+  /** A silences event: merged into ours; false when the stream was cut off. */
+  private onSilences(data: string, now: number): boolean {
+    if (!this.o.silences) return true;
+    const parsed = parseSilenceMessage(data);
+    if (!parsed.ok) {
+      this.fail('bad_data', parsed.error);
+      return false;
+    }
+    const m = parsed.message;
+    if (!this.admitted(admitSender(this.identity(), m.node, m.sentAt, now, this.o.limits), now)) return false;
+    this.boundNode ??= m.node;
+    this.o.directory.seen(this.name, now);
+    const r = this.o.silences.merge(m.silences, `peer ${this.name}`);
+    // One bad silence (a newer agent's matcher, a clock off) does not cut the peer off: the rest merge.
+    if (r.refused.length) this.o.directory.reject(this.name, 'bad_silence', `peer ${this.name}: ${r.refused.length} silence(s) refused, e.g. ${r.refused[0].id}: ${r.refused[0].error}`, now);
+    return true;
   }
 
   /** The earliest time check() can find something: a deadline below passing. */
@@ -311,15 +367,19 @@ class PeerConnection {
 export class PeerClient implements Component {
   readonly name = 'peer-client';
   private readonly conns = new Map<string, { key: string; conn: PeerConnection }>();
-  private readonly o: Required<Omit<PeerClientOptions, 'directory' | 'clock' | 'log'>> & PeerClientOptions;
+  private readonly o: ConnOptions;
   private running = false;
   private targets: PeerTarget[];
 
   constructor(targets: PeerTarget[], opts: PeerClientOptions) {
     this.targets = targets;
+    const limits = opts.limits ?? DEFAULT_PEER_LIMITS;
     this.o = {
       timeoutMs: 3000,
-      maxEventBytes: 1024 * 1024,
+      // The SSE cap lets a state reach the admission check (which names the cap it breaks).
+      maxEventBytes: Math.max(1024 * 1024, limits.maxStateBytes + 4096, SILENCE_EVENT_BYTES + 4096),
+      self: '',
+      limits,
       maxEventsPerSecond: 100,
       maxBytesPerSecond: 16 * 1024 * 1024,
       backoffInitialMs: 100,

@@ -4,6 +4,7 @@
 // record of shared objects holds it), so a reload of the peers module keeps counters and states.
 import type { NodeState } from '../state/types';
 import type { PeerView } from '../state/cluster';
+import type { PeerRejectReason } from './peerAdmission';
 
 /** Why a peer's stream failed; the `reason` label of keepwatch_peer_errors_total. */
 export type PeerErrorReason =
@@ -13,9 +14,10 @@ export type PeerErrorReason =
   | 'closed' // the peer ended the stream
   | 'too_large' // an event larger than the cap
   | 'bad_data' // not a valid peer state
-  | 'flood'; // more events per second than any honest peer sends
+  | 'flood' // more events per second than any honest peer sends
+  | 'rejected'; // a valid message refused: wrong node name, clock skew, over the caps (see rejected)
 
-export const PEER_ERROR_REASONS: PeerErrorReason[] = ['connect', 'http_status', 'timeout', 'closed', 'too_large', 'bad_data', 'flood'];
+export const PEER_ERROR_REASONS: PeerErrorReason[] = ['connect', 'http_status', 'timeout', 'closed', 'too_large', 'bad_data', 'flood', 'rejected'];
 
 export interface PeerStatus extends PeerView {
   connected: boolean;
@@ -28,6 +30,8 @@ export interface PeerStatus extends PeerView {
   lastDelayMs?: number;
   /** How often the peer's bootAt changed (agent restarts seen). */
   restarts: number;
+  /** Messages refused, by reason (keepwatch_peer_rejected_total). */
+  rejected?: Partial<Record<PeerRejectReason, number>>;
 }
 
 export class PeerDirectory {
@@ -38,7 +42,7 @@ export class PeerDirectory {
   ensure(name: string, url: string, now: number): PeerStatus {
     let p = this.peers.get(name);
     if (!p) {
-      p = { name, url, up: false, since: now, connected: false, connects: 0, errors: {}, events: 0, restarts: 0 };
+      p = { name, url, up: false, since: now, connected: false, connects: 0, errors: {}, events: 0, restarts: 0, rejected: {} };
       this.peers.set(name, p);
       this.emit(name);
     } else if (p.url !== url) {
@@ -115,6 +119,15 @@ export class PeerDirectory {
     if (!p) return;
     p.errors[reason] = (p.errors[reason] ?? 0) + 1;
     p.error = `${reason}: ${message}`;
+  }
+
+  /** A message refused: counted, and kept as the last rejection (the state is left as it was). */
+  reject(name: string, reason: PeerRejectReason, error: string, now: number): void {
+    const p = this.peers.get(name);
+    if (!p) return;
+    p.rejected = { ...p.rejected, [reason]: (p.rejected?.[reason] ?? 0) + 1 };
+    p.rejection = { reason, error, at: now, count: (p.rejection?.count ?? 0) + 1 };
+    this.emit(name);
   }
 
   subscribe(fn: (name: string) => void): () => void {

@@ -3,7 +3,8 @@
 // material store change, coalesced to at most one per coalesceMs, fresher measurements alone at
 // most once per refreshMs, and a heartbeat comment every heartbeatMs so the peer can tell a quiet
 // node from a dead one). Both need the peer bearer token ('peer' auth in the HTTP server: 401 and
-// nothing else without it).
+// nothing else without it). The stream also carries the silences (agent/peers/silenceMessage.ts):
+// the whole set after the first state, then every change on the next tick.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Clock } from '../context';
@@ -11,6 +12,8 @@ import type { Component } from '../module';
 import type { NodeStore } from '../state/store';
 import { sendJson, type RouteSpec } from '../http/server';
 import { encodePeerMessage } from './peerMessage';
+import { encodeSilenceEvents } from './silenceMessage';
+import type { Silence, Silences } from '../alerting/silences';
 
 export interface PeerServerOptions {
   store: NodeStore;
@@ -24,6 +27,8 @@ export interface PeerServerOptions {
   maxStreams?: number;
   /** A client that lets this much pile up unread is cut off (a slow reader must not grow our memory). */
   maxBufferedBytes?: number;
+  /** The silences to share with the peers (none: the stream carries states alone). */
+  silences?: Pick<Silences, 'all' | 'subscribe'>;
 }
 
 export const PEER_STATE_PATH = '/api/v1/peer/state';
@@ -142,12 +147,28 @@ export class PeerServer implements Component {
       timer = clock.setTimeout(sendState, due - now);
     };
     const unsubscribe = this.o.store.subscribe((c) => schedule(c.material));
+    // Silence changes wait for the next tick (never sent from inside the change) and for a blocked
+    // stream's drain; the newest version of each is what goes.
+    const pendingSilences = new Map<string, Silence>();
+    let silenceTimer: NodeJS.Timeout | undefined;
+    const sendSilences = (): void => {
+      silenceTimer = undefined;
+      if (closed || blocked || !pendingSilences.size) return;
+      const list = [...pendingSilences.values()];
+      pendingSilences.clear();
+      for (const ev of encodeSilenceEvents(this.o.store.state.node, list, false, clock.now())) write(ev);
+    };
+    const unsubscribeSilences = this.o.silences?.subscribe((changed) => {
+      for (const s of changed) pendingSilences.set(s.id, s);
+      silenceTimer ??= clock.setTimeout(sendSilences, 0);
+    });
     const heartbeat = clock.setInterval(() => {
       if (!blocked) write(`: hb ${clock.now()}\n\n`);
     }, this.heartbeatMs);
     const onDrain = (): void => {
       blocked = false;
       schedule();
+      sendSilences();
     };
     res.on('drain', onDrain);
     const stream: Stream = {
@@ -156,7 +177,9 @@ export class PeerServer implements Component {
         if (closed) return;
         closed = true;
         unsubscribe();
+        unsubscribeSilences?.();
         clock.clearTimeout(timer);
+        clock.clearTimeout(silenceTimer);
         clock.clearInterval(heartbeat);
         res.off('drain', onDrain);
         this.streams.delete(stream);
@@ -167,5 +190,6 @@ export class PeerServer implements Component {
     res.on('close', () => stream.close());
     res.on('error', () => stream.close());
     sendState();
+    if (this.o.silences) for (const ev of encodeSilenceEvents(this.o.store.state.node, this.o.silences.all(), true, clock.now())) write(ev);
   }
 }

@@ -21,6 +21,15 @@ export interface PeerView {
   /** When that state arrived. */
   receivedAt?: number;
   error?: string;
+  /** The last message refused from it (agent/peers/peerAdmission.ts), and how many so far. */
+  rejection?: PeerRejection;
+}
+
+export interface PeerRejection {
+  reason: string;
+  error: string;
+  at: number;
+  count: number;
 }
 
 export interface ClusterMember {
@@ -88,6 +97,8 @@ export interface ClusterNode {
   nginx: NginxServing;
   nginxConfigHash?: string;
   error?: string;
+  /** The last message refused from this peer. */
+  rejection?: PeerRejection;
   /** The node's full state (not sent by the cluster API: it is large). */
   state?: NodeState;
 }
@@ -215,6 +226,7 @@ export function buildClusterView(self: NodeState, peers: PeerView[], now: number
       nginx: s ? nginxServing(s) : {},
       nginxConfigHash: s?.nginx.config?.hash,
       error: p.error,
+      rejection: p.rejection,
       state: s,
     };
     const dup = byName.get(name);

@@ -18,7 +18,7 @@ import { AlertPipeline } from '../alerting/pipeline';
 import { createReceiver } from '../alerting/receivers';
 import { outboxThreadStore } from '../alerting/receivers/threads';
 import { buildRouteTree, groupsByIncident, matchRoutes } from '../alerting/route';
-import { SilenceError, Silences, type Silence, type SilenceInput, type SilenceState } from '../alerting/silences';
+import { SilenceError, type Silence, type SilenceInput, type SilenceState } from '../alerting/silences';
 import { HttpError, readJsonBody, sendJson, type RouteSpec } from '../http/server';
 import { notificationsCollector } from '../../exporters/notifications';
 
@@ -109,8 +109,9 @@ export const alertingModule: ModuleFactory = {
     const metrics = w.shared.notificationMetrics;
     const receiverNames = cfg.receivers.map((r) => r.name);
     metrics.initReceivers(receiverNames);
-    const silences = new Silences({ file: cfg.silences_file, clock: w.clock, log });
-    silences.load();
+    // One store for the agent's life, shared with the peers (w.shared): a reload keeps it.
+    const silences = w.shared.silences;
+    silences.useFile(cfg.silences_file);
     const outbox = new Outbox({
       dir: cfg.outbox.path,
       maxEntries: cfg.outbox.max_entries,

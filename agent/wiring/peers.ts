@@ -20,6 +20,8 @@ export function peerTargets(c: Pick<Config, 'peers' | 'peer_token'>): PeerTarget
   return (c.peers ?? []).map((p) => ({
     name: p.name,
     url: p.url,
+    // peers[].name is the node name the peer must report (a forged one is refused).
+    node: p.name,
     token: p.token ?? c.peer_token,
     caFile: p.ca_file,
     insecureSkipVerify: p.tls_insecure_skip_verify,
@@ -28,16 +30,26 @@ export function peerTargets(c: Pick<Config, 'peers' | 'peer_token'>): PeerTarget
 
 export const peersModule: ModuleFactory = {
   name: 'peers',
-  slice: (c) => ({ peers: c.peers, peer_token: c.peer_token, timeout: c.rules.peer_timeout, tls: [c.web.tls_cert_file, c.web.tls_key_file], listen: c.web.listen_address, node: c.node }),
+  slice: (c) => ({ peers: c.peers, peer_token: c.peer_token, timeout: c.rules.peer_timeout, tls: [c.web.tls_cert_file, c.web.tls_key_file], listen: c.web.listen_address, node: c.node, limits: c.peer_limits }),
   build(w) {
-    const { peers: directory, delivery } = w.shared;
+    const { peers: directory, delivery, silences } = w.shared;
     const log = w.log.child({ module: 'peers' });
-    const server = new PeerServer({ store: w.store, clock: w.clock, log });
+    // The silences ride the peer stream both ways: ours to every peer, every peer's merged into ours.
+    const server = new PeerServer({ store: w.store, clock: w.clock, log, silences });
     const targets = peerTargets(w.config);
     for (const t of targets) {
       if (!t.token) log.warn({ peer: t.name }, 'no peer_token and no token for this peer: its agent will answer 401');
     }
-    const client = new PeerClient(targets, { directory, clock: w.clock, log, timeoutMs: w.config.rules.peer_timeout });
+    const l = w.config.peer_limits;
+    const client = new PeerClient(targets, {
+      directory,
+      clock: w.clock,
+      log,
+      timeoutMs: w.config.rules.peer_timeout,
+      self: w.config.node,
+      limits: { maxInstances: l.max_instances, maxVips: l.max_vips, maxStateBytes: l.max_state_bytes, maxClockSkewMs: l.max_clock_skew },
+      silences,
+    });
     directory.retain(targets.map((t) => t.name));
     const components: Component[] = [server, client];
     if (w.config.peers === undefined && w.config.peer_token) {

@@ -15,6 +15,7 @@ import { createEngineState, type EngineState } from '../../rules/engine';
 import { NotificationMetrics } from '../../exporters/notifications';
 import { failoverCollector } from '../../exporters/failover';
 import type { Collector } from '../../exporters/collector';
+import { Silences } from '../alerting/silences';
 
 /** keepalived.conf as last parsed: the keepalived_conf module points it at the source of its
  *  current build, so a reader holds this one object across rebuilds of that module. */
@@ -42,6 +43,10 @@ export interface Shared {
   engine: EngineState;
   /** The notification counters: a rebuilt alerting module carries them on. */
   notificationMetrics: NotificationMetrics;
+  /** The silences: the pair's, not this node's, so one store for the agent's life. The alerting
+   *  module mutes with them and serves them (and points them at a reloaded silences_file); the
+   *  peers module carries their changes to and from the peers. */
+  silences: Silences;
   /** keepalived.conf as parsed. Set by the keepalived_conf module; read by the probes (start hook). */
   keepalivedConf: KeepalivedConfReading;
   /** The failover outage measurement and its histogram. Fed by the probes and the peers; the probes
@@ -75,7 +80,10 @@ export function createShared(d: SharedDeps): Shared {
   const peers = new PeerDirectory();
   const delivery = new ClusterDeliveryPolicy({ self: d.config.node, directory: peers, clock: d.clock, peerTimeoutMs: d.config.rules.peer_timeout, startedAt: d.startedAt });
   const tracker = new FailoverOutageTracker(failoverOutageOptions(d.config, { store: d.store, peers, clock: d.clock, log: d.log }));
+  const silences = new Silences({ file: d.config.alerting.silences_file, clock: d.clock, log: d.log.child({ module: 'alerting' }), maxClockSkewMs: d.config.peer_limits.max_clock_skew });
+  silences.load();
   return {
+    silences,
     peers,
     delivery,
     engine: createEngineState(),

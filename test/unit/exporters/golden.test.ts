@@ -120,6 +120,7 @@ async function bringIntoState(agent: InProcessAgent, clock: FakeClock): Promise<
   peers.countError('ka3', 'connect', 'ECONNREFUSED');
   peers.countError('ka3', 'connect', 'ECONNREFUSED');
   peers.countError('ka3', 'timeout', 'no answer in 5 s');
+  peers.reject('ka3', 'node_mismatch', 'peer ka3 reports node "aaa" but is configured as node "ka3"', at());
 
   // The rules evaluate what they see; the alerts wait for their group (an hour: nothing is sent).
   clock.advance(10_000);

@@ -27,6 +27,7 @@ export const DEFAULT_SETTINGS: RuleSettings = {
   driftForMs: 60_000,
   syncGroupForMs: 3000,
   peerTimeoutMs: 3000,
+  peerAgentDeadMs: 30_000,
   flapping: { changes: 3, windowMs: 300_000, quietMs: 120_000 },
   nginxStandby: 'hot',
   takeoverGraceMs: 10_000,
