@@ -15,7 +15,10 @@ import { NotificationLog, outboxNflogStore } from '../alerting/nflog';
 import { isoTime } from '../alerting/notification';
 import { Outbox } from '../alerting/outbox';
 import { AlertPipeline } from '../alerting/pipeline';
-import { createReceiver } from '../alerting/receivers';
+import { createReceivers } from '../alerting/receivers';
+import { receiverQueues } from '../alerting/receivers/alertmanager';
+import { Heartbeat } from '../alerting/heartbeat';
+import { TimeIntervals } from '../alerting/timeIntervals';
 import { outboxThreadStore } from '../alerting/receivers/threads';
 import { buildRouteTree, groupsByIncident, matchRoutes } from '../alerting/route';
 import { SilenceError, Silences, type Silence, type SilenceInput, type SilenceState } from '../alerting/silences';
@@ -108,7 +111,9 @@ export const alertingModule: ModuleFactory = {
     const log = w.log.child({ module: 'alerting' });
     const metrics = w.shared.notificationMetrics;
     const receiverNames = cfg.receivers.map((r) => r.name);
-    metrics.initReceivers(receiverNames);
+    // The outbox's queues: one per receiver, one per member of an Alertmanager cluster.
+    const queueNames = cfg.receivers.flatMap((r) => receiverQueues(r));
+    metrics.initReceivers(queueNames);
     const silences = new Silences({ file: cfg.silences_file, clock: w.clock, log });
     silences.load();
     const outbox = new Outbox({
@@ -124,7 +129,8 @@ export const alertingModule: ModuleFactory = {
     const route = buildRouteTree(cfg.route, receiverNames);
     const incidents = new IncidentBook({ clock: w.clock, settleMs: route.groupInterval, store: outboxIncidentStore(outbox), confirmMs: incidentConfirmMs(w.config.rules) });
     // Threads (Slack ts, email subject) live in the outbox journal beside the notification log: a restart keeps them.
-    const receivers = cfg.receivers.map((r) => createReceiver(r, { clock: w.clock, threads: outboxThreadStore(outbox, r.name, w.clock) }));
+    const receivers = cfg.receivers.flatMap((r) => createReceivers(r, { clock: w.clock, threads: outboxThreadStore(outbox, r.name, w.clock) }));
+    const heartbeat = cfg.heartbeat ? new Heartbeat({ cfg: cfg.heartbeat, clock: w.clock, log }) : undefined;
     // Several agents raise the same alerts: the cluster's delivery policy says which one pages.
     const delivery = w.shared.delivery;
     const pipeline = new AlertPipeline({
@@ -140,12 +146,18 @@ export const alertingModule: ModuleFactory = {
       externalURL: cfg.external_url,
       delivery,
       incidents,
+      externalLabels: cfg.external_labels,
+      timeIntervals: new TimeIntervals(cfg.time_intervals),
+      node: w.config.node,
     });
     // GET /api/v1/notifications: receivers (name and type only, never their secrets) and their queues.
+    // The heartbeat's URL is its credential: only its schedule and outcome are shown.
     const status = () => ({
-      receivers: cfg.receivers.map((r) => ({ name: r.name, type: r.type })),
+      receivers: cfg.receivers.map((r) => ({ name: r.name, type: r.type, ...(r.type === 'alertmanager' ? { queues: receiverQueues(r) } : {}) })),
       queues: outbox.status(),
       memoryOnly: outbox.memoryOnly,
+      externalLabels: cfg.external_labels,
+      heartbeat: heartbeat?.status() ?? null,
     });
     const incidentsJson = (): { open: IncidentJson[]; recent: IncidentJson[] } => {
       const open = incidents.current();
@@ -153,7 +165,8 @@ export const alertingModule: ModuleFactory = {
     };
     let gcTimer: NodeJS.Timeout | undefined;
 
-    const alertJson = (a: Alert) => {
+    const alertJson = (published: Alert) => {
+      const a = pipeline.labelled(published);
       const st = pipeline.alertStatus(a);
       const inc = incidents.incidentOf(a);
       // Grouped by incident (the default), the whole incident is told by the agent its anchor names.
@@ -257,6 +270,7 @@ export const alertingModule: ModuleFactory = {
           name: 'alerting',
           async start() {
             gcTimer = w.clock.setInterval(() => silences.gc(), 600_000);
+            heartbeat?.start();
             if (!receivers.length) {
               // Nothing can be routed, so nothing is enqueued: the outbox directory is not touched
               // (the incidents are kept in memory only, for the API and the status page).
@@ -271,6 +285,7 @@ export const alertingModule: ModuleFactory = {
           },
           async stop() {
             w.clock.clearInterval(gcTimer);
+            await heartbeat?.stop();
             pipeline.stop();
             await outbox.close();
             for (const r of receivers) await r.close?.().catch(() => undefined);
@@ -282,7 +297,7 @@ export const alertingModule: ModuleFactory = {
         notificationsCollector({
           metrics,
           queues: () => outbox.status(),
-          receivers: () => receiverNames,
+          receivers: () => queueNames,
           memoryOnly: () => outbox.memoryOnly,
           alerts: w.alerts,
           silenceCounts: () => silences.counts(),
