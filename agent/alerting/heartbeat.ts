@@ -72,15 +72,16 @@ export class Heartbeat {
       this.st.lastError = undefined;
       if (wasOk === false) log.info('heartbeat: the ping is accepted again');
     } catch (e) {
+      if (ac.signal.aborted) return; // the agent stops: not a failure of the ping
       this.st.failures++;
       this.st.lastOk = false;
       this.st.lastError = errText(e);
       // Once per outage, not once a minute.
       if (wasOk !== false) log.warn({ err: this.st.lastError }, 'heartbeat: ping failed; the dead man\'s switch will page if this lasts');
     } finally {
-      this.st.pings++;
-      this.st.lastAt = clock.now();
       this.abort = undefined;
     }
+    this.st.pings++;
+    this.st.lastAt = clock.now();
   }
 }
