@@ -19,6 +19,8 @@ import { createReceivers } from '../alerting/receivers';
 import { receiverQueues } from '../alerting/receivers/alertmanager';
 import { Heartbeat } from '../alerting/heartbeat';
 import { TimeIntervals } from '../alerting/timeIntervals';
+import { externalLabelMatchers } from '../alerting/externalLabels';
+import { parseMatcher } from '../alerting/matchers';
 import { outboxThreadStore } from '../alerting/receivers/threads';
 import { buildRouteTree, groupsByIncident, matchRoutes } from '../alerting/route';
 import { SilenceError, Silences, type Silence, type SilenceInput, type SilenceState } from '../alerting/silences';
@@ -71,8 +73,9 @@ function parseTime(v: unknown, field: string): number | undefined {
   return t;
 }
 
-/** The POST body: Alertmanager's silence shape, plus `duration` ("2h") instead of endsAt. */
-export function silenceInputFromBody(body: unknown, now: number): SilenceInput {
+/** The POST body: Alertmanager's silence shape, plus `duration` ("2h") instead of endsAt, and
+ *  `pair: true` to pin the silence to this pair (a matcher per external label it does not name). */
+export function silenceInputFromBody(body: unknown, now: number, externalLabels: Record<string, string> = {}): SilenceInput {
   if (!body || typeof body !== 'object' || Array.isArray(body)) throw new HttpError(400, 'body: expected a JSON object with matchers, endsAt or duration, createdBy, comment');
   const b = body as Record<string, unknown>;
   if (!Array.isArray(b.matchers)) throw new HttpError(400, 'matchers: expected an array of "name=value" strings or {name, value, isRegex, isEqual}');
@@ -84,9 +87,21 @@ export function silenceInputFromBody(body: unknown, now: number): SilenceInput {
     endsAt = (startsAt ?? now) + d.data;
   }
   if (endsAt === undefined) throw new HttpError(400, 'endsAt or duration: required');
+  let matchers = b.matchers as SilenceInput['matchers'];
+  if (b.pair === true) {
+    const named = new Set<string>();
+    for (const m of matchers) {
+      try {
+        named.add(typeof m === 'string' ? parseMatcher(m).name : m.name);
+      } catch {
+        // a bad matcher is refused with its reason by Silences.add
+      }
+    }
+    matchers = [...matchers, ...externalLabelMatchers(Object.fromEntries(Object.entries(externalLabels).filter(([k]) => !named.has(k))))];
+  }
   return {
     ...(typeof b.id === 'string' && b.id ? { id: b.id } : {}),
-    matchers: b.matchers as SilenceInput['matchers'],
+    matchers,
     startsAt,
     endsAt,
     createdBy: typeof b.createdBy === 'string' ? b.createdBy : '',
@@ -236,7 +251,7 @@ export const alertingModule: ModuleFactory = {
         path: '/api/v1/silences',
         auth: 'api',
         async handler(req, res) {
-          const input = silenceInputFromBody(await readJsonBody(req, 64 * 1024), w.clock.now());
+          const input = silenceInputFromBody(await readJsonBody(req, 64 * 1024), w.clock.now(), cfg.external_labels);
           const id = silenceCall(() => silences.add(input));
           sendJson(res, 200, { silenceID: id });
         },

@@ -5,6 +5,7 @@
 import { fingerprint } from '../../../agent/alerting/alert';
 import { externalLabelMatchers, withExternalLabels } from '../../../agent/alerting/externalLabels';
 import type { ReceiverConfig } from '../../../agent/config/schema';
+import { renderStatus } from '../../../agent/cli/status';
 import { mkAlert, setupPipeline, webhookCfg } from './helpers';
 
 const SB = { alertname: 'SplitBrain', severity: 'critical', vrid: '51', iname: 'VI_1' };
@@ -104,5 +105,13 @@ describe('the Watchdog', () => {
     const p = setupPipeline({ receivers: [am], externalLabels: { cluster: 'lb-paris-1' } });
     p.clock.advance(120_000);
     expect(p.sent).toEqual([]);
+  });
+});
+
+describe('keepwatch status', () => {
+  test('names the pair in its first line when the agent has external labels', () => {
+    const snap = { node: 'ka1', at: 0, revision: 1, health: { level: 'healthy' as const, reasons: [] }, vrids: [], nodes: [], problems: [], alerts: { active: [] }, timeline: [] };
+    expect(renderStatus({ ...snap, externalLabels: { cluster: 'lb-paris-1', site: 'paris' } }, false, 0).split('\n')[0]).toBe('keepwatch status: HEALTHY  (pair cluster=lb-paris-1 site=paris; asked ka1; 0 nodes; 1970-01-01T00:00:00.000Z)');
+    expect(renderStatus(snap, false, 0).split('\n')[0]).toBe('keepwatch status: HEALTHY  (asked ka1; 0 nodes; 1970-01-01T00:00:00.000Z)');
   });
 });
