@@ -55,7 +55,7 @@ describe('silences and inhibitions see the labels the receivers see', () => {
     expect(q.pipeline.alertStatus(q.pipeline.labelled(q.hub.active()[0])).silencedBy).toHaveLength(1);
   });
 
-  test('an inhibition equal on cluster holds within the pair', () => {
+  test('an inhibition equal on cluster holds within the pair (the firing sources are labelled too)', () => {
     const p = setupPipeline({
       receivers: [webhookCfg('hook')],
       route: { receiver: 'hook', group_by: ['alertname'], matchers: [], continue: false, routes: [] },
@@ -63,7 +63,8 @@ describe('silences and inhibitions see the labels the receivers see', () => {
       inhibit: [{ source_matchers: ['alertname="SplitBrain"'], target_matchers: ['alertname="VipMismatch"'], equal: ['cluster'] }],
     });
     p.fire(SB);
-    p.fire({ alertname: 'VipMismatch', severity: 'warning', vrid: '51', node: 'ka2', vip: '192.0.2.100' });
+    // A target that names its pair itself (as a relabelled or forwarded alert may): only a labelled source equals it.
+    p.fire({ alertname: 'VipMismatch', severity: 'warning', vrid: '51', node: 'ka2', vip: '192.0.2.100', cluster: 'lb-paris-1' });
     p.clock.advance(0);
     expect(p.summary()).toEqual(['hook firing SplitBrain51:firing']);
   });
