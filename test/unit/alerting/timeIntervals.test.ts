@@ -180,7 +180,7 @@ describe('the pipeline holds a muted route\'s notifications and tells them after
     expect(p.sent.filter((n) => n.receiver === 'muted').map((n) => n.incident?.phase)).toEqual(['first']);
   });
 
-  test('mute_time_intervals: an incident that ends in the window has its end told after the window (classic groups: nothing in it)', () => {
+  test('mute_time_intervals: an incident that ends in the window has its end told after the window', () => {
     const clock = new FakeClock(at('2026-11-24T01:50:00Z'));
     const p = setupPipeline({
       clock,
