@@ -9,13 +9,15 @@ import * as path from 'node:path';
 
 /**
  * Per receiver type, the keys that are secrets (a key under basic_auth is written basic_auth.key).
- * Slack's token_file is not here: the Slack receiver reads it itself when it is built.
+ * Not here: Slack's token_file (the Slack receiver reads it when it is built) and the Alertmanager
+ * receiver's basic_auth.password_file and bearer_token_file (read at each send, so a rotated
+ * secret needs no restart).
  */
 export const SECRET_KEYS: Record<string, string[]> = {
   slack: ['webhook_url'],
   email: ['auth_password'],
   webhook: ['url', 'hmac_secret'],
-  alertmanager: ['url', 'basic_auth.password'],
+  alertmanager: ['url'],
 };
 
 /** The file a `*_file` key names, as this process should read it (the systemd credential when there is one). */

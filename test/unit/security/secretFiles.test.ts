@@ -12,16 +12,16 @@ afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 const yaml = (receiver: string) => `node: ka1\nalerting:\n  receivers:\n    - ${receiver}\n`;
 
 test('the file, or the credential systemd handed over under the same base name', () => {
-  const file = path.join(dir, 'am_password');
+  const file = path.join(dir, 'hmac_secret');
   fs.writeFileSync(file, 'from-the-file\n');
-  const r = `{name: am, type: alertmanager, url: "http://127.0.0.1:9093", basic_auth: {username: kw, password_file: ${file}}}`;
+  const r = `{name: w, type: webhook, url: "http://127.0.0.1:9093/", hmac_secret_file: ${file}}`;
   const a = parseConfig(yaml(r), 'x', {}).alerting.receivers[0];
-  expect(a.type === 'alertmanager' && a.basic_auth?.password).toBe('from-the-file');
+  expect(a.type === 'webhook' && a.hmac_secret).toBe('from-the-file');
   const creds = path.join(dir, 'creds');
   fs.mkdirSync(creds);
-  fs.writeFileSync(path.join(creds, 'am_password'), 'from-systemd\n');
+  fs.writeFileSync(path.join(creds, 'hmac_secret'), 'from-systemd\n');
   const b = parseConfig(yaml(r), 'x', { CREDENTIALS_DIRECTORY: creds }).alerting.receivers[0];
-  expect(b.type === 'alertmanager' && b.basic_auth?.password).toBe('from-systemd');
+  expect(b.type === 'webhook' && b.hmac_secret).toBe('from-systemd');
 });
 
 test('both set, unreadable or empty: a problem at the key, without the secret', () => {
