@@ -16,7 +16,7 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 /** /proc/<pid>/stat in the fixture tree for pid (this process: a pid that exists). */
 function stat(comm: string, state: string, pid = process.pid): void {
   mkdirSync(join(proc, String(pid)), { recursive: true });
-  writeFileSync(join(proc, String(pid), 'stat'), `${pid} (${comm}) ${state} 1 ${pid} ${pid} 0 -1\n`);
+  writeFileSync(join(proc, String(pid), 'stat'), `${pid} (${comm}) ${state} 1 ${pid} ${pid} 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 12345 1000 100\n`); // the fields through 22 (starttime): parseProcStat needs them
 }
 
 test.each([

@@ -13,7 +13,7 @@ test('reports keepalived up/down from the pid file, once per change, and spots z
   const proc = join(dir, 'proc');
   const pid = process.pid; // a pid that really exists; /proc/<pid>/stat comes from the fixture tree
   mkdirSync(join(proc, String(pid)), { recursive: true });
-  const stat = (comm: string, state: string) => writeFileSync(join(proc, String(pid), 'stat'), `${pid} (${comm}) ${state} 1 ${pid} ${pid} 0 -1\n`);
+  const stat = (comm: string, state: string) => writeFileSync(join(proc, String(pid), 'stat'), `${pid} (${comm}) ${state} 1 ${pid} ${pid} 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 12345 1000 100\n`); // the fields through 22 (starttime): parseProcStat needs them
   stat('keepalived', 'S');
   const events: NodeEvent[] = [];
   const src = processSource({ pidFile, procRoot: proc }, sourceEnv({ apply: (e) => events.push(e) }, { clock: new FakeClock(), log: silentLogger() }, 'process'));
