@@ -3,7 +3,7 @@
 // 1 when the agent refuses or cannot be reached, 2 on usage errors.
 import { Command } from 'commander';
 import { userInfo } from 'node:os';
-import { duration } from '../config/schema';
+import { parseDuration } from '../config/duration';
 import { parseMatchers } from '../alerting/matchers';
 import { setExitCode } from './main';
 
@@ -111,8 +111,13 @@ export function registerSilence(program: Command, io: SilenceIo = defaultIo()): 
         throw new UsageError((e as Error).message);
       }
       if (!parsed.length) throw new UsageError('at least one matcher is required');
-      const d = duration.safeParse(opts.duration);
-      if (!d.success || d.data <= 0) throw new UsageError(`--duration: not a positive duration: ${opts.duration} (use e.g. 30m, 2h)`);
+      let ms = 0;
+      try {
+        ms = parseDuration(String(opts.duration));
+      } catch {
+        /* reported below */
+      }
+      if (ms <= 0) throw new UsageError(`--duration: not a positive duration: ${opts.duration} (use e.g. 30m, 2h)`);
       let author = opts.author;
       if (!author) {
         try {

@@ -4,13 +4,12 @@ import { z } from 'zod';
 import * as net from 'node:net';
 import cron from 'node-cron';
 import { parseMatcher } from '../alerting/matchers';
+import { parseDuration } from './duration';
 import { ARPING_MIN_TIMEOUT_MS } from '../probes/arpProbe';
 import { NGINX_RESTART_GRACE_MS } from '../probes/nginxProcessProbe';
 
-const DURATION_RE = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-/** Prometheus-style duration ("500ms", "5s", "2m") or a number of seconds; parsed to ms. */
+/** A duration in Prometheus's grammar ("500ms", "1h30m", "1w"; config/duration.ts), or a YAML number
+ *  of seconds (kept for configs written before the grammar); parsed to ms. */
 export const duration = z
   .union([z.string(), z.number()])
   .transform((v, ctx) => {
@@ -21,12 +20,12 @@ export const duration = z
       }
       return Math.round(v * 1000);
     }
-    const m = DURATION_RE.exec(v.trim());
-    if (!m) {
-      ctx.addIssue({ code: 'custom', message: `not a duration: "${v}" (use e.g. 500ms, 5s, 2m)` });
+    try {
+      return parseDuration(v.trim());
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', message: (e as Error).message });
       return z.NEVER;
     }
-    return Math.round(parseFloat(m[1]) * UNIT_MS[m[2]]);
   });
 
 /** host:port, [v6]:port or :port. */
