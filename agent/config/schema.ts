@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import * as net from 'node:net';
 import cron from 'node-cron';
-import { parseMatcher } from '../alerting/matchers';
+import { matcherText, parseMatcher, parseMatchers } from '../alerting/matchers';
 import { parseDuration } from './duration';
 import { ARPING_MIN_TIMEOUT_MS } from '../probes/arpProbe';
 import { NGINX_RESTART_GRACE_MS } from '../probes/nginxProcessProbe';
@@ -212,15 +212,39 @@ export const rulesSchema = z
   })
   .default(RULES_DEFAULTS);
 
-/** One Alertmanager matcher (`a="b"`, `a!=b`, `a=~re`, `a!~re`), checked at load time. */
-const matcherString = z.string().min(1).superRefine((s, ctx) => {
+/** Alertmanager matchers, checked at load time: each item one matcher (`a="b"`, `a!=b`, `a=~re`,
+ *  `a!~re`) or a braced list (`{a="b", c=~"d"}`), as Alertmanager's config takes them; expanded to
+ *  one canonical matcher per entry. */
+const matcherItem = z.string().min(1).transform((s, ctx) => {
   try {
-    parseMatcher(s);
+    return parseMatchers(s).map(String);
   } catch (e) {
     ctx.addIssue({ code: 'custom', message: (e as Error).message });
+    return z.NEVER;
   }
 });
-const matcherList = z.array(matcherString).default([]);
+const matcherList = z.array(matcherItem).transform((l) => l.flat());
+const labelMap = z.record(z.string(), z.string());
+
+/**
+ * Alertmanager's older `match` (equality) and `match_re` (anchored regex) maps, folded into the
+ * matcher list under `into`, so routes and inhibit rules written for Alertmanager load unchanged.
+ * Anything but a map of strings is left in place for the schema to report.
+ */
+function foldMatch(raw: unknown, pairs: ReadonlyArray<readonly [string, string, '=' | '=~']>): unknown {
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return raw;
+  const out: Record<string, unknown> = { ...(raw as Record<string, unknown>) };
+  for (const [key, into, type] of pairs) {
+    const map = out[key];
+    if (map === undefined || !labelMap.safeParse(map).success) continue;
+    const folded = Object.entries(map as Record<string, string>).map(([name, value]) => matcherText(name, type, value));
+    const existing = out[into];
+    if (existing !== undefined && !Array.isArray(existing)) continue;
+    out[into] = [...((existing as unknown[] | undefined) ?? []), ...folded];
+    delete out[key];
+  }
+  return out;
+}
 
 /** One node of alerting.route, Alertmanager's routing tree (children under `routes`). */
 export const routeSchema = z.strictObject({
@@ -230,12 +254,24 @@ export const routeSchema = z.strictObject({
   group_interval: duration.optional(),
   repeat_interval: duration.optional(),
   /** Alertmanager matcher syntax: label=value, label!=value, label=~regex, label!~regex. */
-  matchers: matcherList,
+  matchers: matcherList.default([]),
+  /** Alertmanager's older forms, folded into matchers before this schema (foldRouteTree); here only
+   *  to name what is wrong when they are not maps of strings. */
+  match: labelMap.optional(),
+  match_re: labelMap.optional(),
   continue: z.boolean().default(false),
   get routes(): z.ZodDefault<z.ZodArray<typeof routeSchema>> {
     return z.array(routeSchema).default([]);
   },
 });
+
+/** A raw routing tree with every node's `match`/`match_re` folded into its `matchers`. */
+function foldRouteTree(raw: unknown): unknown {
+  const r = foldMatch(raw, [['match', 'matchers', '='], ['match_re', 'matchers', '=~']]);
+  if (!r || typeof r !== 'object' || Array.isArray(r)) return r;
+  const routes = (r as { routes?: unknown }).routes;
+  return Array.isArray(routes) ? { ...r, routes: routes.map(foldRouteTree) } : r;
+}
 
 export type RouteConfig = z.infer<typeof routeSchema>;
 
@@ -306,15 +342,24 @@ const alertmanagerReceiverSchema = z.strictObject({
 
 export const receiverSchema = z.discriminatedUnion('type', [slackReceiverSchema, emailReceiverSchema, webhookReceiverSchema, alertmanagerReceiverSchema]);
 
-export const inhibitRuleSchema = z.strictObject({
-  source_matchers: z.array(matcherString).min(1),
-  target_matchers: z.array(matcherString).min(1),
-  equal: z.array(z.string().min(1)).default([]),
-});
+export const inhibitRuleSchema = z.preprocess(
+  (r) =>
+    foldMatch(r, [
+      ['source_match', 'source_matchers', '='],
+      ['source_match_re', 'source_matchers', '=~'],
+      ['target_match', 'target_matchers', '='],
+      ['target_match_re', 'target_matchers', '=~'],
+    ]),
+  z.strictObject({
+    source_matchers: z.array(matcherItem).min(1).transform((l) => l.flat()),
+    target_matchers: z.array(matcherItem).min(1).transform((l) => l.flat()),
+    equal: z.array(z.string().min(1)).default([]),
+  }),
+);
 
 export const alertingSchema = z
   .strictObject({
-    route: routeSchema.optional(),
+    route: z.preprocess(foldRouteTree, routeSchema.optional()),
     receivers: z.array(receiverSchema).default([]),
     inhibit_rules: z.array(inhibitRuleSchema).optional(),
     outbox: z
