@@ -20,6 +20,9 @@ interface HyperfineResult {
   median: number;
   min: number;
   max: number;
+  /** Mean CPU seconds in user and kernel mode: steadier than wall time on a busy machine. */
+  user: number;
+  system: number;
   times: number[];
 }
 
@@ -73,12 +76,14 @@ async function main(): Promise<void> {
     minMs: Number((x.min * 1000).toFixed(1)),
     maxMs: Number((x.max * 1000).toFixed(1)),
     ratioToNode: Number((x.mean / nodeMean).toFixed(2)),
+    cpuMs: Number(((x.user + x.system) * 1000).toFixed(1)),
+    cpuRatioToNode: Number(((x.user + x.system) / (results[0].user + results[0].system)).toFixed(2)),
     peakRssMiB: Number(peakRssMiB(commands[i].cmd).toFixed(1)),
   }));
-  console.log(`\n${table(rows.map((x) => ({ command: x.command, 'mean ms': fmt(x.meanMs), '± ms': fmt(x.stddevMs), 'median ms': fmt(x.medianMs), 'x node -e 0': fmt(x.ratioToNode, 2), 'peak RSS MiB': fmt(x.peakRssMiB) })))}`);
+  console.log(`\n${table(rows.map((x) => ({ command: x.command, 'mean ms': fmt(x.meanMs), '± ms': fmt(x.stddevMs), 'median ms': fmt(x.medianMs), 'x node -e 0': fmt(x.ratioToNode, 2), 'CPU ms': fmt(x.cpuMs), 'CPU x node': fmt(x.cpuRatioToNode, 2), 'peak RSS MiB': fmt(x.peakRssMiB) })))}`);
   for (const name of ['keepwatch --version', 'keepwatch notify --help']) {
     const row = rows.find((x) => x.command === name)!;
-    console.log(`${name}: ${fmt(row.ratioToNode, 2)}x node -e 0 (goal ≤ ${GOAL_RATIO}x): ${row.ratioToNode <= GOAL_RATIO ? 'met' : 'MISSED'}`);
+    console.log(`${name}: ${fmt(row.ratioToNode, 2)}x node -e 0 in wall time, ${fmt(row.cpuRatioToNode, 2)}x in CPU time (goal ≤ ${GOAL_RATIO}x): ${row.ratioToNode <= GOAL_RATIO ? 'met' : 'MISSED'}`);
   }
   mkdirSync(join(REPO, 'bench/out-committed'), { recursive: true });
   writeFileSync(OUT, `${JSON.stringify({ bench: 'startup', machine: machine(), runs, shebangFlags: flags, goalRatio: GOAL_RATIO, results: rows }, null, 2)}\n`);
