@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # keepwatch in a container: one per node, next to keepalived and nginx on the host.
-#   docker build -t keepwatch .
+#   docker build -t keepwatch --build-arg REVISION=$(git rev-parse HEAD) --build-arg BRANCH=$(git rev-parse --abbrev-ref HEAD) .
 #   docker run -d --name keepwatch --network host --cap-add NET_RAW \
 #     -v /etc/keepwatch:/etc/keepwatch:ro \
 #     -v /run/dbus/system_bus_socket:/run/dbus/system_bus_socket \
@@ -13,7 +13,7 @@
 # The D-Bus policy (deploy/dbus) must name the container's user (uid 10001), or run with --user root.
 
 # ---- build: all dependencies, compile TypeScript
-FROM node:20-slim AS build
+FROM node:26-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 # --ignore-scripts: `prepare` would compile before the sources are here; no dependency needs its
@@ -23,10 +23,14 @@ COPY tsconfig.json ./
 COPY agent ./agent
 COPY exporters ./exporters
 COPY rules ./rules
-RUN npx tsc -p tsconfig.json
+COPY scripts/build-info.js ./scripts/build-info.js
+# No .git in the build context: `keepwatch --version` gets the revision and branch from these.
+ARG REVISION=
+ARG BRANCH=
+RUN KEEPWATCH_REVISION="$REVISION" KEEPWATCH_BRANCH="$BRANCH" node scripts/build-info.js && npx tsc -p tsconfig.json
 
 # ---- runtime: production dependencies and the compiled agent only
-FROM node:20-slim AS runtime
+FROM node:26-slim AS runtime
 ENV NODE_ENV=production
 # iproute2: the VIP probe; arping with the file capability CAP_NET_RAW, so the non-root user can
 # probe for duplicate VIPs when the container has NET_RAW (--cap-add NET_RAW; Docker grants it by default).
@@ -43,6 +47,7 @@ WORKDIR /opt/keepwatch
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY --from=build /src/dist ./dist
+COPY --from=build /src/agent/buildInfo.json ./agent/buildInfo.json
 COPY bin ./bin
 COPY agent/http/page ./agent/http/page
 COPY agent/hook/keepwatch-notify ./agent/hook/keepwatch-notify

@@ -66,6 +66,11 @@ export function createMatcher(name: string, type: MatchType, value: string): Mat
   };
 }
 
+/** A matcher's canonical text (`name="value"`) without checking it (parseMatcher checks). */
+export function matcherText(name: string, type: MatchType, value: string): string {
+  return `${name}${type}${quote(value)}`;
+}
+
 function quote(v: string): string {
   return `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`;
 }

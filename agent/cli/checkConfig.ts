@@ -4,21 +4,15 @@ import type { Command } from 'commander';
 import { ConfigError, loadConfigFile } from '../config/load';
 import { setExitCode } from './main';
 
-export function registerCheckConfig(program: Command): void {
-  program
-    .command('check-config')
-    .description('validate a keepwatch config file and exit (0 valid, 1 invalid, every problem listed)')
-    .requiredOption('--config.file <path>', 'keepwatch config file')
-    .action(function (this: Command, opts: Record<string, string>) {
-      const file = opts['config.file'];
-      try {
-        const cfg = loadConfigFile(file);
-        process.stdout.write(`${file}: OK (node ${cfg.node})\n`);
-        setExitCode(this, 0);
-      } catch (e) {
-        if (!(e instanceof ConfigError)) throw e;
-        process.stderr.write(`${file}: INVALID\n${e.problems.map((p) => `  ${p}\n`).join('')}`);
-        setExitCode(this, 1);
-      }
-    });
+export function checkConfigAction(this: Command, opts: Record<string, string>): void {
+  const file = opts['config.file'];
+  try {
+    const cfg = loadConfigFile(file);
+    process.stdout.write(`${file}: OK (node ${cfg.node})\n`);
+    setExitCode(this, 0);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    process.stderr.write(`${file}: INVALID\n${e.problems.map((p) => `  ${p}\n`).join('')}`);
+    setExitCode(this, 1);
+  }
 }

@@ -1,17 +1,15 @@
-// keepwatch's command line: one file per command under agent/cli/, each exporting register().
+// keepwatch's command line. Only commander and the commands' flags are loaded here: each command's
+// code is loaded when it runs (commands.ts), so --version and --help answer at Node's start-up cost.
 import { Command } from 'commander';
-import { VERSION } from '../version';
-import { registerRun } from './run';
-import { registerCheckConfig } from './checkConfig';
-import { registerTestAlert } from './testAlert';
+import { BUILD, versionText } from '../version';
+import { registerCheckConfig, registerNotify, registerRun, registerTestAlert } from './commands';
 import { registerSilence } from './silence';
 import { registerStatus } from './status';
-import { registerNotify } from './notify';
 
 export function buildProgram(): Command {
   const program = new Command('keepwatch')
     .description('Monitor for Nginx + Keepalived HA pairs: state, VIP and Nginx probes, split-brain detection, metrics, paging.')
-    .version(VERSION, '--version', 'print the version and exit')
+    .version(versionText(BUILD, { nodeVersion: process.version, platform: process.platform, arch: process.arch }), '--version', 'print the version, revision, build date and runtime, and exit')
     .showHelpAfterError()
     .exitOverride();
   registerRun(program);

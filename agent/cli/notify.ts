@@ -23,12 +23,7 @@ import { receiversTarget } from '../hook/deliverTarget';
 import { checkHook } from '../hook/check';
 import { setExitCode } from './main';
 
-export const DEFAULT_HOOK_INSTALL_PATH = '/usr/local/sbin/keepwatch-notify';
-
-const USAGE = `usage: keepwatch notify [options] GROUP|INSTANCE NAME STATE [PRIORITY]
-       keepwatch notify [options] --state STATE GROUP|INSTANCE NAME [PRIORITY]
-  STATE: MASTER BACKUP FAULT STOP INIT DELETED (or MASTER_RX_LOWER_PRI for an INSTANCE); PRIORITY: 0-255
-`;
+import { NOTIFY_USAGE as USAGE } from './commands';
 
 /** Epoch ns: ms from the wall clock, sub-ms from the monotonic clock (ordering within a ms). */
 function epochNs(): bigint {
@@ -80,128 +75,100 @@ function startDetachedDeliverer(spool: string, configFile: string): void {
   child.unref();
 }
 
-export function registerNotify(program: Command): void {
-  program
-    .command('notify')
-    .description('hand a keepalived state change to the local agent (socket, or the spool when the agent is down); what the notify hook does, for humans')
-    .argument('[args...]', 'GROUP|INSTANCE NAME STATE [PRIORITY], or with --state: GROUP|INSTANCE NAME [PRIORITY]')
-    .option('--state <state>', 'the state (for notify_master & co., to which keepalived passes no arguments)')
-    .option('--config.file <path>', 'keepwatch config: spool, socket, node and receivers')
-    .option('--spool <dir>', 'spool directory (default keepalived.hook_spool)')
-    .option('--socket <path>', 'agent socket (default keepalived.hook_socket)')
-    .option('--no-socket', 'spool only')
-    .option('--timeout <ms>', 'how long to wait for the agent to acknowledge', '1000')
-    .option('--deliver-spooled', 'page now for every spooled record not yet delivered (needs --config.file); what the hook starts when the agent is down')
-    .allowUnknownOption()
-    .allowExcessArguments()
-    .addHelpText('after', `\n${USAGE}\nExit: 0 handed over or spooled, 1 could not even spool, 2 bad arguments (spooled as a bad record).`)
-    .action(async function (this: Command, args: string[], opts: Record<string, string | boolean | undefined>) {
-      if (opts.deliverSpooled) {
-        setExitCode(this, await runDeliverer(opts['config.file'] as string | undefined, opts.spool as string | undefined, opts.socket));
-        return;
-      }
-      let config: Config | undefined;
-      try {
-        config = loadOptionalConfig(opts['config.file'] as string | undefined);
-      } catch (e) {
-        if (!(e instanceof ConfigError)) throw e;
-        process.stderr.write(`${e.message}\n`);
-        setExitCode(this, 1);
-        return;
-      }
-      const k = config?.keepalived ?? keepalivedSchema.parse({});
-      const spool = (opts.spool as string | undefined) ?? k.hook_spool;
-      const sock = opts.socket === false ? undefined : typeof opts.socket === 'string' ? opts.socket : k.hook_socket;
+export async function notifyAction(this: Command, args: string[], opts: Record<string, string | boolean | undefined>): Promise<void> {
+  if (opts.deliverSpooled) {
+    setExitCode(this, await runDeliverer(opts['config.file'] as string | undefined, opts.spool as string | undefined, opts.socket));
+    return;
+  }
+  let config: Config | undefined;
+  try {
+    config = loadOptionalConfig(opts['config.file'] as string | undefined);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    process.stderr.write(`${e.message}\n`);
+    setExitCode(this, 1);
+    return;
+  }
+  const k = config?.keepalived ?? keepalivedSchema.parse({});
+  const spool = (opts.spool as string | undefined) ?? k.hook_spool;
+  const sock = opts.socket === false ? undefined : typeof opts.socket === 'string' ? opts.socket : k.hook_socket;
 
-      const ns = epochNs();
-      // What was given after `notify` (unknown options land in this.args), kept for inspection when bad.
-      const rawArgs = [...(opts.state !== undefined ? ['--state', String(opts.state)] : []), ...this.args];
-      const unknown = args.find((a) => a.startsWith('-'));
-      const built = unknown ? { ok: false as const, reason: `unknown option: ${unknown}` } : recordFromArgs(args, { state: opts.state as string | undefined, ns, seq: process.pid });
-      if (!built.ok) {
-        process.stderr.write(`keepwatch notify: ${built.reason}\n${USAGE}`);
-        try {
-          spoolFile(spool, `${ns}-${process.pid}.bad`, formatBadRecord(ns, process.pid, rawArgs));
-        } catch (e) {
-          process.stderr.write(`keepwatch notify: could not spool the bad arguments in ${spool}: ${(e as Error).message}\n`);
-        }
-        setExitCode(this, 2);
-        return;
-      }
-      const r = built.record;
-      const line = formatRecord(r);
-      let why = 'socket disabled';
-      if (sock) {
-        const sent = await sendOverSocket(sock, line, r.id, Number(opts.timeout) || 1000);
-        if (sent.ok) {
-          process.stdout.write(`${r.type} ${r.name} ${r.state}: handed to the agent over ${sock}\n`);
-          setExitCode(this, 0);
-          return;
-        }
-        why = sent.why ?? 'no answer';
-      }
-      let file: string;
-      try {
-        file = spoolFile(spool, `${r.id}.rec`, line);
-      } catch (e) {
-        process.stderr.write(`keepwatch notify: agent not reachable (${why}) and spool ${spool} not writable: ${(e as Error).message}\n`);
-        setExitCode(this, 1);
-        return;
-      }
-      process.stdout.write(`${r.type} ${r.name} ${r.state}: agent not reachable over the socket (${why}); spooled as ${file}, applied when the agent picks it up\n`);
-      // Down: no fresh heartbeat, or it did not answer on its socket (the deliverer checks again).
-      if (config && config.alerting.receivers.length > 0 && (sock !== undefined || !agentAlive(spoolPaths(spool), Date.now()))) {
-        startDetachedDeliverer(spool, opts['config.file'] as string);
-        process.stdout.write('the agent is down: paging directly from a detached `keepwatch notify --deliver-spooled`\n');
-      }
+  const ns = epochNs();
+  // What was given after `notify` (unknown options land in this.args), kept for inspection when bad.
+  const rawArgs = [...(opts.state !== undefined ? ['--state', String(opts.state)] : []), ...this.args];
+  const unknown = args.find((a) => a.startsWith('-'));
+  const built = unknown ? { ok: false as const, reason: `unknown option: ${unknown}` } : recordFromArgs(args, { state: opts.state as string | undefined, ns, seq: process.pid });
+  if (!built.ok) {
+    process.stderr.write(`keepwatch notify: ${built.reason}\n${USAGE}`);
+    try {
+      spoolFile(spool, `${ns}-${process.pid}.bad`, formatBadRecord(ns, process.pid, rawArgs));
+    } catch (e) {
+      process.stderr.write(`keepwatch notify: could not spool the bad arguments in ${spool}: ${(e as Error).message}\n`);
+    }
+    setExitCode(this, 2);
+    return;
+  }
+  const r = built.record;
+  const line = formatRecord(r);
+  let why = 'socket disabled';
+  if (sock) {
+    const sent = await sendOverSocket(sock, line, r.id, Number(opts.timeout) || 1000);
+    if (sent.ok) {
+      process.stdout.write(`${r.type} ${r.name} ${r.state}: handed to the agent over ${sock}\n`);
       setExitCode(this, 0);
-    });
+      return;
+    }
+    why = sent.why ?? 'no answer';
+  }
+  let file: string;
+  try {
+    file = spoolFile(spool, `${r.id}.rec`, line);
+  } catch (e) {
+    process.stderr.write(`keepwatch notify: agent not reachable (${why}) and spool ${spool} not writable: ${(e as Error).message}\n`);
+    setExitCode(this, 1);
+    return;
+  }
+  process.stdout.write(`${r.type} ${r.name} ${r.state}: agent not reachable over the socket (${why}); spooled as ${file}, applied when the agent picks it up\n`);
+  // Down: no fresh heartbeat, or it did not answer on its socket (the deliverer checks again).
+  if (config && config.alerting.receivers.length > 0 && (sock !== undefined || !agentAlive(spoolPaths(spool), Date.now()))) {
+    startDetachedDeliverer(spool, opts['config.file'] as string);
+    process.stdout.write('the agent is down: paging directly from a detached `keepwatch notify --deliver-spooled`\n');
+  }
+  setExitCode(this, 0);
+}
 
-  const hook = program.command('hook').description('the keepalived notify hook: check or install it');
-  hook
-    .command('check')
-    .description('check that the notify hook is installed as enable_script_security requires (root-owned, no non-root-writable directory on its path, executable) and that keepalived.conf runs it')
-    .option('--path <path>', 'installed hook', DEFAULT_HOOK_INSTALL_PATH)
-    .option('--keepalived-conf <path>', 'keepalived.conf (default keepalived.config of --config.file, or /etc/keepalived/keepalived.conf)')
-    .option('--no-conf', 'skip the keepalived.conf check')
-    .option('--config.file <path>', 'keepwatch config')
-    .option('--deliver-config <path...>', "check this fallback pager config too (those keepalived.conf passes with --deliver-config are always checked)")
-    .action(function (this: Command, opts: Record<string, string | boolean | string[] | undefined>) {
-      let conf: string | undefined;
-      if (opts.conf !== false) {
-        try {
-          conf = (opts.keepalivedConf as string | undefined) ?? loadOptionalConfig(opts['config.file'] as string | undefined)?.keepalived.config ?? keepalivedSchema.parse({}).config;
-        } catch (e) {
-          if (!(e instanceof ConfigError)) throw e;
-          process.stderr.write(`${e.message}\n`);
-          setExitCode(this, 1);
-          return;
-        }
-      }
-      const findings = checkHook({ hookPath: opts.path as string, keepalivedConf: conf, deliverConfigs: opts.deliverConfig as string[] | undefined });
-      for (const f of findings) {
-        const line = `${f.level === 'ok' ? 'OK   ' : f.level === 'warn' ? 'WARN ' : 'ERROR'} ${f.message}\n`;
-        (f.level === 'error' ? process.stderr : process.stdout).write(line);
-      }
-      const errors = findings.filter((f) => f.level === 'error').length;
-      process.stdout.write(errors ? `hook check: ${errors} problem(s)\n` : 'hook check: OK\n');
-      setExitCode(this, errors ? 1 : 0);
-    });
-  hook
-    .command('install')
-    .description('install the POSIX sh notify hook root-owned, mode 0755 (run as root)')
-    .option('--path <path>', 'where to install it', DEFAULT_HOOK_INSTALL_PATH)
-    .action(function (this: Command, opts: { path: string }) {
-      try {
-        const src = shippedHookPath();
-        installHook(src, opts.path);
-        process.stdout.write(`installed ${src} as ${opts.path} (root:root 0755)\nthen: keepwatch hook check --path ${opts.path}\n`);
-        setExitCode(this, 0);
-      } catch (e) {
-        process.stderr.write(`keepwatch hook install: ${(e as Error).message}\n`);
-        setExitCode(this, 1);
-      }
-    });
+export function hookCheckAction(this: Command, opts: Record<string, string | boolean | string[] | undefined>): void {
+  let conf: string | undefined;
+  if (opts.conf !== false) {
+    try {
+      conf = (opts.keepalivedConf as string | undefined) ?? loadOptionalConfig(opts['config.file'] as string | undefined)?.keepalived.config ?? keepalivedSchema.parse({}).config;
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      process.stderr.write(`${e.message}\n`);
+      setExitCode(this, 1);
+      return;
+    }
+  }
+  const findings = checkHook({ hookPath: opts.path as string, keepalivedConf: conf, deliverConfigs: opts.deliverConfig as string[] | undefined });
+  for (const f of findings) {
+    const line = `${f.level === 'ok' ? 'OK   ' : f.level === 'warn' ? 'WARN ' : 'ERROR'} ${f.message}\n`;
+    (f.level === 'error' ? process.stderr : process.stdout).write(line);
+  }
+  const errors = findings.filter((f) => f.level === 'error').length;
+  process.stdout.write(errors ? `hook check: ${errors} problem(s)\n` : 'hook check: OK\n');
+  setExitCode(this, errors ? 1 : 0);
+}
+
+export function hookInstallAction(this: Command, opts: { path: string }): void {
+  try {
+    const src = shippedHookPath();
+    installHook(src, opts.path);
+    process.stdout.write(`installed ${src} as ${opts.path} (root:root 0755)\nthen: keepwatch hook check --path ${opts.path}\n`);
+    setExitCode(this, 0);
+  } catch (e) {
+    process.stderr.write(`keepwatch hook install: ${(e as Error).message}\n`);
+    setExitCode(this, 1);
+  }
 }
 
 /** The hook file shipped in the package (source tree or installed package, from src or dist). */

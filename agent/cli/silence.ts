@@ -3,7 +3,7 @@
 // 1 when the agent refuses or cannot be reached, 2 on usage errors.
 import { Command } from 'commander';
 import { userInfo } from 'node:os';
-import { duration } from '../config/schema';
+import { parseDuration } from '../config/duration';
 import { parseMatchers } from '../alerting/matchers';
 import { setExitCode } from './main';
 
@@ -119,8 +119,13 @@ export function registerSilence(program: Command, io: SilenceIo = defaultIo()): 
       const length = opts.for ?? opts.duration;
       if (opts.for !== undefined && opts.duration !== undefined) throw new UsageError('--for and --duration are the same option: give one');
       if (length === undefined) throw new UsageError('--for is required: how long the silence lasts, e.g. 30m, 2h');
-      const d = duration.safeParse(length);
-      if (!d.success || d.data <= 0) throw new UsageError(`--for: not a positive duration: ${length} (use e.g. 30m, 2h)`);
+      let ms = 0;
+      try {
+        ms = parseDuration(String(length));
+      } catch {
+        /* reported below */
+      }
+      if (ms <= 0) throw new UsageError(`--for: not a positive duration: ${length} (use e.g. 30m, 2h)`);
       let author = opts.author;
       if (!author) {
         try {

@@ -82,13 +82,7 @@ export async function runTestAlert(cfg: Config, only: string | undefined, io: Te
   return failed ? 1 : 0;
 }
 
-export function registerTestAlert(program: Command): void {
-  program
-    .command('test-alert')
-    .description('send a test notification through the configured receivers and say, per receiver, whether it was accepted (exit 0) or not (exit 1)')
-    .requiredOption('--config.file <path>', 'keepwatch config file')
-    .option('--receiver <name>', 'only this receiver')
-    .action(async function (this: Command, opts: Record<string, string | undefined>) {
+export async function testAlertAction(this: Command, opts: Record<string, string | undefined>): Promise<void> {
       const file = opts['config.file'] as string;
       let cfg: Config;
       try {
@@ -101,5 +95,4 @@ export function registerTestAlert(program: Command): void {
       }
       const code = await runTestAlert(cfg, opts.receiver, { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s), clock: systemClock });
       setExitCode(this, code);
-    });
 }

@@ -3,15 +3,14 @@
 import { z } from 'zod';
 import * as net from 'node:net';
 import cron from 'node-cron';
-import { parseMatcher } from '../alerting/matchers';
+import { matcherText, parseMatcher, parseMatchers } from '../alerting/matchers';
 import { compileTimeInterval } from '../alerting/timeIntervals';
+import { parseDuration } from './duration';
 import { ARPING_MIN_TIMEOUT_MS } from '../probes/arpProbe';
 import { NGINX_RESTART_GRACE_MS } from '../probes/nginxProcessProbe';
 
-const DURATION_RE = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-/** Prometheus-style duration ("500ms", "5s", "2m") or a number of seconds; parsed to ms. */
+/** A duration in Prometheus's grammar ("500ms", "1h30m", "1w"; config/duration.ts), or a YAML number
+ *  of seconds (kept for configs written before the grammar); parsed to ms. */
 export const duration = z
   .union([z.string(), z.number()])
   .transform((v, ctx) => {
@@ -22,12 +21,12 @@ export const duration = z
       }
       return Math.round(v * 1000);
     }
-    const m = DURATION_RE.exec(v.trim());
-    if (!m) {
-      ctx.addIssue({ code: 'custom', message: `not a duration: "${v}" (use e.g. 500ms, 5s, 2m)` });
+    try {
+      return parseDuration(v.trim());
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', message: (e as Error).message });
       return z.NEVER;
     }
-    return Math.round(parseFloat(m[1]) * UNIT_MS[m[2]]);
   });
 
 /** host:port, [v6]:port or :port. */
@@ -232,15 +231,39 @@ export const rulesSchema = z
   })
   .default(RULES_DEFAULTS);
 
-/** One Alertmanager matcher (`a="b"`, `a!=b`, `a=~re`, `a!~re`), checked at load time. */
-const matcherString = z.string().min(1).superRefine((s, ctx) => {
+/** Alertmanager matchers, checked at load time: each item one matcher (`a="b"`, `a!=b`, `a=~re`,
+ *  `a!~re`) or a braced list (`{a="b", c=~"d"}`), as Alertmanager's config takes them; expanded to
+ *  one canonical matcher per entry. */
+const matcherItem = z.string().min(1).transform((s, ctx) => {
   try {
-    parseMatcher(s);
+    return parseMatchers(s).map(String);
   } catch (e) {
     ctx.addIssue({ code: 'custom', message: (e as Error).message });
+    return z.NEVER;
   }
 });
-const matcherList = z.array(matcherString).default([]);
+const matcherList = z.array(matcherItem).transform((l) => l.flat());
+const labelMap = z.record(z.string(), z.string());
+
+/**
+ * Alertmanager's older `match` (equality) and `match_re` (anchored regex) maps, folded into the
+ * matcher list under `into`, so routes and inhibit rules written for Alertmanager load unchanged.
+ * Anything but a map of strings is left in place for the schema to report.
+ */
+function foldMatch(raw: unknown, pairs: ReadonlyArray<readonly [string, string, '=' | '=~']>): unknown {
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return raw;
+  const out: Record<string, unknown> = { ...(raw as Record<string, unknown>) };
+  for (const [key, into, type] of pairs) {
+    const map = out[key];
+    if (map === undefined || !labelMap.safeParse(map).success) continue;
+    const folded = Object.entries(map as Record<string, string>).map(([name, value]) => matcherText(name, type, value));
+    const existing = out[into];
+    if (existing !== undefined && !Array.isArray(existing)) continue;
+    out[into] = [...((existing as unknown[] | undefined) ?? []), ...folded];
+    delete out[key];
+  }
+  return out;
+}
 
 /** One node of alerting.route, Alertmanager's routing tree (children under `routes`). */
 export const routeSchema = z.strictObject({
@@ -250,7 +273,11 @@ export const routeSchema = z.strictObject({
   group_interval: duration.optional(),
   repeat_interval: duration.optional(),
   /** Alertmanager matcher syntax: label=value, label!=value, label=~regex, label!~regex. */
-  matchers: matcherList,
+  matchers: matcherList.default([]),
+  /** Alertmanager's older forms, folded into matchers before this schema (foldRouteTree); here only
+   *  to name what is wrong when they are not maps of strings. */
+  match: labelMap.optional(),
+  match_re: labelMap.optional(),
   continue: z.boolean().default(false),
   /** Names from alerting.time_intervals: no notification from this route while one contains now.
    *  Not inherited by child routes (Alertmanager's rule); not on the root route. */
@@ -261,6 +288,14 @@ export const routeSchema = z.strictObject({
     return z.array(routeSchema).default([]);
   },
 });
+
+/** A raw routing tree with every node's `match`/`match_re` folded into its `matchers`. */
+function foldRouteTree(raw: unknown): unknown {
+  const r = foldMatch(raw, [['match', 'matchers', '='], ['match_re', 'matchers', '=~']]);
+  if (!r || typeof r !== 'object' || Array.isArray(r)) return r;
+  const routes = (r as { routes?: unknown }).routes;
+  return Array.isArray(routes) ? { ...r, routes: routes.map(foldRouteTree) } : r;
+}
 
 export type RouteConfig = z.infer<typeof routeSchema>;
 
@@ -420,15 +455,24 @@ export const heartbeatSchema = z
     if (h.timeout < 1) ctx.addIssue({ code: 'custom', path: ['timeout'], message: 'must be more than 0' });
   });
 
-export const inhibitRuleSchema = z.strictObject({
-  source_matchers: z.array(matcherString).min(1),
-  target_matchers: z.array(matcherString).min(1),
-  equal: z.array(z.string().min(1)).default([]),
-});
+export const inhibitRuleSchema = z.preprocess(
+  (r) =>
+    foldMatch(r, [
+      ['source_match', 'source_matchers', '='],
+      ['source_match_re', 'source_matchers', '=~'],
+      ['target_match', 'target_matchers', '='],
+      ['target_match_re', 'target_matchers', '=~'],
+    ]),
+  z.strictObject({
+    source_matchers: z.array(matcherItem).min(1).transform((l) => l.flat()),
+    target_matchers: z.array(matcherItem).min(1).transform((l) => l.flat()),
+    equal: z.array(z.string().min(1)).default([]),
+  }),
+);
 
 export const alertingSchema = z
   .strictObject({
-    route: routeSchema.optional(),
+    route: z.preprocess(foldRouteTree, routeSchema.optional()),
     receivers: z.array(receiverSchema).default([]),
     inhibit_rules: z.array(inhibitRuleSchema).optional(),
     outbox: z

@@ -18,7 +18,9 @@ maybe('bin/keepwatch', () => {
     expect(shebang).toContain('--max-semi-space-size=1');
     const r = spawnSync(BIN, ['--version'], { encoding: 'utf8', timeout: 20_000 });
     expect(r.status).toBe(0);
-    expect(r.stdout.trim()).toBe((JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string }).version);
+    const version = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string }).version;
+    // Prometheus's layout (prometheus/common version.Print), the runtime in place of Go's.
+    expect(r.stdout).toMatch(new RegExp(`^keepwatch, version ${version.replace(/\./g, '\\.')} \\(branch: \\S+, revision: \\S+\\)\n  build user: +\\S+\n  build date: +\\S+\n  node version: +v\\d+\\.\\d+\\.\\d+\n  platform: +linux/\\w+\n$`));
     expect(r.stderr).toBe('');
   });
 });

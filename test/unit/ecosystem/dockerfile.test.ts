@@ -43,9 +43,9 @@ describe('Dockerfile', () => {
     expect(validate(TEXT.replace('EXPOSE 9723', 'EXPOSE http')).length).toBeGreaterThan(0);
   });
 
-  test('multi-stage on node:20-slim: build with npm ci + tsc, runtime with production deps only', () => {
+  test('multi-stage on node:26-slim (the current LTS): build with npm ci + tsc, runtime with production deps only', () => {
     expect(froms.length).toBeGreaterThanOrEqual(2);
-    for (const f of froms) expect(`${f.getImageName()}:${f.getImageTag()}`).toBe('node:20-slim');
+    for (const f of froms) expect(`${f.getImageName()}:${f.getImageTag()}`).toBe('node:26-slim');
     const [build, ...rest] = stages();
     const runtime = rest.at(-1)!;
     const runs = (s: Instruction[]) => s.filter((i) => i.getKeyword() === 'RUN').map(args).join('\n');
