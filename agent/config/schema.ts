@@ -62,6 +62,10 @@ export const webSchema = z.strictObject({
   basic_auth_users: z.record(z.string().min(1), z.string().min(1)).optional(),
   /** An exporter-toolkit web config file (tls_server_config, basic_auth_users); merged over the keys above. */
   config_file: absPath.optional(),
+  /** Prometheus's flag: POST /-/reload exists only when true, and then needs the api token or basic auth. */
+  enable_lifecycle: z.boolean().default(false),
+  /** Open connections accepted at once (status page streams, scrapes, peers, CLI); more are closed at once. */
+  max_connections: z.number().int().min(8).max(65_535).default(256),
 });
 
 export const keepalivedSchema = z.strictObject({

@@ -9,8 +9,9 @@ import { checkBasicAuth, checkBearer } from './auth';
 /**
  * open: anyone (/healthz). web: basic auth when web.basic_auth_users is set (metrics, status page,
  * state API). peer: bearer peer token (peer stream). api: bearer api token (silences, write APIs).
+ * lifecycle: refused unless web.enable_lifecycle, and then the api token or basic auth (reload).
  */
-export type RouteAuth = 'open' | 'web' | 'peer' | 'api';
+export type RouteAuth = 'open' | 'web' | 'peer' | 'api' | 'lifecycle';
 
 export type Handler = (req: IncomingMessage, res: ServerResponse, url: URL) => void | Promise<void>;
 
@@ -21,7 +22,19 @@ export interface AuthConfig {
   peerTokens: string[];
   /** Tokens accepted on api routes. */
   apiTokens: string[];
+  /** web.enable_lifecycle: lifecycle routes (POST /-/reload) exist only when true. */
+  enableLifecycle?: boolean;
 }
+
+/** Connection limits of the listening server (web.max_connections and node's timeouts). */
+export interface ServerLimits {
+  maxConnections: number;
+  keepAliveTimeoutMs: number;
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+}
+
+export const DEFAULT_SERVER_LIMITS: ServerLimits = { maxConnections: 256, keepAliveTimeoutMs: 15_000, headersTimeoutMs: 10_000, requestTimeoutMs: 30_000 };
 
 export interface TlsConfig {
   certFile: string;
@@ -99,15 +112,17 @@ export class HttpServer {
     return a && typeof a === 'object' ? { host: a.address, port: a.port } : undefined;
   }
 
-  async listen(listenAddress: string, tls?: TlsConfig): Promise<void> {
+  async listen(listenAddress: string, tls?: TlsConfig, limits: ServerLimits = DEFAULT_SERVER_LIMITS): Promise<void> {
     const { host, port } = parseListenAddress(listenAddress);
     const handler = (req: IncomingMessage, res: ServerResponse) => void this.handle(req, res);
     const server = tls
       ? createHttpsServer({ cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) }, handler)
       : createHttpServer(handler);
-    server.keepAliveTimeout = 65_000;
-    server.headersTimeout = 10_000;
-    server.requestTimeout = 30_000;
+    // Past maxConnections node closes new sockets at once: idle clients cannot exhaust descriptors.
+    server.maxConnections = limits.maxConnections;
+    server.keepAliveTimeout = limits.keepAliveTimeoutMs;
+    server.headersTimeout = limits.headersTimeoutMs;
+    server.requestTimeout = limits.requestTimeoutMs;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen({ host: host || undefined, port }, () => {
@@ -138,17 +153,22 @@ export class HttpServer {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    let url: URL;
-    try {
-      url = new URL(req.url ?? '/', 'http://agent');
-    } catch {
-      sendJson(res, 400, { error: 'malformed request URL' });
+    res.setHeader('x-content-type-options', 'nosniff');
+    const target = canonicalTarget(req.url ?? '');
+    if (typeof target !== 'string') {
+      sendJson(res, 400, { error: target.error });
       return;
     }
+    // Safe only because the target is canonical: it starts with exactly one '/', so URL never reads a host from it.
+    const url = new URL(target, 'http://agent');
     const { route, pathMatched } = this.findRoute(req.method ?? 'GET', url.pathname);
     if (!route) {
       if (pathMatched) sendJson(res, 405, { error: `method ${req.method} not allowed on ${url.pathname}` });
       else sendJson(res, 404, { error: `no such endpoint: ${url.pathname}` });
+      return;
+    }
+    if (route.auth === 'lifecycle' && !this.auth.enableLifecycle) {
+      sendJson(res, 403, { error: `lifecycle endpoints are disabled: set web.enable_lifecycle: true to use ${url.pathname}` });
       return;
     }
     const denied = await this.authorize(route.auth, req);
@@ -183,6 +203,11 @@ export class HttpServer {
         return checkBearer(header, this.auth.peerTokens) ? undefined : 'bearer';
       case 'api':
         return checkBearer(header, this.auth.apiTokens) ? undefined : 'bearer';
+      case 'lifecycle':
+        // Never open: with neither an api token nor basic auth configured nobody can pass.
+        if (checkBearer(header, this.auth.apiTokens)) return undefined;
+        if (this.auth.basicAuthUsers && (await checkBasicAuth(header, this.auth.basicAuthUsers))) return undefined;
+        return this.auth.basicAuthUsers ? 'basic' : 'bearer';
     }
   }
 }
@@ -194,4 +219,34 @@ export function parseListenAddress(addr: string): { host: string; port: number }
   const port = Number(m[3]);
   if (port > 65535) throw new Error(`listen address "${addr}": port out of range`);
   return { host: m[1] ?? m[2] ?? '', port };
+}
+
+/** Characters a proxy may decode or fold before matching its path rules: escaped, they make a path ambiguous. */
+const AMBIGUOUS_ESCAPE = /^(?:2f|5c|2e|00)$/i;
+const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
+
+/**
+ * The request target as the router may use it, or why it is refused. Only origin-form targets
+ * whose path is already canonical are accepted: no `//`, no `.` or `..` segment, no backslash, no
+ * escaped slash, backslash, dot or NUL, no escaped character a proxy would decode. Refusing instead of
+ * rewriting means the agent and any reverse proxy in front always agree on which route a request names.
+ */
+export function canonicalTarget(raw: string): string | { error: string } {
+  const q = raw.indexOf('?');
+  const path = q < 0 ? raw : raw.slice(0, q);
+  const shown = JSON.stringify(path.slice(0, 80));
+  if (!path.startsWith('/')) return { error: `request target must be a path starting with "/": ${shown}` };
+  if (/[\\\u0000-\u001f\u007f]/.test(path)) return { error: `ambiguous request path (backslash or control character): ${shown}` };
+  if (path.includes('//')) return { error: `ambiguous request path (empty segment): ${shown}` };
+  for (const seg of path.split('/')) {
+    if (seg === '.' || seg === '..') return { error: `ambiguous request path (dot segment): ${shown}` };
+  }
+  for (const m of path.matchAll(/%(.{0,2})/g)) {
+    const hex = m[1];
+    if (!/^[0-9A-Fa-f]{2}$/.test(hex)) return { error: `malformed percent escape in request path: ${shown}` };
+    if (AMBIGUOUS_ESCAPE.test(hex) || UNRESERVED.test(String.fromCharCode(parseInt(hex, 16)))) {
+      return { error: `ambiguous request path (escaped "%${hex}"): ${shown}` };
+    }
+  }
+  return raw;
 }
