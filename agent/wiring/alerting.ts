@@ -5,6 +5,7 @@
 // carry on (w.shared holds them for the agent's life). The incident book is kept in the same outbox journal, so a
 // restart or reload continues the open incident; GET /api/v1/incidents lists open and recent ones.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { randomUUID } from 'node:crypto';
 import type { ModuleFactory, WiringCtx } from '../module';
 import { duration } from '../config/schema';
 import type { Alert } from '../alerting/alert';
@@ -18,6 +19,7 @@ import { AlertPipeline } from '../alerting/pipeline';
 import { createReceiver } from '../alerting/receivers';
 import { outboxThreadStore } from '../alerting/receivers/threads';
 import { buildRouteTree, groupsByIncident, matchRoutes } from '../alerting/route';
+import { matcherFromJson, matchesAll, matchesEveryAlert, parseMatcher, type Matcher, type MatcherJson } from '../alerting/matchers';
 import { SilenceError, Silences, type Silence, type SilenceInput, type SilenceState } from '../alerting/silences';
 import { HttpError, readJsonBody, sendJson, type RouteSpec } from '../http/server';
 import { notificationsCollector } from '../../exporters/notifications';
@@ -89,6 +91,19 @@ export function silenceInputFromBody(body: unknown, now: number): SilenceInput {
     createdBy: typeof b.createdBy === 'string' ? b.createdBy : '',
     comment: typeof b.comment === 'string' ? b.comment : '',
   };
+}
+
+/** The input's matchers as Matchers; ones that do not parse are left for silences.add to report. */
+function inputMatchers(input: SilenceInput): Matcher[] {
+  const out: Matcher[] = [];
+  for (const m of input.matchers as unknown[]) {
+    try {
+      out.push(typeof m === 'string' ? parseMatcher(m) : matcherFromJson(m as MatcherJson));
+    } catch {
+      return []; // an invalid matcher: add() refuses the silence with the reason
+    }
+  }
+  return out;
 }
 
 function silenceCall<T>(fn: () => T): T {
@@ -223,7 +238,14 @@ export const alertingModule: ModuleFactory = {
         path: '/api/v1/silences',
         auth: 'api',
         async handler(req, res) {
-          const input = silenceInputFromBody(await readJsonBody(req, 64 * 1024), w.clock.now());
+          const body = await readJsonBody(req, 64 * 1024);
+          const input = silenceInputFromBody(body, w.clock.now());
+          const force = (body as { force?: unknown }).force === true;
+          const matchers = inputMatchers(input);
+          // Matchers that all match the empty label set are refused by add() itself, forced or not.
+          if (!force && !matchesAll(matchers, {}) && matchesEveryAlert(matchers, randomUUID())) {
+            throw new HttpError(400, 'matchers: this silence would match every alert (and mute every page); narrow it, or send "force": true if that is really meant');
+          }
           const id = silenceCall(() => silences.add(input));
           sendJson(res, 200, { silenceID: id });
         },
