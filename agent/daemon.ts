@@ -58,7 +58,7 @@ export class Daemon implements AgentControl {
     this.lastReload = { ok: true, at: this.startedAt };
     const store = new NodeStore(this.config.node, this.clock);
     this.hubs = { store, alerts: createAlertHub(), shared: createShared({ config: this.config, store, clock: this.clock, log: opts.log, startedAt: this.startedAt }) };
-    this.http = new HttpServer(opts.log);
+    this.http = new HttpServer(opts.log, () => this.clock.now());
   }
 
   private loadConfig(): Config {

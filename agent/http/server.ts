@@ -4,7 +4,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from 'node:https';
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
-import { checkBasicAuth, checkBearer } from './auth';
+import { BasicAuthVerifier, checkBearer } from './auth';
 
 /**
  * open: anyone (/healthz). web: basic auth when web.basic_auth_users is set (metrics, status page,
@@ -91,8 +91,9 @@ export class HttpServer {
   private routes: TableRoute[] = [];
   private server?: Server;
   private auth: AuthConfig = { peerTokens: [], apiTokens: [] };
+  private basic?: { users: Record<string, string>; verifier: BasicAuthVerifier };
 
-  constructor(private readonly log: Logger) {}
+  constructor(private readonly log: Logger, private readonly now: () => number = Date.now) {}
 
   /** Replaces the whole route table (on start and reload). Later routes never shadow earlier exact ones. */
   setRoutes(routes: readonly RouteSpec[]): void {
@@ -104,6 +105,17 @@ export class HttpServer {
 
   setAuth(auth: AuthConfig): void {
     this.auth = auth;
+    // The verifier (its cache and failure counts) survives reloads that keep the same users.
+    const users = auth.basicAuthUsers;
+    if (!users) this.basic = undefined;
+    else if (!this.basic || JSON.stringify(this.basic.users) !== JSON.stringify(users)) this.basic = { users, verifier: new BasicAuthVerifier(users, this.now) };
+  }
+
+  /** undefined: allowed; else the refusal (a client over its failure limit gets 429). */
+  private async checkBasic(req: IncomingMessage): Promise<'basic' | 'limited' | undefined> {
+    if (!this.basic) return 'basic';
+    const r = await this.basic.verifier.verify(req.headers.authorization, req.socket.remoteAddress ?? 'unknown');
+    return r === 'ok' ? undefined : r === 'limited' ? 'limited' : 'basic';
   }
 
   /** Where it listens (after listen()): host and port actually bound. */
@@ -172,6 +184,11 @@ export class HttpServer {
       return;
     }
     const denied = await this.authorize(route.auth, req);
+    if (denied === 'limited') {
+      res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '60' });
+      res.end('{"error":"too many failed authentication attempts from this address; try again later"}');
+      return;
+    }
     if (denied) {
       res.writeHead(401, { 'content-type': 'application/json', ...(denied === 'basic' ? { 'www-authenticate': 'Basic realm="keepwatch"' } : { 'www-authenticate': 'Bearer' }) });
       res.end('{"error":"unauthorized"}');
@@ -191,14 +208,14 @@ export class HttpServer {
   }
 
   /** Returns undefined when allowed, or which challenge to send. */
-  private async authorize(auth: RouteAuth, req: IncomingMessage): Promise<'basic' | 'bearer' | undefined> {
+  private async authorize(auth: RouteAuth, req: IncomingMessage): Promise<'basic' | 'bearer' | 'limited' | undefined> {
     const header = req.headers.authorization;
     switch (auth) {
       case 'open':
         return undefined;
       case 'web':
         if (!this.auth.basicAuthUsers) return undefined;
-        return (await checkBasicAuth(header, this.auth.basicAuthUsers)) ? undefined : 'basic';
+        return this.checkBasic(req);
       case 'peer':
         return checkBearer(header, this.auth.peerTokens) ? undefined : 'bearer';
       case 'api':
@@ -206,8 +223,8 @@ export class HttpServer {
       case 'lifecycle':
         // Never open: with neither an api token nor basic auth configured nobody can pass.
         if (checkBearer(header, this.auth.apiTokens)) return undefined;
-        if (this.auth.basicAuthUsers && (await checkBasicAuth(header, this.auth.basicAuthUsers))) return undefined;
-        return this.auth.basicAuthUsers ? 'basic' : 'bearer';
+        if (!this.auth.basicAuthUsers) return 'bearer';
+        return this.checkBasic(req);
     }
   }
 }
