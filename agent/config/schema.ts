@@ -298,7 +298,7 @@ const webhookReceiverSchema = z.strictObject({
   ...receiverBase,
   type: z.literal('webhook'),
   url: httpUrl,
-  /** HMAC-SHA256 of the body, hex, in X-Keepwatch-Signature: sha256=<hex>. */
+  /** HMAC-SHA256 of `<X-Keepwatch-Timestamp>.<body>`, hex, in X-Keepwatch-Signature: sha256=<hex>. */
   hmac_secret: z.string().min(1).optional(),
   headers: z.record(z.string(), z.string()).default({}),
 });
