@@ -57,6 +57,14 @@ interface TableRoute extends RouteSpec {
 /** Largest request body any route accepts. */
 export const MAX_BODY_BYTES = 1024 * 1024;
 
+/** Requests that proved who they are (basic auth, or a valid bearer token), for handlers that rank clients. */
+const authenticatedRequests = new WeakSet<IncomingMessage>();
+
+/** Whether this request carried valid credentials (not merely reached an open route). */
+export function isAuthenticated(req: IncomingMessage): boolean {
+  return authenticatedRequests.has(req);
+}
+
 export class HttpError extends Error {
   constructor(readonly status: number, message: string) {
     super(message);
@@ -213,9 +221,15 @@ export class HttpServer {
     switch (auth) {
       case 'open':
         return undefined;
-      case 'web':
-        if (!this.auth.basicAuthUsers) return undefined;
-        return this.checkBasic(req);
+      case 'web': {
+        if (!this.auth.basicAuthUsers) {
+          if (checkBearer(header, [...this.auth.apiTokens, ...this.auth.peerTokens])) authenticatedRequests.add(req);
+          return undefined;
+        }
+        const r = await this.checkBasic(req);
+        if (r === undefined) authenticatedRequests.add(req);
+        return r;
+      }
       case 'peer':
         return checkBearer(header, this.auth.peerTokens) ? undefined : 'bearer';
       case 'api':
