@@ -1,6 +1,7 @@
 // Issue 15, High 4 and Low: one token opened everything, tokens could be one character long, and
 // secrets could be put where every local user reads them (URLs with user:password@).
 import { configSchema } from '../../../agent/config/schema';
+import { runCli } from '../../helpers/runCli';
 
 function problems(cfg: Record<string, unknown>): string[] {
   const r = configSchema.safeParse({ node: 'ka1', ...cfg });
@@ -27,4 +28,10 @@ describe('token and URL secrets in the config', () => {
   ])('user:password@ in %s is refused, pointing at password_file', (key, cfg) => {
     expect(problems(cfg)).toEqual([expect.stringMatching(new RegExp(`^${key.replace(/\./g, '\\.')}: credentials .*password_file`))]);
   });
+});
+
+test('keepwatch status refuses credentials on its command line', async () => {
+  const r = await runCli('status', '--agent.url', 'http://admin:hunter2@127.0.0.1:1');
+  expect(r.code).toBe(2);
+  expect(r.err).toMatch(/KEEPWATCH_AGENT_URL/);
 });
