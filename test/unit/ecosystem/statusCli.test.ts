@@ -112,8 +112,6 @@ describe('keepwatch status', () => {
       const withCreds = agent.url.replace('http://', 'http://ops:pw@');
       // Credentials come from the environment only; on the command line they are refused (exit 2).
       expect(await main(['node', 'keepwatch', 'status', '--agent.url', withCreds])).toBe(2);
-
-      expect(spy.mock.calls.map((c) => String(c[0])).join('')).toMatch(/^ka1\s+51\s+VI_1\s+MASTER/m);
       spy.mockClear();
       expect(await main(['node', 'keepwatch', 'status', '--agent.url', agent.url])).toBe(EXIT_UNREACHABLE);
       expect(spy.mock.calls.map((c) => String(c[0])).join('')).toMatch(/HTTP 401/);
