@@ -6,7 +6,7 @@ import type { Config } from './config/schema';
 import { systemClock, type Clock } from './context';
 import { NodeStore } from './state/store';
 import { createAlertHub } from './alerting/hub';
-import { HttpServer } from './http/server';
+import { DEFAULT_SERVER_LIMITS, HttpServer } from './http/server';
 import type { AgentControl, Component, Hubs, Module, ModuleFactory, WiringCtx } from './module';
 import { defaultModules } from './wiring';
 import { createShared } from './wiring/shared';
@@ -45,6 +45,7 @@ export class Daemon implements AgentControl {
   /** Effective web settings (web.config_file merged) of each accepted config, read when it is loaded. */
   private readonly webSettings = new WeakMap<Config, WebSettings>();
   readonly startedAt: number;
+  ready = false;
   /** Outcome of the last reload attempt, for keepwatch_config_last_reload_successful. */
   lastReload: { ok: boolean; at: number; error?: string };
 
@@ -57,7 +58,7 @@ export class Daemon implements AgentControl {
     this.lastReload = { ok: true, at: this.startedAt };
     const store = new NodeStore(this.config.node, this.clock);
     this.hubs = { store, alerts: createAlertHub(), shared: createShared({ config: this.config, store, clock: this.clock, log: opts.log, startedAt: this.startedAt }) };
-    this.http = new HttpServer(opts.log);
+    this.http = new HttpServer(opts.log, () => this.clock.now());
   }
 
   private loadConfig(): Config {
@@ -79,6 +80,7 @@ export class Daemon implements AgentControl {
     this.applyRoutesAndMetrics();
     await this.listen();
     for (const b of this.built) await this.startComponents(b.module.components ?? []);
+    this.ready = true;
     this.opts.log.info({ node: this.config.node, listen: this.config.web.listen_address, version: VERSION }, 'keepwatch started');
   }
 
@@ -111,7 +113,9 @@ export class Daemon implements AgentControl {
     this.http.setAuth({
       basicAuthUsers: this.webSettings.get(this.config)?.basicAuthUsers,
       peerTokens: tokens,
-      apiTokens: [this.config.alerting.api_token ?? this.config.peer_token].filter((t): t is string => Boolean(t)),
+      // Never the peer token: a peer that can stream state must not be able to silence or reload.
+      apiTokens: [this.config.alerting.api_token].filter((t): t is string => Boolean(t)),
+      enableLifecycle: this.config.web.enable_lifecycle,
     });
   }
 
@@ -123,10 +127,11 @@ export class Daemon implements AgentControl {
 
   private async listen(): Promise<void> {
     const web = this.webSettings.get(this.config)!;
-    const key = JSON.stringify([web.listenAddress, web.tls]);
+    const limits = { ...DEFAULT_SERVER_LIMITS, maxConnections: this.config.web.max_connections };
+    const key = JSON.stringify([web.listenAddress, web.tls, limits]);
     if (this.listening === key) return;
     await this.http.close();
-    await this.http.listen(web.listenAddress, web.tls);
+    await this.http.listen(web.listenAddress, web.tls, limits);
     this.listening = key;
   }
 
@@ -165,6 +170,7 @@ export class Daemon implements AgentControl {
   }
 
   async stop(): Promise<void> {
+    this.ready = false;
     for (const b of [...this.built].reverse()) await this.stopComponents(b.module.components ?? []);
     await this.http.close();
     this.opts.log.info('keepwatch stopped');

@@ -3,6 +3,7 @@
 // 1 when the agent refuses or cannot be reached, 2 on usage errors.
 import { Command } from 'commander';
 import { userInfo } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { parseDuration } from '../config/duration';
 import { parseMatchers } from '../alerting/matchers';
 import { setExitCode } from './main';
@@ -11,7 +12,7 @@ const DEFAULT_URL = 'http://127.0.0.1:9723';
 
 interface Common {
   'agent.url'?: string;
-  'api.token'?: string;
+  'api.tokenFile'?: string;
 }
 
 export interface SilenceIo {
@@ -24,9 +25,18 @@ const defaultIo = (): SilenceIo => ({ out: (s) => process.stdout.write(s), err: 
 
 class UsageError extends Error {}
 
+function readTokenFile(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch (e) {
+    throw new UsageError(`cannot read --api.token-file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
 async function call(opts: Common, io: SilenceIo, method: string, path: string, body?: unknown): Promise<unknown> {
-  const token = opts['api.token'] ?? io.env.KEEPWATCH_API_TOKEN;
-  if (!token) throw new UsageError('no API token: pass --api.token or set KEEPWATCH_API_TOKEN (the agent\'s alerting.api_token or peer_token)');
+  // From a file or the environment, never a flag: a command line is readable by every local user.
+  const token = opts['api.tokenFile'] ? readTokenFile(opts['api.tokenFile']) : io.env.KEEPWATCH_API_TOKEN;
+  if (!token) throw new UsageError('no API token: set KEEPWATCH_API_TOKEN or pass --api.token-file FILE (the agent\'s alerting.api_token)');
   const base = (opts['agent.url'] ?? DEFAULT_URL).replace(/\/+$/, '');
   let res: Response;
   try {
@@ -55,7 +65,7 @@ async function call(opts: Common, io: SilenceIo, method: string, path: string, b
 function common(cmd: Command): Command {
   return cmd
     .option('--agent.url <url>', `the local agent (default ${DEFAULT_URL})`)
-    .option('--api.token <token>', 'API token (default: env KEEPWATCH_API_TOKEN)');
+    .option('--api.token-file <file>', 'file holding the API token (default: env KEEPWATCH_API_TOKEN)');
 }
 
 async function run(cmd: Command, io: SilenceIo, fn: () => Promise<void>): Promise<void> {

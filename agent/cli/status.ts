@@ -44,7 +44,7 @@ function target(url: string): { base: string; headers: Record<string, string> } 
 async function getJson(base: string, path: string, headers: Record<string, string>, timeoutMs: number): Promise<{ status: number; body?: unknown }> {
   const res = await fetch(`${base}${path}`, { headers, signal: AbortSignal.timeout(timeoutMs) });
   if (res.status === 404) return { status: 404 };
-  if (!res.ok) throw new Error(`${path}: HTTP ${res.status}${res.status === 401 ? ' (give credentials: --agent.url http://user:password@host:port)' : ''}`);
+  if (!res.ok) throw new Error(`${path}: HTTP ${res.status}${res.status === 401 ? ' (give credentials: KEEPWATCH_AGENT_URL=http://user:password@host:port)' : ''}`);
   return { status: res.status, body: await res.json() };
 }
 
@@ -229,8 +229,14 @@ export function registerStatus(program: Command): void {
     .description('show the cluster as the local agent sees it; exit 0 healthy, 1 degraded, 2 critical, 3 agent unreachable')
     .option('--json', 'print the status snapshot as JSON')
     .option('--watch', 'redraw on every change until interrupted')
-    .option('--agent.url <url>', 'the agent to ask (credentials as http://user:password@host:port)', process.env.KEEPWATCH_AGENT_URL ?? DEFAULT_URL)
+    .option('--agent.url <url>', 'the agent to ask (credentials only through env KEEPWATCH_AGENT_URL=https://user:password@host:port)', process.env.KEEPWATCH_AGENT_URL ?? DEFAULT_URL)
     .action(async function (this: Command, opts: Record<string, string | boolean | undefined>) {
+      // A command line is readable by every local user: credentials come from the environment only.
+      if (this.getOptionValueSource('agent.url') === 'cli' && /^[a-z]+:\/\/[^/?#]*@/i.test(String(opts['agent.url']))) {
+        process.stderr.write('keepwatch status: no credentials in --agent.url (every local user can read a command line); set KEEPWATCH_AGENT_URL instead\n');
+        setExitCode(this, 2);
+        return;
+      }
       const ac = new AbortController();
       const stop = () => ac.abort();
       process.once('SIGINT', stop);

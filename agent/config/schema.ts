@@ -33,7 +33,11 @@ export const duration = z
 export const listenAddress = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):\d{1,5}$/, 'must be HOST:PORT, [V6]:PORT or :PORT');
 
 const absPath = z.string().min(1).refine((p) => p.startsWith('/'), 'must be an absolute path');
-const httpUrl = z.url({ protocol: /^https?$/ });
+/** http(s) URL without user:password@: a secret in a URL ends up in logs, errors and process listings. */
+const httpUrl = z.url({ protocol: /^https?$/ }).refine((u) => {
+  const m = /^[a-z]+:\/\/([^/?#]*)/i.exec(u);
+  return !m || !m[1].includes('@');
+}, 'credentials (user:password@) are not accepted in a URL: put the password in a file and name it with a password_file key');
 
 /** A probe's schedule: a fixed interval, or a cron expression (node-cron, seconds field allowed). */
 export const probeSchedule = z
@@ -62,6 +66,10 @@ export const webSchema = z.strictObject({
   basic_auth_users: z.record(z.string().min(1), z.string().min(1)).optional(),
   /** An exporter-toolkit web config file (tls_server_config, basic_auth_users); merged over the keys above. */
   config_file: absPath.optional(),
+  /** Prometheus's flag: POST /-/reload exists only when true, and then needs the api token or basic auth. */
+  enable_lifecycle: z.boolean().default(false),
+  /** Open connections accepted at once (status page streams, scrapes, peers, CLI); more are closed at once. */
+  max_connections: z.number().int().min(8).max(65_535).default(256),
 });
 
 export const keepalivedSchema = z.strictObject({
@@ -349,7 +357,7 @@ const webhookReceiverSchema = z.strictObject({
   ...receiverBase,
   type: z.literal('webhook'),
   url: httpUrl,
-  /** HMAC-SHA256 of the body, hex, in X-Keepwatch-Signature: sha256=<hex>. */
+  /** HMAC-SHA256 of `<X-Keepwatch-Timestamp>.<body>`, hex, in X-Keepwatch-Signature: sha256=<hex>. */
   hmac_secret: z.string().min(1).optional(),
   headers: z.record(z.string(), z.string()).default({}),
 });
@@ -486,8 +494,8 @@ export const alertingSchema = z
       .strictObject({ initial: duration.default(500), max: duration.default(60_000), max_age: duration.default(86_400_000) })
       .default({ initial: 500, max: 60_000, max_age: 86_400_000 }),
     silences_file: absPath.default('/var/lib/keepwatch/silences.json'),
-    /** Bearer token for the silences API (defaults to peer_token). */
-    api_token: z.string().min(1).optional(),
+    /** Bearer token for the silences API and lifecycle endpoints; never defaults to peer_token. */
+    api_token: z.string().min(16, 'must be at least 16 characters').optional(),
     /** Base URL of this agent's status page, used in notifications' links. */
     external_url: httpUrl.optional(),
     /** Prometheus's external_labels: who this pair is (e.g. {cluster: lb-paris-1, site: paris}), on
@@ -540,7 +548,8 @@ export const alertingSchema = z
     time_intervals: [],
   });
 
-export const configSchema = z.strictObject({
+export const configSchema = z
+  .strictObject({
   node: z.string().min(1).regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only'),
   log: z
     .strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'), format: z.enum(['json', 'pretty', 'auto']).default('auto') })
@@ -556,7 +565,12 @@ export const configSchema = z.strictObject({
   peer_limits: peerLimitsSchema,
   rules: rulesSchema,
   alerting: alertingSchema,
-});
+  })
+  .superRefine((c, ctx) => {
+    // Separate powers: a peer's token must not also silence pages or reload the agent.
+    if (c.alerting.api_token !== undefined && [c.peer_token, ...(c.peers ?? []).map((p) => p.token)].includes(c.alerting.api_token))
+      ctx.addIssue({ code: 'custom', path: ['alerting', 'api_token'], message: 'must differ from peer_token and every peers[].token' });
+  });
 
 /** The validated config, durations in ms. */
 export type Config = z.infer<typeof configSchema>;

@@ -4,13 +4,14 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from 'node:https';
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
-import { checkBasicAuth, checkBearer } from './auth';
+import { BasicAuthVerifier, checkBearer } from './auth';
 
 /**
  * open: anyone (/healthz). web: basic auth when web.basic_auth_users is set (metrics, status page,
  * state API). peer: bearer peer token (peer stream). api: bearer api token (silences, write APIs).
+ * lifecycle: refused unless web.enable_lifecycle, and then the api token or basic auth (reload).
  */
-export type RouteAuth = 'open' | 'web' | 'peer' | 'api';
+export type RouteAuth = 'open' | 'web' | 'peer' | 'api' | 'lifecycle';
 
 export type Handler = (req: IncomingMessage, res: ServerResponse, url: URL) => void | Promise<void>;
 
@@ -21,7 +22,19 @@ export interface AuthConfig {
   peerTokens: string[];
   /** Tokens accepted on api routes. */
   apiTokens: string[];
+  /** web.enable_lifecycle: lifecycle routes (POST /-/reload) exist only when true. */
+  enableLifecycle?: boolean;
 }
+
+/** Connection limits of the listening server (web.max_connections and node's timeouts). */
+export interface ServerLimits {
+  maxConnections: number;
+  keepAliveTimeoutMs: number;
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+}
+
+export const DEFAULT_SERVER_LIMITS: ServerLimits = { maxConnections: 256, keepAliveTimeoutMs: 15_000, headersTimeoutMs: 10_000, requestTimeoutMs: 30_000 };
 
 export interface TlsConfig {
   certFile: string;
@@ -43,6 +56,14 @@ interface TableRoute extends RouteSpec {
 
 /** Largest request body any route accepts. */
 export const MAX_BODY_BYTES = 1024 * 1024;
+
+/** Requests that proved who they are (basic auth, or a valid bearer token), for handlers that rank clients. */
+const authenticatedRequests = new WeakSet<IncomingMessage>();
+
+/** Whether this request carried valid credentials (not merely reached an open route). */
+export function isAuthenticated(req: IncomingMessage): boolean {
+  return authenticatedRequests.has(req);
+}
 
 export class HttpError extends Error {
   constructor(readonly status: number, message: string) {
@@ -78,8 +99,9 @@ export class HttpServer {
   private routes: TableRoute[] = [];
   private server?: Server;
   private auth: AuthConfig = { peerTokens: [], apiTokens: [] };
+  private basic?: { users: Record<string, string>; verifier: BasicAuthVerifier };
 
-  constructor(private readonly log: Logger) {}
+  constructor(private readonly log: Logger, private readonly now: () => number = Date.now) {}
 
   /** Replaces the whole route table (on start and reload). Later routes never shadow earlier exact ones. */
   setRoutes(routes: readonly RouteSpec[]): void {
@@ -91,6 +113,17 @@ export class HttpServer {
 
   setAuth(auth: AuthConfig): void {
     this.auth = auth;
+    // The verifier (its cache and failure counts) survives reloads that keep the same users.
+    const users = auth.basicAuthUsers;
+    if (!users) this.basic = undefined;
+    else if (!this.basic || JSON.stringify(this.basic.users) !== JSON.stringify(users)) this.basic = { users, verifier: new BasicAuthVerifier(users, this.now) };
+  }
+
+  /** undefined: allowed; else the refusal (a client over its failure limit gets 429). */
+  private async checkBasic(req: IncomingMessage): Promise<'basic' | 'limited' | undefined> {
+    if (!this.basic) return 'basic';
+    const r = await this.basic.verifier.verify(req.headers.authorization, req.socket.remoteAddress ?? 'unknown');
+    return r === 'ok' ? undefined : r === 'limited' ? 'limited' : 'basic';
   }
 
   /** Where it listens (after listen()): host and port actually bound. */
@@ -99,15 +132,17 @@ export class HttpServer {
     return a && typeof a === 'object' ? { host: a.address, port: a.port } : undefined;
   }
 
-  async listen(listenAddress: string, tls?: TlsConfig): Promise<void> {
+  async listen(listenAddress: string, tls?: TlsConfig, limits: ServerLimits = DEFAULT_SERVER_LIMITS): Promise<void> {
     const { host, port } = parseListenAddress(listenAddress);
     const handler = (req: IncomingMessage, res: ServerResponse) => void this.handle(req, res);
     const server = tls
       ? createHttpsServer({ cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) }, handler)
       : createHttpServer(handler);
-    server.keepAliveTimeout = 65_000;
-    server.headersTimeout = 10_000;
-    server.requestTimeout = 30_000;
+    // Past maxConnections node closes new sockets at once: idle clients cannot exhaust descriptors.
+    server.maxConnections = limits.maxConnections;
+    server.keepAliveTimeout = limits.keepAliveTimeoutMs;
+    server.headersTimeout = limits.headersTimeoutMs;
+    server.requestTimeout = limits.requestTimeoutMs;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen({ host: host || undefined, port }, () => {
@@ -138,20 +173,30 @@ export class HttpServer {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    let url: URL;
-    try {
-      url = new URL(req.url ?? '/', 'http://agent');
-    } catch {
-      sendJson(res, 400, { error: 'malformed request URL' });
+    res.setHeader('x-content-type-options', 'nosniff');
+    const target = canonicalTarget(req.url ?? '');
+    if (typeof target !== 'string') {
+      sendJson(res, 400, { error: target.error });
       return;
     }
+    // Safe only because the target is canonical: it starts with exactly one '/', so URL never reads a host from it.
+    const url = new URL(target, 'http://agent');
     const { route, pathMatched } = this.findRoute(req.method ?? 'GET', url.pathname);
     if (!route) {
       if (pathMatched) sendJson(res, 405, { error: `method ${req.method} not allowed on ${url.pathname}` });
       else sendJson(res, 404, { error: `no such endpoint: ${url.pathname}` });
       return;
     }
+    if (route.auth === 'lifecycle' && !this.auth.enableLifecycle) {
+      sendJson(res, 403, { error: `lifecycle endpoints are disabled: set web.enable_lifecycle: true to use ${url.pathname}` });
+      return;
+    }
     const denied = await this.authorize(route.auth, req);
+    if (denied === 'limited') {
+      res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '60' });
+      res.end('{"error":"too many failed authentication attempts from this address; try again later"}');
+      return;
+    }
     if (denied) {
       res.writeHead(401, { 'content-type': 'application/json', ...(denied === 'basic' ? { 'www-authenticate': 'Basic realm="keepwatch"' } : { 'www-authenticate': 'Bearer' }) });
       res.end('{"error":"unauthorized"}');
@@ -171,18 +216,29 @@ export class HttpServer {
   }
 
   /** Returns undefined when allowed, or which challenge to send. */
-  private async authorize(auth: RouteAuth, req: IncomingMessage): Promise<'basic' | 'bearer' | undefined> {
+  private async authorize(auth: RouteAuth, req: IncomingMessage): Promise<'basic' | 'bearer' | 'limited' | undefined> {
     const header = req.headers.authorization;
     switch (auth) {
       case 'open':
         return undefined;
-      case 'web':
-        if (!this.auth.basicAuthUsers) return undefined;
-        return (await checkBasicAuth(header, this.auth.basicAuthUsers)) ? undefined : 'basic';
+      case 'web': {
+        if (!this.auth.basicAuthUsers) {
+          if (checkBearer(header, [...this.auth.apiTokens, ...this.auth.peerTokens])) authenticatedRequests.add(req);
+          return undefined;
+        }
+        const r = await this.checkBasic(req);
+        if (r === undefined) authenticatedRequests.add(req);
+        return r;
+      }
       case 'peer':
         return checkBearer(header, this.auth.peerTokens) ? undefined : 'bearer';
       case 'api':
         return checkBearer(header, this.auth.apiTokens) ? undefined : 'bearer';
+      case 'lifecycle':
+        // Never open: with neither an api token nor basic auth configured nobody can pass.
+        if (checkBearer(header, this.auth.apiTokens)) return undefined;
+        if (!this.auth.basicAuthUsers) return 'bearer';
+        return this.checkBasic(req);
     }
   }
 }
@@ -194,4 +250,34 @@ export function parseListenAddress(addr: string): { host: string; port: number }
   const port = Number(m[3]);
   if (port > 65535) throw new Error(`listen address "${addr}": port out of range`);
   return { host: m[1] ?? m[2] ?? '', port };
+}
+
+/** Characters a proxy may decode or fold before matching its path rules: escaped, they make a path ambiguous. */
+const AMBIGUOUS_ESCAPE = /^(?:2f|5c|2e|00)$/i;
+const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
+
+/**
+ * The request target as the router may use it, or why it is refused. Only origin-form targets
+ * whose path is already canonical are accepted: no `//`, no `.` or `..` segment, no backslash, no
+ * escaped slash, backslash, dot or NUL, no escaped character a proxy would decode. Refusing instead of
+ * rewriting means the agent and any reverse proxy in front always agree on which route a request names.
+ */
+export function canonicalTarget(raw: string): string | { error: string } {
+  const q = raw.indexOf('?');
+  const path = q < 0 ? raw : raw.slice(0, q);
+  const shown = JSON.stringify(path.slice(0, 80));
+  if (!path.startsWith('/')) return { error: `request target must be a path starting with "/": ${shown}` };
+  if (/[\\\u0000-\u001f\u007f]/.test(path)) return { error: `ambiguous request path (backslash or control character): ${shown}` };
+  if (path.includes('//')) return { error: `ambiguous request path (empty segment): ${shown}` };
+  for (const seg of path.split('/')) {
+    if (seg === '.' || seg === '..') return { error: `ambiguous request path (dot segment): ${shown}` };
+  }
+  for (const m of path.matchAll(/%(.{0,2})/g)) {
+    const hex = m[1];
+    if (!/^[0-9A-Fa-f]{2}$/.test(hex)) return { error: `malformed percent escape in request path: ${shown}` };
+    if (AMBIGUOUS_ESCAPE.test(hex) || UNRESERVED.test(String.fromCharCode(parseInt(hex, 16)))) {
+      return { error: `ambiguous request path (escaped "%${hex}"): ${shown}` };
+    }
+  }
+  return raw;
 }

@@ -5,6 +5,7 @@
 // carry on (w.shared holds them for the agent's life). The incident book is kept in the same outbox journal, so a
 // restart or reload continues the open incident; GET /api/v1/incidents lists open and recent ones.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { randomUUID } from 'node:crypto';
 import type { ModuleFactory, WiringCtx } from '../module';
 import { duration } from '../config/schema';
 import type { Alert } from '../alerting/alert';
@@ -23,6 +24,7 @@ import { externalLabelMatchers } from '../alerting/externalLabels';
 import { parseMatcher } from '../alerting/matchers';
 import { outboxThreadStore } from '../alerting/receivers/threads';
 import { buildRouteTree, groupsByIncident, matchRoutes } from '../alerting/route';
+import { matcherFromJson, matchesAll, matchesEveryAlert, type Matcher, type MatcherJson } from '../alerting/matchers';
 import { SilenceError, type Silence, type SilenceInput, type SilenceState } from '../alerting/silences';
 import { HttpError, readJsonBody, sendJson, type RouteSpec } from '../http/server';
 import { notificationsCollector } from '../../exporters/notifications';
@@ -107,6 +109,19 @@ export function silenceInputFromBody(body: unknown, now: number, externalLabels:
     createdBy: typeof b.createdBy === 'string' ? b.createdBy : '',
     comment: typeof b.comment === 'string' ? b.comment : '',
   };
+}
+
+/** The input's matchers as Matchers; ones that do not parse are left for silences.add to report. */
+function inputMatchers(input: SilenceInput): Matcher[] {
+  const out: Matcher[] = [];
+  for (const m of input.matchers as unknown[]) {
+    try {
+      out.push(typeof m === 'string' ? parseMatcher(m) : matcherFromJson(m as MatcherJson));
+    } catch {
+      return []; // an invalid matcher: add() refuses the silence with the reason
+    }
+  }
+  return out;
 }
 
 function silenceCall<T>(fn: () => T): T {
@@ -252,7 +267,14 @@ export const alertingModule: ModuleFactory = {
         path: '/api/v1/silences',
         auth: 'api',
         async handler(req, res) {
-          const input = silenceInputFromBody(await readJsonBody(req, 64 * 1024), w.clock.now(), cfg.external_labels);
+          const body = await readJsonBody(req, 64 * 1024);
+          const input = silenceInputFromBody(body, w.clock.now(), cfg.external_labels);
+          const force = (body as { force?: unknown }).force === true;
+          const matchers = inputMatchers(input);
+          // Matchers that all match the empty label set are refused by add() itself, forced or not.
+          if (!force && !matchesAll(matchers, {}) && matchesEveryAlert(matchers, randomUUID())) {
+            throw new HttpError(400, 'matchers: this silence would match every alert (and mute every page); narrow it, or send "force": true if that is really meant');
+          }
           const id = silenceCall(() => silences.add(input));
           sendJson(res, 200, { silenceID: id });
         },

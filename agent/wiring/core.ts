@@ -1,10 +1,27 @@
 // The core module: the metrics endpoint with the keepalived and self collectors, the node's
-// state API, health and reload endpoints.
+// state API, health (/healthz, /-/healthy, /-/ready) and reload endpoints.
 import type { ModuleFactory } from '../module';
 import { keepalivedCollector } from '../../exporters/keepalived';
 import { selfCollector } from '../../exporters/self';
 import { groupsCollector } from '../../exporters/groups';
 import { sendJson } from '../http/server';
+import { ConfigError } from '../config/load';
+
+/**
+ * A rejected reload as the HTTP answer tells it: the keys (or YAML lines) at fault and never their
+ * values, which may be secrets; the full reasons go to the agent's log only.
+ */
+export function reloadRejection(e: unknown): string {
+  if (!(e instanceof ConfigError)) return 'config rejected; the reason is in the agent log';
+  const where = e.problems.map((p) => {
+    const line = /^line (\d+) column \d+:/.exec(p);
+    if (line) return `YAML syntax at line ${line[1]}`;
+    if (p.startsWith('yaml:')) return 'YAML syntax';
+    const key = p.slice(0, Math.max(0, p.indexOf(':')));
+    return /^[A-Za-z0-9_.()\[\]-]+$/.test(key) ? key : '(unnamed key)';
+  });
+  return `config rejected at: ${[...new Set(where)].join(', ')} (details in the agent log)`;
+}
 
 export const coreModule: ModuleFactory = {
   name: 'core',
@@ -34,6 +51,27 @@ export const coreModule: ModuleFactory = {
           },
         },
         {
+          // Prometheus's convention: the process is up and serving.
+          method: 'GET',
+          path: '/-/healthy',
+          auth: 'open',
+          handler(_req, res) {
+            res.writeHead(200, { 'content-type': 'text/plain' });
+            res.end('ok\n');
+          },
+        },
+        {
+          // Ready: the config is loaded and every source and probe has been started.
+          method: 'GET',
+          path: '/-/ready',
+          auth: 'open',
+          handler(_req, res) {
+            const ready = w.agent.ready;
+            res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' });
+            res.end(ready ? 'ready\n' : 'starting\n');
+          },
+        },
+        {
           method: 'GET',
           path: '/api/v1/state',
           auth: 'web',
@@ -44,13 +82,13 @@ export const coreModule: ModuleFactory = {
         {
           method: 'POST',
           path: '/-/reload',
-          auth: 'web',
+          auth: 'lifecycle',
           async handler(_req, res) {
             try {
               await w.agent.reload();
               sendJson(res, 200, { status: 'reloaded' });
             } catch (e) {
-              sendJson(res, 400, { status: 'rejected', error: (e as Error).message });
+              sendJson(res, 400, { status: 'rejected', error: reloadRejection(e) });
             }
           },
         },

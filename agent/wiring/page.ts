@@ -7,7 +7,7 @@ import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Component, ModuleFactory, WiringCtx } from '../module';
-import { HttpError, sendJson } from '../http/server';
+import { HttpError, isAuthenticated, sendJson } from '../http/server';
 import { buildStatusSnapshot, snapshotChangeKey, type StatusSnapshot } from '../status/snapshot';
 
 export interface PageOptions {
@@ -20,6 +20,15 @@ export interface PageOptions {
   /** SSE heartbeat, so proxies keep the stream open and clients notice a dead agent. */
   heartbeatMs?: number;
   maxClients?: number;
+  /** Streams one client address may hold open at once. */
+  maxClientsPerAddress?: number;
+}
+
+interface StreamClient {
+  /** Change key of the last snapshot sent. */
+  key: string;
+  address: string;
+  authenticated: boolean;
 }
 
 const TYPES: Record<string, string> = {
@@ -65,8 +74,8 @@ function sendFile(res: ServerResponse, f: { body: Buffer; type: string }): void 
 /** The SSE hub: one snapshot builder shared by all open streams. */
 class StatusStream implements Component {
   readonly name = 'status-stream';
-  /** Open streams, each with the change key of the last snapshot it was sent. */
-  private readonly clients = new Map<ServerResponse, string>();
+  /** Open streams, oldest first, each with the change key of the last snapshot it was sent. */
+  private readonly clients = new Map<ServerResponse, StreamClient>();
   private readonly unsub: Array<() => void> = [];
   private pending?: NodeJS.Timeout;
   private tick?: NodeJS.Timeout;
@@ -101,7 +110,19 @@ class StatusStream implements Component {
 
   /** GET /api/v1/events */
   open(req: IncomingMessage, res: ServerResponse): void {
-    if (this.clients.size >= this.opts.maxClients) throw new HttpError(503, `too many status streams open (${this.opts.maxClients})`);
+    const address = req.socket.remoteAddress ?? 'unknown';
+    const authenticated = isAuthenticated(req);
+    let mine = 0;
+    for (const c of this.clients.values()) if (c.address === address) mine++;
+    if (mine >= this.opts.maxClientsPerAddress) throw new HttpError(429, `too many status streams from this address (${this.opts.maxClientsPerAddress})`);
+    if (this.clients.size >= this.opts.maxClients) {
+      // Authenticated viewers first: one takes the slot of the oldest anonymous stream, so anonymous
+      // clients cannot lock operators out of the page and `status --watch`.
+      const anonymous = authenticated ? [...this.clients].find(([, c]) => !c.authenticated)?.[0] : undefined;
+      if (!anonymous) throw new HttpError(503, `too many status streams open (${this.opts.maxClients})`);
+      this.clients.delete(anonymous);
+      anonymous.end();
+    }
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-store',
@@ -109,7 +130,7 @@ class StatusStream implements Component {
       'x-accel-buffering': 'no', // nginx in front must not buffer the stream
     });
     const s = this.snapshot();
-    this.clients.set(res, snapshotChangeKey(s));
+    this.clients.set(res, { key: snapshotChangeKey(s), address, authenticated });
     const drop = () => this.clients.delete(res);
     req.on('close', drop);
     res.on('error', drop);
@@ -138,8 +159,8 @@ class StatusStream implements Component {
 
   /** Writes to every stream (or, with key, to those whose last snapshot differs, recording it). */
   private broadcast(text: string, key?: string): void {
-    for (const [c, last] of this.clients) {
-      if (key !== undefined && last === key) continue;
+    for (const [c, client] of this.clients) {
+      if (key !== undefined && client.key === key) continue;
       if (c.writableEnded || c.destroyed) {
         this.clients.delete(c);
         continue;
@@ -151,7 +172,7 @@ class StatusStream implements Component {
         continue;
       }
       c.write(text);
-      if (key !== undefined) this.clients.set(c, key);
+      if (key !== undefined) client.key = key;
     }
   }
 }
@@ -170,6 +191,7 @@ export function pageModuleFactory(options: PageOptions = {}): ModuleFactory {
         tickMs: options.tickMs ?? 5_000,
         heartbeatMs: options.heartbeatMs ?? 10_000,
         maxClients: options.maxClients ?? 32,
+        maxClientsPerAddress: options.maxClientsPerAddress ?? 4,
       });
       return {
         components: [stream],

@@ -118,6 +118,31 @@ export function createProbesModule(o: ProbesModuleOptions = {}): ModuleFactory {
       // Interface metadata for operators (MAC, state, speed): systeminformation fits here, on
       // demand and cached; the VIP probe, which runs often, uses the far cheaper os.networkInterfaces.
       let ifCache: { at: number; data: unknown } | undefined;
+      // One systeminformation call at a time (it runs a shell command per interface): concurrent
+      // requests share the call in flight instead of each starting their own.
+      let ifLoading: Promise<{ at: number; data: unknown }> | undefined;
+      const loadInterfaces = async (now: number) => {
+        // Required on first use: an agent nobody asks for interfaces never loads systeminformation.
+        const si = require('systeminformation') as typeof import('systeminformation');
+        const ifs = await si.networkInterfaces();
+        const list = Array.isArray(ifs) ? ifs : [ifs];
+        const vips = Object.values(w.store.state.vips);
+        return {
+          at: now,
+          data: list.map((i) => ({
+            iface: i.iface,
+            mac: i.mac,
+            operstate: i.operstate,
+            speed: i.speed,
+            mtu: i.mtu,
+            type: i.type,
+            virtual: i.virtual,
+            ip4: i.ip4,
+            ip6: i.ip6,
+            vips: vips.filter((v) => v.intf === i.iface).map((v) => v.vip),
+          })),
+        };
+      };
       return {
         components: [probesComponent, failover.tracker],
         collectors: [nginxCollector(w.store), vipCollector(w.store), healthMetrics, probeMetrics, failover.collector],
@@ -129,26 +154,8 @@ export function createProbesModule(o: ProbesModuleOptions = {}): ModuleFactory {
             async handler(_req, res) {
               const now = w.clock.now();
               if (!ifCache || now - ifCache.at > 10_000) {
-                // Required on first use: an agent nobody asks for interfaces never loads systeminformation.
-                const si = require('systeminformation') as typeof import('systeminformation');
-                const ifs = await si.networkInterfaces();
-                const list = Array.isArray(ifs) ? ifs : [ifs];
-                const vips = Object.values(w.store.state.vips);
-                ifCache = {
-                  at: now,
-                  data: list.map((i) => ({
-                    iface: i.iface,
-                    mac: i.mac,
-                    operstate: i.operstate,
-                    speed: i.speed,
-                    mtu: i.mtu,
-                    type: i.type,
-                    virtual: i.virtual,
-                    ip4: i.ip4,
-                    ip6: i.ip6,
-                    vips: vips.filter((v) => v.intf === i.iface).map((v) => v.vip),
-                  })),
-                };
+                ifLoading ??= loadInterfaces(now).finally(() => (ifLoading = undefined));
+                ifCache = await ifLoading;
               }
               sendJson(res, 200, { at: ifCache.at, interfaces: ifCache.data });
             },

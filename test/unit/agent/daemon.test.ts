@@ -53,15 +53,21 @@ describe('Daemon', () => {
   });
 
   test('POST /-/reload: a bad config is rejected and the old one kept; a good one rebuilds only what changed', async () => {
-    writeFileSync(file, 'node: ka1\nweb: {listen_address: "127.0.0.1:0"}\nrules: {no_master_for: banana}\n');
-    const bad = await fetch(`${base}/-/reload`, { method: 'POST' });
+    const lifecycle = 'web: {listen_address: "127.0.0.1:0", enable_lifecycle: true}\nalerting: {api_token: reload-token-0123456789}\n';
+    const auth = { authorization: 'Bearer reload-token-0123456789' };
+    writeFileSync(file, `node: ka1\n${lifecycle}`);
+    await daemon.reload();
+    base = `http://127.0.0.1:${daemon.http.address()!.port}`;
+    writeFileSync(file, `node: ka1\n${lifecycle}rules: {no_master_for: banana}\n`);
+    const bad = await fetch(`${base}/-/reload`, { method: 'POST', headers: auth });
     expect(bad.status).toBe(400);
-    expect(((await bad.json()) as { error: string }).error).toMatch(/rules\.no_master_for: not a duration/);
+    expect(((await bad.json()) as { error: string }).error).toMatch(/rules\.no_master_for/);
+    expect(daemon.lastReload.error).toMatch(/rules\.no_master_for: not a duration/);
     expect(builds).toEqual(['built 5000']);
     expect(await (await fetch(`${base}/metrics`)).text()).toMatch(/^keepwatch_config_last_reload_successful 0$/m);
 
-    writeConfig(file, 'rules: {no_master_for: 9s}\n');
-    const ok = await fetch(`${base}/-/reload`, { method: 'POST' });
+    writeFileSync(file, `node: ka1\n${lifecycle}rules: {no_master_for: 9s}\n`);
+    const ok = await fetch(`${base}/-/reload`, { method: 'POST', headers: auth });
     expect(ok.status).toBe(200);
     expect(builds).toEqual(['built 5000', 'built 9000']);
     expect(await (await fetch(`${base}/metrics`)).text()).toMatch(/^keepwatch_config_last_reload_successful 1$/m);

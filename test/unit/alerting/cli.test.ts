@@ -72,8 +72,14 @@ describe('keepwatch silence', () => {
   const TOKEN = 'cli-api-token-0123456789';
   let daemon: Daemon;
   let url: string;
+  let tokenFile: string;
+  let wrongFile: string;
   beforeAll(async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kw-cli-sil-'));
+    tokenFile = join(dir, 'token');
+    wrongFile = join(dir, 'wrong-token');
+    writeFileSync(tokenFile, `${TOKEN}\n`);
+    writeFileSync(wrongFile, 'wrong-token-9876543210\n');
     const file = join(dir, 'k.yml');
     writeFileSync(file, `node: ka1\nweb: {listen_address: "127.0.0.1:0"}\nalerting:\n  api_token: ${TOKEN}\n  external_labels: {cluster: lb-paris-1, site: paris}\n  silences_file: ${dir}/silences.json\n  outbox: {path: ${dir}/outbox}\n`);
     daemon = new Daemon({ configFile: file, log: silentLogger(), modules: [coreModule, alertingModule] });
@@ -83,12 +89,12 @@ describe('keepwatch silence', () => {
   afterAll(() => daemon.stop());
 
   test('add, list, expire', async () => {
-    const add = await cli(['silence', 'add', 'alertname=Failover', 'vrid=~"5[12]"', '--duration', '2h', '--comment', 'planned switchover', '--author', 'alice', '--agent.url', url, '--api.token', TOKEN]);
+    const add = await cli(['silence', 'add', 'alertname=Failover', 'vrid=~"5[12]"', '--duration', '2h', '--comment', 'planned switchover', '--author', 'alice', '--agent.url', url, '--api.token-file', tokenFile]);
     expect(add.err).toBe('');
     expect(add.code).toBe(0);
     const id = add.out.trim();
     expect(id).toMatch(/^[0-9a-f-]{36}$/);
-    const list = await cli(['silence', 'list', '--agent.url', url, '--api.token', TOKEN]);
+    const list = await cli(['silence', 'list', '--agent.url', url, '--api.token-file', tokenFile]);
     expect(list.code).toBe(0);
     expect(list.out.split('\n')[0]).toMatch(/^ID\s+STATE\s+ENDS AT\s+CREATED BY\s+COMMENT\s+MATCHERS$/);
     expect(list.out).toContain(`${id}  active`);
@@ -101,9 +107,9 @@ describe('keepwatch silence', () => {
     } finally {
       delete process.env.KEEPWATCH_API_TOKEN;
     }
-    const after = await cli(['silence', 'list', '--agent.url', url, '--api.token', TOKEN]);
+    const after = await cli(['silence', 'list', '--agent.url', url, '--api.token-file', tokenFile]);
     expect(after.out).not.toContain(id);
-    const all = await cli(['silence', 'list', '--all', '--json', '--agent.url', url, '--api.token', TOKEN]);
+    const all = await cli(['silence', 'list', '--all', '--json', '--agent.url', url, '--api.token-file', tokenFile]);
     expect(JSON.parse(all.out)[0]).toMatchObject({ id, status: { state: 'expired' } });
   });
 
@@ -124,19 +130,21 @@ describe('keepwatch silence', () => {
   });
 
   test('errors: bad matcher / duration are usage errors (2); wrong token, unknown id, agent down are 1', async () => {
-    const common = ['--agent.url', url, '--api.token', TOKEN];
+    const common = ['--agent.url', url, '--api.token-file', tokenFile];
     expect(await cli(['silence', 'add', 'severity', '--duration', '1h', '--comment', 'x', ...common])).toMatchObject({ code: 2, err: expect.stringMatching(/bad matcher "severity"/) });
     expect(await cli(['silence', 'add', 'a=b', '--duration', 'soon', '--comment', 'x', ...common])).toMatchObject({ code: 2, err: expect.stringMatching(/--for: not a positive duration: soon/) });
     expect(await cli(['silence', 'add', 'a=b', '--comment', 'x', ...common])).toMatchObject({ code: 2, err: expect.stringMatching(/--for is required/) });
     expect(await cli(['silence', 'add', 'a=~".*"', '--duration', '1h', '--no-pair', '--comment', 'x', ...common])).toMatchObject({ code: 1, err: expect.stringMatching(/400: matchers: at least one matcher must not match the empty string/) });
-    expect(await cli(['silence', 'list', '--agent.url', url, '--api.token', 'wrong-token-9876543210'])).toMatchObject({ code: 1, err: expect.stringMatching(/refused the API token/) });
+    expect(await cli(['silence', 'list', '--agent.url', url, '--api.token-file', wrongFile])).toMatchObject({ code: 1, err: expect.stringMatching(/refused the API token/) });
     expect(await cli(['silence', 'list', '--agent.url', url])).toMatchObject({ code: 2, err: expect.stringMatching(/no API token/) });
+    // The token is never taken from the command line, where every local user can read it.
+    expect((await cli(['silence', 'list', '--agent.url', url, '--api.token', TOKEN])).code).toBe(2);
     expect(await cli(['silence', 'expire', 'no-such-id', ...common])).toMatchObject({ code: 1, err: expect.stringMatching(/404: silence no-such-id not found/) });
     const closed = createServer();
     await new Promise<void>((r) => closed.listen(0, '127.0.0.1', () => r()));
     const port = (closed.address() as AddressInfo).port;
     await new Promise<void>((r) => closed.close(() => r()));
-    expect(await cli(['silence', 'list', '--agent.url', `http://127.0.0.1:${port}`, '--api.token', TOKEN])).toMatchObject({ code: 1, err: expect.stringMatching(/cannot reach the agent at http:\/\/127.0.0.1:\d+: ECONNREFUSED/) });
+    expect(await cli(['silence', 'list', '--agent.url', `http://127.0.0.1:${port}`, '--api.token-file', tokenFile])).toMatchObject({ code: 1, err: expect.stringMatching(/cannot reach the agent at http:\/\/127.0.0.1:\d+: ECONNREFUSED/) });
     expect((await cli(['silence', 'add', '--duration', '1h', '--comment', 'x', ...common])).code).toBe(2); // commander: missing matchers
   });
 });

@@ -115,8 +115,10 @@ export async function startWebhook(secret?: string): Promise<WebhookServer> {
       return;
     }
     if (secret) {
-      const want = `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
-      if (req.headers['x-keepwatch-signature'] !== want) {
+      // As the README tells receivers: sign `<timestamp>.<body>`.
+      const ts = String(req.headers['x-keepwatch-timestamp'] ?? '');
+      const want = `sha256=${createHmac('sha256', secret).update(`${ts}.${body}`).digest('hex')}`;
+      if (!/^\d+$/.test(ts) || req.headers['x-keepwatch-signature'] !== want) {
         ws.badSignatures++;
         res.writeHead(401);
         res.end('bad signature');
