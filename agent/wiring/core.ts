@@ -5,13 +5,14 @@ import { keepalivedCollector } from '../../exporters/keepalived';
 import { selfCollector } from '../../exporters/self';
 import { groupsCollector } from '../../exporters/groups';
 import { sendJson } from '../http/server';
+import { BUILD } from '../version';
 
 export const coreModule: ModuleFactory = {
   name: 'core',
   slice: (c) => ({ node: c.node }),
   build(w) {
     return {
-      collectors: [keepalivedCollector(w.store), selfCollector(w.store, w.clock, w.version, w.agent), groupsCollector(w.store)],
+      collectors: [keepalivedCollector(w.store), selfCollector(w.store, w.clock, { ...BUILD, version: w.version }, w.agent), groupsCollector(w.store)],
       routes: [
         {
           method: 'GET',
