@@ -9,6 +9,7 @@ function fakeHistogram() {
   const h = {
     values: new Map<number, number>(),
     count: 0,
+    mean: 0,
     resets: 0,
     disabled: false,
     percentile: (p: number) => h.values.get(p) ?? 0,
@@ -34,9 +35,13 @@ describe('event loop collector', () => {
     const c = eventLoopCollector({ clock, windowMs: 60_000, histogram: h });
     const render = exposition(c);
     h.count = 10;
+    h.mean = ms(11);
     h.values = new Map([[50, ms(10)], [90, ms(12)], [99, ms(85)], [100, ms(86)]]);
     // The first window, while it fills.
-    expect(samples(await render(), 'keepwatch_event_loop_delay_seconds')).toEqual([
+    const first = await render();
+    expect(first).toContain('# TYPE keepwatch_event_loop_delay_seconds summary\n');
+    expect(samples(first, 'keepwatch_event_loop_delay_seconds_')).toEqual(['keepwatch_event_loop_delay_seconds_count 10', 'keepwatch_event_loop_delay_seconds_sum 0.11']);
+    expect(samples(first, 'keepwatch_event_loop_delay_seconds{')).toEqual([
       'keepwatch_event_loop_delay_seconds{quantile="0.5"} 0.01',
       'keepwatch_event_loop_delay_seconds{quantile="0.9"} 0.012',
       'keepwatch_event_loop_delay_seconds{quantile="0.99"} 0.085',
@@ -46,8 +51,11 @@ describe('event loop collector', () => {
     await render(); // the window is full: shown, and a new one starts
     expect(h.resets).toBe(1);
     h.count = 5;
+    h.mean = ms(2);
     h.values = new Map([[50, ms(1)], [90, ms(1)], [99, ms(2)], [100, ms(3)]]);
     clock.advance(30_000);
+    // _sum and _count: the whole life, the running window included.
+    expect(samples(await render(), 'keepwatch_event_loop_delay_seconds_')).toEqual(['keepwatch_event_loop_delay_seconds_count 15', 'keepwatch_event_loop_delay_seconds_sum 0.12']);
     expect(samples(await render(), 'keepwatch_event_loop_delay_seconds{quantile="0.99"}')).toEqual(['keepwatch_event_loop_delay_seconds{quantile="0.99"} 0.085']);
     clock.advance(30_000);
     expect(samples(await render(), 'keepwatch_event_loop_delay_seconds{quantile="0.99"}')).toEqual(['keepwatch_event_loop_delay_seconds{quantile="0.99"} 0.002']);

@@ -32,7 +32,7 @@ function normalise(text: string): string {
     .replace(/^(keepwatch_rule_evaluation_duration_seconds_(?:bucket\{[^}]*\}|sum)) .*$/gm, '$1 <duration>')
     .replace(/nodejs="[^"]*"/g, 'nodejs="<nodejs>"')
     .replace(/(keepwatch_build_info\{version=)"[^"]*",revision="[^"]*",branch="[^"]*"/, '$1"<version>",revision="<revision>",branch="<branch>"')
-    .replace(/^((?:process_\w+|keepwatch_event_loop_delay_seconds)(?:\{[^}]*\})?) .*$/gm, '$1 <value>');
+    .replace(/^((?:process_\w+|keepwatch_event_loop_delay_seconds(?:_sum|_count)?)(?:\{[^}]*\})?) .*$/gm, '$1 <value>');
 }
 
 /** The other node's state as its agent streams it: ka2 also MASTER of VRID 51 (a split brain). */
