@@ -14,7 +14,7 @@ export type InterfaceData = Pick<Systeminformation.NetworkInterfacesData, 'iface
 export type InterfaceReader = () => Promise<InterfaceData[]>;
 
 /** systeminformation.networkInterfaces() in a worker thread of its own, ended when it answers. */
-export function workerInterfaceReader(timeoutMs = 10_000): InterfaceReader {
+export function workerInterfaceReader(timeoutMs = 30_000): InterfaceReader {
   const si = require.resolve('systeminformation');
   const code = `
     const { parentPort } = require('node:worker_threads');
