@@ -1,9 +1,12 @@
-// The keepalived exporter's metrics, same names, labels and help, so its dashboards and alerts
-// keep working: keepalived_up, keepalived_vrrp_state{iname,intf,vrid,ip_address} (one series per
-// VIP, as the Go exporter does), the per-instance *_total counters, keepalived_script_*.
+// The keepalived exporter's metrics, same names, labels, values and help, so its dashboards and
+// alerts keep working: keepalived_up, keepalived_vrrp_state{iname,intf,vrid,ip_address} (one series
+// per VIP, as the Go exporter does) and keepalived_vrrp_excluded_state (one per excluded VIP), the
+// per-instance *_total counters, keepalived_script_*.
+// mehdy/keepalived-exporter internal/collector (ParseVIP): ip_address is the dump's first word (addr/prefix), intf the word after it (the dev).
 // Unlike the Go exporter, a dead keepalived shows every instance as STOP (98), never a stale MASTER.
 import type { NodeStore } from '../agent/state/store';
-import { VRRP_COUNTER_NAMES, VRRP_STATE_CODE, type InstanceState, type VrrpCounterName } from '../agent/state/types';
+import { defaultPrefix } from '../agent/sources/parse/dumpCommon';
+import { VRRP_COUNTER_NAMES, VRRP_STATE_CODE, type InstanceState, type VipEntry, type VrrpCounterName } from '../agent/state/types';
 import type { Collector } from './collector';
 import { scrapedCounter, scrapedGauge } from './scraped';
 
@@ -26,6 +29,18 @@ const COUNTER_HELP: Record<VrrpCounterName, string> = {
 };
 
 const INSTANCE_LABELS = ['iname', 'intf', 'vrid'] as const;
+const VIP_LABELS = ['iname', 'intf', 'vrid', 'ip_address'] as const;
+
+/** An instance's VIPs as keepalived writes them; a source that gave only the addresses gets
+ *  keepalived's default prefix. */
+function vipEntriesOf(inst: InstanceState): VipEntry[] {
+  return inst.vipEntries ?? inst.vips.map((address) => ({ address, prefix: defaultPrefix(address) }));
+}
+
+/** The exporter's VIP labels: `10.1.0.1/24`, and the VIP's device (else the instance's interface). */
+function vipLabels(inst: InstanceState, vrid: string, v: VipEntry) {
+  return { iname: inst.iname, intf: v.dev ?? inst.intf, vrid, ip_address: `${v.address}/${v.prefix}` };
+}
 
 export function keepalivedCollector(store: NodeStore): Collector {
   /** Instances in a known state, with their instance labels. */
@@ -46,11 +61,17 @@ export function keepalivedCollector(store: NodeStore): Collector {
     revision: () => store.state.revision,
     metrics: [
       scrapedGauge({ name: 'keepalived_up', help: 'Status' }, () => (store.state.keepalived.up ? 1 : 0)),
-      scrapedGauge({ name: 'keepalived_vrrp_state', help: 'State of vrrp', labelNames: ['iname', 'intf', 'vrid', 'ip_address'] }, function* () {
+      scrapedGauge({ name: 'keepalived_vrrp_state', help: 'State of vrrp', labelNames: VIP_LABELS }, function* () {
         for (const { inst, base } of known()) {
           const code = VRRP_STATE_CODE[inst.state];
-          if (inst.vips.length === 0) yield [{ ...base, ip_address: '' }, code];
-          for (const vip of inst.vips) yield [{ ...base, ip_address: vip }, code];
+          const vips = vipEntriesOf(inst);
+          if (vips.length === 0) yield [{ ...base, ip_address: '' }, code];
+          for (const v of vips) yield [vipLabels(inst, base.vrid, v), code];
+        }
+      }),
+      scrapedGauge({ name: 'keepalived_vrrp_excluded_state', help: 'State of vrrp with excluded VIP', labelNames: VIP_LABELS }, function* () {
+        for (const { inst, base } of known()) {
+          for (const v of inst.excludedVips ?? []) yield [vipLabels(inst, base.vrid, v), VRRP_STATE_CODE[inst.state]];
         }
       }),
       ...VRRP_COUNTER_NAMES.map(counter),

@@ -95,6 +95,8 @@ export interface NotificationsCollectorSources {
   memoryOnly(): boolean;
   alerts: Pick<AlertHub, 'active'>;
   silenceCounts(): Record<SilenceState, number>;
+  /** Every alert name and severity that can fire (the rule catalogue): 0 while none of it fires. */
+  catalogue?: ReadonlyArray<{ alertname: string; severity: string }>;
 }
 
 export function notificationsCollector(src: NotificationsCollectorSources): Collector {
@@ -124,6 +126,8 @@ export function notificationsCollector(src: NotificationsCollectorSources): Coll
       ),
       scrapedGauge({ name: 'keepwatch_alerts', help: 'Firing alerts, by name and severity.', labelNames: ['alertname', 'severity'] }, () => {
         const counts = new Map<string, { alertname: string; severity: string; n: number }>();
+        // Prometheus's "avoid missing metrics": every known pair has a series, 0 when not firing.
+        for (const { alertname, severity } of src.catalogue ?? []) counts.set(`${alertname}\u0000${severity}`, { alertname, severity, n: 0 });
         for (const a of src.alerts.active()) {
           const alertname = a.labels.alertname ?? '';
           const severity = a.labels.severity ?? '';

@@ -5,17 +5,22 @@ import { Gauge } from 'prom-client';
 import type { Clock } from '../agent/context';
 import type { NodeStore } from '../agent/state/store';
 import type { AgentControl } from '../agent/module';
+import type { BuildInfo } from '../agent/version';
 import type { Collector } from './collector';
 import { scrapedCounter, scrapedGauge } from './scraped';
 
-export function selfCollector(store: NodeStore, clock: Clock, version: string, agent?: Pick<AgentControl, 'lastReload'>): Collector {
+/** What keepwatch_build_info says of the build (agent/version.ts: package.json and build-info.json). */
+export type BuildLabels = Pick<BuildInfo, 'version' | 'revision' | 'branch'>;
+
+export function selfCollector(store: NodeStore, clock: Clock, build: BuildLabels, agent?: Pick<AgentControl, 'lastReload'>): Collector {
+  // Prometheus's <name>_build_info{version,revision,branch,goversion}, the runtime as `nodejs`.
   const buildInfo = new Gauge({
     name: 'keepwatch_build_info',
-    help: 'keepwatch build information; value is always 1.',
-    labelNames: ['version', 'nodejs', 'node'],
+    help: 'A metric with a constant \'1\' value labeled by version, revision, branch, and nodejs from which keepwatch was built.',
+    labelNames: ['version', 'revision', 'branch', 'nodejs'],
     registers: [],
   });
-  buildInfo.set({ version, nodejs: process.version, node: store.state.node }, 1);
+  buildInfo.set({ version: build.version, revision: build.revision, branch: build.branch, nodejs: process.version }, 1);
   const sources = () => Object.entries(store.state.sources).flatMap(([name, src]) => (src ? [{ source: name, src }] : []));
   return {
     name: 'self',

@@ -15,6 +15,7 @@ interface Found {
 
 export const configDriftRule: Rule = {
   name: 'ConfigDrift',
+  severity: 'warning',
   rank: 90,
   evaluate(ctx: RuleContext): Condition[] {
     const { view, settings } = ctx;

@@ -128,6 +128,7 @@ function outageOf(view: ClusterView, vrid: string, to: string, at: number): Fail
 
 export const failoverRule: Rule = {
   name: 'Failover',
+  severity: 'warning',
   rank: 70,
   // Paged by the agent of the new master (labels.node): the node that took over is up and in the
   // cluster by definition, while the old master's agent may be gone with its host.

@@ -14,6 +14,7 @@ export interface FlappingFacts {
 
 export const flappingRule: Rule<FlappingFacts> = {
   name: 'Flapping',
+  severity: 'warning',
   rank: 60,
   resolvedAnnotations(alert, endsAt, _view, facts) {
     const lastAt = facts?.lastChangeAt ?? alert.startsAt;

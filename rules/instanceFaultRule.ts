@@ -9,6 +9,7 @@ import { nginxServing } from '../agent/state/cluster';
 
 export const instanceFaultRule: Rule = {
   name: 'InstanceFault',
+  severity: 'critical',
   rank: 25,
   scope: 'node',
   evaluate(ctx: RuleContext): Condition[] {

@@ -7,6 +7,7 @@ import type { Condition, Rule, RuleContext } from './rule';
 
 export const keepalivedDownRule: Rule = {
   name: 'KeepalivedDown',
+  severity: 'critical',
   rank: 10,
   scope: 'node',
   evaluate(ctx: RuleContext): Condition[] {

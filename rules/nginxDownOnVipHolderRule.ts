@@ -45,6 +45,7 @@ export function nginxDown(s: NodeState): NginxDown | undefined {
 
 export const nginxDownOnVipHolderRule: Rule = {
   name: 'NginxDownOnVipHolder',
+  severity: 'critical',
   rank: 20,
   scope: 'node',
   evaluate(ctx: RuleContext): Condition[] {

@@ -13,6 +13,7 @@ interface Memory {
 
 export const nginxNotStartedOnTakeoverRule: Rule = {
   name: 'NginxNotStartedOnTakeover',
+  severity: 'critical',
   rank: 50,
   scope: 'node',
   evaluate(ctx: RuleContext): Condition[] {

@@ -8,6 +8,7 @@ import type { Condition, Rule, RuleContext } from './rule';
 
 export const nginxStartHookMissingRule: Rule = {
   name: 'NginxStartHookMissing',
+  severity: 'warning',
   rank: 52,
   scope: 'node',
   evaluate(ctx: RuleContext): Condition[] {

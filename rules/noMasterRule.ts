@@ -9,6 +9,7 @@ import type { Condition, Rule, RuleContext } from './rule';
 
 export const noMasterRule: Rule = {
   name: 'NoMaster',
+  severity: 'critical',
   rank: 40,
   evaluate(ctx: RuleContext): Condition[] {
     const { now, view, settings } = ctx;

@@ -28,6 +28,7 @@ function addressOf(n: ClusterNode): string | undefined {
 
 export const peerAgentDownRule: Rule = {
   name: 'PeerAgentDown',
+  severity: 'critical',
   rank: 15,
   scope: 'node',
   evaluate(ctx: RuleContext): Condition[] {

@@ -8,6 +8,7 @@ import type { Condition, Rule, RuleContext } from './rule';
 
 export const peerMessagesRejectedRule: Rule = {
   name: 'PeerMessagesRejected',
+  severity: 'warning',
   rank: 85,
   scope: 'node',
   evaluate(ctx: RuleContext): Condition[] {

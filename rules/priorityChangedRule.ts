@@ -22,6 +22,7 @@ interface Memory {
 
 export const priorityChangedRule: Rule = {
   name: 'PriorityChanged',
+  severity: 'info',
   rank: 95,
   scope: 'node',
   evaluate(ctx: RuleContext): Condition[] {

@@ -10,6 +10,7 @@ import type { Condition, Rule, RuleContext } from './rule';
 
 export const redundancyLostRule: Rule = {
   name: 'RedundancyLost',
+  severity: 'warning',
   rank: 80,
   evaluate(ctx: RuleContext): Condition[] {
     return lastingNoReadyBackup(ctx, (r) => !r.unverified.length).map(({ v, master, unable, labels, since }) => ({

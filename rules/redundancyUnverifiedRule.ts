@@ -10,6 +10,7 @@ import type { Condition, Rule, RuleContext } from './rule';
 
 export const redundancyUnverifiedRule: Rule = {
   name: 'RedundancyUnverified',
+  severity: 'warning',
   rank: 45,
   evaluate(ctx: RuleContext): Condition[] {
     return lastingNoReadyBackup(ctx, (r) => r.unverified.length > 0).map(({ v, master, unable, unverified, labels, since }) => {

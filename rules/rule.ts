@@ -64,6 +64,9 @@ export interface RuleContext {
 export interface Rule<Facts = unknown> {
   /** The alertname. */
   readonly name: string;
+  /** The severity of its alerts: with the name, the rule catalogue (keepwatch_alerts exports 0 for
+   *  every pair of it while none fires). */
+  readonly severity: Severity;
   /**
    * Whose alert it is, for "one pager per alert" (every agent evaluates every rule on the same
    * cluster view, so every agent sees every alert): 'node' for a condition of the node named by

@@ -86,6 +86,7 @@ export function masterNow(view: ClusterView, labels: Record<string, string>): st
 
 export const splitBrainRule: Rule = {
   name: 'SplitBrain',
+  severity: 'critical',
   rank: 30,
   resolvedAnnotations(alert, endsAt, view) {
     const who = alert.annotations.claimants ?? (alert.annotations.nodes ? andList(alert.annotations.nodes.split(',')) : 'two nodes');

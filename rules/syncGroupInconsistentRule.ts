@@ -8,6 +8,7 @@ import type { Condition, Rule, RuleContext } from './rule';
 
 export const syncGroupInconsistentRule: Rule = {
   name: 'SyncGroupInconsistent',
+  severity: 'critical',
   rank: 55,
   scope: 'node',
   evaluate(ctx: RuleContext): Condition[] {

@@ -12,6 +12,7 @@ import { claimsVip, leftBound, vipWithPrefix } from './vipClaims';
 
 export const vipLeftBoundRule: Rule = {
   name: 'VipLeftBound',
+  severity: 'critical',
   scope: 'node',
   rank: 35,
   evaluate(ctx: RuleContext): Condition[] {

@@ -13,6 +13,7 @@ import { claimsMaster, duplicateMeaning, leftBound } from './vipClaims';
 
 export const vipMismatchRule: Rule = {
   name: 'VipMismatch',
+  severity: 'critical',
   rank: 75,
   scope: 'node',
   evaluate(ctx: RuleContext): Condition[] {

@@ -7,10 +7,11 @@ import type { Logger } from 'pino';
 import * as fs from 'node:fs';
 import type { Clock } from '../context';
 import type { NodeStore } from '../state/store';
-import type { InstanceInfoEvent, NodeEvent } from '../state/types';
+import type { InstanceInfoEvent, NodeEvent, VipEntry } from '../state/types';
+import { defaultPrefix } from '../sources/parse/dumpCommon';
 import type { Source } from '../sources/source';
 import { parseKeepalivedConf, type ParseConfOptions } from './confParser';
-import type { ConfIssue, KeepalivedConf } from './confTypes';
+import type { ConfIssue, KeepalivedConf, VipConf } from './confTypes';
 import { normalizeIp } from '../probes/ipAddress';
 
 const SOURCE = 'keepalived_conf' as const;
@@ -18,6 +19,14 @@ const SOURCE = 'keepalived_conf' as const;
 /** One spelling per address (2001:DB8:0::1 -> 2001:db8::1), the one keepalived's dumps and the kernel use:
  *  nodes whose keepalived.conf spell a VIP differently agree, and metric labels match the dumps'. */
 const canonical = (a: string): string => normalizeIp(a) ?? a;
+
+/** A configured VIP as keepalived writes it in its dumps (prefix defaulted the way keepalived does). */
+const vipEntryOf = (v: VipConf): VipEntry => {
+  const address = canonical(v.address);
+  const e: VipEntry = { address, prefix: v.prefix ?? defaultPrefix(address) };
+  if (v.dev) e.dev = v.dev;
+  return e;
+};
 
 /** The instance events the daemon applies for a parsed configuration (instances without a VRID are skipped). */
 export function instanceEventsFromConf(conf: KeepalivedConf, at: number): InstanceInfoEvent[] {
@@ -31,6 +40,8 @@ export function instanceEventsFromConf(conf: KeepalivedConf, at: number): Instan
       key: { iname: i.name, intf: i.interface ?? '', vrid: i.virtualRouterId, family: i.family },
       priority: i.priority ?? 100,
       vips: i.vips.map((v) => canonical(v.address)),
+      vipEntries: i.vips.map(vipEntryOf),
+      excludedVips: i.excludedVips.map(vipEntryOf),
       advertIntervalMs: Math.round((i.advertIntS ?? 1) * 1000),
       authType: i.authType ?? 'NONE',
       nopreempt: i.nopreempt,

@@ -181,6 +181,8 @@ export class NodeStore {
           if (ev[k] !== undefined) (inst as unknown as Record<string, unknown>)[k] = ev[k];
         }
         if (ev.vips) inst.vips = [...ev.vips];
+        if (ev.vipEntries) inst.vipEntries = ev.vipEntries.map((v) => ({ ...v }));
+        if (ev.excludedVips) inst.excludedVips = ev.excludedVips.map((v) => ({ ...v }));
         if (ev.state) {
           transitions.push(...this.applyTransitionEvent({ kind: 'transition', iname: ev.key.iname, state: ev.state, at: ev.at, source: ev.source, priority: ev.priority, history: ev.history }, true));
         }

@@ -34,6 +34,15 @@ export function stateFromName(name: string): VrrpState | undefined {
 
 export type AddressFamily = 'IPv4' | 'IPv6';
 
+/** A VIP as keepalived writes it (data dump `192.0.2.100/24 dev eth0 scope global`, keepalived.conf):
+ *  address without prefix, prefix length (keepalived's default when none is written: 32 for IPv4,
+ *  128 for IPv6) and device (`dev`; absent: the instance's interface). */
+export interface VipEntry {
+  address: string;
+  prefix: number;
+  dev?: string;
+}
+
 /** What identifies a VRRP instance on a node. iname is keepalived's instance name (unique per node). */
 export interface InstanceKey {
   iname: string;
@@ -107,6 +116,10 @@ export interface InstanceInfoEvent extends EventBase, InstanceSettings {
   priority?: number;
   effectivePriority?: number;
   vips?: string[];
+  /** The same VIPs with prefix and device, when the source gives them. */
+  vipEntries?: VipEntry[];
+  /** virtual_ipaddress_excluded: addresses keepalived adds and removes but leaves out of adverts. */
+  excludedVips?: VipEntry[];
 }
 
 /** *_PRIORITY lines of the FIFO: the instance's effective priority changed. */
@@ -338,6 +351,10 @@ export interface InstanceState extends InstanceKey, InstanceSettings {
   effectivePriority?: number;
   /** VIPs keepalived manages for this instance (address without prefix). */
   vips: string[];
+  /** The same VIPs with prefix and device, when a source gave them. */
+  vipEntries?: VipEntry[];
+  /** Its virtual_ipaddress_excluded, when a source gave them. */
+  excludedVips?: VipEntry[];
   counters: Partial<Record<VrrpCounterName, number>>;
   /** Last evidence of an election fight seen from keepalived itself. */
   lastEvidence?: { type: EvidenceEvent['type']; at: number; peer?: string; count: number };

@@ -4,6 +4,7 @@
 // the new receivers), reads the same notification log from it (nothing is paged twice) and the counters
 // carry on (w.shared holds them for the agent's life). The incident book is kept in the same outbox journal, so a
 // restart or reload continues the open incident; GET /api/v1/incidents lists open and recent ones.
+import { allRules } from '../../rules';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { ModuleFactory, WiringCtx } from '../module';
@@ -339,6 +340,7 @@ export const alertingModule: ModuleFactory = {
           memoryOnly: () => outbox.memoryOnly,
           alerts: w.alerts,
           silenceCounts: () => silences.counts(),
+          catalogue: allRules.map((r) => ({ alertname: r.name, severity: r.severity })),
         }),
       ],
     };

@@ -4,7 +4,10 @@ import type { ModuleFactory } from '../module';
 import { keepalivedCollector } from '../../exporters/keepalived';
 import { selfCollector } from '../../exporters/self';
 import { groupsCollector } from '../../exporters/groups';
+import { processCollector } from '../../exporters/process';
+import { eventLoopCollector } from '../../exporters/eventLoop';
 import { sendJson } from '../http/server';
+import { BUILD } from '../version';
 import { ConfigError } from '../config/load';
 
 /**
@@ -27,8 +30,11 @@ export const coreModule: ModuleFactory = {
   name: 'core',
   slice: (c) => ({ node: c.node }),
   build(w) {
+    const loop = eventLoopCollector({ clock: w.clock });
     return {
-      collectors: [keepalivedCollector(w.store), selfCollector(w.store, w.clock, w.version, w.agent), groupsCollector(w.store)],
+      // The loop monitor is the one thing here that runs between scrapes.
+      components: [{ name: 'event_loop_monitor', async start() {}, async stop() { loop.close?.(); } }],
+      collectors: [keepalivedCollector(w.store), selfCollector(w.store, w.clock, { ...BUILD, version: w.version }, w.agent), groupsCollector(w.store), processCollector(w.clock), loop],
       routes: [
         {
           method: 'GET',

@@ -8,6 +8,7 @@ import { ProbeScheduler, type ScheduledProbe, type CronScheduler } from '../prob
 import { effectiveSchedule, RECHECK_ON_MASTER_CHANGE, type ProbeName } from '../probes/schedulePolicy';
 import { VipProbe, type AddressReader, type SpawnFn } from '../probes/vipProbe';
 import { ArpProbe } from '../probes/arpProbe';
+import { createInterfaceInfo, type InterfaceReader } from '../probes/interfaceInfo';
 import { createShellRunner } from '../probes/shellRunner';
 import { NginxStatusProbe } from '../probes/nginxStatusProbe';
 import { NginxHealthProbe } from '../probes/nginxHealthProbe';
@@ -30,6 +31,8 @@ export interface ProbesModuleOptions {
   monitorCommand?: string[] | null;
   spawn?: SpawnFn;
   readAddresses?: AddressReader;
+  /** Interface metadata for /api/v1/interfaces (default: systeminformation in a worker thread). */
+  readInterfaces?: InterfaceReader;
   arpingCommand?: (dev: string, vip: string) => string[];
   cron?: CronScheduler;
   procRoot?: string;
@@ -116,33 +119,9 @@ export function createProbesModule(o: ProbesModuleOptions = {}): ModuleFactory {
       };
 
       // Interface metadata for operators (MAC, state, speed): systeminformation fits here, on
-      // demand and cached; the VIP probe, which runs often, uses the far cheaper os.networkInterfaces.
-      let ifCache: { at: number; data: unknown } | undefined;
-      // One systeminformation call at a time (it runs a shell command per interface): concurrent
-      // requests share the call in flight instead of each starting their own.
-      let ifLoading: Promise<{ at: number; data: unknown }> | undefined;
-      const loadInterfaces = async (now: number) => {
-        // Required on first use: an agent nobody asks for interfaces never loads systeminformation.
-        const si = require('systeminformation') as typeof import('systeminformation');
-        const ifs = await si.networkInterfaces();
-        const list = Array.isArray(ifs) ? ifs : [ifs];
-        const vips = Object.values(w.store.state.vips);
-        return {
-          at: now,
-          data: list.map((i) => ({
-            iface: i.iface,
-            mac: i.mac,
-            operstate: i.operstate,
-            speed: i.speed,
-            mtu: i.mtu,
-            type: i.type,
-            virtual: i.virtual,
-            ip4: i.ip4,
-            ip6: i.ip6,
-            vips: vips.filter((v) => v.intf === i.iface).map((v) => v.vip),
-          })),
-        };
-      };
+      // demand, cached and off the event loop (interfaceInfo.ts); the VIP probe, which runs often,
+      // uses the far cheaper os.networkInterfaces.
+      const interfaceInfo = createInterfaceInfo({ clock: w.clock, read: o.readInterfaces });
       return {
         components: [probesComponent, failover.tracker],
         collectors: [nginxCollector(w.store), vipCollector(w.store), healthMetrics, probeMetrics, failover.collector],
@@ -152,12 +131,10 @@ export function createProbesModule(o: ProbesModuleOptions = {}): ModuleFactory {
             path: '/api/v1/interfaces',
             auth: 'web',
             async handler(_req, res) {
-              const now = w.clock.now();
-              if (!ifCache || now - ifCache.at > 10_000) {
-                ifLoading ??= loadInterfaces(now).finally(() => (ifLoading = undefined));
-                ifCache = await ifLoading;
-              }
-              sendJson(res, 200, { at: ifCache.at, interfaces: ifCache.data });
+              const { at, interfaces } = await interfaceInfo.get();
+              // Where the VIPs are bound now, not when the metadata was read.
+              const vips = Object.values(w.store.state.vips);
+              sendJson(res, 200, { at, interfaces: interfaces.map((i) => ({ ...i, vips: vips.filter((v) => v.intf === i.iface).map((v) => v.vip) })) });
             },
           },
         ],

@@ -7,7 +7,7 @@ import { describeLab } from '../helpers/needs';
 
 jest.setTimeout(120_000);
 
-const vrrpState = (m: string, intf = 'eth0') => sample(m, 'keepalived_vrrp_state', { iname: 'VI_1', intf, vrid: '51', ip_address: '192.0.2.100' });
+const vrrpState = (m: string, intf = 'eth0') => sample(m, 'keepalived_vrrp_state', { iname: 'VI_1', intf, vrid: '51', ip_address: '192.0.2.100/24' });
 
 describeLab('keepwatch agent on the lab', () => {
   let lab: Lab;

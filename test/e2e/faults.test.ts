@@ -24,7 +24,7 @@ const RECEIVER = join(REPO, 'test/lab/webhookReceiver.cjs');
 const RECEIVER_PORT = 9098;
 const STATE_CODE: Record<string, number> = { INIT: 0, BACKUP: 1, MASTER: 2, FAULT: 3, STOP: 98, DELETED: 97 };
 
-const vrrpState = (m: string) => sample(m, 'keepalived_vrrp_state', { iname: 'VI_1', intf: 'eth0', vrid: '51', ip_address: '192.0.2.100' });
+const vrrpState = (m: string) => sample(m, 'keepalived_vrrp_state', { iname: 'VI_1', intf: 'eth0', vrid: '51', ip_address: '192.0.2.100/24' });
 
 /** keepalived's own view of a node: its D-Bus state, or STOP when it does not run. */
 async function keepalivedCode(lab: Lab, n: LabNode): Promise<number | undefined> {

@@ -103,13 +103,13 @@ describeLab('sync group, active-active and IPv6 on one pair', () => {
     expect(sample(m1, 'keepwatch_vrrp_group_state', { group: 'G1' })).toBe(2);
     expect(sample(m2, 'keepwatch_vrrp_group_state', { group: 'G1' })).toBe(1);
     expect(sample(m1, 'keepwatch_vrrp_group_instances', { group: 'G1', state: 'MASTER' })).toBe(2);
-    const v6 = { iname: 'VI_6', intf: 'eth0', vrid: '61', ip_address: VIP6 };
+    const v6 = { iname: 'VI_6', intf: 'eth0', vrid: '61', ip_address: `${VIP6}/64` };
     expect(sample(m1, 'keepalived_vrrp_state', v6)).toBe(2);
     expect(sample(m2, 'keepalived_vrrp_state', v6)).toBe(1);
     expect(sample(m1, 'keepwatch_vip_bound', { iname: 'VI_6', vip: VIP6, intf: 'eth0' })).toBe(1);
     expect(sample(m2, 'keepwatch_vip_bound', { iname: 'VI_6', vip: VIP6, intf: 'eth0' })).toBe(0);
     // Active-active: each node MASTER of one VRID.
-    expect(sample(m2, 'keepalived_vrrp_state', { iname: 'VI_2', intf: 'eth0', vrid: '52', ip_address: '192.0.2.102' })).toBe(2);
+    expect(sample(m2, 'keepalived_vrrp_state', { iname: 'VI_2', intf: 'eth0', vrid: '52', ip_address: '192.0.2.102/24' })).toBe(2);
   });
 
   test('IPv6 VRRP dropped on ka2: SplitBrain for VRID 61 (family IPv6) only, with IPv6 labels and metrics; one page', async () => {
@@ -120,7 +120,7 @@ describeLab('sync group, active-active and IPv6 on one pair', () => {
       const fired = await Promise.all(logs.map((l) => l.waitFor('SplitBrain', 'firing', t0, 15_000)));
       for (const f of fired) expect(f.alert.labels).toEqual({ alertname: 'SplitBrain', severity: 'critical', vrid: '61', family: 'IPv6', iname: 'VI_6' });
       const m2 = await agents[1].metrics();
-      expect(sample(m2, 'keepalived_vrrp_state', { iname: 'VI_6', intf: 'eth0', vrid: '61', ip_address: VIP6 })).toBe(2);
+      expect(sample(m2, 'keepalived_vrrp_state', { iname: 'VI_6', intf: 'eth0', vrid: '61', ip_address: `${VIP6}/64` })).toBe(2);
       expect(sample(m2, 'keepwatch_vip_bound', { iname: 'VI_6', vip: VIP6, intf: 'eth0' })).toBe(1);
       await sleep(2500);
       for (const l of logs) expect(l.fired(t0)).toEqual(['SplitBrain']);

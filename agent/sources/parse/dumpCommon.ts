@@ -1,6 +1,6 @@
 // What the three dump parsers (JSON, text data, text stats) share: the result shape, and the
 // small normalisations that make their events agree with each other and with D-Bus.
-import type { AddressFamily, NodeEvent, SourceName } from '../../state/types';
+import type { AddressFamily, NodeEvent, SourceName, VipEntry } from '../../state/types';
 
 export interface DumpParseOptions {
   /** Event time (ms since epoch): the dump file's mtime, or now. */
@@ -29,6 +29,24 @@ export function vipAddress(entry: string): string | undefined {
   if (/^\d{1,3}(\.\d{1,3}){3}$/.test(addr)) return addr;
   if (/^[0-9a-fA-F:.]+$/.test(addr) && addr.includes(':')) return addr.toLowerCase();
   return undefined;
+}
+
+/** keepalived's prefix length for an address written without one (vrrp_parser: /32, /128). */
+export function defaultPrefix(address: string): number {
+  return familyOf(address) === 'IPv6' ? 128 : 32;
+}
+
+/** A VIP line of the dumps ("192.0.2.100/24 dev eth0 scope global set") as keepalived wrote it:
+ *  address, prefix, device; undefined when it does not start with an address. */
+export function vipEntry(entry: string): VipEntry | undefined {
+  const words = entry.trim().split(/\s+/);
+  const address = vipAddress(words[0] ?? '');
+  if (!address) return undefined;
+  const written = /\/(\d{1,3})$/.exec(words[0])?.[1];
+  const dev = words.indexOf('dev');
+  const out: VipEntry = { address, prefix: written !== undefined ? Number(written) : defaultPrefix(address) };
+  if (dev >= 0 && words[dev + 1]) out.dev = words[dev + 1];
+  return out;
 }
 
 export function familyOf(address: string): AddressFamily {

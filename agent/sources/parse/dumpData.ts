@@ -9,8 +9,9 @@ import {
   type InstanceInfoEvent,
   type NodeEvent,
   type ScriptEvent,
+  type VipEntry,
 } from '../../state/types';
-import { authTypeName, familyOf, safeExcerpt, vipAddress, type DumpParseOptions, type DumpParseResult } from './dumpCommon';
+import { authTypeName, familyOf, safeExcerpt, vipAddress, vipEntry, type DumpParseOptions, type DumpParseResult } from './dumpCommon';
 
 interface InstanceDraft {
   iname: string;
@@ -27,6 +28,8 @@ interface InstanceDraft {
   garpDelayS?: number;
   syncGroup?: string;
   vips: string[];
+  vipEntries: VipEntry[];
+  excludedVips: VipEntry[];
   unicastPeers: string[];
 }
 
@@ -101,7 +104,7 @@ export function parseDumpData(text: string, opts: DumpParseOptions): DumpParseRe
     if (section === 'VRRP Topology') {
       const start = /^ VRRP Instance = (.+?)\s*$/.exec(line);
       if (start) {
-        inst = { iname: start[1], vips: [], unicastPeers: [] };
+        inst = { iname: start[1], vips: [], vipEntries: [], excludedVips: [], unicastPeers: [] };
         instances.push(inst);
         list = '';
         continue;
@@ -113,8 +116,14 @@ export function parseDumpData(text: string, opts: DumpParseOptions): DumpParseRe
       const item = /^ {5,}(\S.*?)\s*$/.exec(line);
       if (item) {
         if (list === 'Virtual IP') {
-          const a = vipAddress(item[1]);
-          if (a) inst.vips.push(a);
+          const e = vipEntry(item[1]);
+          if (e) {
+            inst.vips.push(e.address);
+            inst.vipEntries.push(e);
+          }
+        } else if (list === 'Virtual IP Excluded') {
+          const e = vipEntry(item[1]);
+          if (e) inst.excludedVips.push(e);
         } else if (list === 'Unicast Peer') {
           const a = vipAddress(item[1]);
           if (a) inst.unicastPeers.push(a);
@@ -241,7 +250,7 @@ export function parseDumpData(text: string, opts: DumpParseOptions): DumpParseRe
       continue;
     }
     const family: AddressFamily = d.ipv6 ? 'IPv6' : d.vips[0] ? familyOf(d.vips[0]) : 'IPv4';
-    const ev: InstanceInfoEvent = { kind: 'instance', at, source, key: { iname: d.iname, intf: d.intf, vrid, family }, vips: d.vips };
+    const ev: InstanceInfoEvent = { kind: 'instance', at, source, key: { iname: d.iname, intf: d.intf, vrid, family }, vips: d.vips, vipEntries: d.vipEntries, excludedVips: d.excludedVips };
     if (opts.withState && d.state) {
       const s = stateFromName(d.state);
       if (s) ev.state = s;

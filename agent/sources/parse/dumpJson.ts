@@ -1,8 +1,8 @@
 // keepalived's JSON dump (keepalived --signum=JSON -> /tmp/keepalived.json) to instance and
 // counters events. 2.2.7 writes an array of {data, stats}; 2.2.8+ (json_version 2) writes
 // {"vrrp": [...], "track_process": [...]}. Only known fields are read, so auth_data never leaves.
-import { stateFromCode, type CountersEvent, type InstanceInfoEvent, type NodeEvent, type VrrpCounterName } from '../../state/types';
-import { authTypeName, familyOf, finiteNumber, vipAddress, type DumpParseOptions, type DumpParseResult } from './dumpCommon';
+import { stateFromCode, type CountersEvent, type InstanceInfoEvent, type NodeEvent, type VipEntry, type VrrpCounterName } from '../../state/types';
+import { authTypeName, familyOf, finiteNumber, vipEntry, type DumpParseOptions, type DumpParseResult } from './dumpCommon';
 
 /** keepalived's stats field names (vrrp_json.c) to the exporter's counter names. */
 const JSON_STATS_TO_COUNTER: Readonly<Record<string, VrrpCounterName>> = {
@@ -72,9 +72,10 @@ export function parseDumpJson(text: string, opts: DumpParseOptions): DumpParseRe
     const vrid = finiteNumber(data.vrid);
     const intf = typeof data.ifp_ifname === 'string' ? data.ifp_ifname : '';
     const vipEntries = Array.isArray(data.vips) ? data.vips.filter((v): v is string => typeof v === 'string') : [];
-    const vips = vipEntries.map(vipAddress).filter((v): v is string => v !== undefined);
-    const evips = Array.isArray(data.evips) ? data.evips.filter((v): v is string => typeof v === 'string').map(vipAddress) : [];
-    const familyHint = vips[0] ?? evips.find((v): v is string => v !== undefined);
+    const entries = vipEntries.map(vipEntry).filter((v): v is VipEntry => v !== undefined);
+    const vips = entries.map((e) => e.address);
+    const excluded = (Array.isArray(data.evips) ? data.evips.filter((v): v is string => typeof v === 'string') : []).map(vipEntry).filter((v): v is VipEntry => v !== undefined);
+    const familyHint = vips[0] ?? excluded[0]?.address;
     const ev: InstanceInfoEvent = {
       kind: 'instance',
       at,
@@ -82,6 +83,8 @@ export function parseDumpJson(text: string, opts: DumpParseOptions): DumpParseRe
       // The JSON dump has no family field: the VIPs tell (an instance's VIPs are all one family).
       key: { iname, intf, vrid: vrid ?? 0, family: familyHint ? familyOf(familyHint) : 'IPv4' },
       vips,
+      vipEntries: entries,
+      excludedVips: excluded,
     };
     const code = finiteNumber(data.state);
     if (opts.withState && code !== undefined) ev.state = stateFromCode(code);

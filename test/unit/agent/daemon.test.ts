@@ -43,7 +43,7 @@ describe('Daemon', () => {
     expect(m.headers.get('content-type')).toMatch(/^text\/plain/);
     const body = await m.text();
     expect(body).toMatch(/^keepalived_up 0$/m);
-    expect(body).toMatch(/^keepwatch_build_info\{version="[^"]+",nodejs="v\d+[^"]*",node="ka1"\} 1$/m);
+    expect(body).toMatch(/^keepwatch_build_info\{version="[^"]+",revision="[^"]+",branch="[^"]+",nodejs="v\d+[^"]*"\} 1$/m);
     expect(body).toMatch(/^keepwatch_scrape_collector_success\{collector="keepalived"\} 1$/m);
     expect(await (await fetch(`${base}/healthz`)).text()).toBe('ok\n');
     const state = await (await fetch(`${base}/api/v1/state`)).json();

@@ -2,7 +2,7 @@
 // real in-process agent with every default module, on a fake clock, brought into one fixed state
 // (keepalived and its instances, the notify FIFO, VIPs and a duplicate, nginx, every probe's runs,
 // failovers, two peers, the alerts the rules raise from that), scraped over HTTP, the exposition
-// compared byte for byte. Timing values, the Node.js and keepwatch versions are normalised.
+// compared byte for byte. Timings, versions, the process's own figures are normalised.
 // Regenerate with UPDATE_GOLDEN=1 after an intended change, and review the diff: names, labels
 // and help of the keepalived_* and nginx_* families are a compatibility promise.
 //
@@ -15,6 +15,7 @@ import type { NodeEvent, NodeState } from '../../../agent/state/types';
 import { VRRP_COUNTER_NAMES } from '../../../agent/state/types';
 import { NodeStore } from '../../../agent/state/store';
 import { FakeClock } from '../../helpers/fakeClock';
+import { processCollector } from '../../../exporters/process';
 import { startInProcessAgent, type InProcessAgent } from '../../helpers/inProcessAgent';
 import { waitFor } from '../../helpers/wait';
 
@@ -23,13 +24,15 @@ const GOLDEN = join(ROOT, 'test/fixtures/golden/agent-metrics.prom');
 const T0 = Date.UTC(2026, 10, 25, 12, 0, 0);
 
 /** What varies from run to run or machine to machine: collector timings, the rule evaluation's
- *  wall time (its count stays), the Node.js and keepwatch versions. */
+ *  wall time (its count stays), the Node.js and keepwatch versions, the build's revision and
+ *  branch, the process's own figures and the event loop's delay. */
 function normalise(text: string): string {
   return text
     .replace(/^(keepwatch_scrape_collector_duration_seconds\{[^}]*\}) .*$/gm, '$1 <duration>')
     .replace(/^(keepwatch_rule_evaluation_duration_seconds_(?:bucket\{[^}]*\}|sum)) .*$/gm, '$1 <duration>')
     .replace(/nodejs="[^"]*"/g, 'nodejs="<nodejs>"')
-    .replace(/(keepwatch_build_info\{version=)"[^"]*"/, '$1"<version>"');
+    .replace(/(keepwatch_build_info\{version=)"[^"]*",revision="[^"]*",branch="[^"]*"/, '$1"<version>",revision="<revision>",branch="<branch>"')
+    .replace(/^((?:process_\w+|keepwatch_event_loop_delay_seconds(?:_sum|_count)?)(?:\{[^}]*\})?) .*$/gm, '$1 <value>');
 }
 
 /** The other node's state as its agent streams it: ka2 also MASTER of VRID 51 (a split brain). */
@@ -58,6 +61,15 @@ async function bringIntoState(agent: InProcessAgent, clock: FakeClock): Promise<
   apply(
     { kind: 'keepalived', up: true, pid: 4242, at: at(), source: 'dbus' },
     { kind: 'instance', key: { iname: 'VI_1', intf: 'eth0', vrid: 51, family: 'IPv4' }, vips: ['192.0.2.100', '192.0.2.101'], syncGroup: 'G1', state: 'BACKUP', priority: 150, at: at(), source: 'dbus' },
+    {
+      kind: 'instance',
+      key: { iname: 'VI_1', intf: 'eth0', vrid: 51, family: 'IPv4' },
+      vips: ['192.0.2.100', '192.0.2.101'],
+      vipEntries: [{ address: '192.0.2.100', prefix: 24, dev: 'eth0' }, { address: '192.0.2.101', prefix: 24, dev: 'eth1' }],
+      excludedVips: [{ address: '198.51.100.7', prefix: 32, dev: 'eth0' }],
+      at: at(),
+      source: 'dumps',
+    },
     { kind: 'instance', key: { iname: 'VI_6', intf: 'eth0.100', vrid: 52, family: 'IPv6' }, vips: ['2001:db8::100'], state: 'BACKUP', at: at(), source: 'dumps' },
     { kind: 'instance', key: { iname: 'VI_3', intf: 'eth1', vrid: 53, family: 'IPv4' }, vips: ['192.0.2.102'], syncGroup: 'G2', at: at(), source: 'keepalived_conf' },
   );
@@ -188,6 +200,8 @@ test('the golden pins every metric family the agent defines, and every collector
   const inGolden = new Set([...golden.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]));
   const collectors = new Set([...golden.matchAll(/^keepwatch_scrape_collector_success\{collector="([^"]+)"\}/gm)].map((m) => m[1]));
   const defined = familiesInSources(collectors);
+  // process_* are prom-client's (collectDefaultMetrics), named in no source of ours.
+  for (const m of processCollector(new FakeClock()).metrics) defined.set((m as unknown as { name: string }).name, 'exporters/process.ts');
   const missing = [...defined].filter(([name]) => !inGolden.has(name)).map(([name, file]) => `${name} (${file})`);
   expect(missing).toEqual([]);
   // And nothing in the golden that no source defines (a stale golden).

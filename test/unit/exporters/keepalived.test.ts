@@ -3,6 +3,7 @@
 import { FakeClock } from '../../helpers/fakeClock';
 import { NodeStore } from '../../../agent/state/store';
 import { keepalivedCollector } from '../../../exporters/keepalived';
+import { parseDumpData } from '../../../agent/sources/parse/dumpData';
 import { exposition, samples } from './exposition';
 
 function storeWithInstances(): NodeStore {
@@ -24,10 +25,52 @@ describe('keepalived collector', () => {
     expect(text).toContain('# HELP keepalived_up Status\n# TYPE keepalived_up gauge\nkeepalived_up 1\n');
     expect(text).toContain('# HELP keepalived_vrrp_state State of vrrp\n# TYPE keepalived_vrrp_state gauge\n');
     expect(samples(text, 'keepalived_vrrp_state')).toEqual([
-      'keepalived_vrrp_state{iname="VI_1",intf="eth0",vrid="51",ip_address="192.0.2.100"} 2',
-      'keepalived_vrrp_state{iname="VI_1",intf="eth0",vrid="51",ip_address="192.0.2.101"} 2',
+      'keepalived_vrrp_state{iname="VI_1",intf="eth0",vrid="51",ip_address="192.0.2.100/32"} 2',
+      'keepalived_vrrp_state{iname="VI_1",intf="eth0",vrid="51",ip_address="192.0.2.101/32"} 2',
       'keepalived_vrrp_state{iname="VI_2",intf="eth1",vrid="52",ip_address=""} 1',
     ]);
+  });
+
+  test('ip_address and intf as the keepalived exporter reads them from the dump: addr/prefix, the VIP\'s dev', async () => {
+    const store = storeWithInstances();
+    // The dump's own lines, through the real parser: prefix as written, /128 default for IPv6, dev per VIP.
+    const data = [
+      '------< VRRP Topology >------',
+      ' VRRP Instance = VI_7',
+      '   State = MASTER',
+      '   Interface = eth0',
+      '   Virtual Router ID = 57',
+      '   Virtual IP (3):',
+      '     10.1.0.1/24 dev eth1 scope global',
+      '     10.1.0.2 dev eth0 scope global',
+      '     10.1.0.3/32 scope global',
+      '   Virtual IP Excluded (2):',
+      '     2001:db8::7/64 dev eth2 scope global',
+      '     2001:db8::8 dev eth0 scope global',
+      '------< Interfaces >------',
+      '',
+    ].join('\n');
+    const parsed = parseDumpData(data, { at: 1, withState: true });
+    expect(parsed.complete).toBe(true);
+    for (const ev of parsed.events) store.apply(ev);
+    const text = await exposition(keepalivedCollector(store))();
+    expect(samples(text, 'keepalived_vrrp_state').filter((l) => l.includes('VI_7'))).toEqual([
+      'keepalived_vrrp_state{iname="VI_7",intf="eth0",vrid="57",ip_address="10.1.0.2/32"} 2',
+      'keepalived_vrrp_state{iname="VI_7",intf="eth0",vrid="57",ip_address="10.1.0.3/32"} 2',
+      'keepalived_vrrp_state{iname="VI_7",intf="eth1",vrid="57",ip_address="10.1.0.1/24"} 2',
+    ]);
+    expect(text).toContain('# HELP keepalived_vrrp_excluded_state State of vrrp with excluded VIP\n# TYPE keepalived_vrrp_excluded_state gauge\n');
+    expect(samples(text, 'keepalived_vrrp_excluded_state')).toEqual([
+      'keepalived_vrrp_excluded_state{iname="VI_7",intf="eth0",vrid="57",ip_address="2001:db8::8/128"} 2',
+      'keepalived_vrrp_excluded_state{iname="VI_7",intf="eth2",vrid="57",ip_address="2001:db8::7/64"} 2',
+    ]);
+  });
+
+  test('VIPs from keepalived.conf keep their written prefix and dev', async () => {
+    const store = storeWithInstances();
+    store.apply({ kind: 'instance', key: { iname: 'VI_1', intf: 'eth0', vrid: 51, family: 'IPv4' }, vips: ['192.0.2.100'], vipEntries: [{ address: '192.0.2.100', prefix: 24, dev: 'eth3' }], at: 2, source: 'keepalived_conf' });
+    const text = await exposition(keepalivedCollector(store))();
+    expect(samples(text, 'keepalived_vrrp_state').filter((l) => l.includes('VI_1'))).toEqual(['keepalived_vrrp_state{iname="VI_1",intf="eth3",vrid="51",ip_address="192.0.2.100/24"} 2']);
   });
 
   test('the per-instance counters: a series for each counter the dumps gave, every family declared', async () => {
@@ -62,7 +105,7 @@ describe('keepalived collector', () => {
     store.apply({ kind: 'keepalived', up: false, at: 2, source: 'dbus', reason: 'stopped' });
     const text = await render();
     expect(text).toMatch(/^keepalived_up 0$/m);
-    expect(text).toMatch(/^keepalived_vrrp_state\{iname="VI_1",intf="eth0",vrid="51",ip_address="192.0.2.100"\} 98$/m);
+    expect(text).toMatch(/^keepalived_vrrp_state\{iname="VI_1",intf="eth0",vrid="51",ip_address="192.0.2.100\/32"\} 98$/m);
     expect(text).not.toMatch(/keepalived_vrrp_state\{[^}]*\} 2$/m);
   });
 

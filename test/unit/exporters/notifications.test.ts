@@ -5,6 +5,7 @@ import type { QueueStatus } from '../../../agent/alerting/outbox';
 import type { Alert } from '../../../agent/alerting/alert';
 import { testAlert } from '../../helpers/inProcessAgent';
 import { exposition, samples } from './exposition';
+import { allRules } from '../../../rules';
 
 function setup() {
   const metrics = new NotificationMetrics();
@@ -67,4 +68,31 @@ test('sends, failures, retries, drops and latency as the outbox reports them; qu
   expect(samples(text, 'keepwatch_notifications_oldest_age_seconds{receiver="pager"}')).toEqual(['keepwatch_notifications_oldest_age_seconds{receiver="pager"} 12.5']);
   expect(samples(text, 'keepwatch_outbox_')).toEqual(['keepwatch_outbox_memory_only 1', 'keepwatch_outbox_write_errors_total 1']);
   expect(samples(text, 'keepwatch_alerts')).toEqual(['keepwatch_alerts{alertname="NoMaster",severity="critical"} 2', 'keepwatch_alerts{alertname="SplitBrain",severity="critical"} 1']);
+});
+
+test('keepwatch_alerts: 0 for every alert name and severity of the rule catalogue while none fires, the count when some do', async () => {
+  const catalogue = allRules.map((r) => ({ alertname: r.name, severity: r.severity }));
+  let alerts: Alert[] = [];
+  const metrics = new NotificationMetrics();
+  const render = exposition(
+    notificationsCollector({
+      metrics,
+      queues: () => [],
+      receivers: () => [],
+      memoryOnly: () => false,
+      alerts: { active: () => alerts },
+      silenceCounts: () => ({ active: 0, pending: 0, expired: 0 }),
+      catalogue,
+    }),
+  );
+  const quiet = samples(await render(), 'keepwatch_alerts');
+  expect(quiet).toHaveLength(allRules.length);
+  expect(quiet).toContain('keepwatch_alerts{alertname="SplitBrain",severity="critical"} 0');
+  expect(quiet).toContain('keepwatch_alerts{alertname="PriorityChanged",severity="info"} 0');
+  expect(quiet.every((l) => l.endsWith(' 0'))).toBe(true);
+  alerts = [testAlert('SplitBrain', 'critical', { vrid: '51' })];
+  const firing = samples(await render(), 'keepwatch_alerts');
+  expect(firing).toHaveLength(allRules.length);
+  expect(firing).toContain('keepwatch_alerts{alertname="SplitBrain",severity="critical"} 1');
+  expect(firing).toContain('keepwatch_alerts{alertname="NoMaster",severity="critical"} 0');
 });

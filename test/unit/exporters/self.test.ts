@@ -1,11 +1,17 @@
 // keepwatch's own view: build info, sources, parse errors, transitions counted once, state ages
 // on the agent's clock, the last reload's outcome.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { FakeClock } from '../../helpers/fakeClock';
+import { readBuildInfo } from '../../../agent/version';
 import { NodeStore } from '../../../agent/state/store';
 import { selfCollector } from '../../../exporters/self';
 import { exposition, samples } from './exposition';
 
 const T0 = Date.UTC(2026, 10, 25, 12, 0, 0);
+const BUILD = { version: '1.2.3', revision: '0123abc', branch: 'main' };
 
 describe('self collector', () => {
   test('build info, source up and parse errors per source, transitions counted once whichever sources told them', async () => {
@@ -16,8 +22,8 @@ describe('self collector', () => {
     store.apply({ kind: 'transition', iname: 'VI_1', state: 'MASTER', at: T0 + 1000, source: 'fifo' });
     store.apply({ kind: 'parse_error', reason: 'garbage', at: T0, source: 'fifo' });
     store.apply({ kind: 'source', up: false, error: 'no such file', at: T0, source: 'log' });
-    const text = await exposition(selfCollector(store, clock, '1.2.3'))();
-    expect(samples(text, 'keepwatch_build_info')).toEqual([`keepwatch_build_info{version="1.2.3",nodejs="${process.version}",node="ka1"} 1`]);
+    const text = await exposition(selfCollector(store, clock, BUILD))();
+    expect(samples(text, 'keepwatch_build_info')).toEqual([`keepwatch_build_info{version="1.2.3",revision="0123abc",branch="main",nodejs="${process.version}"} 1`]);
     expect(samples(text, 'keepwatch_source_up')).toEqual(['keepwatch_source_up{source="dbus"} 1', 'keepwatch_source_up{source="fifo"} 1', 'keepwatch_source_up{source="log"} 0']);
     expect(samples(text, 'keepwatch_parse_errors_total')).toEqual([
       'keepwatch_parse_errors_total{source="dbus"} 0',
@@ -27,11 +33,24 @@ describe('self collector', () => {
     expect(samples(text, 'keepwatch_vrrp_transitions_total')).toEqual(['keepwatch_vrrp_transitions_total{iname="VI_1",from="BACKUP",to="MASTER"} 1']);
   });
 
+  test('build info from build-info.json as npm run build writes it; unknown without it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kw-build-'));
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ version: '9.8.7' }));
+    expect(readBuildInfo(dir)).toEqual({ version: '9.8.7', revision: 'unknown', branch: 'unknown', buildDate: 'unknown' });
+    const out = mkdtempSync(join(tmpdir(), 'kw-build-out-'));
+    execFileSync(process.execPath, [join(__dirname, '../../../scripts/build-info.js'), out]);
+    const written = JSON.parse(readFileSync(join(out, 'build-info.json'), 'utf8')) as Record<string, string>;
+    expect(written.revision).toMatch(/^[0-9a-f]{40}$/); // this checkout is a git work tree
+    expect(written.branch).not.toBe('unknown');
+    writeFileSync(join(dir, 'build-info.json'), JSON.stringify({ revision: 'abc123', branch: 'release-1', buildDate: '2026-12-02T00:00:00.000Z' }));
+    expect(readBuildInfo(dir)).toEqual({ version: '9.8.7', revision: 'abc123', branch: 'release-1', buildDate: '2026-12-02T00:00:00.000Z' });
+  });
+
   test('state age on the agent\'s clock; the revision moves with the clock\'s second', async () => {
     const clock = new FakeClock(T0);
     const store = new NodeStore('ka1', clock);
     store.apply({ kind: 'instance', key: { iname: 'VI_1', intf: 'eth0', vrid: 51, family: 'IPv4' }, vips: [], state: 'MASTER', at: T0, source: 'dbus' });
-    const c = selfCollector(store, clock, '1.2.3');
+    const c = selfCollector(store, clock, BUILD);
     const render = exposition(c);
     clock.advance(2_500);
     expect(samples(await render(), 'keepwatch_vrrp_state_age_seconds')).toEqual(['keepwatch_vrrp_state_age_seconds{iname="VI_1"} 2.5']);
@@ -47,7 +66,7 @@ describe('self collector', () => {
     const clock = new FakeClock(T0);
     const store = new NodeStore('ka1', clock);
     const agent = { lastReload: { ok: true, at: T0 } };
-    const render = exposition(selfCollector(store, clock, '1.2.3', agent));
+    const render = exposition(selfCollector(store, clock, BUILD, agent));
     expect(samples(await render(), 'keepwatch_config_last_reload_')).toEqual([
       'keepwatch_config_last_reload_success_timestamp_seconds 1795608000',
       'keepwatch_config_last_reload_successful 1',

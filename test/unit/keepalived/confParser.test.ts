@@ -163,6 +163,8 @@ describe('keepalived.conf parser: fixtures (each checked with keepalived -t)', (
         key: { iname: 'VI_U', intf: 'ens3', vrid: 7, family: 'IPv4' },
         priority: 200,
         vips: ['192.0.2.77'],
+        vipEntries: [{ address: '192.0.2.77', prefix: 24, dev: 'ens3' }],
+        excludedVips: [],
         advertIntervalMs: 2000,
         authType: 'AH',
         nopreempt: true,

@@ -27,6 +27,7 @@ describe('RulesEngine', () => {
     let broken = false;
     const flaky: Rule = {
       name: 'Flaky',
+      severity: 'warning',
       evaluate() {
         if (broken) throw new Error('boom');
         return [{ severity: 'warning', labels: { node: 'ka1' }, annotations: { summary: 's', description: 'd' } }];
@@ -49,6 +50,7 @@ describe('RulesEngine', () => {
     let past = false;
     const ranked: Rule = {
       name: 'Ranked',
+      severity: 'info',
       rank: 5,
       evaluate(ctx) {
         const out: Condition[] = [{ severity: 'warning', labels: { n: 'event' }, event: true, annotations: { summary: 'e', description: 'd' } }];
