@@ -121,9 +121,9 @@ async function main(): Promise<void> {
       await waitUntil(() => (kw = firstPage(recvFile, '/kw', t, ['Failover'])), 30_000, 10, 'keepwatch Failover page');
       const s: Sample = { kind: 'failover', round, transitionAt: sig.at, keepwatchMs: kw!.at - sig.at, keepwatchAlert: 'Failover' };
       if (withProm) {
-        // The shipped rules have no failover alert: with the master's keepalived dead, KeepalivedDown (for: 30s) pages.
+        // The shipped rules have no failover alert: with the master's keepalived dead, KeepalivedProcessDown (for: 30s) pages.
         let am: Received | undefined;
-        await waitUntil(() => (am = firstPage(recvFile, '/am', t, ['KeepalivedDown', 'KeepalivedNoMaster', 'KeepalivedFlapping'])), promWait * 1000, 200, 'Prometheus path page').catch(() => undefined);
+        await waitUntil(() => (am = firstPage(recvFile, '/am', t, ['KeepalivedProcessDown', 'KeepalivedNoMaster', 'KeepalivedFlapping'])), promWait * 1000, 200, 'Prometheus path page').catch(() => undefined);
         if (am) {
           s.prometheusMs = am.at - sig.at;
           s.prometheusAlert = (am.body.alerts ?? []).find((a) => a.status === 'firing')?.labels.alertname;

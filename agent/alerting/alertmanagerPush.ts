@@ -4,6 +4,9 @@
 // we say so (Alertmanager groups, inhibits and silences them itself). Each alert is pushed only by
 // the agent the delivery policy names for it (a node's alerts by that node's agent): two agents
 // may give one alert different incident ids, and Alertmanager must see one label set per alert.
+// Each change and each resend goes to every member of the receiver's Alertmanager cluster, one
+// notification per member queue (receivers/alertmanager.ts). The Watchdog (watchdog.ts), this
+// agent's own, goes with every resend and once at start.
 import type { Logger } from 'pino';
 import type { AlertmanagerReceiverConfig } from '../config/schema';
 import type { Clock } from '../context';
@@ -12,7 +15,7 @@ import type { DeliveryPolicy } from './delivery';
 import type { GroupedAlert } from './grouper';
 import type { NewNotification } from './notification';
 import type { PipelineOutbox } from './pipeline';
-import { RESEND_EXPIRY_FACTOR } from './receivers/alertmanager';
+import { alertmanagerMembers, RESEND_EXPIRY_FACTOR } from './receivers/alertmanager';
 
 export interface AlertmanagerPushOptions {
   clock: Clock;
@@ -23,11 +26,15 @@ export interface AlertmanagerPushOptions {
   delivery?: DeliveryPolicy;
   catchUpMs: number;
   externalURL?: string;
+  /** The always-firing Watchdog alert this agent pushes (none: no Watchdog). */
+  watchdog?: Alert;
 }
 
 /** One Alertmanager receiver's push state. */
 interface PushTarget {
   cfg: AlertmanagerReceiverConfig;
+  /** The outbox queue of each member of the cluster. */
+  queues: string[];
   /** Every firing alert (pushed or not: the delivery may come here later). */
   active: Map<string, Alert>;
   /** Fingerprints pushed as firing by this agent (their resolve is this agent's to push). */
@@ -42,11 +49,13 @@ export class AlertmanagerPush {
   private catchUpTimer?: NodeJS.Timeout;
 
   constructor(private readonly o: AlertmanagerPushOptions) {
-    for (const cfg of o.receivers) this.targets.set(cfg.name, { cfg, active: new Map(), pushed: new Set(), pending: new Map() });
+    for (const cfg of o.receivers) this.targets.set(cfg.name, { cfg, queues: alertmanagerMembers(cfg).map((m) => m.queue), active: new Map(), pushed: new Set(), pending: new Map() });
   }
 
-  /** Starts the resends (and the catch-up with the delivery policy). */
+  /** Starts the resends (and the catch-up with the delivery policy); the Watchdog goes out now. */
   start(): void {
+    const watchdog = this.o.watchdog;
+    if (watchdog) for (const t of this.targets.values()) this.pend(t, watchdog, this.o.clock.now());
     for (const t of this.targets.values()) t.resendTimer = this.o.clock.setInterval(() => this.resend(t), t.cfg.resend_interval);
     if (this.targets.size && this.o.delivery) this.catchUpTimer = this.o.clock.setInterval(() => this.catchUp(), this.o.catchUpMs);
   }
@@ -81,6 +90,10 @@ export class AlertmanagerPush {
       t.active.delete(alert.fingerprint);
       if (!t.pushed.delete(alert.fingerprint) && !this.mine(alert)) return;
     }
+    this.pend(t, alert, receivedAt);
+  }
+
+  private pend(t: PushTarget, alert: Alert, receivedAt: number): void {
     const prev = t.pending.get(alert.fingerprint);
     t.pending.set(alert.fingerprint, { alert, receivedAt: prev ? Math.min(prev.receivedAt, receivedAt) : receivedAt });
     // Next tick: alerts published in the same evaluation go in one request.
@@ -99,7 +112,9 @@ export class AlertmanagerPush {
     const items = [...t.pending.values()];
     if (!items.length) return;
     try {
-      this.o.outbox.enqueue(this.notification(t, items.map((i) => i.alert), 'alertmanager', Math.min(...items.map((i) => i.receivedAt))));
+      const alerts = items.map((i) => i.alert);
+      const at = Math.min(...items.map((i) => i.receivedAt));
+      for (const q of t.queues) this.o.outbox.enqueue(this.notification(q, alerts, 'alertmanager', at));
       t.pending.clear();
     } catch (e) {
       this.o.log.error({ err: e, receiver: t.cfg.name }, 'cannot queue alerts for Alertmanager; will retry');
@@ -112,20 +127,24 @@ export class AlertmanagerPush {
     // An alert whose delivery moved to another agent is left to it (it expires here, not doubled).
     const mine = [...t.active.values()].filter((a) => this.mine(a));
     t.pushed = new Set(mine.map((a) => a.fingerprint));
-    if (!mine.length) return;
-    if (this.o.outbox.pending(t.cfg.name).some((n) => n.kind === 'alertmanager-resend')) return;
-    try {
-      this.o.outbox.enqueue(this.notification(t, mine, 'alertmanager-resend', this.o.clock.now()));
-    } catch (e) {
-      this.o.log.error({ err: e, receiver: t.cfg.name }, 'cannot queue the Alertmanager resend');
+    const alerts = this.o.watchdog ? [...mine, this.o.watchdog] : mine;
+    if (!alerts.length) return;
+    for (const q of t.queues) {
+      // A member that is down keeps one resend at most: the latest state reaches it when it is back.
+      if (this.o.outbox.pending(q).some((n) => n.kind === 'alertmanager-resend')) continue;
+      try {
+        this.o.outbox.enqueue(this.notification(q, alerts, 'alertmanager-resend', this.o.clock.now()));
+      } catch (e) {
+        this.o.log.error({ err: e, receiver: q }, 'cannot queue the Alertmanager resend');
+      }
     }
   }
 
-  private notification(t: PushTarget, alerts: Alert[], kind: 'alertmanager' | 'alertmanager-resend', triggeredAt: number): NewNotification {
+  private notification(queue: string, alerts: Alert[], kind: 'alertmanager' | 'alertmanager-resend', triggeredAt: number): NewNotification {
     return {
-      receiver: t.cfg.name,
+      receiver: queue,
       kind,
-      groupKey: `alertmanager:${t.cfg.name}`,
+      groupKey: `alertmanager:${queue}`,
       groupLabels: {},
       status: alerts.some((a) => a.status === 'firing') ? 'firing' : 'resolved',
       alerts,

@@ -31,6 +31,8 @@ export interface IncidentTellerOptions {
   silences: Pick<Silences, 'silencedBy'>;
   /** Whether an alert is muted now: inhibited by one of the firing alerts, or silenced. */
   muted(alert: Alert, firing: readonly Alert[]): boolean;
+  /** Whether the route's mute / active time intervals hold its notifications now. */
+  timeMuted(route: AlertRoute): boolean;
   /** The alerts firing now. */
   firing(): Alert[];
   /** Deletes an incident's group from the grouper once its end is told. */
@@ -92,10 +94,9 @@ export class IncidentTeller {
     const rc = this.o.receivers.get(g.route.receiver);
     const inc = this.o.incidents.get(g.labels[INCIDENT_LABEL] ?? '');
     if (!rc || !inc) return 'close';
-    if (inc.status === 'resolved') {
-      this.endGroup(g.route, rc, g.key, g.labels, inc);
-      return 'close';
-    }
+    if (inc.status === 'resolved') return this.endGroup(g.route, rc, g.key, g.labels, inc) ? 'close' : 'keep';
+    // Held by a time interval: the story is told from the first flush after it.
+    if (this.o.timeMuted(g.route)) return 'keep';
     const now = this.o.clock.now();
     const firingAll = this.o.firing();
     const shown = this.groupAlerts(inc, g.route, g.key).filter((a) => !this.o.muted(a, firingAll));
@@ -140,8 +141,8 @@ export class IncidentTeller {
     }
     for (const { route, rc, key, labels } of groups.values()) {
       try {
-        this.endGroup(route, rc, key, labels, inc);
-        this.o.closeGroup(key);
+        // Held by a time interval: the group stays, and its first flush after the window tells the end.
+        if (this.endGroup(route, rc, key, labels, inc)) this.o.closeGroup(key);
       } catch (e) {
         // The group stays: its next flush finds the incident resolved and tries again.
         this.o.log.error({ err: e, receiver: rc.name, incident: inc.id }, 'cannot queue the end of an incident; will retry');
@@ -149,9 +150,11 @@ export class IncidentTeller {
     }
   }
 
-  private endGroup(route: AlertRoute, rc: ReceiverConfig, key: string, labels: Record<string, string>, inc: Incident): void {
+  /** Tells the end of the incident on this group; false when a time interval holds it for now. */
+  private endGroup(route: AlertRoute, rc: ReceiverConfig, key: string, labels: Record<string, string>, inc: Incident): boolean {
     const entry = this.o.nflog.get(key, rc.name);
-    if (!entry || entry.firing.length === 0) return; // never told, or its end was told already
+    if (!entry || entry.firing.length === 0) return true; // never told, or its end was told already
+    if (this.o.timeMuted(route)) return false;
     // The end tells the whole story: every alert of the incident that is not silenced, now over,
     // also those that fired and resolved between two notifications (events still held firing for
     // rules.event_hold ended with the incident).
@@ -160,6 +163,7 @@ export class IncidentTeller {
       .map((a) => (a.status === 'firing' ? { ...a, status: 'resolved' as const, endsAt: inc.resolvedAt ?? this.o.clock.now() } : a));
     if (rc.send_resolved && over.length) this.enqueue(rc, key, labels, inc, 'resolved', over, this.o.clock.now(), timeline);
     this.o.nflog.record(key, rc.name, [], over.map((a) => a.fingerprint));
+    return true;
   }
 
   /**
@@ -192,7 +196,7 @@ export class IncidentTeller {
           const logKey = `past:${inc.id}:${key}`;
           if (done.has(`${rc.name}\u0000${logKey}`) || this.o.nflog.get(logKey, rc.name)) continue;
           done.add(`${rc.name}\u0000${logKey}`);
-          if (!this.o.muted(alert, firingAll)) this.enqueue(rc, key, labels, inc, 'past', [alert], this.o.clock.now());
+          if (!this.o.muted(alert, firingAll) && !this.o.timeMuted(route)) this.enqueue(rc, key, labels, inc, 'past', [alert], this.o.clock.now());
           this.o.nflog.record(logKey, rc.name, [], [alert.fingerprint]);
         }
         this.o.incidents.markHandled(inc.id);

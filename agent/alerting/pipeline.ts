@@ -9,6 +9,12 @@
 // incident's story (incidentTeller.ts). Routes with their own group_by keep Alertmanager's
 // per-group behaviour; their alerts carry the incident label too. Alertmanager receivers bypass
 // the grouping (alertmanagerPush.ts).
+//
+// Every alert gets the pair's external labels first (externalLabels.ts): routes, silences,
+// inhibitions, fingerprints and incident ids all see the labels the receivers see. A route's
+// mute_time_intervals / active_time_intervals (timeIntervals.ts) hold its notifications at flush
+// time, as Alertmanager's notification pipeline does; pushes to Alertmanager are not held (it
+// applies its own time intervals, and alerts not re-sent would expire there).
 import type { Logger } from 'pino';
 import type { Clock } from '../context';
 import type { AlertHub } from '../module';
@@ -24,6 +30,9 @@ import type { NewNotification, Notification } from './notification';
 import { groupKey, groupLabels, groupsByIncident, matchRoutes, type AlertRoute } from './route';
 import type { Silences } from './silences';
 import type { DeliveryPolicy } from './delivery';
+import { withExternalLabels, type ExternalLabels } from './externalLabels';
+import type { TimeIntervals } from './timeIntervals';
+import { watchdogAlert } from './watchdog';
 
 /** What the pipeline needs of the outbox. */
 export interface PipelineOutbox {
@@ -46,6 +55,12 @@ export interface PipelineOptions {
   delivery?: DeliveryPolicy;
   /** The incident book (default: in memory, settling after the root route's group_interval). */
   incidents?: IncidentBook;
+  /** alerting.external_labels: on every alert (default none). */
+  externalLabels?: ExternalLabels;
+  /** alerting.time_intervals, for the routes' mute and active time intervals. */
+  timeIntervals?: TimeIntervals;
+  /** This node's name: with it, a Watchdog alert is pushed to every Alertmanager receiver. */
+  node?: string;
 }
 
 export interface AlertStatus {
@@ -64,7 +79,10 @@ export class AlertPipeline {
   private unsubscribe?: () => void;
   private unsubscribeBook?: () => void;
 
+  private readonly external: ExternalLabels;
+
   constructor(private readonly o: PipelineOptions) {
+    this.external = o.externalLabels ?? {};
     this.receivers = new Map(o.receivers.map((r) => [r.name, r]));
     this.grouper = new Grouper({ clock: o.clock, log: o.log, onFlush: (g, alerts) => this.flush(g, alerts) });
     this.incidents = o.incidents ?? new IncidentBook({ clock: o.clock, settleMs: o.route.groupInterval });
@@ -78,7 +96,8 @@ export class AlertPipeline {
       outbox: o.outbox,
       silences: o.silences,
       muted: (a, firing) => this.muted(a, firing),
-      firing: () => o.hub.active(),
+      timeMuted: (route) => this.timeMuted(route),
+      firing: () => this.firing(),
       closeGroup: (key) => this.grouper.close(key),
       delivery: o.delivery,
       externalURL: o.externalURL,
@@ -91,7 +110,22 @@ export class AlertPipeline {
       delivery: o.delivery,
       catchUpMs: o.route.groupInterval,
       externalURL: o.externalURL,
+      watchdog: o.node !== undefined ? watchdogAlert(o.node, this.external, o.clock.now()) : undefined,
     });
+  }
+
+  /** The alert as this agent sends it: with the external labels (and their fingerprint). */
+  labelled(a: Alert): Alert {
+    return withExternalLabels(a, this.external);
+  }
+
+  private firing(): Alert[] {
+    return this.o.hub.active().map((a) => this.labelled(a));
+  }
+
+  /** Whether the route's time intervals hold its notifications now. */
+  private timeMuted(route: AlertRoute): boolean {
+    return this.o.timeIntervals !== undefined && this.o.timeIntervals.muted(route, this.o.clock.now());
   }
 
   /**
@@ -125,7 +159,8 @@ export class AlertPipeline {
     this.alertmanager.stop();
   }
 
-  private ingest(raw: Alert, receivedAt = this.o.clock.now(), replay = false): void {
+  private ingest(published: Alert, receivedAt = this.o.clock.now(), replay = false): void {
+    const raw = this.labelled(published);
     try {
       const inc = this.incidents.observe(raw);
       const alert = inc ? withIncident(raw, inc.id) : raw;
@@ -158,9 +193,9 @@ export class AlertPipeline {
     }
   }
 
-  /** What happens to an alert now: muted or not, by what, and which receivers it routes to. */
+  /** What happens to an alert (as sent: labelled) now: muted or not, by what, and which receivers it routes to. */
   alertStatus(alert: Alert): AlertStatus {
-    const inhibitedBy = this.o.inhibitor.inhibitedBy(alert, this.o.hub.active());
+    const inhibitedBy = this.o.inhibitor.inhibitedBy(alert, this.firing());
     const silencedBy = this.o.silences.silencedBy(alert.labels);
     const receivers = [...new Set(matchRoutes(this.o.route, alert.labels).map((r) => r.receiver))];
     return { state: inhibitedBy.length || silencedBy.length ? 'suppressed' : 'active', silencedBy, inhibitedBy, receivers };
@@ -174,8 +209,10 @@ export class AlertPipeline {
     if (groupsByIncident(g.route)) return this.teller.flush(g, snapshot);
     const rc = this.receivers.get(g.route.receiver);
     if (!rc) return;
+    // Held by a time interval: nothing sent, nothing recorded; the first flush after it tells what is news.
+    if (this.timeMuted(g.route)) return;
     const now = this.o.clock.now();
-    const firingAll = this.o.hub.active();
+    const firingAll = this.firing();
     const entry = this.o.nflog.get(g.key, rc.name);
     const toldFiring = new Set(entry?.firing ?? []);
     const firing: GroupedAlert[] = [];

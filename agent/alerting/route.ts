@@ -40,6 +40,9 @@ export interface AlertRoute {
   readonly groupWait: number;
   readonly groupInterval: number;
   readonly repeatInterval: number;
+  /** Names of alerting.time_intervals (not inherited, as in Alertmanager): see timeIntervals.ts. */
+  readonly muteTimeIntervals: readonly string[];
+  readonly activeTimeIntervals: readonly string[];
   readonly routes: AlertRoute[];
 }
 
@@ -74,6 +77,8 @@ function build(cfg: RouteConfig, parent: Inherited, id: string, isRoot: boolean,
     ...own,
     matchers,
     continue: cfg.continue,
+    muteTimeIntervals: cfg.mute_time_intervals ?? [],
+    activeTimeIntervals: cfg.active_time_intervals ?? [],
     routes: cfg.routes.map((c, i) => build(c, own, ids[i], false, false)),
   };
 }

@@ -96,9 +96,14 @@ export function registerSilence(program: Command, io: SilenceIo = defaultIo()): 
   common(
     silence
       .command('add')
-      .description('silence alerts matching all the matchers, e.g. keepwatch silence add alertname=Failover vrid=51 --duration 2h --comment "planned switchover"')
+      .description(
+        'silence alerts of this pair matching all the matchers, e.g. keepwatch silence add alertname=Failover vrid=51 --for 2h --comment "planned switchover"; ' +
+          'the agent adds a matcher per external label (cluster=...), so the silence holds for this pair only, also where the pair\'s alerts meet others\'',
+      )
       .argument('<matchers...>', 'Alertmanager matchers: name=value, name!=value, name=~regex, name!~regex (or one {a="b",c="d"})')
-      .requiredOption('--duration <duration>', 'how long, e.g. 30m, 2h (from --start or now)')
+      .option('--for <duration>', 'how long, e.g. 30m, 2h (from --start or now)')
+      .option('--duration <duration>', 'the same as --for')
+      .option('--no-pair', 'do not add the pair\'s external labels as matchers')
       .requiredOption('--comment <text>', 'why (shown to whoever wonders why they were not paged)')
       .option('--author <name>', 'who (default: your user name)')
       .option('--start <time>', 'start later, RFC 3339 (default now)'),
@@ -111,8 +116,11 @@ export function registerSilence(program: Command, io: SilenceIo = defaultIo()): 
         throw new UsageError((e as Error).message);
       }
       if (!parsed.length) throw new UsageError('at least one matcher is required');
-      const d = duration.safeParse(opts.duration);
-      if (!d.success || d.data <= 0) throw new UsageError(`--duration: not a positive duration: ${opts.duration} (use e.g. 30m, 2h)`);
+      const length = opts.for ?? opts.duration;
+      if (opts.for !== undefined && opts.duration !== undefined) throw new UsageError('--for and --duration are the same option: give one');
+      if (length === undefined) throw new UsageError('--for is required: how long the silence lasts, e.g. 30m, 2h');
+      const d = duration.safeParse(length);
+      if (!d.success || d.data <= 0) throw new UsageError(`--for: not a positive duration: ${length} (use e.g. 30m, 2h)`);
       let author = opts.author;
       if (!author) {
         try {
@@ -121,7 +129,8 @@ export function registerSilence(program: Command, io: SilenceIo = defaultIo()): 
           author = 'unknown';
         }
       }
-      const res = (await call(opts, io, 'POST', '/api/v1/silences', { matchers: parsed, duration: opts.duration, startsAt: opts.start, createdBy: author, comment: opts.comment })) as { silenceID: string };
+      const pair = (opts as { pair?: boolean }).pair !== false;
+      const res = (await call(opts, io, 'POST', '/api/v1/silences', { matchers: parsed, duration: length, startsAt: opts.start, createdBy: author, comment: opts.comment, pair })) as { silenceID: string };
       io.out(`${res.silenceID}\n`);
     });
   });

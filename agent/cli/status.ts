@@ -124,7 +124,8 @@ export function renderStatus(s: StatusSnapshot, tty: boolean, now = Date.now()):
   const levelColour: Record<HealthLevel, Colour> = { healthy: 'green', degraded: 'yellow', critical: 'red' };
   const roleColour = (r: string): Colour[] => (r === 'MASTER' ? ['green', 'bold'] : r === 'BACKUP' ? ['blue'] : r === 'FAULT' || r === 'STOP' ? ['red'] : ['dim']);
   const out: string[] = [];
-  out.push(`keepwatch status: ${p(s.health.level.toUpperCase(), levelColour[s.health.level], 'bold')}  (asked ${clean(s.node)}; ${s.nodes.length} node${s.nodes.length === 1 ? '' : 's'}; ${new Date(s.at).toISOString()})`);
+  const pair = s.externalLabels && Object.keys(s.externalLabels).length ? `pair ${Object.entries(s.externalLabels).map(([k, v]) => `${clean(k)}=${clean(v)}`).join(' ')}; ` : '';
+  out.push(`keepwatch status: ${p(s.health.level.toUpperCase(), levelColour[s.health.level], 'bold')}  (${pair}asked ${clean(s.node)}; ${s.nodes.length} node${s.nodes.length === 1 ? '' : 's'}; ${new Date(s.at).toISOString()})`);
   for (const r of s.health.reasons) out.push(`  ${p('!', levelColour[s.health.level])} ${clean(r)}`);
   out.push('');
 

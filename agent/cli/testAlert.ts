@@ -9,7 +9,8 @@ import type { Config } from '../config/schema';
 import { fingerprint, type Alert } from '../alerting/alert';
 import type { Notification } from '../alerting/notification';
 import { systemClock, type Clock } from '../context';
-import { createReceiver } from '../alerting/receivers';
+import { createReceivers } from '../alerting/receivers';
+import { withExternalLabels } from '../alerting/externalLabels';
 import { deadline } from '../alerting/receivers/deadline';
 import { ReceiverError } from '../alerting/receivers/receiver';
 import { setExitCode } from './main';
@@ -22,14 +23,14 @@ export interface TestAlertIo {
 
 export function testNotification(cfg: Config, receiver: string, now: number): Notification {
   const labels = { alertname: 'KeepwatchTest', severity: 'info', node: cfg.node };
-  const alert: Alert = {
+  const alert: Alert = withExternalLabels({
     fingerprint: fingerprint(labels),
     labels,
     annotations: { summary: `Test notification from keepwatch on ${cfg.node}`, description: 'Sent by `keepwatch test-alert` to check this receiver; no action needed.' },
     status: 'firing',
     startsAt: now,
     generatorURL: cfg.alerting.external_url,
-  };
+  }, cfg.alerting.external_labels);
   return {
     seq: 0,
     idempotencyKey: randomBytes(16).toString('hex'),
@@ -59,21 +60,23 @@ export async function runTestAlert(cfg: Config, only: string | undefined, io: Te
     return 1;
   }
   let failed = 0;
-  // One at a time, in config order, so the output reads like the config.
+  // One at a time, in config order, so the output reads like the config; an Alertmanager cluster
+  // member by member (each is a queue of its own in the agent).
   for (const rc of chosen) {
-    const rcv = createReceiver(rc, { clock });
-    const t0 = clock.now();
-    const dl = deadline(new AbortController().signal, rc.timeout * 3 + 1000, clock);
-    try {
-      await rcv.send(testNotification(cfg, rc.name, t0), dl.signal);
-      io.out(`${rc.name} (${rc.type}): OK in ${clock.now() - t0} ms\n`);
-    } catch (e) {
-      failed++;
-      const re = e instanceof ReceiverError ? e : new ReceiverError(`${rc.name}: ${(e as Error).message}`, true);
-      io.out(`${rc.name} (${rc.type}): FAILED: ${re.message} (${re.retryable ? 'the agent would retry' : 'refused for good: the agent would drop it'})\n`);
-    } finally {
-      dl.clear();
-      await rcv.close?.().catch(() => undefined);
+    for (const rcv of createReceivers(rc, { clock })) {
+      const t0 = clock.now();
+      const dl = deadline(new AbortController().signal, rc.timeout * 3 + 1000, clock);
+      try {
+        await rcv.send(testNotification(cfg, rcv.name, t0), dl.signal);
+        io.out(`${rcv.name} (${rc.type}): OK in ${clock.now() - t0} ms\n`);
+      } catch (e) {
+        failed++;
+        const re = e instanceof ReceiverError ? e : new ReceiverError(`${rcv.name}: ${(e as Error).message}`, true);
+        io.out(`${rcv.name} (${rc.type}): FAILED: ${re.message} (${re.retryable ? 'the agent would retry' : 'refused for good: the agent would drop it'})\n`);
+      } finally {
+        dl.clear();
+        await rcv.close?.().catch(() => undefined);
+      }
     }
   }
   return failed ? 1 : 0;

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import * as net from 'node:net';
 import cron from 'node-cron';
 import { parseMatcher } from '../alerting/matchers';
+import { compileTimeInterval } from '../alerting/timeIntervals';
 import { ARPING_MIN_TIMEOUT_MS } from '../probes/arpProbe';
 import { NGINX_RESTART_GRACE_MS } from '../probes/nginxProcessProbe';
 
@@ -251,6 +252,11 @@ export const routeSchema = z.strictObject({
   /** Alertmanager matcher syntax: label=value, label!=value, label=~regex, label!~regex. */
   matchers: matcherList,
   continue: z.boolean().default(false),
+  /** Names from alerting.time_intervals: no notification from this route while one contains now.
+   *  Not inherited by child routes (Alertmanager's rule); not on the root route. */
+  mute_time_intervals: z.array(z.string().min(1)).optional(),
+  /** Names from alerting.time_intervals: notifications from this route only while one contains now. */
+  active_time_intervals: z.array(z.string().min(1)).optional(),
   get routes(): z.ZodDefault<z.ZodArray<typeof routeSchema>> {
     return z.array(routeSchema).default([]);
   },
@@ -313,17 +319,106 @@ const webhookReceiverSchema = z.strictObject({
   headers: z.record(z.string(), z.string()).default({}),
 });
 
-const alertmanagerReceiverSchema = z.strictObject({
-  ...receiverBase,
-  type: z.literal('alertmanager'),
-  /** Base URL; alerts go to <url>/api/v2/alerts. */
-  url: httpUrl,
-  /** Firing alerts are re-sent this often so they never expire in Alertmanager. */
-  resend_interval: duration.default(60_000),
-  basic_auth: z.strictObject({ username: z.string(), password: z.string() }).optional(),
-});
+/** A file holding a secret (password, token): read at each use, so a rotated secret needs no restart. */
+const secretFile = absPath;
+
+/** Client TLS towards Alertmanager, Prometheus's tls_config: a CA to check the server, a client certificate to show. */
+export const tlsConfigSchema = z
+  .strictObject({
+    ca_file: absPath.optional(),
+    cert_file: absPath.optional(),
+    key_file: absPath.optional(),
+    /** The name the server certificate must carry (default: the URL's host). */
+    server_name: z.string().min(1).optional(),
+    insecure_skip_verify: z.boolean().default(false),
+  })
+  .superRefine((t, ctx) => {
+    if ((t.cert_file === undefined) !== (t.key_file === undefined)) ctx.addIssue({ code: 'custom', path: [t.cert_file ? 'key_file' : 'cert_file'], message: 'a client certificate needs both cert_file and key_file' });
+  });
+
+const alertmanagerReceiverSchema = z
+  .strictObject({
+    ...receiverBase,
+    type: z.literal('alertmanager'),
+    /** Every member of the Alertmanager cluster (base URLs; alerts go to <url>/api/v2/alerts). Like
+     *  Prometheus, each alert goes to all of them: the cluster dedups, and one dead member loses nothing. */
+    urls: z.array(httpUrl).min(1).optional(),
+    /** One Alertmanager: the same as urls: [url]. */
+    url: httpUrl.optional(),
+    /** Firing alerts are re-sent this often so they never expire in Alertmanager (Prometheus's resend_delay). */
+    resend_interval: duration.default(60_000),
+    basic_auth: z
+      .strictObject({ username: z.string().min(1), password: z.string().optional(), password_file: secretFile.optional() })
+      .superRefine((b, ctx) => {
+        if (b.password !== undefined && b.password_file !== undefined) ctx.addIssue({ code: 'custom', path: ['password_file'], message: 'set password or password_file, not both' });
+        if (b.password === undefined && b.password_file === undefined) ctx.addIssue({ code: 'custom', path: ['password'], message: 'basic_auth needs password or password_file' });
+      })
+      .optional(),
+    bearer_token: z.string().min(1).optional(),
+    bearer_token_file: secretFile.optional(),
+    tls_config: tlsConfigSchema.optional(),
+  })
+  .superRefine((r, ctx) => {
+    if (r.url !== undefined && r.urls !== undefined) ctx.addIssue({ code: 'custom', path: ['url'], message: 'set urls (every member of the Alertmanager cluster) or url (one), not both' });
+    if (r.url === undefined && r.urls === undefined) ctx.addIssue({ code: 'custom', path: ['urls'], message: 'an Alertmanager receiver needs urls: the base URL of every member of the Alertmanager cluster' });
+    const urls = r.urls ?? [];
+    urls.forEach((u, i) => {
+      if (urls.indexOf(u) !== i) ctx.addIssue({ code: 'custom', path: ['urls', i], message: 'listed twice' });
+    });
+    if (r.bearer_token !== undefined && r.bearer_token_file !== undefined) ctx.addIssue({ code: 'custom', path: ['bearer_token_file'], message: 'set bearer_token or bearer_token_file, not both' });
+    if (r.basic_auth && (r.bearer_token !== undefined || r.bearer_token_file !== undefined)) ctx.addIssue({ code: 'custom', path: ['basic_auth'], message: 'set basic_auth or a bearer token, not both (one Authorization header)' });
+  })
+  // One shape for the rest of the agent: the list, whichever key the config used.
+  .transform(({ url, urls, ...r }) => ({ ...r, urls: urls ?? (url !== undefined ? [url] : []) }));
 
 export const receiverSchema = z.discriminatedUnion('type', [slackReceiverSchema, emailReceiverSchema, webhookReceiverSchema, alertmanagerReceiverSchema]);
+
+/** One of Alertmanager's time intervals (same YAML shape), checked at load time. */
+const timeIntervalSchema = z
+  .strictObject({
+    times: z.array(z.strictObject({ start_time: z.string(), end_time: z.string() })).optional(),
+    weekdays: z.array(z.string()).optional(),
+    days_of_month: z.array(z.union([z.string(), z.number()]).transform(String)).optional(),
+    months: z.array(z.union([z.string(), z.number()]).transform(String)).optional(),
+    years: z.array(z.union([z.string(), z.number()]).transform(String)).optional(),
+    location: z.string().min(1).optional(),
+  })
+  .superRefine((t, ctx) => {
+    try {
+      compileTimeInterval(t);
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', message: (e as Error).message });
+    }
+  });
+
+export const namedTimeIntervalSchema = z.strictObject({
+  name: z.string().min(1),
+  time_intervals: z.array(timeIntervalSchema).min(1),
+});
+
+/** A Prometheus label name that is not reserved (`__` prefix) nor one the agent's alerts set themselves. */
+const LABEL_NAME_RE = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+export const RESERVED_EXTERNAL_LABELS = ['alertname', 'severity', 'node', 'incident'];
+const externalLabelsSchema = z.record(z.string(), z.string().min(1, 'must not be empty')).superRefine((labels, ctx) => {
+  for (const k of Object.keys(labels)) {
+    if (!LABEL_NAME_RE.test(k) || k.startsWith('__')) ctx.addIssue({ code: 'custom', path: [k], message: `"${k}" is not a label name ([a-zA-Z_][a-zA-Z0-9_]*, not starting with __)` });
+    else if (RESERVED_EXTERNAL_LABELS.includes(k)) ctx.addIssue({ code: 'custom', path: [k], message: `"${k}" is set by the agent on each alert; pick another name (e.g. cluster, site)` });
+  }
+});
+
+/** A dead man's switch outside the paging path: a URL pinged on a schedule while the agent runs. */
+export const heartbeatSchema = z
+  .strictObject({
+    url: httpUrl,
+    /** node-cron expression (seconds field allowed); default every minute. */
+    schedule: z.string().min(1).default('* * * * *'),
+    timeout: duration.default(10_000),
+    method: z.enum(['GET', 'POST']).default('GET'),
+  })
+  .superRefine((h, ctx) => {
+    if (!cron.validate(h.schedule)) ctx.addIssue({ code: 'custom', path: ['schedule'], message: `not a cron expression: "${h.schedule}" (e.g. "* * * * *" every minute, "*/30 * * * * *" every 30 s)` });
+    if (h.timeout < 1) ctx.addIssue({ code: 'custom', path: ['timeout'], message: 'must be more than 0' });
+  });
 
 export const inhibitRuleSchema = z.strictObject({
   source_matchers: z.array(matcherString).min(1),
@@ -351,6 +446,13 @@ export const alertingSchema = z
     api_token: z.string().min(1).optional(),
     /** Base URL of this agent's status page, used in notifications' links. */
     external_url: httpUrl.optional(),
+    /** Prometheus's external_labels: who this pair is (e.g. {cluster: lb-paris-1, site: paris}), on
+     *  every alert this agent sends and in its fingerprint, so pairs sharing one Alertmanager (and
+     *  the same VRID and instance names) stay apart. Required with an Alertmanager receiver. */
+    external_labels: externalLabelsSchema.default({}),
+    /** Alertmanager's time_intervals: named windows for routes' mute_time_intervals / active_time_intervals. */
+    time_intervals: z.array(namedTimeIntervalSchema).default([]),
+    heartbeat: heartbeatSchema.optional(),
   })
   .superRefine((a, ctx) => {
     // Names must be unique and every route must name a defined receiver (Alertmanager's checks).
@@ -359,10 +461,28 @@ export const alertingSchema = z
       if (names.has(r.name)) ctx.addIssue({ code: 'custom', path: ['receivers', i, 'name'], message: `receiver "${r.name}" is defined twice` });
       names.add(r.name);
     });
+    // Alertmanager merges alerts with equal labels: two pairs (both on VRID 51, VI_1) would become one alert.
+    if (a.receivers.some((r) => r.type === 'alertmanager') && Object.keys(a.external_labels).length === 0)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['external_labels'],
+        message: 'required with an Alertmanager receiver: name this pair (e.g. external_labels: {cluster: lb-paris-1}), or its alerts merge in Alertmanager with those of every other pair that uses the same VRIDs and instance names',
+      });
+    const intervals = new Set<string>();
+    a.time_intervals.forEach((t, i) => {
+      if (intervals.has(t.name)) ctx.addIssue({ code: 'custom', path: ['time_intervals', i, 'name'], message: `time interval "${t.name}" is defined twice` });
+      intervals.add(t.name);
+    });
     if (!a.route) return;
     if (!a.route.receiver) ctx.addIssue({ code: 'custom', path: ['route', 'receiver'], message: 'the root route needs a receiver' });
+    for (const k of ['mute_time_intervals', 'active_time_intervals'] as const)
+      if (a.route[k]?.length) ctx.addIssue({ code: 'custom', path: ['route', k], message: `not on the root route (as in Alertmanager): put it on a child route` });
     const walk = (r: RouteConfig, path: (string | number)[]) => {
       if (r.receiver && !names.has(r.receiver)) ctx.addIssue({ code: 'custom', path: [...path, 'receiver'], message: `receiver "${r.receiver}" is not defined in alerting.receivers` });
+      for (const k of ['mute_time_intervals', 'active_time_intervals'] as const)
+        (r[k] ?? []).forEach((n, i) => {
+          if (!intervals.has(n)) ctx.addIssue({ code: 'custom', path: [...path, k, i], message: `time interval "${n}" is not defined in alerting.time_intervals` });
+        });
       r.routes.forEach((c, i) => walk(c, [...path, 'routes', i]));
     };
     walk(a.route, ['route']);
@@ -372,6 +492,8 @@ export const alertingSchema = z
     outbox: { path: '/var/lib/keepwatch/outbox', max_entries: 10_000, max_bytes: 64 * 1024 * 1024 },
     retry: { initial: 500, max: 60_000, max_age: 86_400_000 },
     silences_file: '/var/lib/keepwatch/silences.json',
+    external_labels: {},
+    time_intervals: [],
   });
 
 export const configSchema = z.strictObject({
@@ -399,6 +521,9 @@ export type SlackReceiverConfig = z.infer<typeof slackReceiverSchema>;
 export type EmailReceiverConfig = z.infer<typeof emailReceiverSchema>;
 export type WebhookReceiverConfig = z.infer<typeof webhookReceiverSchema>;
 export type AlertmanagerReceiverConfig = z.infer<typeof alertmanagerReceiverSchema>;
+export type TlsConfig = z.infer<typeof tlsConfigSchema>;
+export type HeartbeatConfig = z.infer<typeof heartbeatSchema>;
+export type NamedTimeIntervalConfig = z.infer<typeof namedTimeIntervalSchema>;
 export type InhibitRuleConfig = z.infer<typeof inhibitRuleSchema>;
 export type PeerConfig = z.infer<typeof peerSchema>;
 export type ProbeSchedule = z.infer<typeof probeSchedule>;

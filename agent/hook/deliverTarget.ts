@@ -9,6 +9,7 @@ import { createReceiver } from '../alerting/receivers';
 import type { Receiver } from '../alerting/receivers/receiver';
 import type { Notification } from '../alerting/notification';
 import type { DeliverTarget } from './deliver';
+import { withExternalLabels } from '../alerting/externalLabels';
 
 export function receiversTarget(config: Config, clock: Clock = systemClock): DeliverTarget {
   const receivers = new Map<string, Receiver>(config.alerting.receivers.map((r) => [r.name, createReceiver(r, { clock })]));
@@ -20,8 +21,10 @@ export function receiversTarget(config: Config, clock: Clock = systemClock): Del
     return m;
   };
   return {
-    receiversFor: (alert) => [...routeOf(alert.labels).keys()].filter((r) => receivers.has(r)),
-    async send(name, alert, record) {
+    // The pair's external labels, as the agent's pipeline adds them: routes and receivers see the same alert.
+    receiversFor: (alert) => [...routeOf(withExternalLabels(alert, config.alerting.external_labels).labels).keys()].filter((r) => receivers.has(r)),
+    async send(name, published, record) {
+      const alert = withExternalLabels(published, config.alerting.external_labels);
       const receiver = receivers.get(name);
       const route = routeOf(alert.labels).get(name);
       if (!receiver || !route) throw Object.assign(new Error(`receiver ${name} is not configured`), { retryable: false });

@@ -67,6 +67,8 @@ export interface TimelineEntry {
 
 export interface StatusSnapshot {
   node: string;
+  /** Who this pair is: alerting.external_labels (e.g. cluster, site), as on every alert it sends. */
+  externalLabels?: Record<string, string>;
   at: number;
   revision: number;
   health: { level: HealthLevel; reasons: string[] };

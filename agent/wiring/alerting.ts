@@ -15,7 +15,12 @@ import { NotificationLog, outboxNflogStore } from '../alerting/nflog';
 import { isoTime } from '../alerting/notification';
 import { Outbox } from '../alerting/outbox';
 import { AlertPipeline } from '../alerting/pipeline';
-import { createReceiver } from '../alerting/receivers';
+import { createReceivers } from '../alerting/receivers';
+import { receiverQueues } from '../alerting/receivers/alertmanager';
+import { Heartbeat } from '../alerting/heartbeat';
+import { TimeIntervals } from '../alerting/timeIntervals';
+import { externalLabelMatchers } from '../alerting/externalLabels';
+import { parseMatcher } from '../alerting/matchers';
 import { outboxThreadStore } from '../alerting/receivers/threads';
 import { buildRouteTree, groupsByIncident, matchRoutes } from '../alerting/route';
 import { SilenceError, type Silence, type SilenceInput, type SilenceState } from '../alerting/silences';
@@ -68,8 +73,9 @@ function parseTime(v: unknown, field: string): number | undefined {
   return t;
 }
 
-/** The POST body: Alertmanager's silence shape, plus `duration` ("2h") instead of endsAt. */
-export function silenceInputFromBody(body: unknown, now: number): SilenceInput {
+/** The POST body: Alertmanager's silence shape, plus `duration` ("2h") instead of endsAt, and
+ *  `pair: true` to pin the silence to this pair (a matcher per external label it does not name). */
+export function silenceInputFromBody(body: unknown, now: number, externalLabels: Record<string, string> = {}): SilenceInput {
   if (!body || typeof body !== 'object' || Array.isArray(body)) throw new HttpError(400, 'body: expected a JSON object with matchers, endsAt or duration, createdBy, comment');
   const b = body as Record<string, unknown>;
   if (!Array.isArray(b.matchers)) throw new HttpError(400, 'matchers: expected an array of "name=value" strings or {name, value, isRegex, isEqual}');
@@ -81,9 +87,21 @@ export function silenceInputFromBody(body: unknown, now: number): SilenceInput {
     endsAt = (startsAt ?? now) + d.data;
   }
   if (endsAt === undefined) throw new HttpError(400, 'endsAt or duration: required');
+  let matchers = b.matchers as SilenceInput['matchers'];
+  if (b.pair === true) {
+    const named = new Set<string>();
+    for (const m of matchers) {
+      try {
+        named.add(typeof m === 'string' ? parseMatcher(m).name : m.name);
+      } catch {
+        // a bad matcher is refused with its reason by Silences.add
+      }
+    }
+    matchers = [...matchers, ...externalLabelMatchers(Object.fromEntries(Object.entries(externalLabels).filter(([k]) => !named.has(k))))];
+  }
   return {
     ...(typeof b.id === 'string' && b.id ? { id: b.id } : {}),
-    matchers: b.matchers as SilenceInput['matchers'],
+    matchers,
     startsAt,
     endsAt,
     createdBy: typeof b.createdBy === 'string' ? b.createdBy : '',
@@ -108,7 +126,9 @@ export const alertingModule: ModuleFactory = {
     const log = w.log.child({ module: 'alerting' });
     const metrics = w.shared.notificationMetrics;
     const receiverNames = cfg.receivers.map((r) => r.name);
-    metrics.initReceivers(receiverNames);
+    // The outbox's queues: one per receiver, one per member of an Alertmanager cluster.
+    const queueNames = cfg.receivers.flatMap((r) => receiverQueues(r));
+    metrics.initReceivers(queueNames);
     // One store for the agent's life, shared with the peers (w.shared): a reload keeps it.
     const silences = w.shared.silences;
     silences.useFile(cfg.silences_file);
@@ -125,7 +145,8 @@ export const alertingModule: ModuleFactory = {
     const route = buildRouteTree(cfg.route, receiverNames);
     const incidents = new IncidentBook({ clock: w.clock, settleMs: route.groupInterval, store: outboxIncidentStore(outbox), confirmMs: incidentConfirmMs(w.config.rules) });
     // Threads (Slack ts, email subject) live in the outbox journal beside the notification log: a restart keeps them.
-    const receivers = cfg.receivers.map((r) => createReceiver(r, { clock: w.clock, threads: outboxThreadStore(outbox, r.name, w.clock) }));
+    const receivers = cfg.receivers.flatMap((r) => createReceivers(r, { clock: w.clock, threads: outboxThreadStore(outbox, r.name, w.clock) }));
+    const heartbeat = cfg.heartbeat ? new Heartbeat({ cfg: cfg.heartbeat, clock: w.clock, log }) : undefined;
     // Several agents raise the same alerts: the cluster's delivery policy says which one pages.
     const delivery = w.shared.delivery;
     const pipeline = new AlertPipeline({
@@ -141,12 +162,18 @@ export const alertingModule: ModuleFactory = {
       externalURL: cfg.external_url,
       delivery,
       incidents,
+      externalLabels: cfg.external_labels,
+      timeIntervals: new TimeIntervals(cfg.time_intervals),
+      node: w.config.node,
     });
     // GET /api/v1/notifications: receivers (name and type only, never their secrets) and their queues.
+    // The heartbeat's URL is its credential: only its schedule and outcome are shown.
     const status = () => ({
-      receivers: cfg.receivers.map((r) => ({ name: r.name, type: r.type })),
+      receivers: cfg.receivers.map((r) => ({ name: r.name, type: r.type, ...(r.type === 'alertmanager' ? { queues: receiverQueues(r) } : {}) })),
       queues: outbox.status(),
       memoryOnly: outbox.memoryOnly,
+      externalLabels: cfg.external_labels,
+      heartbeat: heartbeat?.status() ?? null,
     });
     const incidentsJson = (): { open: IncidentJson[]; recent: IncidentJson[] } => {
       const open = incidents.current();
@@ -154,7 +181,8 @@ export const alertingModule: ModuleFactory = {
     };
     let gcTimer: NodeJS.Timeout | undefined;
 
-    const alertJson = (a: Alert) => {
+    const alertJson = (published: Alert) => {
+      const a = pipeline.labelled(published);
       const st = pipeline.alertStatus(a);
       const inc = incidents.incidentOf(a);
       // Grouped by incident (the default), the whole incident is told by the agent its anchor names.
@@ -224,7 +252,7 @@ export const alertingModule: ModuleFactory = {
         path: '/api/v1/silences',
         auth: 'api',
         async handler(req, res) {
-          const input = silenceInputFromBody(await readJsonBody(req, 64 * 1024), w.clock.now());
+          const input = silenceInputFromBody(await readJsonBody(req, 64 * 1024), w.clock.now(), cfg.external_labels);
           const id = silenceCall(() => silences.add(input));
           sendJson(res, 200, { silenceID: id });
         },
@@ -258,6 +286,7 @@ export const alertingModule: ModuleFactory = {
           name: 'alerting',
           async start() {
             gcTimer = w.clock.setInterval(() => silences.gc(), 600_000);
+            heartbeat?.start();
             if (!receivers.length) {
               // Nothing can be routed, so nothing is enqueued: the outbox directory is not touched
               // (the incidents are kept in memory only, for the API and the status page).
@@ -272,6 +301,7 @@ export const alertingModule: ModuleFactory = {
           },
           async stop() {
             w.clock.clearInterval(gcTimer);
+            await heartbeat?.stop();
             pipeline.stop();
             await outbox.close();
             for (const r of receivers) await r.close?.().catch(() => undefined);
@@ -283,7 +313,7 @@ export const alertingModule: ModuleFactory = {
         notificationsCollector({
           metrics,
           queues: () => outbox.status(),
-          receivers: () => receiverNames,
+          receivers: () => queueNames,
           memoryOnly: () => outbox.memoryOnly,
           alerts: w.alerts,
           silenceCounts: () => silences.counts(),

@@ -76,7 +76,9 @@ class StatusStream implements Component {
 
   snapshot(): StatusSnapshot {
     const peers = this.w.shared.peers.views();
-    return buildStatusSnapshot(this.w.store.state, peers, { active: this.w.alerts.active(), recent: this.w.alerts.recent() }, this.w.clock.now());
+    const s = buildStatusSnapshot(this.w.store.state, peers, { active: this.w.alerts.active(), recent: this.w.alerts.recent() }, this.w.clock.now());
+    const externalLabels = this.w.config.alerting.external_labels;
+    return Object.keys(externalLabels).length ? { ...s, externalLabels } : s;
   }
 
   async start(): Promise<void> {

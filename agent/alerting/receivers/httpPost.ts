@@ -18,10 +18,22 @@ export function httpRetryable(status: number): boolean {
   return ![400, 413, 415, 422].includes(status);
 }
 
+/** Client TLS for https URLs (the contents, not paths: the caller reads the files). */
+export interface HttpTls {
+  ca?: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+  servername?: string;
+  rejectUnauthorized?: boolean;
+}
+
 export interface HttpPostOptions {
   receiver: string;
   url: string;
+  /** POST (default) or GET (a heartbeat ping: no body). */
+  method?: 'POST' | 'GET';
   body: string;
+  tls?: HttpTls;
   headers: Record<string, string>;
   timeoutMs: number;
   signal: AbortSignal;
@@ -42,7 +54,7 @@ export async function httpPostResponse(o: HttpPostOptions): Promise<{ text: stri
   try {
     let res: { status: number; headers: IncomingHttpHeaders; text: string };
     try {
-      res = await post(o.url, o.body, o.headers, dl.signal);
+      res = await post(o.url, o.method ?? 'POST', o.body, o.headers, dl.signal, o.tls);
     } catch (e) {
       throw new ReceiverError(`${o.receiver}: ${describeRequestError(e, o.timeoutMs, o.signal).split(o.url).join('<url>')}`, true);
     }
@@ -63,7 +75,7 @@ export function headerValue(v: string | string[] | undefined): string | null {
 }
 
 /** One POST; the body read up to BODY_LIMIT bytes (the rest is dropped with the connection). */
-function post(url: string, body: string, headers: Record<string, string>, signal: AbortSignal): Promise<{ status: number; headers: IncomingHttpHeaders; text: string }> {
+function post(url: string, method: 'POST' | 'GET', body: string, headers: Record<string, string>, signal: AbortSignal, tls: HttpTls | undefined): Promise<{ status: number; headers: IncomingHttpHeaders; text: string }> {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
     if (u.protocol !== 'http:' && u.protocol !== 'https:') {
@@ -73,7 +85,7 @@ function post(url: string, body: string, headers: Record<string, string>, signal
     const payload = Buffer.from(body, 'utf8');
     const req = (u.protocol === 'https:' ? httpsRequest : httpRequest)(
       u,
-      { method: 'POST', headers: { ...headers, 'content-length': String(payload.length) }, signal },
+      { method, headers: { ...headers, 'content-length': String(payload.length) }, signal, ...(u.protocol === 'https:' && tls ? tls : {}) },
       (res) => {
         const chunks: Buffer[] = [];
         let size = 0;

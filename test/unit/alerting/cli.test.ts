@@ -75,7 +75,7 @@ describe('keepwatch silence', () => {
   beforeAll(async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kw-cli-sil-'));
     const file = join(dir, 'k.yml');
-    writeFileSync(file, `node: ka1\nweb: {listen_address: "127.0.0.1:0"}\nalerting:\n  api_token: ${TOKEN}\n  silences_file: ${dir}/silences.json\n  outbox: {path: ${dir}/outbox}\n`);
+    writeFileSync(file, `node: ka1\nweb: {listen_address: "127.0.0.1:0"}\nalerting:\n  api_token: ${TOKEN}\n  external_labels: {cluster: lb-paris-1, site: paris}\n  silences_file: ${dir}/silences.json\n  outbox: {path: ${dir}/outbox}\n`);
     daemon = new Daemon({ configFile: file, log: silentLogger(), modules: [coreModule, alertingModule] });
     await daemon.start();
     url = `http://127.0.0.1:${daemon.http.address()!.port}`;
@@ -107,11 +107,28 @@ describe('keepwatch silence', () => {
     expect(JSON.parse(all.out)[0]).toMatchObject({ id, status: { state: 'expired' } });
   });
 
+  test('add --for names the pair: a matcher per external label, unless given or --no-pair', async () => {
+    const common = ['--agent.url', url, '--api.token', TOKEN];
+    const matchersOf = async (id: string) => {
+      const all = JSON.parse((await cli(['silence', 'list', '--json', ...common])).out) as Array<{ id: string; matchers: Array<{ name: string; value: string }> }>;
+      return all.find((s) => s.id === id)!.matchers.map((m) => `${m.name}=${m.value}`);
+    };
+    const a = await cli(['silence', 'add', 'alertname=NoMaster', '--for', '2h', '--comment', 'maintenance of lb-paris-1', ...common]);
+    expect(a.code).toBe(0);
+    expect(await matchersOf(a.out.trim())).toEqual(['alertname=NoMaster', 'cluster=lb-paris-1', 'site=paris']);
+    const b = await cli(['silence', 'add', 'alertname=NoMaster', 'site=~"par.*"', '--for', '30m', '--comment', 'x', ...common]);
+    expect(await matchersOf(b.out.trim())).toEqual(['alertname=NoMaster', 'site=par.*', 'cluster=lb-paris-1']);
+    const c = await cli(['silence', 'add', 'alertname=NoMaster', '--for', '30m', '--no-pair', '--comment', 'x', ...common]);
+    expect(await matchersOf(c.out.trim())).toEqual(['alertname=NoMaster']);
+    expect((await cli(['silence', 'add', 'a=b', '--for', '1h', '--duration', '1h', '--comment', 'x', ...common])).code).toBe(2);
+  });
+
   test('errors: bad matcher / duration are usage errors (2); wrong token, unknown id, agent down are 1', async () => {
     const common = ['--agent.url', url, '--api.token', TOKEN];
     expect(await cli(['silence', 'add', 'severity', '--duration', '1h', '--comment', 'x', ...common])).toMatchObject({ code: 2, err: expect.stringMatching(/bad matcher "severity"/) });
-    expect(await cli(['silence', 'add', 'a=b', '--duration', 'soon', '--comment', 'x', ...common])).toMatchObject({ code: 2, err: expect.stringMatching(/--duration: not a positive duration/) });
-    expect(await cli(['silence', 'add', 'a=~".*"', '--duration', '1h', '--comment', 'x', ...common])).toMatchObject({ code: 1, err: expect.stringMatching(/400: matchers: at least one matcher must not match the empty string/) });
+    expect(await cli(['silence', 'add', 'a=b', '--duration', 'soon', '--comment', 'x', ...common])).toMatchObject({ code: 2, err: expect.stringMatching(/--for: not a positive duration: soon/) });
+    expect(await cli(['silence', 'add', 'a=b', '--comment', 'x', ...common])).toMatchObject({ code: 2, err: expect.stringMatching(/--for is required/) });
+    expect(await cli(['silence', 'add', 'a=~".*"', '--duration', '1h', '--no-pair', '--comment', 'x', ...common])).toMatchObject({ code: 1, err: expect.stringMatching(/400: matchers: at least one matcher must not match the empty string/) });
     expect(await cli(['silence', 'list', '--agent.url', url, '--api.token', 'wrong-token-9876543210'])).toMatchObject({ code: 1, err: expect.stringMatching(/refused the API token/) });
     expect(await cli(['silence', 'list', '--agent.url', url])).toMatchObject({ code: 2, err: expect.stringMatching(/no API token/) });
     expect(await cli(['silence', 'expire', 'no-such-id', ...common])).toMatchObject({ code: 1, err: expect.stringMatching(/404: silence no-such-id not found/) });

@@ -11,6 +11,7 @@ import { AlertPipeline } from '../../../agent/alerting/pipeline';
 import { ReceiverError } from '../../../agent/alerting/receivers/receiver';
 import { buildRouteTree } from '../../../agent/alerting/route';
 import { Silences } from '../../../agent/alerting/silences';
+import type { TimeIntervals } from '../../../agent/alerting/timeIntervals';
 import type { InhibitRuleConfig, ReceiverConfig, RouteConfig } from '../../../agent/config/schema';
 import { silentLogger } from '../../../agent/logger';
 import { FakeClock } from '../../helpers/fakeClock';
@@ -50,7 +51,9 @@ export function webhookCfg(name: string, extra: Partial<ReceiverConfig> = {}): R
   return { type: 'webhook', name, url: 'http://127.0.0.1:1/', headers: {}, send_resolved: true, timeout: 1000, ...extra } as ReceiverConfig;
 }
 
-export function setupPipeline(o: { route?: RouteConfig; receivers?: ReceiverConfig[]; inhibit?: InhibitRuleConfig[]; clock?: FakeClock; delivery?: DeliveryPolicy } = {}) {
+export function setupPipeline(
+  o: { route?: RouteConfig; receivers?: ReceiverConfig[]; inhibit?: InhibitRuleConfig[]; clock?: FakeClock; delivery?: DeliveryPolicy; externalLabels?: Record<string, string>; timeIntervals?: TimeIntervals; node?: string } = {},
+) {
   const clock = o.clock ?? new FakeClock();
   const log = silentLogger();
   const hub = createAlertHub();
@@ -83,6 +86,9 @@ export function setupPipeline(o: { route?: RouteConfig; receivers?: ReceiverConf
     outbox,
     incidents,
     delivery: o.delivery,
+    externalLabels: o.externalLabels,
+    timeIntervals: o.timeIntervals,
+    node: o.node,
   });
   pipeline.start();
   const fire = (labels: Record<string, string>, startsAt?: number, extra?: Partial<Alert>) => hub.publish(mkAlert(labels, clock.now(), 'firing', startsAt, extra));

@@ -164,7 +164,7 @@ describe('alert pipeline (route -> group -> inhibit/silence -> dedup -> outbox),
   });
 
   test('alertmanager receivers bypass grouping, get every change, and firing alerts again every resend_interval', () => {
-    const am = { type: 'alertmanager', name: 'am', url: 'http://127.0.0.1:1', resend_interval: 60_000, send_resolved: true, timeout: 1000 } as ReceiverConfig;
+    const am = { type: 'alertmanager', name: 'am', urls: ['http://127.0.0.1:1'], resend_interval: 60_000, send_resolved: true, timeout: 1000 } as ReceiverConfig;
     const p = setupPipeline({ receivers: [am] });
     p.fire({ alertname: 'A', vrid: '1' });
     p.fire({ alertname: 'A', vrid: '1', node: 'x' });

@@ -439,7 +439,7 @@ describe('two agents: one of them tells an incident', () => {
 
   test("Alertmanager: each alert pushed only by the agent the policy names, with that agent's incident label; its resolve from the same agent", () => {
     const clock = new FakeClock();
-    const am = { type: 'alertmanager', name: 'am', url: 'http://127.0.0.1:1', resend_interval: 60_000, send_resolved: true, timeout: 1000 } as ReceiverConfig;
+    const am = { type: 'alertmanager', name: 'am', urls: ['http://127.0.0.1:1'], resend_interval: 60_000, send_resolved: true, timeout: 1000 } as ReceiverConfig;
     const ka1 = agent({ name: 'ka1', clock, dir, peers: ['ka2'], receivers: [am] });
     const ka2 = agent({ name: 'ka2', clock, dir, peers: ['ka1'], receivers: [am] });
     for (const x of [ka1, ka2]) {

@@ -15,6 +15,7 @@ const env = {
   SMTP_PASSWORD: 'smtp-secret',
   WEBHOOK_HMAC_SECRET: 'hmac-secret',
   ALERTMANAGER_PASSWORD: 'am-secret',
+  ALERTMANAGER_TOKEN: 'am-token',
   KEEPWATCH_PEER_TOKEN: 'a-peer-token-of-32-characters-xx',
   KEEPWATCH_PEER_TOKEN_KA2: 'another-peer-token-of-32-chars-x',
   KEEPWATCH_API_TOKEN: 'an-api-token-of-enough-length',
@@ -67,7 +68,9 @@ function walk(schema: unknown, value: unknown, path: string, cov: Map<unknown, C
     case 'union': {
       const options = d.options as unknown[];
       const disc = d.discriminator as string | undefined;
-      for (const o of options) {
+      for (const option of options) {
+        // A receiver that normalises itself (a transform) is a pipe around its object schema.
+        const o = def(option).type === 'pipe' ? def(option).in : option;
         if (def(o).type !== 'object') continue;
         if (disc) {
           const lit = def((def(o).shape as Record<string, unknown>)[disc]);
