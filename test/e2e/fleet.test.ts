@@ -47,7 +47,7 @@ describeNeeding([needs.that(support.ok, 'the lab', support.why ?? ''), needs.fil
           api_token: API_TOKEN,
           external_labels: { cluster },
           retry: { initial: '100ms', max: '1s' },
-          route: { receiver: 'inbox' },
+          route: { receiver: 'inbox', routes: [{ receiver: 'am', continue: true }, { receiver: 'inbox' }] },
           receivers: [
             { name: 'inbox', type: 'webhook', url: inbox.urlFor(node.name) },
             { name: 'am', type: 'alertmanager', urls: am.urls, resend_interval: '2s' },
@@ -139,7 +139,8 @@ describeNeeding([needs.that(support.ok, 'the lab', support.why ?? ''), needs.fil
     });
     expect(r.ok).toBe(true);
     const { silenceID } = (await r.json()) as { silenceID: string };
-    await waitUntil(async () => (await a2.getJson<Array<{ id: string }>>('/api/v1/silences')).some((s) => s.id === silenceID), 5000, 50, 'the silence on ka2');
+    const onKa2 = async () => (await (await fetch(`${a2.url}/api/v1/silences`, { headers: { authorization: `Bearer ${API_TOKEN}` } })).json()) as Array<{ id: string }>;
+    await waitUntil(async () => (await onKa2()).some((s) => s.id === silenceID), 5000, 50, 'the silence on ka2');
     // ka1's agent goes (ka2 now pages for the pair), then ka1's keepalived: ka2 takes over.
     await a1.stop();
     const t0 = Date.now();
