@@ -13,7 +13,7 @@ import { startPeered, waitUntil, type LabAgent } from '../lab/agents';
 import { startInbox, hasAlert, type Inbox } from '../lab/inbox';
 import { settled } from '../lab/scenarios';
 import { AM_BIN, startAlertmanagers, type AlertmanagerCluster, type AmAlert } from '../lab/alertmanagers';
-import { describeNeeding, needs } from '../helpers/needs';
+import { describeNeeding, needs, requiredAsRoot } from '../helpers/needs';
 
 const support = labSupported();
 
@@ -31,7 +31,7 @@ interface Pair {
 const ofCluster = (list: AmAlert[], cluster: string, alertname: string) => list.filter((a) => a.labels.cluster === cluster && a.labels.alertname === alertname);
 const show = (list: AmAlert[]) => list.map((a) => `${a.labels.alertname}{cluster=${a.labels.cluster},node=${a.labels.node ?? ''},vrid=${a.labels.vrid ?? ''}}`).sort().join(' ');
 
-describeNeeding([needs.that(support.ok, 'the lab', support.why ?? ''), needs.file(AM_BIN, 'apt-get install prometheus-alertmanager')], 'two pairs with VRID 51 / VI_1 paging one two-member Alertmanager cluster', () => {
+describeNeeding([requiredAsRoot(needs.that(support.ok, 'the lab (network namespaces)', support.why ?? '')), needs.file(AM_BIN, 'apt-get install prometheus-alertmanager')], 'two pairs with VRID 51 / VI_1 paging one two-member Alertmanager cluster', () => {
   let dir: string;
   let am: AlertmanagerCluster;
   let A: Pair;
