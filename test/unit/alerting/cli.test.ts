@@ -114,7 +114,7 @@ describe('keepwatch silence', () => {
   });
 
   test('add --for names the pair: a matcher per external label, unless given or --no-pair', async () => {
-    const common = ['--agent.url', url, '--api.token', TOKEN];
+    const common = ['--agent.url', url, '--api.token-file', tokenFile];
     const matchersOf = async (id: string) => {
       const all = JSON.parse((await cli(['silence', 'list', '--json', ...common])).out) as Array<{ id: string; matchers: Array<{ name: string; value: string }> }>;
       return all.find((s) => s.id === id)!.matchers.map((m) => `${m.name}=${m.value}`);

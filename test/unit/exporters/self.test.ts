@@ -33,19 +33,6 @@ describe('self collector', () => {
     expect(samples(text, 'keepwatch_vrrp_transitions_total')).toEqual(['keepwatch_vrrp_transitions_total{iname="VI_1",from="BACKUP",to="MASTER"} 1']);
   });
 
-  test('build info from build-info.json as npm run build writes it; unknown without it', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'kw-build-'));
-    writeFileSync(join(dir, 'package.json'), JSON.stringify({ version: '9.8.7' }));
-    expect(readBuildInfo(dir)).toEqual({ version: '9.8.7', revision: 'unknown', branch: 'unknown', buildDate: 'unknown' });
-    const out = mkdtempSync(join(tmpdir(), 'kw-build-out-'));
-    execFileSync(process.execPath, [join(__dirname, '../../../scripts/build-info.js'), out]);
-    const written = JSON.parse(readFileSync(join(out, 'build-info.json'), 'utf8')) as Record<string, string>;
-    expect(written.revision).toMatch(/^[0-9a-f]{40}$/); // this checkout is a git work tree
-    expect(written.branch).not.toBe('unknown');
-    writeFileSync(join(dir, 'build-info.json'), JSON.stringify({ revision: 'abc123', branch: 'release-1', buildDate: '2026-12-02T00:00:00.000Z' }));
-    expect(readBuildInfo(dir)).toEqual({ version: '9.8.7', revision: 'abc123', branch: 'release-1', buildDate: '2026-12-02T00:00:00.000Z' });
-  });
-
   test('state age on the agent\'s clock; the revision moves with the clock\'s second', async () => {
     const clock = new FakeClock(T0);
     const store = new NodeStore('ka1', clock);

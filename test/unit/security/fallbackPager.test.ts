@@ -18,7 +18,7 @@ import type { Alert } from '../../../agent/alerting/alert';
 let dir: string;
 let spool: string;
 let srv: http.Server;
-let got: Array<{ url: string; body: string; sig?: string }>;
+let got: Array<{ url: string; body: string; sig?: string; ts?: string }>;
 let url: string;
 beforeEach(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kw-pager-'));
@@ -29,7 +29,7 @@ beforeEach(async () => {
     let b = '';
     req.on('data', (d) => (b += d));
     req.on('end', () => {
-      got.push({ url: req.url ?? '', body: b, sig: req.headers['x-keepwatch-signature'] as string | undefined });
+      got.push({ url: req.url ?? '', body: b, sig: req.headers['x-keepwatch-signature'] as string | undefined, ts: req.headers['x-keepwatch-timestamp'] as string | undefined });
       res.end('ok');
     });
   });
@@ -66,7 +66,8 @@ test('the deliverer pages with ${ENV} secrets it does not use unset, and its own
   expect(r.err).toBe('');
   expect(r).toMatchObject({ code: 0, out: expect.stringMatching(/delivered 1, failed 0/) });
   expect(got).toHaveLength(1);
-  expect(got[0].sig).toContain(createHmac('sha256', 'file-secret-0123456789').update(got[0].body).digest('hex'));
+  // Signed as every webhook is: HMAC over `<timestamp>.<body>` (replays are refused by the timestamp).
+  expect(got[0].sig).toContain(createHmac('sha256', 'file-secret-0123456789').update(`${got[0].ts}.${got[0].body}`).digest('hex'));
 });
 
 test('a deliver lock naming a reused pid (pid 1, written before this boot) does not block delivery', async () => {
