@@ -4,7 +4,6 @@
 // then up, getting everything in creation order while another receiver was never held up.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Daemon } from '../../agent/daemon';
@@ -15,19 +14,12 @@ import { fingerprint, type Alert } from '../../agent/alerting/alert';
 import { startWebhook, waitFor, type WebhookServer } from '../unit/alerting/servers';
 import { describeNeeding, needs } from '../helpers/needs';
 import { sleep } from '../helpers/wait';
+import { freePort } from '../helpers/freePort';
 
 jest.setTimeout(60_000);
 
 const ROOT = join(__dirname, '..', '..');
 const AM_BIN = '/usr/bin/prometheus-alertmanager';
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 function alert(labels: Record<string, string>, status: 'firing' | 'resolved' = 'firing', startsAt = Date.now()): Alert {
   return { fingerprint: fingerprint(labels), labels, annotations: { summary: `${labels.alertname} ${labels.vrid ?? ''}`, description: 'e2e' }, status, startsAt, ...(status === 'resolved' ? { endsAt: Date.now() } : {}) };

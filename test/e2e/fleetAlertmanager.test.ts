@@ -5,7 +5,6 @@
 // gossip alerts); the shipped inhibit rules hold the Prometheus rule's alert of the same fault.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
@@ -15,24 +14,12 @@ import { coreModule } from '../../agent/wiring/core';
 import { alertingModule } from '../../agent/wiring/alerting';
 import { fingerprint, type Alert } from '../../agent/alerting/alert';
 import { waitFor } from '../helpers/wait';
+import { freePort } from '../helpers/freePort';
+import { AM_BIN, type AmAlert } from '../lab/alertmanagers';
 
 jest.setTimeout(90_000);
 
 const ROOT = join(__dirname, '..', '..');
-const AM_BIN = '/usr/bin/prometheus-alertmanager';
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
-interface AmAlert {
-  labels: Record<string, string>;
-  status: { state: string; inhibitedBy: string[] };
-}
 
 class Member {
   proc?: ChildProcess;

@@ -5,10 +5,11 @@
 // Alertmanager cluster, as two pairs of a site do. Used by the fleet e2e test and bench/fleet.ts.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer, connect, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Lab } from './lab';
 import { waitFor } from '../helpers/wait';
+import { freePort } from '../helpers/freePort';
 
 export const AM_BIN = '/usr/bin/prometheus-alertmanager';
 
@@ -17,14 +18,6 @@ export interface AmAlert {
   startsAt: string;
   endsAt: string;
   status: { state: string; silencedBy: string[]; inhibitedBy: string[] };
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 export class AlertmanagerMember {
