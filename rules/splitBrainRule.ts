@@ -41,6 +41,8 @@ interface Memory {
   reported: Map<string, Array<{ start: number; end: number }>>;
   /** keepalived evidence already looked at, per VRID key + node: its time. */
   evidenceSeen: Map<string, number>;
+  /** Live evidence first seen long after it began, per VRID key: when it was first seen. */
+  lateSeen: Map<string, number>;
 }
 
 /** A one-off MASTER_RX_LOWER_PRI is reported on its own only after this long without peer timelines to say more. */
@@ -64,6 +66,14 @@ const EVIDENCE_TYPES = new Set(['MASTER_RX_LOWER_PRI', 'RX_LOWER_PRI_ADVERT']);
  *  the time keepalived itself gives a silent MASTER before taking over. */
 function evidenceWindow(m: ClusterMember): number {
   return Math.max(3000, 3 * (m.advertIntervalMs ?? 1000));
+}
+
+/** How long a split brain first seen long after it began must go on before it is paged live:
+ *  when a total partition heals, the peers may meet before the lower-priority MASTER has heard the
+ *  other's adverts and yielded (one advert), so both look MASTER for a moment. Within this window it
+ *  is the end of a split brain nobody could see, told once as "lasted from X to Y". */
+function lateConfirmMs(v: ClusterVrid, peerTimeoutMs: number): number {
+  return Math.max(peerTimeoutMs, ...v.members.map(evidenceWindow));
 }
 
 /** "both" for two, "all" for more. */
@@ -102,18 +112,22 @@ export const splitBrainRule: Rule = {
   },
   evaluate(ctx: RuleContext): Condition[] {
     const { now, view, settings } = ctx;
-    const mem = ctx.memory<Memory>(() => ({ createdAt: now, episodes: new Map(), reported: new Map(), evidenceSeen: new Map() }));
+    const mem = ctx.memory<Memory>(() => ({ createdAt: now, episodes: new Map(), reported: new Map(), evidenceSeen: new Map(), lateSeen: new Map() }));
     const out: Condition[] = [];
     const minOverlap = Math.max(settings.splitBrainForMs, 1000);
     for (const v of view.vrids) {
       const live = liveEvidence(ctx, v);
       const ep = mem.episodes.get(v.key);
       const iname = inameOf(v, view.self);
+      const lateSince = late(ctx, v, mem, live, ep);
       if (live) {
         const startsAt = ep?.startsAt ?? live.start;
         if (!ep && now - live.start < settings.splitBrainForMs) {
           ctx.wakeAt(live.start + settings.splitBrainForMs);
+        } else if (lateSince !== undefined && now - lateSince < lateConfirmMs(v, settings.peerTimeoutMs)) {
+          ctx.wakeAt(lateSince + lateConfirmMs(v, settings.peerTimeoutMs));
         } else {
+          mem.lateSeen.delete(v.key);
           const episode = ep ?? { startsAt, masters: new Set<string>(), others: [], late: now - startsAt > settings.splitBrainForMs + settings.peerTimeoutMs };
           for (const n of live.masters) episode.masters.add(n);
           for (const o of live.others) if (!episode.others.includes(o.who)) episode.others.push(o.who);
@@ -139,9 +153,23 @@ export const splitBrainRule: Rule = {
       out.push(...pastFromEvidence(ctx, v, mem, iname));
     }
     for (const k of [...mem.episodes.keys()]) if (!view.vrids.some((v) => v.key === k)) mem.episodes.delete(k);
+    for (const k of [...mem.lateSeen.keys()]) if (!view.vrids.some((v) => v.key === k)) mem.lateSeen.delete(k);
     return out;
   },
 };
+
+/** When live evidence without an episode was first seen, if it began long before (the agents could
+ *  not see each other when it began); undefined otherwise. Forgets it once the evidence is gone. */
+function late(ctx: RuleContext, v: ClusterVrid, mem: Memory, live: Live | undefined, ep: Episode | undefined): number | undefined {
+  const { now, settings } = ctx;
+  if (!live || ep || now - live.start <= settings.splitBrainForMs + settings.peerTimeoutMs) {
+    mem.lateSeen.delete(v.key);
+    return undefined;
+  }
+  const first = mem.lateSeen.get(v.key) ?? now;
+  mem.lateSeen.set(v.key, first);
+  return first;
+}
 
 interface Live {
   start: number;

@@ -158,7 +158,7 @@ describe('SplitBrain', () => {
     expect(c.occurrences('SplitBrain')).toHaveLength(1);
   });
 
-  test('full partition healed in the other order: peers meet while both are still MASTER', () => {
+  test('full partition healed in the other order: the peers meet while both still look MASTER, one yields a moment later: told once, as past', () => {
     const c = rulePair(splitBrainRule);
     c.setPeerUp('ka2', false);
     c.advance(3500);
@@ -166,16 +166,41 @@ describe('SplitBrain', () => {
     c.transition('ka2', 'MASTER');
     c.advance(20_000);
     c.setPeerUp('ka2', true);
-    c.advance(1200, 50);
+    c.advance(1000, 50);
+    expect(c.conditions('SplitBrain')).toEqual([]);
+    const t2 = c.now;
+    c.transition('ka2', 'BACKUP'); // it heard ka1's adverts again
+    c.advance(60_000);
+    const [past, ...more] = c.occurrences('SplitBrain');
+    expect(more).toEqual([]);
+    expect(past.startsAt).toBe(t1);
+    expect(past.endedAt).toBe(t2);
+    expect(past.condition.annotations.detected).toBe('after healing');
+    expect(past.condition.annotations.summary).toMatch(/lasted from .* to .* \(21\.\d s\): ka1 and ka2 were both MASTER/);
+  });
+
+  test('the peers meet again and both stay MASTER (VRRP still cut): paged live once the confirmation window passed, marked late', () => {
+    const c = rulePair(splitBrainRule);
+    c.setPeerUp('ka2', false);
+    c.advance(3500);
+    const t1 = c.now;
+    c.transition('ka2', 'MASTER');
+    c.advance(20_000);
+    c.setPeerUp('ka2', true);
+    const met = c.now;
+    c.advance(2900, 50);
+    expect(c.conditions('SplitBrain')).toEqual([]);
+    c.advance(300, 50);
     const live = c.conditions('SplitBrain');
     expect(live).toHaveLength(1);
+    expect(c.now - met).toBeLessThan(3300);
     expect(live[0].startsAt).toBe(t1);
     expect(live[0].annotations.detected).toMatch(/^late/);
     c.transition('ka2', 'BACKUP');
     c.advance(60_000);
     const [over, ...more] = c.occurrences('SplitBrain');
     expect(more).toEqual([]);
-    expect(c.resolvedNotice(over).summary).toMatch(/^Split brain on VRID 51 is over: ka1 and ka2 were both MASTER from .* \(21\.\d s\); ka1 is MASTER now$/);
+    expect(c.resolvedNotice(over).summary).toMatch(/^Split brain on VRID 51 is over: ka1 and ka2 were both MASTER from .* \(2\d\.\d s\); ka1 is MASTER now$/);
   });
 
   test('a peer agent restarting during a split brain: not over, no second occurrence', () => {
