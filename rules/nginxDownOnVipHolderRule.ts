@@ -6,7 +6,8 @@
 // already waited out a restart's gap), and after NGINX_HEALTH_FAILURES_DOWN failed health
 // requests in a row. Other failures (stub_status alone, one failed request) must last
 // condition_for. With a track script the failover follows within seconds: this alert is then the
-// cause of that incident, and resolves once the VIP has left the node.
+// cause of that incident, and resolves once the VIP has left the node; while its VRID flaps it is
+// a turn of the flapping (folded like Failover) unless it outlasts condition_for.
 // Cold standby: a new MASTER whose nginx has not served since it took over is
 // NginxNotStartedOnTakeover's case, not this one (one page for one problem).
 import { nginxServing } from '../agent/state/cluster';
@@ -67,9 +68,13 @@ export const nginxDownOnVipHolderRule: Rule = {
         if (settings.nginxStandby === 'cold' && (m.state !== 'MASTER' || !mem.lastUp.servedSince(m.node, m.since))) continue;
         const key = `${v.key}\u0000${m.node}`;
         const since = mem.pending.hold(key, now, ng.since);
-        if (!ng.confirmed && !due(ctx, since, settings.conditionForMs)) continue;
-        const vip = m.vipsBound?.[0] ?? m.vips[0];
         const noTrack = Object.keys(s.scripts).length === 0;
+        // While the VRID flaps, nginx dying on the holder is one turn of it as long as the track
+        // script moves the VIP away (Flapping has paged that): only one that outlasts condition_for
+        // (the track script did not act) is news.
+        const turnOfFlapping = !noTrack && ctx.flapping.has(v.key);
+        if ((!ng.confirmed || turnOfFlapping) && !due(ctx, since, settings.conditionForMs)) continue;
+        const vip = m.vipsBound?.[0] ?? m.vips[0];
         out.push({
           severity: 'critical',
           labels: { ...vridLabels(v, m.iname), node: m.node, ...(vip ? { vip } : {}) },

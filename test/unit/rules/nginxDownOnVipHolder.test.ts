@@ -5,6 +5,8 @@
 // before the health requests would); a reload or a quick restart pages nothing.
 import { allRules } from '../../../rules';
 import { nginxDownOnVipHolderRule } from '../../../rules/nginxDownOnVipHolderRule';
+import { flappingRule } from '../../../rules/flappingRule';
+import { failoverRule } from '../../../rules/failoverRule';
 import { rulePair, type RuleSim } from './harness';
 import { FakeNginx } from '../../helpers/fakeNginx';
 import { silentLogger } from '../../../agent/logger';
@@ -102,6 +104,34 @@ describe('NginxDownOnVipHolder', () => {
     c.transition('ka2', 'MASTER');
     c.advance(60_000);
     expect(c.occurrences('NginxDownOnVipHolder')).toEqual([]);
+  });
+
+  test('while its VRID flaps (track script): nginx dying on the holder that the track script answers is a turn of the flapping; one the track script leaves outlasting condition_for pages', () => {
+    const c = rulePair([flappingRule, failoverRule, nginxDownOnVipHolderRule]);
+    c.apply('ka1', { kind: 'script', name: 'chk_nginx', good: true, source: 'dumps' });
+    const cycle = (faultAfterMs: number) => {
+      c.apply('ka1', { kind: 'nginx_process', up: false, reason: 'master process not running', source: 'nginx_probe' });
+      c.advance(faultAfterMs, 50); // chk_nginx's fall
+      c.transition('ka1', 'FAULT');
+      c.transition('ka2', 'MASTER');
+      c.advance(3500 - faultAfterMs, 50);
+      c.apply('ka1', { kind: 'nginx_process', up: true, pid: 200, source: 'nginx_probe' });
+      c.transition('ka1', 'BACKUP');
+      c.transition('ka1', 'MASTER');
+      c.transition('ka2', 'BACKUP');
+      c.advance(3500, 50);
+    };
+    cycle(1500);
+    cycle(1500);
+    expect(c.occurrences('NginxDownOnVipHolder')).toHaveLength(2); // before it flapped: each the cause of its failover
+    expect(c.conditions('Flapping')).toHaveLength(1);
+    for (let i = 0; i < 4; i++) cycle(1500);
+    expect(c.occurrences('NginxDownOnVipHolder')).toHaveLength(2);
+    c.apply('ka1', { kind: 'nginx_process', up: false, reason: 'master process not running', source: 'nginx_probe' });
+    c.advance(4900, 50);
+    expect(c.conditions('NginxDownOnVipHolder')).toEqual([]);
+    c.advance(200, 50);
+    expect(c.conditions('NginxDownOnVipHolder')).toHaveLength(1);
   });
 
   test('nginx down on the backup is not this alert (it is RedundancyLost)', () => {
