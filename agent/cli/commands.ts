@@ -23,10 +23,14 @@ export function registerRun(program: Command): void {
     .command('run')
     .description('run the agent on this node')
     .requiredOption('--config.file <path>', 'keepwatch config file')
-    .option('--web.listen-address <host:port>', 'address for /metrics, the API and the status page (overrides web.listen_address)')
+    .option('--web.listen-address <host:port>', 'address for the metrics, the API and the status page (overrides web.listen_address)')
+    .option('--web.config.file <path>', "exporter-toolkit web config file: TLS (client certificates too), bcrypt basic auth, response headers; replaces web.config_file, and what it sets overrides web.tls_*/basic_auth_users; re-read on reload (SIGHUP)")
+    .option('--web.telemetry-path <path>', 'path under which to expose metrics', '/metrics')
     .option('--log.level <level>', 'log level (overrides log.level)')
     .option('--log.format <format>', 'json, pretty or auto (overrides log.format)')
-    .action(async (opts: Record<string, string | undefined>) => runModule().runAction(opts));
+    .action(async function (this: Command, opts: Record<string, string | undefined>) {
+      await runModule().runAction.call(this, opts);
+    });
 }
 
 export function registerCheckConfig(program: Command): void {
