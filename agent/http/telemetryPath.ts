@@ -24,7 +24,9 @@ export function telemetryPathCollision(path: string, routes: readonly RouteSpec[
   const own = telemetryPathProblem(path);
   if (own) return own;
   const hits = routes.filter((r) => (r.path.endsWith('/*') ? path.startsWith(r.path.slice(0, -1)) : r.path === path));
-  // The metrics route itself is one of them.
-  if (hits.length > 1) return `collides with ${hits.filter((r) => r.path !== path || r.method !== 'GET').map((r) => `${r.method} ${r.path}`).join(', ') || 'another route'}`;
+  // The metrics route itself is one of them (a GET on the path: with another such, either is named).
+  const metricsRoute = hits.findIndex((r) => r.method.toUpperCase() === 'GET' && r.path === path);
+  const others = hits.filter((_, i) => i !== metricsRoute);
+  if (others.length) return `collides with ${others.map((r) => `${r.method.toUpperCase()} ${r.path}`).join(', ')}`;
   return undefined;
 }
