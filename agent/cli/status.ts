@@ -3,6 +3,7 @@
 // `keepwatch status && do-maintenance` is safe. --watch redraws on every change (SSE).
 // Data: GET /api/v1/status (cluster, alerts and the verdict, computed by the agent); from an
 // agent without it, /api/v1/cluster or /api/v1/state plus /api/v1/alerts, judged here the same way.
+// The agent's address, TLS and token come from its config (agentTarget.ts); flags in commands.ts.
 import type { Command } from 'commander';
 import { setExitCode } from './main';
 import { ConfigError } from '../config/load';
