@@ -1,6 +1,8 @@
 # syntax=docker/dockerfile:1
 # keepwatch in a container: one per node, next to keepalived and nginx on the host.
-#   docker build -t keepwatch --build-arg REVISION=$(git rev-parse HEAD) --build-arg BRANCH=$(git rev-parse --abbrev-ref HEAD) .
+#   docker build -t keepwatch --build-arg REVISION=$(git rev-parse HEAD) --build-arg BRANCH=$(git rev-parse --abbrev-ref HEAD) \
+#     --build-arg SOURCE_DATE_EPOCH=$(git log -1 --format=%ct) .
+#   (`keepwatch --version` in the image prints them; without SOURCE_DATE_EPOCH the build date is the build's time)
 #   docker run -d --name keepwatch --network host --cap-add NET_RAW \
 #     -v /etc/keepwatch:/etc/keepwatch:ro \
 #     -v /run/dbus/system_bus_socket:/run/dbus/system_bus_socket \
@@ -24,10 +26,11 @@ COPY agent ./agent
 COPY exporters ./exporters
 COPY rules ./rules
 COPY scripts/build-info.js ./scripts/build-info.js
-# No .git in the build context: `keepwatch --version` gets the revision and branch from these.
+# No .git in the build context: `keepwatch --version` gets the revision, branch and build date from these.
 ARG REVISION=
 ARG BRANCH=
-RUN KEEPWATCH_REVISION="$REVISION" KEEPWATCH_BRANCH="$BRANCH" node scripts/build-info.js && npx tsc -p tsconfig.json
+ARG SOURCE_DATE_EPOCH=
+RUN KEEPWATCH_REVISION="$REVISION" KEEPWATCH_BRANCH="$BRANCH" SOURCE_DATE_EPOCH="$SOURCE_DATE_EPOCH" node scripts/build-info.js && npx tsc -p tsconfig.json
 
 # ---- runtime: production dependencies and the compiled agent only
 FROM node:26-slim AS runtime

@@ -13,6 +13,7 @@ import { createShared } from './wiring/shared';
 import { createMetricsRegistry, type MetricsRegistry } from '../exporters/registry';
 import { VERSION } from './version';
 import { resolveWebSettings, type WebSettings } from './http/webConfig';
+import { DEFAULT_TELEMETRY_PATH, telemetryPathCollision } from './http/telemetryPath';
 
 export interface DaemonOptions {
   configFile: string;
@@ -21,6 +22,10 @@ export interface DaemonOptions {
   env?: NodeJS.ProcessEnv;
   /** --web.listen-address overrides the config's. */
   listenAddress?: string;
+  /** --web.config.file: the exporter-toolkit web config, in place of web.config_file; re-read on reload. */
+  webConfigFile?: string;
+  /** --web.telemetry-path: where the metrics are served (default /metrics). */
+  telemetryPath?: string;
   /** Replaces the default module list (tests). */
   modules?: ModuleFactory[];
 }
@@ -65,8 +70,17 @@ export class Daemon implements AgentControl {
     const cfg = loadConfigFile(this.opts.configFile, this.env);
     if (this.opts.listenAddress) cfg.web.listen_address = this.opts.listenAddress;
     // A bad web config file rejects the config (and so a reload) like any bad key.
-    this.webSettings.set(cfg, resolveWebSettings(cfg.web, this.opts.configFile));
+    this.webSettings.set(cfg, resolveWebSettings(cfg.web, this.opts.configFile, this.opts.webConfigFile));
     return cfg;
+  }
+
+  /** The web settings the server runs with (web config file merged over web.*). */
+  get web(): WebSettings {
+    return this.webSettings.get(this.config)!;
+  }
+
+  get telemetryPath(): string {
+    return this.opts.telemetryPath ?? DEFAULT_TELEMETRY_PATH;
   }
 
   private wctx(): WiringCtx {
@@ -107,8 +121,12 @@ export class Daemon implements AgentControl {
 
   private applyRoutesAndMetrics(): void {
     const collectors = this.built.flatMap((b) => b.module.collectors ?? []);
+    const routes = this.built.flatMap((b) => b.module.routes ?? []);
+    const collision = telemetryPathCollision(this.telemetryPath, routes);
+    if (collision) throw new Error(`--web.telemetry-path ${this.telemetryPath}: ${collision}`);
     this.metrics = createMetricsRegistry(collectors);
-    this.http.setRoutes(this.built.flatMap((b) => b.module.routes ?? []));
+    this.http.setRoutes(routes);
+    this.http.setHeaders(this.webSettings.get(this.config)?.headers);
     const tokens = [this.config.peer_token, ...(this.config.peers ?? []).map((p) => p.token)].filter((t): t is string => Boolean(t));
     this.http.setAuth({
       basicAuthUsers: this.webSettings.get(this.config)?.basicAuthUsers,

@@ -47,6 +47,8 @@ export interface AgentControl {
   /** buffer: the body as UTF-8 when the registry keeps it (the same object while nothing changed). */
   scrape(): Promise<{ contentType: string; body: string; buffer?: Buffer }>;
   readonly startedAt: number;
+  /** Where the metrics are served (--web.telemetry-path, default /metrics). */
+  readonly telemetryPath: string;
   /** True once the config is loaded and every module's components have been started. */
   readonly ready: boolean;
   readonly lastReload: { ok: boolean; at: number; error?: string };

@@ -17,16 +17,33 @@ const runModule = () => require('./run') as typeof import('./run');
 const checkConfigModule = () => require('./checkConfig') as typeof import('./checkConfig');
 const testAlertModule = () => require('./testAlert') as typeof import('./testAlert');
 const notifyModule = () => require('./notify') as typeof import('./notify');
+const statusModule = () => require('./status') as typeof import('./status');
+const silenceModule = () => require('./silence') as typeof import('./silence');
+
+/** Where status and silence find the agent's address, TLS and api token. */
+export const DEFAULT_CONFIG_FILE = '/etc/keepwatch/keepwatch.yml';
+
+/** The flags status and silence share: how to reach the local agent. */
+function agentFlags(cmd: Command): Command {
+  return cmd
+    .option('--config.file <path>', "the agent's config: its listen address, TLS and alerting.api_token (a missing default file: http://127.0.0.1:9723)", DEFAULT_CONFIG_FILE)
+    .option('--web.config.file <path>', 'the web config file the agent runs with (keepwatch run --web.config.file), for its TLS')
+    .option('--agent.url <url>', 'ask the agent at this URL instead of the config\'s address (also env KEEPWATCH_AGENT_URL; user:password@ only there)');
+}
 
 export function registerRun(program: Command): void {
   program
     .command('run')
     .description('run the agent on this node')
     .requiredOption('--config.file <path>', 'keepwatch config file')
-    .option('--web.listen-address <host:port>', 'address for /metrics, the API and the status page (overrides web.listen_address)')
+    .option('--web.listen-address <host:port>', 'address for the metrics, the API and the status page (overrides web.listen_address)')
+    .option('--web.config.file <path>', "exporter-toolkit web config file: TLS (client certificates too), bcrypt basic auth, response headers; replaces web.config_file, and what it sets overrides web.tls_*/basic_auth_users; re-read on reload (SIGHUP)")
+    .option('--web.telemetry-path <path>', 'path under which to expose metrics', '/metrics')
     .option('--log.level <level>', 'log level (overrides log.level)')
     .option('--log.format <format>', 'json, pretty or auto (overrides log.format)')
-    .action(async (opts: Record<string, string | undefined>) => runModule().runAction(opts));
+    .action(async function (this: Command, opts: Record<string, string | undefined>) {
+      await runModule().runAction.call(this, opts);
+    });
 }
 
 export function registerCheckConfig(program: Command): void {
@@ -88,4 +105,51 @@ export function registerNotify(program: Command): void {
     .action(function (this: Command, opts: { path: string }) {
       notifyModule().hookInstallAction.call(this, opts);
     });
+}
+
+export function registerStatus(program: Command): void {
+  agentFlags(
+    program
+      .command('status')
+      .description('show the cluster as the local agent sees it; exit 0 healthy, 1 degraded, 2 critical, 3 agent unreachable')
+      .option('--json', 'print the status snapshot as JSON')
+      .option('--watch', 'redraw on every change until interrupted'),
+  ).action(async function (this: Command, opts: Record<string, string | boolean | undefined>) {
+    await statusModule().statusAction.call(this, opts);
+  });
+}
+
+export function registerSilence(program: Command): void {
+  const silence = program.command('silence').description('add, list and expire silences on the local agent (like amtool silence); the agent and its api token from --config.file');
+  const common = (cmd: Command) => agentFlags(cmd).option('--api.token-file <file>', 'file holding the API token (default: env KEEPWATCH_API_TOKEN, then alerting.api_token of --config.file)');
+  common(
+    silence
+      .command('add')
+      .description(
+        'silence alerts of this pair matching all the matchers, e.g. keepwatch silence add alertname=Failover vrid=51 --for 2h --comment "planned switchover"; ' +
+          "the agent adds a matcher per external label (cluster=...), so the silence holds for this pair only, also where the pair's alerts meet others'",
+      )
+      .argument('<matchers...>', 'Alertmanager matchers: name=value, name!=value, name=~regex, name!~regex (or one {a="b",c="d"})')
+      .option('--for <duration>', 'how long, e.g. 30m, 2h (from --start or now)')
+      .option('--duration <duration>', 'the same as --for')
+      .option('--no-pair', "do not add the pair's external labels as matchers")
+      .requiredOption('--comment <text>', 'why (shown to whoever wonders why they were not paged)')
+      .option('--author <name>', 'who (default: your user name)')
+      .option('--start <time>', 'start later, RFC 3339 (default now)'),
+  ).action(async function (this: Command, matchers: string[], opts: Record<string, string | boolean | undefined>) {
+    await silenceModule().silenceAddAction.call(this, matchers, opts);
+  });
+  common(
+    silence
+      .command('list')
+      .alias('query')
+      .description('list silences (active and pending; --all for expired too)')
+      .option('--all', 'include expired silences')
+      .option('--json', 'print the API JSON'),
+  ).action(async function (this: Command, opts: Record<string, string | boolean | undefined>) {
+    await silenceModule().silenceListAction.call(this, opts);
+  });
+  common(silence.command('expire').description('end silences now').argument('<ids...>', 'silence ids (from add or list)')).action(async function (this: Command, ids: string[], opts: Record<string, string | undefined>) {
+    await silenceModule().silenceExpireAction.call(this, ids, opts);
+  });
 }

@@ -2,9 +2,7 @@
 // code is loaded when it runs (commands.ts), so --version and --help answer at Node's start-up cost.
 import { Command } from 'commander';
 import { BUILD, versionText } from '../version';
-import { registerCheckConfig, registerNotify, registerRun, registerTestAlert } from './commands';
-import { registerSilence } from './silence';
-import { registerStatus } from './status';
+import { registerCheckConfig, registerNotify, registerRun, registerSilence, registerStatus, registerTestAlert } from './commands';
 
 export function buildProgram(): Command {
   const program = new Command('keepwatch')

@@ -1,18 +1,23 @@
 // keepwatch silence add|list|expire: amtool's silence commands against the local agent's API
-// (POST/GET /api/v1/silences, DELETE /api/v1/silences/<id>, bearer token). Exit 0 on success,
-// 1 when the agent refuses or cannot be reached, 2 on usage errors.
-import { Command } from 'commander';
+// (POST/GET /api/v1/silences, DELETE /api/v1/silences/<id>, bearer token). The agent's address,
+// TLS and token come from its config (agentTarget.ts); the token from --api.token-file or env
+// KEEPWATCH_API_TOKEN wins. Exit 0 on success, 1 when the agent refuses or cannot be reached or
+// the config is bad, 2 on usage errors. Flags are defined in commands.ts.
+import type { Command } from 'commander';
 import { userInfo } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { parseDuration } from '../config/duration';
+import { ConfigError } from '../config/load';
 import { parseMatchers } from '../alerting/matchers';
 import { setExitCode } from './main';
+import { agentRequest } from './agentClient';
+import { resolveAgentTarget, type AgentTarget } from './agentTarget';
 
-const DEFAULT_URL = 'http://127.0.0.1:9723';
-
-interface Common {
+export interface SilenceOptions {
   'agent.url'?: string;
   'api.tokenFile'?: string;
+  'config.file'?: string;
+  'web.config.file'?: string;
 }
 
 export interface SilenceIo {
@@ -33,24 +38,36 @@ function readTokenFile(file: string): string {
   }
 }
 
-async function call(opts: Common, io: SilenceIo, method: string, path: string, body?: unknown): Promise<unknown> {
-  // From a file or the environment, never a flag: a command line is readable by every local user.
-  const token = opts['api.tokenFile'] ? readTokenFile(opts['api.tokenFile']) : io.env.KEEPWATCH_API_TOKEN;
-  if (!token) throw new UsageError('no API token: set KEEPWATCH_API_TOKEN or pass --api.token-file FILE (the agent\'s alerting.api_token)');
-  const base = (opts['agent.url'] ?? DEFAULT_URL).replace(/\/+$/, '');
-  let res: Response;
+function target(cmd: Command, opts: SilenceOptions, io: SilenceIo): AgentTarget {
   try {
-    res = await fetch(`${base}${path}`, {
-      method,
+    return resolveAgentTarget({ agentUrl: opts['agent.url'], configFile: opts['config.file'], configFileGiven: cmd.getOptionValueSource('config.file') === 'cli', webConfigFile: opts['web.config.file'], env: io.env });
+  } catch (e) {
+    if (e instanceof ConfigError) throw new Error(e.message);
+    throw e;
+  }
+}
+
+async function call(cmd: Command, opts: SilenceOptions, io: SilenceIo, method: string, path: string, body?: unknown): Promise<unknown> {
+  if (opts['agent.url'] !== undefined && /^[a-z]+:\/\/[^/?#]*@/i.test(opts['agent.url'])) throw new UsageError('no credentials in --agent.url (every local user can read a command line)');
+  const t = target(cmd, opts, io);
+  // From a file, the environment or the agent's config, never a flag: a command line is readable by every local user.
+  const token = opts['api.tokenFile'] ? readTokenFile(opts['api.tokenFile']) : (io.env.KEEPWATCH_API_TOKEN ?? t.apiToken);
+  if (!token) {
+    const why = t.apiTokenProblem ? ` (alerting.api_token of ${t.configFile}: ${t.apiTokenProblem})` : t.configFile ? ` (${t.configFile} sets no alerting.api_token)` : '';
+    throw new UsageError(`no API token${why}: set alerting.api_token in the agent's config (--config.file), KEEPWATCH_API_TOKEN, or --api.token-file FILE`);
+  }
+  let res;
+  let text: string;
+  try {
+    res = await agentRequest(t, method, path, {
       headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
       body: body ? JSON.stringify(body) : undefined,
-      signal: AbortSignal.timeout(10_000),
+      timeoutMs: 10_000,
     });
+    text = await res.text();
   } catch (e) {
-    const cause = (e as Error & { cause?: { code?: string; message?: string } }).cause;
-    throw new Error(`cannot reach the agent at ${base}: ${cause?.code ?? cause?.message ?? (e as Error).message}`);
+    throw new Error(`cannot reach the agent at ${t.base}: ${(e as Error).message}`);
   }
-  const text = await res.text();
   let json: unknown;
   try {
     json = text ? JSON.parse(text) : undefined;
@@ -58,14 +75,8 @@ async function call(opts: Common, io: SilenceIo, method: string, path: string, b
     json = undefined;
   }
   if (res.status === 401) throw new Error('the agent refused the API token (401)');
-  if (!res.ok) throw new Error(`the agent answered ${res.status}: ${(json as { error?: string } | undefined)?.error ?? text.slice(0, 200)}`);
+  if (res.status < 200 || res.status > 299) throw new Error(`the agent answered ${res.status}: ${(json as { error?: string } | undefined)?.error ?? text.slice(0, 200)}`);
   return json;
-}
-
-function common(cmd: Command): Command {
-  return cmd
-    .option('--agent.url <url>', `the local agent (default ${DEFAULT_URL})`)
-    .option('--api.token-file <file>', 'file holding the API token (default: env KEEPWATCH_API_TOKEN)');
 }
 
 async function run(cmd: Command, io: SilenceIo, fn: () => Promise<void>): Promise<void> {
@@ -100,76 +111,54 @@ export function formatSilences(list: SilenceJson[]): string {
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ')).join('\n') + '\n';
 }
 
-export function registerSilence(program: Command, io: SilenceIo = defaultIo()): void {
-  const silence = program.command('silence').description('add, list and expire silences on the local agent (like amtool silence)');
-
-  common(
-    silence
-      .command('add')
-      .description(
-        'silence alerts of this pair matching all the matchers, e.g. keepwatch silence add alertname=Failover vrid=51 --for 2h --comment "planned switchover"; ' +
-          'the agent adds a matcher per external label (cluster=...), so the silence holds for this pair only, also where the pair\'s alerts meet others\'',
-      )
-      .argument('<matchers...>', 'Alertmanager matchers: name=value, name!=value, name=~regex, name!~regex (or one {a="b",c="d"})')
-      .option('--for <duration>', 'how long, e.g. 30m, 2h (from --start or now)')
-      .option('--duration <duration>', 'the same as --for')
-      .option('--no-pair', 'do not add the pair\'s external labels as matchers')
-      .requiredOption('--comment <text>', 'why (shown to whoever wonders why they were not paged)')
-      .option('--author <name>', 'who (default: your user name)')
-      .option('--start <time>', 'start later, RFC 3339 (default now)'),
-  ).action(async function (this: Command, matchers: string[], opts: Common & Record<string, string | undefined>) {
-    await run(this, io, async () => {
-      let parsed: string[];
+/** keepwatch silence add MATCHERS... */
+export async function silenceAddAction(this: Command, matchers: string[], opts: SilenceOptions & Record<string, string | boolean | undefined>, io: SilenceIo = defaultIo()): Promise<void> {
+  await run(this, io, async () => {
+    let parsed: string[];
+    try {
+      parsed = matchers.flatMap((m) => parseMatchers(m)).map(String);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+    if (!parsed.length) throw new UsageError('at least one matcher is required');
+    const length = (opts.for ?? opts.duration) as string | undefined;
+    if (opts.for !== undefined && opts.duration !== undefined) throw new UsageError('--for and --duration are the same option: give one');
+    if (length === undefined) throw new UsageError('--for is required: how long the silence lasts, e.g. 30m, 2h');
+    let ms = 0;
+    try {
+      ms = parseDuration(String(length));
+    } catch {
+      /* reported below */
+    }
+    if (ms <= 0) throw new UsageError(`--for: not a positive duration: ${length} (use e.g. 30m, 2h)`);
+    let author = opts.author as string | undefined;
+    if (!author) {
       try {
-        parsed = matchers.flatMap((m) => parseMatchers(m)).map(String);
-      } catch (e) {
-        throw new UsageError((e as Error).message);
-      }
-      if (!parsed.length) throw new UsageError('at least one matcher is required');
-      const length = opts.for ?? opts.duration;
-      if (opts.for !== undefined && opts.duration !== undefined) throw new UsageError('--for and --duration are the same option: give one');
-      if (length === undefined) throw new UsageError('--for is required: how long the silence lasts, e.g. 30m, 2h');
-      let ms = 0;
-      try {
-        ms = parseDuration(String(length));
+        author = io.env.USER || userInfo().username;
       } catch {
-        /* reported below */
+        author = 'unknown';
       }
-      if (ms <= 0) throw new UsageError(`--for: not a positive duration: ${length} (use e.g. 30m, 2h)`);
-      let author = opts.author;
-      if (!author) {
-        try {
-          author = io.env.USER || userInfo().username;
-        } catch {
-          author = 'unknown';
-        }
-      }
-      const pair = (opts as { pair?: boolean }).pair !== false;
-      const res = (await call(opts, io, 'POST', '/api/v1/silences', { matchers: parsed, duration: length, startsAt: opts.start, createdBy: author, comment: opts.comment, pair })) as { silenceID: string };
-      io.out(`${res.silenceID}\n`);
-    });
+    }
+    const pair = opts.pair !== false;
+    const res = (await call(this, opts, io, 'POST', '/api/v1/silences', { matchers: parsed, duration: length, startsAt: opts.start, createdBy: author, comment: opts.comment, pair })) as { silenceID: string };
+    io.out(`${res.silenceID}\n`);
   });
+}
 
-  common(
-    silence
-      .command('list')
-      .alias('query')
-      .description('list silences (active and pending; --all for expired too)')
-      .option('--all', 'include expired silences')
-      .option('--json', 'print the API JSON'),
-  ).action(async function (this: Command, opts: Common & { all?: boolean; json?: boolean }) {
-    await run(this, io, async () => {
-      const list = ((await call(opts, io, 'GET', '/api/v1/silences')) as SilenceJson[]).filter((s) => opts.all || s.status.state !== 'expired');
-      io.out(opts.json ? `${JSON.stringify(list, null, 2)}\n` : formatSilences(list));
-    });
+/** keepwatch silence list */
+export async function silenceListAction(this: Command, opts: SilenceOptions & { all?: boolean; json?: boolean }, io: SilenceIo = defaultIo()): Promise<void> {
+  await run(this, io, async () => {
+    const list = ((await call(this, opts, io, 'GET', '/api/v1/silences')) as SilenceJson[]).filter((s) => opts.all || s.status.state !== 'expired');
+    io.out(opts.json ? `${JSON.stringify(list, null, 2)}\n` : formatSilences(list));
   });
+}
 
-  common(silence.command('expire').description('end silences now').argument('<ids...>', 'silence ids (from add or list)')).action(async function (this: Command, ids: string[], opts: Common) {
-    await run(this, io, async () => {
-      for (const id of ids) {
-        await call(opts, io, 'DELETE', `/api/v1/silences/${encodeURIComponent(id)}`);
-        io.out(`expired ${id}\n`);
-      }
-    });
+/** keepwatch silence expire IDS... */
+export async function silenceExpireAction(this: Command, ids: string[], opts: SilenceOptions, io: SilenceIo = defaultIo()): Promise<void> {
+  await run(this, io, async () => {
+    for (const id of ids) {
+      await call(this, opts, io, 'DELETE', `/api/v1/silences/${encodeURIComponent(id)}`);
+      io.out(`expired ${id}\n`);
+    }
   });
 }

@@ -3,14 +3,17 @@
 // `keepwatch status && do-maintenance` is safe. --watch redraws on every change (SSE).
 // Data: GET /api/v1/status (cluster, alerts and the verdict, computed by the agent); from an
 // agent without it, /api/v1/cluster or /api/v1/state plus /api/v1/alerts, judged here the same way.
+// The agent's address, TLS and token come from its config (agentTarget.ts); flags in commands.ts.
 import type { Command } from 'commander';
 import { setExitCode } from './main';
+import { ConfigError } from '../config/load';
+import { agentRequest, readAuthorization } from './agentClient';
+import { DEFAULT_AGENT_URL, resolveAgentTarget, targetFromUrl, type AgentTarget } from './agentTarget';
 import { exitCodeOf, statusHealth, type HealthLevel, type StatusSnapshot, type StatusVrid, type StatusNode } from '../status/snapshot';
 import type { Alert } from '../alerting/alert';
 import type { NodeState } from '../state/types';
 
 export const EXIT_UNREACHABLE = 3;
-const DEFAULT_URL = 'http://127.0.0.1:9723';
 
 export interface StatusIo {
   write(s: string): void;
@@ -21,7 +24,9 @@ export interface StatusIo {
 }
 
 export interface StatusOptions {
-  url: string;
+  /** The agent (agentTarget.ts); or `url`, with credentials in it (tests). */
+  target?: AgentTarget;
+  url?: string;
   json?: boolean;
   watch?: boolean;
   timeoutMs?: number;
@@ -29,23 +34,21 @@ export interface StatusOptions {
 
 // ------------------------------------------------------------------------------ fetching
 
-/** The URL without credentials, and an Authorization header from them (fetch refuses user:pass@ URLs). */
-function target(url: string): { base: string; headers: Record<string, string> } {
-  const u = new URL(url);
-  const headers: Record<string, string> = {};
-  if (u.username || u.password) {
-    headers.authorization = `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}`;
-    u.username = '';
-    u.password = '';
-  }
-  return { base: u.toString().replace(/\/$/, ''), headers };
+async function getJson(t: AgentTarget, path: string, timeoutMs: number): Promise<{ status: number; body?: unknown }> {
+  const res = await agentRequest(t, 'GET', path, { headers: { accept: 'application/json', ...readAuthorization(t) }, timeoutMs });
+  const text = await res.text();
+  if (res.status === 404) return { status: 404 };
+  if (res.status === 401) throw new Error(`${path}: HTTP 401 (${unauthorizedHint(t)})`);
+  if (res.status < 200 || res.status > 299) throw new Error(`${path}: HTTP ${res.status}`);
+  return { status: res.status, body: JSON.parse(text) as unknown };
 }
 
-async function getJson(base: string, path: string, headers: Record<string, string>, timeoutMs: number): Promise<{ status: number; body?: unknown }> {
-  const res = await fetch(`${base}${path}`, { headers, signal: AbortSignal.timeout(timeoutMs) });
-  if (res.status === 404) return { status: 404 };
-  if (!res.ok) throw new Error(`${path}: HTTP ${res.status}${res.status === 401 ? ' (give credentials: KEEPWATCH_AGENT_URL=http://user:password@host:port)' : ''}`);
-  return { status: res.status, body: await res.json() };
+/** What to do about a 401, from what the config said (never a credential). */
+function unauthorizedHint(t: AgentTarget): string {
+  if (t.basic) return 'the agent refused the user and password of KEEPWATCH_AGENT_URL';
+  if (t.apiToken) return `the agent refused alerting.api_token of ${t.configFile}`;
+  const why = t.apiTokenProblem ? `alerting.api_token of ${t.configFile} could not be read: ${t.apiTokenProblem}; ` : '';
+  return `${why}the agent asks for basic auth: give alerting.api_token in ${t.configFile ?? `the config (--config.file)`}, or KEEPWATCH_AGENT_URL=https://user:password@host:port`;
 }
 
 /** From an agent without /api/v1/status: this node's state (and cluster when served) and alerts, judged here. */
@@ -80,16 +83,11 @@ function snapshotFromParts(state: NodeState, cluster: { nodes?: Array<Record<str
   return { node: state.node, at: now, revision: state.revision, health: statusHealth({ vrids, nodes, problems }, active), vrids, nodes, problems, alerts: { active }, timeline: [] };
 }
 
-export async function fetchStatus(url: string, timeoutMs = 5000): Promise<StatusSnapshot> {
-  const { base, headers } = target(url);
-  const s = await getJson(base, '/api/v1/status', headers, timeoutMs);
+export async function fetchStatus(t: AgentTarget, timeoutMs = 5000): Promise<StatusSnapshot> {
+  const s = await getJson(t, '/api/v1/status', timeoutMs);
   if (s.status !== 404) return s.body as StatusSnapshot;
-  const [state, cluster, alerts] = await Promise.all([
-    getJson(base, '/api/v1/state', headers, timeoutMs),
-    getJson(base, '/api/v1/cluster', headers, timeoutMs),
-    getJson(base, '/api/v1/alerts', headers, timeoutMs),
-  ]);
-  if (state.status === 404) throw new Error(`${base} is not a keepwatch agent (no /api/v1/state)`);
+  const [state, cluster, alerts] = await Promise.all([getJson(t, '/api/v1/state', timeoutMs), getJson(t, '/api/v1/cluster', timeoutMs), getJson(t, '/api/v1/alerts', timeoutMs)]);
+  if (state.status === 404) throw new Error(`${t.base} is not a keepwatch agent (no /api/v1/state)`);
   const list = alerts.body === undefined ? [] : Array.isArray(alerts.body) ? alerts.body : ((alerts.body as { alerts?: unknown[]; active?: unknown[] }).alerts ?? (alerts.body as { active?: unknown[] }).active ?? []);
   return snapshotFromParts(state.body as NodeState, cluster.body as Parameters<typeof snapshotFromParts>[1], list as Alert[], Date.now());
 }
@@ -170,10 +168,12 @@ export function renderStatus(s: StatusSnapshot, tty: boolean, now = Date.now()):
 // ------------------------------------------------------------------------------ the command
 
 /** Reads server-sent events from a fetch body; calls onSnapshot for each `snapshot` event. */
-async function followEvents(url: string, onSnapshot: (s: StatusSnapshot) => void, signal: AbortSignal): Promise<void> {
-  const { base, headers } = target(url);
-  const res = await fetch(`${base}/api/v1/events`, { headers: { ...headers, accept: 'text/event-stream' }, signal });
-  if (!res.ok || !res.body) throw new Error(`/api/v1/events: HTTP ${res.status}`);
+async function followEvents(t: AgentTarget, onSnapshot: (s: StatusSnapshot) => void, signal: AbortSignal): Promise<void> {
+  const res = await agentRequest(t, 'GET', '/api/v1/events', { headers: { ...readAuthorization(t), accept: 'text/event-stream' }, signal, stream: true, timeoutMs: 10_000 });
+  if (res.status !== 200) {
+    res.body.resume();
+    throw new Error(`/api/v1/events: HTTP ${res.status}`);
+  }
   const decoder = new TextDecoder();
   let buf = '';
   for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
@@ -201,18 +201,19 @@ export async function runStatus(opts: StatusOptions, io: StatusIo): Promise<numb
     else io.write((opts.watch && io.tty ? '\x1b[2J\x1b[H' : opts.watch ? '\n' : '') + renderStatus(s, io.tty));
     return exitCodeOf(s.health.level);
   };
+  const t = opts.target ?? targetFromUrl(opts.url ?? DEFAULT_AGENT_URL);
   let code: number;
   try {
-    code = show(await fetchStatus(opts.url, opts.timeoutMs));
+    code = show(await fetchStatus(t, opts.timeoutMs));
   } catch (e) {
-    io.write(`keepwatch status: cannot ask the agent at ${target(opts.url).base}: ${(e as Error).message}\n`);
+    io.write(`keepwatch status: cannot ask the agent at ${t.base}: ${(e as Error).message}\n`);
     return EXIT_UNREACHABLE;
   }
   if (!opts.watch) return code;
   const signal = io.signal ?? new AbortController().signal;
   while (!signal.aborted) {
     try {
-      await followEvents(opts.url, (s) => (code = show(s)), signal);
+      await followEvents(t, (s) => (code = show(s)), signal);
     } catch (e) {
       if (signal.aborted) break;
       io.write(`keepwatch status: stream lost (${(e as Error).message}); reconnecting\n`);
@@ -223,33 +224,41 @@ export async function runStatus(opts: StatusOptions, io: StatusIo): Promise<numb
   return code;
 }
 
-export function registerStatus(program: Command): void {
-  program
-    .command('status')
-    .description('show the cluster as the local agent sees it; exit 0 healthy, 1 degraded, 2 critical, 3 agent unreachable')
-    .option('--json', 'print the status snapshot as JSON')
-    .option('--watch', 'redraw on every change until interrupted')
-    .option('--agent.url <url>', 'the agent to ask (credentials only through env KEEPWATCH_AGENT_URL=https://user:password@host:port)', process.env.KEEPWATCH_AGENT_URL ?? DEFAULT_URL)
-    .action(async function (this: Command, opts: Record<string, string | boolean | undefined>) {
-      // A command line is readable by every local user: credentials come from the environment only.
-      if (this.getOptionValueSource('agent.url') === 'cli' && /^[a-z]+:\/\/[^/?#]*@/i.test(String(opts['agent.url']))) {
-        process.stderr.write('keepwatch status: no credentials in --agent.url (every local user can read a command line); set KEEPWATCH_AGENT_URL instead\n');
-        setExitCode(this, 2);
-        return;
-      }
-      const ac = new AbortController();
-      const stop = () => ac.abort();
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-      try {
-        const code = await runStatus(
-          { url: String(opts['agent.url']), json: Boolean(opts.json), watch: Boolean(opts.watch) },
-          { write: (s) => process.stdout.write(s), tty: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR, signal: ac.signal },
-        );
-        setExitCode(this, code);
-      } finally {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
-      }
+/** `keepwatch status` (flags in commands.ts). */
+export async function statusAction(this: Command, opts: Record<string, string | boolean | undefined>): Promise<void> {
+  // A command line is readable by every local user: credentials come from the environment only.
+  if (opts['agent.url'] !== undefined && /^[a-z]+:\/\/[^/?#]*@/i.test(String(opts['agent.url']))) {
+    process.stderr.write('keepwatch status: no credentials in --agent.url (every local user can read a command line); set KEEPWATCH_AGENT_URL instead\n');
+    setExitCode(this, 2);
+    return;
+  }
+  let target: AgentTarget;
+  try {
+    target = resolveAgentTarget({
+      agentUrl: opts['agent.url'] as string | undefined,
+      configFile: opts['config.file'] as string | undefined,
+      configFileGiven: this.getOptionValueSource('config.file') === 'cli',
+      webConfigFile: opts['web.config.file'] as string | undefined,
+      env: process.env,
     });
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    process.stderr.write(`keepwatch status: ${e.message}\n`);
+    setExitCode(this, EXIT_UNREACHABLE);
+    return;
+  }
+  const ac = new AbortController();
+  const stop = () => ac.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  try {
+    const code = await runStatus(
+      { target, json: Boolean(opts.json), watch: Boolean(opts.watch) },
+      { write: (s) => process.stdout.write(s), tty: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR, signal: ac.signal },
+    );
+    setExitCode(this, code);
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
 }

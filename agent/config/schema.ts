@@ -64,7 +64,7 @@ export const webSchema = z.strictObject({
   tls_key_file: absPath.optional(),
   /** user -> bcrypt hash. When set, /metrics and the status page need basic auth. */
   basic_auth_users: z.record(z.string().min(1), z.string().min(1)).optional(),
-  /** An exporter-toolkit web config file (tls_server_config, basic_auth_users); merged over the keys above. */
+  /** An exporter-toolkit web config file (http/webConfig.ts); merged over the keys above. `run --web.config.file` replaces it. */
   config_file: absPath.optional(),
   /** Prometheus's flag: POST /-/reload exists only when true, and then needs the api token or basic auth. */
   enable_lifecycle: z.boolean().default(false),

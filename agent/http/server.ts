@@ -2,13 +2,17 @@
 // node:https (exporter-toolkit style TLS). Handlers never see an unauthenticated request.
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { readFileSync } from 'node:fs';
+import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { BasicAuthVerifier, checkBearer } from './auth';
+import { clientCertRefusal, tlsServerOptions, type TlsConfig } from './tls';
+
+export type { TlsConfig } from './tls';
 
 /**
- * open: anyone (/healthz). web: basic auth when web.basic_auth_users is set (metrics, status page,
- * state API). peer: bearer peer token (peer stream). api: bearer api token (silences, write APIs).
+ * open: anyone (/healthz). web: basic auth when web.basic_auth_users is set, or the api token (metrics,
+ * status page, state API: the api token already grants more, and it is what `keepwatch status` on
+ * the node has, since the config holds only the passwords' hashes). peer: bearer peer token (peer stream). api: bearer api token (silences, write APIs).
  * lifecycle: refused unless web.enable_lifecycle, and then the api token or basic auth (reload).
  */
 export type RouteAuth = 'open' | 'web' | 'peer' | 'api' | 'lifecycle';
@@ -35,11 +39,6 @@ export interface ServerLimits {
 }
 
 export const DEFAULT_SERVER_LIMITS: ServerLimits = { maxConnections: 256, keepAliveTimeoutMs: 15_000, headersTimeoutMs: 10_000, requestTimeoutMs: 30_000 };
-
-export interface TlsConfig {
-  certFile: string;
-  keyFile: string;
-}
 
 /** One route: a handler behind one auth policy. A path ending in `/*` matches that prefix. */
 export interface RouteSpec {
@@ -100,6 +99,7 @@ export class HttpServer {
   private server?: Server;
   private auth: AuthConfig = { peerTokens: [], apiTokens: [] };
   private basic?: { users: Record<string, string>; verifier: BasicAuthVerifier };
+  private headers: Array<[string, string]> = [];
 
   constructor(private readonly log: Logger, private readonly now: () => number = Date.now) {}
 
@@ -119,6 +119,11 @@ export class HttpServer {
     else if (!this.basic || JSON.stringify(this.basic.users) !== JSON.stringify(users)) this.basic = { users, verifier: new BasicAuthVerifier(users, this.now) };
   }
 
+  /** Headers added to every response (the web config file's http_server_config.headers). */
+  setHeaders(headers: Record<string, string> | undefined): void {
+    this.headers = Object.entries(headers ?? {});
+  }
+
   /** undefined: allowed; else the refusal (a client over its failure limit gets 429). */
   private async checkBasic(req: IncomingMessage): Promise<'basic' | 'limited' | undefined> {
     if (!this.basic) return 'basic';
@@ -135,9 +140,17 @@ export class HttpServer {
   async listen(listenAddress: string, tls?: TlsConfig, limits: ServerLimits = DEFAULT_SERVER_LIMITS): Promise<void> {
     const { host, port } = parseListenAddress(listenAddress);
     const handler = (req: IncomingMessage, res: ServerResponse) => void this.handle(req, res);
-    const server = tls
-      ? createHttpsServer({ cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) }, handler)
-      : createHttpServer(handler);
+    const server = tls ? createHttpsServer(tlsServerOptions(tls), handler) : createHttpServer(handler);
+    if (tls) {
+      // Client-certificate policies that node's handshake does not enforce itself (tls.ts).
+      server.on('secureConnection', (socket: TLSSocket) => {
+        const why = clientCertRefusal(socket, tls);
+        if (why) {
+          this.log.debug({ client: socket.remoteAddress, reason: why }, 'TLS client refused');
+          socket.destroy();
+        }
+      });
+    }
     // Past maxConnections node closes new sockets at once: idle clients cannot exhaust descriptors.
     server.maxConnections = limits.maxConnections;
     server.keepAliveTimeout = limits.keepAliveTimeoutMs;
@@ -174,6 +187,7 @@ export class HttpServer {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     res.setHeader('x-content-type-options', 'nosniff');
+    for (const [k, v] of this.headers) res.setHeader(k, v);
     const target = canonicalTarget(req.url ?? '');
     if (typeof target !== 'string') {
       sendJson(res, 400, { error: target.error });
@@ -224,6 +238,10 @@ export class HttpServer {
       case 'web': {
         if (!this.auth.basicAuthUsers) {
           if (checkBearer(header, [...this.auth.apiTokens, ...this.auth.peerTokens])) authenticatedRequests.add(req);
+          return undefined;
+        }
+        if (checkBearer(header, this.auth.apiTokens)) {
+          authenticatedRequests.add(req);
           return undefined;
         }
         const r = await this.checkBasic(req);

@@ -38,7 +38,7 @@ export const coreModule: ModuleFactory = {
       routes: [
         {
           method: 'GET',
-          path: '/metrics',
+          path: w.agent.telemetryPath,
           auth: 'web',
           async handler(_req, res) {
             const { contentType, body, buffer } = await w.agent.scrape();

@@ -11,8 +11,6 @@ import type { ModuleFactory } from '../../agent/module';
 import type { Logger } from 'pino';
 import type { NodeEvent } from '../../agent/state/types';
 import { fingerprint, type Alert } from '../../agent/alerting/alert';
-import { resolveWebSettings } from '../../agent/http/webConfig';
-import { loadConfigFile } from '../../agent/config/load';
 import { NodeStore } from '../../agent/state/store';
 import { systemClock } from '../../agent/context';
 import type { NodeState } from '../../agent/state/types';
@@ -38,6 +36,9 @@ export interface InProcessAgentOptions {
   modules?: ModuleFactory[];
   clock?: Clock;
   log?: Logger;
+  /** `keepwatch run --web.config.file` and `--web.telemetry-path`. */
+  webConfigFile?: string;
+  telemetryPath?: string;
 }
 
 /** The base config: everything that would touch the host is off or points into dir. */
@@ -71,7 +72,7 @@ export async function startInProcessAgent(opts: InProcessAgentOptions = {}): Pro
   const dir = mkdtempSync(join(tmpdir(), 'kw-agent-'));
   const configFile = join(dir, 'keepwatch.yml');
   writeFileSync(configFile, isolatedConfigYaml(dir, opts.node, opts.webYaml, opts.alertingYaml?.(dir)) + (opts.extraYaml ?? ''));
-  const daemon = new Daemon({ configFile, log: opts.log ?? silentLogger(), clock: opts.clock, modules: opts.modules, env: { ...process.env, DBUS_SYSTEM_BUS_ADDRESS: `unix:path=${dir}/no-bus.sock` } });
+  const daemon = new Daemon({ configFile, log: opts.log ?? silentLogger(), clock: opts.clock, modules: opts.modules, webConfigFile: opts.webConfigFile, telemetryPath: opts.telemetryPath, env: { ...process.env, DBUS_SYSTEM_BUS_ADDRESS: `unix:path=${dir}/no-bus.sock` } });
   try {
     await daemon.start();
   } catch (e) {
@@ -80,7 +81,7 @@ export async function startInProcessAgent(opts: InProcessAgentOptions = {}): Pro
     throw e;
   }
   const addr = daemon.http.address()!;
-  const tls = Boolean(resolveWebSettings(loadConfigFile(configFile).web).tls);
+  const tls = Boolean(daemon.web.tls);
   return {
     daemon,
     url: `${tls ? 'https' : 'http'}://127.0.0.1:${addr.port}`,

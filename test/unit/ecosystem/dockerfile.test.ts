@@ -2,14 +2,16 @@
 // checked by dockerfile-utils (the Dockerfile linter of the Docker language server) for syntax and
 // instruction errors, parsed with dockerfile-ast for what the image must have, and its
 // HEALTHCHECK command is run for real against an agent.
-import { existsSync, readFileSync } from 'node:fs';
-import { execFile } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { DockerfileParser, type Instruction } from 'dockerfile-ast';
 import { validate } from 'dockerfile-utils';
 import { startInProcessAgent } from '../../helpers/inProcessAgent';
 import { coreModule } from '../../../agent/wiring/core';
+import { readBuildInfo, versionText } from '../../../agent/version';
 
 const ROOT = join(__dirname, '../../..');
 const TEXT = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
@@ -38,6 +40,27 @@ async function run(js: string): Promise<number> {
 }
 
 describe('Dockerfile', () => {
+  test('the build args REVISION, BRANCH and SOURCE_DATE_EPOCH reach `keepwatch --version` (its build step run as docker would, without .git)', () => {
+    const build = stages()[0];
+    const declared = build.filter((i) => i.getKeyword() === 'ARG').map((i) => args(i).replace(/=.*$/, ''));
+    expect(declared).toEqual(expect.arrayContaining(['REVISION', 'BRANCH', 'SOURCE_DATE_EPOCH']));
+    const step = build.filter((i) => i.getKeyword() === 'RUN').map(args).find((a) => a.includes('scripts/build-info.js'))!;
+    const dir = mkdtempSync(join(tmpdir(), 'kw-docker-build-'));
+    try {
+      mkdirSync(join(dir, 'scripts'));
+      mkdirSync(join(dir, 'agent'));
+      copyFileSync(join(ROOT, 'scripts/build-info.js'), join(dir, 'scripts/build-info.js'));
+      writeFileSync(join(dir, 'package.json'), JSON.stringify({ version: '1.2.3' }));
+      // Docker gives a RUN its ARGs as environment variables; only the part before tsc is run here.
+      execFileSync('sh', ['-c', step.split('&&')[0]], { cwd: dir, env: { PATH: process.env.PATH, GIT_CEILING_DIRECTORIES: dir, REVISION: 'c0ffee', BRANCH: 'release-2', SOURCE_DATE_EPOCH: '1796212800' }, stdio: 'ignore' });
+      const text = versionText(readBuildInfo(dir), { nodeVersion: 'v26.0.0', platform: 'linux', arch: 'x64' });
+      expect(text).toMatch(/^keepwatch, version 1\.2\.3 \(branch: release-2, revision: c0ffee\)$/m);
+      expect(text).toMatch(/^ {2}build date: +20261202-12:00:00$/m);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('dockerfile-utils finds no problem (and does find them in a broken copy)', () => {
     expect(validate(TEXT).map((d) => `line ${d.range.start.line + 1}: ${d.message}`)).toEqual([]);
     expect(validate(TEXT.replace('EXPOSE 9723', 'EXPOSE http')).length).toBeGreaterThan(0);
