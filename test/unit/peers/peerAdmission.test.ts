@@ -2,8 +2,6 @@
 // node's name, dates its messages in the future, or floods states with thousands of instances.
 // Each message is refused with an error naming the peer and the bound it breaks, counted by reason,
 // and the peer never takes over cluster paging nor replaces its last good state.
-import { createServer, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import { systemClock } from '../../../agent/context';
 import { silentLogger } from '../../../agent/logger';
 import { NodeStore } from '../../../agent/state/store';
@@ -14,6 +12,7 @@ import { ClusterDeliveryPolicy } from '../../../agent/peers/deliveryPolicy';
 import { encodePeerMessage, parsePeerMessage } from '../../../agent/peers/peerMessage';
 import { admitState, DEFAULT_PEER_LIMITS } from '../../../agent/peers/peerAdmission';
 import { waitFor } from '../../helpers/wait';
+import { rawPeer, type RawPeer } from '../../helpers/rawPeer';
 
 const log = silentLogger();
 
@@ -29,28 +28,11 @@ function nodeState(node: string, instances = 1, vipsEach = 1): NodeState {
 }
 
 /** A peer serving, on every connection, the events `frames()` gives (bounded). */
-async function lyingPeer(frames: () => string[]): Promise<{ url: string; connections: () => number; close(): Promise<void> }> {
-  const sockets = new Set<Socket>();
-  let connections = 0;
-  const server = createServer((_req, res: ServerResponse) => {
-    connections++;
+function lyingPeer(frames: () => string[]): Promise<RawPeer> {
+  return rawPeer((res) => {
     res.writeHead(200, { 'content-type': 'text/event-stream' });
     for (const f of frames()) res.write(`event: state\ndata: ${f}\n\n`);
   });
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    connections: () => connections,
-    close: () =>
-      new Promise<void>((r) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => r());
-      }),
-  };
 }
 
 function follow(url: string, dir: PeerDirectory) {

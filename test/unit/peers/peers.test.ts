@@ -2,12 +2,11 @@
 // and peers that misbehave (garbage, floods, drips, silence). What is about time (coalescing, the
 // refresh limit, heartbeats, peer_timeout, reconnect delays) runs on the injected fake clock, the
 // rest on real time with short timeouts; stream latency is measured in bench/peerStream.ts.
-import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { request, type IncomingMessage, type ServerResponse } from 'node:http';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
 import { systemClock, type Clock } from '../../../agent/context';
 import { silentLogger } from '../../../agent/logger';
 import { HttpServer } from '../../../agent/http/server';
@@ -19,6 +18,7 @@ import { encodePeerMessage, parsePeerMessage } from '../../../agent/peers/peerMe
 import { SseParser, SseTooLargeError, type SseItem } from '../../../agent/peers/sseParser';
 import { FakeClock } from '../../helpers/fakeClock';
 import { sleep, waitFor } from '../../helpers/wait';
+import { rawPeer } from '../../helpers/rawPeer';
 
 const TOKEN = 'peer-token-0123456789abcdef';
 const log = silentLogger();
@@ -79,26 +79,6 @@ function get(url: string, headers: Record<string, string> = {}): Promise<{ statu
     req.on('error', reject);
     req.end();
   });
-}
-
-/** A raw HTTP server playing a broken peer. */
-async function rawPeer(handler: (res: ServerResponse) => void): Promise<{ url: string; server: Server; close(): Promise<void> }> {
-  const sockets = new Set<import('node:net').Socket>();
-  const server = createServer((_req, res) => handler(res));
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    server,
-    close: () =>
-      new Promise<void>((r) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => r());
-      }),
-  };
 }
 
 const sseHead = (res: ServerResponse) => res.writeHead(200, { 'content-type': 'text/event-stream' });
