@@ -10,6 +10,10 @@ import { fifoSource, type FifoSource, type FifoSourceOptions } from '../../../ag
 import { sourceEnv } from '../../../agent/sources/source';
 import type { NodeEvent } from '../../../agent/state/types';
 import { FakeClock } from '../../helpers/fakeClock';
+import { waitFor } from '../../helpers/wait';
+
+/** Real files and pipes: poll often, give the slow machine time. */
+const POLL = { timeoutMs: 10_000, stepMs: 10 };
 
 jest.setTimeout(30_000);
 
@@ -64,15 +68,6 @@ function inotifyWatches(): number {
   return n;
 }
 
-async function until(what: string, cond: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  // A condition that throws (a file caught between rename and re-creation) is not met yet.
-  const met = () => { try { return cond(); } catch { return false; } };
-  while (!met()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 /**
  * A writer process like keepalived: opens the FIFO read-write and non-blocking (so it never
@@ -101,11 +96,11 @@ function keepalivedLikeWriter(fifo: string): ChildProcess & { writeLine(line: st
   const w = child as ChildProcess & { writeLine(line: string): Promise<void> };
   let expected = 1;
   w.writeLine = async (line: string) => {
-    await until('writer open', () => acks >= 1);
+    await waitFor(() => acks >= 1, { what: 'writer open', ...POLL });
     expected++;
     child.stdin!.write(`${line}\n`);
     const want = expected;
-    await until('writer ack', () => acks >= want);
+    await waitFor(() => acks >= want, { what: 'writer ack', ...POLL });
   };
   return w;
 }
@@ -134,7 +129,7 @@ describe('FifoSource', () => {
     expect(events).toEqual([expect.objectContaining({ kind: 'source', source: 'fifo', up: true })]);
     const before = Date.now();
     await writeOnce(fifo, 'INSTANCE "VI_1" MASTER 150\nGROUP "G1" MASTER 0\nINSTANCE "VI_1" MASTER_RX_LOWER_PRI 150\n');
-    await until('3 events', () => events.length >= 4);
+    await waitFor(() => events.length >= 4, { what: '3 events', ...POLL });
     expect(events.slice(1)).toEqual([
       expect.objectContaining({ kind: 'transition', source: 'fifo', iname: 'VI_1', state: 'MASTER', priority: 150 }),
       expect.objectContaining({ kind: 'group', group: 'G1', state: 'MASTER' }),
@@ -166,7 +161,7 @@ describe('FifoSource', () => {
     await w.writeLine('INSTANCE "VI_9" MASTER 150');
     w.kill('SIGKILL');
     await writeOnce(fifo, 'INSTANCE "VI_10" FAULT 0\n');
-    await until('7 transitions', () => transitions(events).length >= 7);
+    await waitFor(() => transitions(events).length >= 7, { what: '7 transitions', ...POLL });
     expect(transitions(events).map((e) => e.iname)).toEqual(['VI_0', 'VI_1', 'VI_2', 'VI_3', 'VI_4', 'VI_9', 'VI_10']);
     expect(ofKind(events, 'source')).toHaveLength(1);
   });
@@ -181,11 +176,11 @@ describe('FifoSource', () => {
       await new Promise((r) => setTimeout(r, 100));
       expect(src.stats.lines).toBe(0);
       fs.writeSync(fd, 'KUP 100\nGROUP "G');
-      await until('first line', () => src.stats.lines === 1);
+      await waitFor(() => src.stats.lines === 1, { what: 'first line', ...POLL });
       fs.writeSync(fd, Buffer.from([0xce])); // first byte of "Ω"
       await new Promise((r) => setTimeout(r, 50));
       fs.writeSync(fd, Buffer.concat([Buffer.from([0xa9]), Buffer.from('" MASTER 0\n')]));
-      await until('second line', () => src.stats.lines === 2);
+      await waitFor(() => src.stats.lines === 2, { what: 'second line', ...POLL });
     } finally {
       fs.closeSync(fd);
     }
@@ -199,7 +194,7 @@ describe('FifoSource', () => {
     const { src, events, fifo } = make({ maxLineBytes: 1024 });
     await src.start();
     await writeOnce(fifo, `HELLO world\n${'x'.repeat(50_000)}\nINSTANCE "VI_1" MASTER 150\n`);
-    await until('transition', () => transitions(events).length === 1);
+    await waitFor(() => transitions(events).length === 1, { what: 'transition', ...POLL });
     const errs = ofKind(events, 'parse_error');
     expect(errs).toEqual([
       expect.objectContaining({ source: 'fifo', reason: expect.stringMatching(/unknown line type "HELLO"/), input: 'HELLO world' }),
@@ -216,17 +211,17 @@ describe('FifoSource', () => {
     const w = keepalivedLikeWriter(fifo); // holds the old FIFO open, like a running keepalived
     await w.writeLine('INSTANCE "VI_1" MASTER 150');
     fs.unlinkSync(fifo);
-    await until('FIFO recreated', () => fs.existsSync(fifo) && fs.statSync(fifo).isFIFO());
+    await waitFor(() => fs.existsSync(fifo) && fs.statSync(fifo).isFIFO(), { what: 'FIFO recreated', ...POLL });
     expect(fs.statSync(fifo).ino).not.toBe(oldIno);
-    await until('new FIFO opened', () => src.stats.created === 2);
+    await waitFor(() => src.stats.created === 2, { what: 'new FIFO opened', ...POLL });
     await new Promise((r) => setTimeout(r, 100));
     // keepalived still writing to the deleted FIFO: not lost.
     await w.writeLine('INSTANCE "VI_1" BACKUP 100');
-    await until('line on the old FIFO', () => transitions(events).length === 2);
+    await waitFor(() => transitions(events).length === 2, { what: 'line on the old FIFO', ...POLL });
     // keepalived restarted: writes to the new FIFO at the path.
     w.kill('SIGKILL');
     await writeOnce(fifo, 'INSTANCE "VI_1" MASTER 150\n');
-    await until('line on the new FIFO', () => transitions(events).length === 3);
+    await waitFor(() => transitions(events).length === 3, { what: 'line on the new FIFO', ...POLL });
     expect(transitions(events).map((e) => e.state)).toEqual(['MASTER', 'BACKUP', 'MASTER']);
     expect(ofKind(events, 'source').map((e) => e.up)).toEqual([true]);
   });
@@ -246,9 +241,9 @@ describe('FifoSource', () => {
     // Also while running: someone replaces the FIFO with a file.
     fs.unlinkSync(fifo);
     fs.writeFileSync(fifo, 'oops\n');
-    await until('FIFO back', () => fs.existsSync(fifo) && fs.statSync(fifo).isFIFO());
+    await waitFor(() => fs.existsSync(fifo) && fs.statSync(fifo).isFIFO(), { what: 'FIFO back', ...POLL });
     await writeOnce(fifo, 'INSTANCE "VI_1" FAULT 150\n');
-    await until('line', () => transitions(events).length === 1);
+    await waitFor(() => transitions(events).length === 1, { what: 'line', ...POLL });
   });
 
   test('a directory at the path: source down with the reason, retried, recovers when it goes', async () => {
@@ -258,7 +253,7 @@ describe('FifoSource', () => {
     await src.start();
     expect(events).toEqual([expect.objectContaining({ kind: 'source', up: false, error: expect.stringMatching(/exists and is not a FIFO \(a directory\)/) })]);
     fs.rmdirSync(fifo);
-    await until('up', () => ofKind(events, 'source').some((e) => e.up));
+    await waitFor(() => ofKind(events, 'source').some((e) => e.up), { what: 'up', ...POLL });
     expect(fs.statSync(fifo).isFIFO()).toBe(true);
   });
 
@@ -268,9 +263,9 @@ describe('FifoSource', () => {
     await expect(src.start()).resolves.toBeUndefined();
     expect(events[0]).toMatchObject({ kind: 'source', up: false, error: expect.stringMatching(/cannot create FIFO .*notify\.fifo/) });
     fs.mkdirSync(path.dirname(fifo), { recursive: true });
-    await until('up', () => ofKind(events, 'source').some((e) => e.up));
+    await waitFor(() => ofKind(events, 'source').some((e) => e.up), { what: 'up', ...POLL });
     await writeOnce(fifo, 'INSTANCE "VI_1" MASTER 150\n');
-    await until('line', () => transitions(events).length === 1);
+    await waitFor(() => transitions(events).length === 1, { what: 'line', ...POLL });
   });
 
   test('mkfifo missing: a clear error', async () => {
@@ -284,13 +279,13 @@ describe('FifoSource', () => {
     await first.src.start();
     const w = keepalivedLikeWriter(first.fifo);
     await w.writeLine('INSTANCE "VI_1" BACKUP 100');
-    await until('first line', () => transitions(first.events).length === 1);
+    await waitFor(() => transitions(first.events).length === 1, { what: 'first line', ...POLL });
     await first.src.stop();
     expect(fs.statSync(first.fifo).isFIFO()).toBe(true);
     await w.writeLine('INSTANCE "VI_1" MASTER 150'); // nobody reading: stays in the pipe
     const second = make();
     await second.src.start();
-    await until('buffered line', () => transitions(second.events).length === 1);
+    await waitFor(() => transitions(second.events).length === 1, { what: 'buffered line', ...POLL });
     expect(transitions(second.events)[0]).toMatchObject({ state: 'MASTER' });
   });
 
@@ -306,7 +301,7 @@ describe('FifoSource', () => {
     const t0 = Date.now();
     const child = spawn(process.execPath, ['-e', code], { stdio: 'inherit' });
     children.push(child);
-    await until(`${N} lines`, () => transitions(events).length >= N, 20_000);
+    await waitFor(() => transitions(events).length >= N, { what: `${N} lines`, ...POLL, timeoutMs: 20_000 });
     const ms = Date.now() - t0;
     const got = transitions(events);
     expect(got).toHaveLength(N);

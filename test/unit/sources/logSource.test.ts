@@ -10,6 +10,10 @@ import { logSource, type LogSource, type LogSourceOptions } from '../../../agent
 import { sourceEnv } from '../../../agent/sources/source';
 import { DEFAULT_JOURNALCTL_COMMAND } from '../../../agent/sources/journalFollower';
 import type { NodeEvent } from '../../../agent/state/types';
+import { sleep, waitFor } from '../../helpers/wait';
+
+/** Real files and pipes: poll often, give the slow machine time. */
+const POLL = { timeoutMs: 10_000, stepMs: 10 };
 
 jest.setTimeout(30_000);
 
@@ -36,17 +40,7 @@ function make(opts: Partial<LogSourceOptions> = {}) {
   return { src, events };
 }
 
-async function until(what: string, cond: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  // A condition that throws (a file caught between rename and re-creation) is not met yet.
-  const met = () => { try { return cond(); } catch { return false; } };
-  while (!met()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const MON = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 /** A syslog line stamped now, as rsyslog would write it. */
 function line(iname: string, state: string): string {
@@ -67,7 +61,7 @@ describe('LogSource (file)', () => {
     expect(events).toEqual([expect.objectContaining({ kind: 'source', source: 'log', up: true })]);
     const before = Date.now();
     fs.appendFileSync(file, line('VI_1', 'BACKUP') + 'Nov 25 19:14:27 kwfl-a Keepalived_vrrp[1]: (VI_1) setting VIPs.\n' + line('VI_1', 'MASTER'));
-    await until('2 transitions', () => transitions(events).length === 2);
+    await waitFor(() => transitions(events).length === 2, { what: '2 transitions', ...POLL });
     expect(states(events)).toEqual(['VI_1:BACKUP', 'VI_1:MASTER']);
     // Read as written: the read time (with ms), not the line's whole-second time.
     for (const e of transitions(events)) expect(e.at).toBeGreaterThanOrEqual(before);
@@ -77,7 +71,7 @@ describe('LogSource (file)', () => {
     fs.copyFileSync(path.join(FIXTURES, 'log-2x-syslog-captured.txt'), file);
     const { src, events } = make({ fromStart: true });
     await src.start();
-    await until('the capture', () => transitions(events).length === 12);
+    await waitFor(() => transitions(events).length === 12, { what: 'the capture', ...POLL });
     expect(states(events).slice(0, 4)).toEqual(['VI_3:BACKUP', 'VI_1:BACKUP', 'VI_2:BACKUP', 'VI_2:MASTER']);
     const first = transitions(events)[0];
     expect(new Date(first.at).getSeconds()).toBe(58); // Nov 25 19:17:58
@@ -90,14 +84,14 @@ describe('LogSource (file)', () => {
     const { src, events } = make();
     await src.start();
     fs.appendFileSync(file, line('A', 'MASTER'));
-    await until('A', () => transitions(events).length === 1);
+    await waitFor(() => transitions(events).length === 1, { what: 'A', ...POLL });
     fs.renameSync(file, `${file}.1`);
     fs.appendFileSync(`${file}.1`, line('B', 'BACKUP')); // the writer still has the old file
     fs.writeFileSync(file, line('C', 'FAULT'));
-    await until('B and C', () => transitions(events).length === 3);
+    await waitFor(() => transitions(events).length === 3, { what: 'B and C', ...POLL });
     expect(states(events)).toEqual(['A:MASTER', 'B:BACKUP', 'C:FAULT']);
     fs.appendFileSync(file, line('D', 'MASTER'));
-    await until('D', () => transitions(events).length === 4);
+    await waitFor(() => transitions(events).length === 4, { what: 'D', ...POLL });
     expect(ofKind(events, 'source').map((e) => e.up)).toEqual([true]);
   });
 
@@ -105,15 +99,15 @@ describe('LogSource (file)', () => {
     fs.writeFileSync(file, line('A', 'MASTER').repeat(3));
     const { src, events } = make({ fromStart: true });
     await src.start();
-    await until('3', () => transitions(events).length === 3);
+    await waitFor(() => transitions(events).length === 3, { what: '3', ...POLL });
     fs.truncateSync(file, 0);
     await sleep(100);
     fs.appendFileSync(file, line('B', 'BACKUP'));
-    await until('B', () => transitions(events).length === 4);
+    await waitFor(() => transitions(events).length === 4, { what: 'B', ...POLL });
     expect(states(events)[3]).toBe('B:BACKUP');
     // Truncated to a smaller non-empty size before the follower looked: still from 0.
     fs.writeFileSync(file, line('C', 'FAULT'));
-    await until('C', () => transitions(events).length === 5);
+    await waitFor(() => transitions(events).length === 5, { what: 'C', ...POLL });
     expect(states(events)[4]).toBe('C:FAULT');
   });
 
@@ -122,10 +116,10 @@ describe('LogSource (file)', () => {
     const { src, events } = make();
     await src.start();
     fs.unlinkSync(file);
-    await until('down', () => ofKind(events, 'source').some((e) => !e.up));
+    await waitFor(() => ofKind(events, 'source').some((e) => !e.up), { what: 'down', ...POLL });
     expect(ofKind(events, 'source')[1]).toMatchObject({ up: false, error: expect.stringMatching(/keepalived\.log does not exist/) });
     fs.writeFileSync(file, line('A', 'MASTER'));
-    await until('A', () => transitions(events).length === 1);
+    await waitFor(() => transitions(events).length === 1, { what: 'A', ...POLL });
     expect(ofKind(events, 'source').map((e) => e.up)).toEqual([true, false, true]);
   });
 
@@ -134,7 +128,7 @@ describe('LogSource (file)', () => {
     await expect(src.start()).resolves.toBeUndefined();
     expect(events).toEqual([expect.objectContaining({ kind: 'source', up: false, error: expect.stringMatching(/does not exist/) })]);
     fs.writeFileSync(file, line('A', 'MASTER') + line('A', 'BACKUP'));
-    await until('2', () => transitions(events).length === 2);
+    await waitFor(() => transitions(events).length === 2, { what: '2', ...POLL });
   });
 
   test('missing directory: down, recovers when it appears', async () => {
@@ -144,7 +138,7 @@ describe('LogSource (file)', () => {
     expect(events[0]).toMatchObject({ up: false });
     fs.mkdirSync(path.dirname(file));
     fs.writeFileSync(file, line('A', 'MASTER'));
-    await until('A', () => transitions(events).length === 1);
+    await waitFor(() => transitions(events).length === 1, { what: 'A', ...POLL });
   });
 
   test('a partial last line waits for its end', async () => {
@@ -155,7 +149,7 @@ describe('LogSource (file)', () => {
     await sleep(400);
     expect(src.stats.lines).toBe(0);
     fs.appendFileSync(file, 'TER STATE\n');
-    await until('line', () => transitions(events).length === 1);
+    await waitFor(() => transitions(events).length === 1, { what: 'line', ...POLL });
     expect(src.stats.parseErrors).toBe(0);
   });
 
@@ -164,7 +158,7 @@ describe('LogSource (file)', () => {
     const { src, events } = make({ maxLineBytes: 1000 });
     await src.start();
     fs.appendFileSync(file, `${'y'.repeat(100_000)}\nNov 25 19:14:27 h Keepalived_vrrp[1]: (VI_1) Entering LIMBO STATE\nNov 25 19:14:27 h sshd[9]: Accepted publickey\n${line('VI_1', 'MASTER')}`);
-    await until('transition', () => transitions(events).length === 1);
+    await waitFor(() => transitions(events).length === 1, { what: 'transition', ...POLL });
     expect(ofKind(events, 'parse_error')).toEqual([
       expect.objectContaining({ source: 'log', reason: 'line longer than 1000 bytes, skipped' }),
       expect.objectContaining({ source: 'log', reason: expect.stringMatching(/unknown VRRP state "LIMBO"/), input: expect.stringContaining('LIMBO') }),
@@ -184,7 +178,7 @@ describe('LogSource (file)', () => {
       for (let i = 0; i < ${N}; i++) fs.writeSync(fd, 'Nov 25 19:14:27 h Keepalived_vrrp[1]: (VI_' + i + ') Entering ' + (i % 2 ? 'MASTER' : 'BACKUP') + ' STATE\\n');
       fs.closeSync(fd);`;
     await new Promise<void>((resolve, reject) => spawn(process.execPath, ['-e', code], { stdio: 'inherit' }).on('exit', (c) => (c === 0 ? resolve() : reject(new Error(String(c))))));
-    await until(`${N} lines`, () => transitions(events).length >= N, 20_000);
+    await waitFor(() => transitions(events).length >= N, { what: `${N} lines`, ...POLL, timeoutMs: 20_000 });
     const got = transitions(events);
     expect(got).toHaveLength(N);
     got.forEach((e, i) => {
@@ -207,12 +201,12 @@ describe('LogSource (file)', () => {
       } else {
         // copytruncate: what was not read before the truncation is gone (as with tail -F), so
         // wait for it; and the truncation must be seen before new writes outgrow the old size
-        await until(`round ${round} before truncation`, () => transitions(events).length === n);
+        await waitFor(() => transitions(events).length === n, { what: `round ${round} before truncation`, ...POLL });
         fs.truncateSync(file, 0);
         await sleep(300);
       }
       fs.appendFileSync(file, line(`VI_${n++}`, 'BACKUP'));
-      await until(`round ${round}`, () => transitions(events).length === n);
+      await waitFor(() => transitions(events).length === n, { what: `round ${round}`, ...POLL });
     }
     expect(transitions(events).map((e) => e.iname)).toEqual(Array.from({ length: n }, (_, i) => `VI_${i}`));
   });
@@ -261,7 +255,7 @@ describe('LogSource (journal)', () => {
     ]);
     const { src, events } = make({ path: 'journal', journalctlCommand: cmd });
     await src.start();
-    await until('entries', () => src.stats.lines >= 5 && src.stats.parseErrors >= 4);
+    await waitFor(() => src.stats.lines >= 5 && src.stats.parseErrors >= 4, { what: 'entries', ...POLL });
     expect(ofKind(events, 'source')[0]).toMatchObject({ up: true });
     expect(transitions(events)).toEqual([
       { kind: 'transition', at: 1764098067123, source: 'log', iname: 'VI_1', state: 'MASTER' },
@@ -280,9 +274,9 @@ describe('LogSource (journal)', () => {
     const cmd = fakeJournalctl([{ ...entry('(VI_1) Entering MASTER STATE'), __CURSOR: 's=1;i=42' }], { exitAfter: true });
     const { src, events } = make({ path: 'journal', journalctlCommand: cmd, backoff: { initialMs: 100, maxMs: 200 } });
     await src.start();
-    await until('down', () => ofKind(events, 'source').some((e) => !e.up));
+    await waitFor(() => ofKind(events, 'source').some((e) => !e.up), { what: 'down', ...POLL });
     expect(ofKind(events, 'source').find((e) => !e.up)).toMatchObject({ error: expect.stringMatching(/exited \(code 1\): Failed to get journal access: oops/) });
-    await until('restarted', () => fs.readFileSync(path.join(dir, 'argv.log'), 'utf8').trim().split('\n').length >= 2);
+    await waitFor(() => fs.readFileSync(path.join(dir, 'argv.log'), 'utf8').trim().split('\n').length >= 2, { what: 'restarted', ...POLL });
     const runs = fs.readFileSync(path.join(dir, 'argv.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as string[]);
     expect(runs[0]).not.toContain('--after-cursor=s=1;i=42');
     expect(runs[1]).toContain('--after-cursor=s=1;i=42');
@@ -312,7 +306,7 @@ describe('LogSource (journal)', () => {
     const cmd = fakeJournalctl([entry('(VI_1) Entering MASTER STATE')]);
     const { src, events } = make({ path: 'journal', journalctlCommand: cmd });
     await src.start();
-    await until('entry', () => transitions(events).length === 1);
+    await waitFor(() => transitions(events).length === 1, { what: 'entry', ...POLL });
     const [pid] = journalctlPids();
     try {
       expect(exists(pid)).toBe(true);
