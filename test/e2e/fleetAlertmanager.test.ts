@@ -3,7 +3,6 @@
 // members show the split brain with the cluster label, and the Watchdog; a member stopped while an
 // alert fires gets it once it is back (the agent's queue for it, not gossip: Alertmanager does not
 // gossip alerts); the shipped inhibit rules hold the Prometheus rule's alert of the same fault.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,68 +13,28 @@ import { coreModule } from '../../agent/wiring/core';
 import { alertingModule } from '../../agent/wiring/alerting';
 import { fingerprint, type Alert } from '../../agent/alerting/alert';
 import { waitFor } from '../helpers/wait';
-import { freePort } from '../helpers/freePort';
-import { AM_BIN, type AmAlert } from '../lab/alertmanagers';
+import { AM_BIN, startAlertmanagers, type AlertmanagerCluster, type AlertmanagerMember, type AmAlert } from '../lab/alertmanagers';
 
 jest.setTimeout(90_000);
 
 const ROOT = join(__dirname, '..', '..');
-
-class Member {
-  proc?: ChildProcess;
-  log = '';
-  constructor(readonly dir: string, readonly port: number, readonly clusterPort: number, readonly peerPort: number) {}
-  get url(): string {
-    return `http://127.0.0.1:${this.port}`;
-  }
-  async start(): Promise<void> {
-    this.proc = spawn(
-      AM_BIN,
-      [
-        `--config.file=${join(this.dir, '..', 'am.yml')}`,
-        `--storage.path=${this.dir}`,
-        `--web.listen-address=127.0.0.1:${this.port}`,
-        `--cluster.listen-address=127.0.0.1:${this.clusterPort}`,
-        `--cluster.advertise-address=127.0.0.1:${this.clusterPort}`,
-        `--cluster.peer=127.0.0.1:${this.peerPort}`,
-        '--log.level=warn',
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    this.proc.stderr!.on('data', (d: Buffer) => (this.log = (this.log + d.toString()).slice(-4000)));
-    await waitFor(async () => this.proc!.exitCode === null && (await fetch(`${this.url}/-/ready`)).ok, { timeoutMs: 20_000, what: `alertmanager on ${this.port} ready` }).catch((e) => {
-      throw new Error(`${(e as Error).message}: ${this.log}`);
-    });
-  }
-  async stop(): Promise<void> {
-    const p = this.proc;
-    if (!p || p.exitCode !== null) return;
-    const exited = new Promise((r) => p.once('exit', r));
-    p.kill('SIGKILL');
-    await exited;
-  }
-  async alerts(): Promise<AmAlert[]> {
-    return (await (await fetch(`${this.url}/api/v2/alerts`)).json()) as AmAlert[];
-  }
-}
 
 const amDescribe = existsSync(AM_BIN) ? describe : describe.skip;
 if (!existsSync(AM_BIN)) console.warn(`SKIPPED: needs ${AM_BIN} (apt install prometheus-alertmanager)`);
 
 amDescribe('one agent, a two-member Alertmanager cluster', () => {
   let dir: string;
-  let members: Member[];
+  let cluster: AlertmanagerCluster | undefined;
+  let members: AlertmanagerMember[];
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'kw-fleet-am-'));
     // The shipped inhibit rules, as a site pastes them.
     const inhibit = parse(readFileSync(join(ROOT, 'deploy/alertmanager/keepwatch-inhibit.yml'), 'utf8')) as { inhibit_rules: unknown[] };
-    writeFileSync(join(dir, 'am.yml'), stringify({ route: { receiver: 'blackhole' }, receivers: [{ name: 'blackhole' }], inhibit_rules: inhibit.inhibit_rules }));
-    const [p1, p2, c1, c2] = [await freePort(), await freePort(), await freePort(), await freePort()];
-    members = [new Member(join(dir, 'am1'), p1, c1, c2), new Member(join(dir, 'am2'), p2, c2, c1)];
-    await Promise.all(members.map((m) => m.start()));
+    cluster = await startAlertmanagers(dir, 2, stringify({ route: { receiver: 'blackhole' }, receivers: [{ name: 'blackhole' }], inhibit_rules: inhibit.inhibit_rules }));
+    members = cluster.members;
   });
   afterAll(async () => {
-    await Promise.all((members ?? []).map((m) => m.stop()));
+    await cluster?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
