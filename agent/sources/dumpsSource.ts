@@ -8,11 +8,14 @@
 // keepalived writes them in place, not atomically: a file counts only once it is newer than before
 // the request, its size and mtime held still between two reads, and it parses as complete.
 // This source never says anything about keepalived being up or down: a missing or half-written
-// dump is this source's problem, not a reason for keepalived_up 0.
+// dump is this source's problem, not a reason for keepalived_up 0. A dump the agent may not read
+// makes the source down with a reason naming the file, its owner and mode and the missing
+// permission (dumpPermission.ts), not a silent timeout.
 import { constants as fsConstants } from 'fs';
 import { access, readFile, stat } from 'fs/promises';
 import path from 'path';
 import type { NodeEvent } from '../state/types';
+import { dumpPermissionError, processIdentity, type Identity, type Ownership } from './dumpPermission';
 import { keepalivedSignalRefusal, readPidFile } from './keepalivedPid';
 import type { DumpParseOptions, DumpParseResult } from './parse/dumpCommon';
 import { parseDumpData } from './parse/dumpData';
@@ -25,8 +28,11 @@ import type { SourceReporter } from './sourceReporter';
 
 export type DumpKind = 'data' | 'stats' | 'json';
 
+type FileStat = { mtimeMs: number; size: number; ino: number } & Partial<Ownership>;
+
 export interface DumpsFs {
-  stat(p: string): Promise<{ mtimeMs: number; size: number; ino: number }>;
+  /** uid, gid and mode name the owner in a permission error; a fake may leave them out. */
+  stat(p: string): Promise<FileStat>;
   readFile(p: string): Promise<string>;
   /** Resolves when the directory can be read. */
   accessDir(p: string): Promise<void>;
@@ -63,6 +69,8 @@ export interface DumpsSourceOptions {
   /** Why the pid must not be signalled (not keepalived, or a reused pid), or undefined: keepalivedSignalRefusal by default. */
   checkPid?: (pid: number, pidFile: string) => Promise<string | undefined>;
   fs?: DumpsFs;
+  /** Who the agent runs as, for permission errors (default: this process). */
+  identity?: () => Identity;
   /** /proc (tests point it elsewhere). */
   procRoot?: string;
 }
@@ -85,18 +93,23 @@ const PARSER_OF: Record<DumpKind, (text: string, o: DumpParseOptions) => DumpPar
 const defaultFs: DumpsFs = {
   stat: async (p) => {
     const s = await stat(p);
-    return { mtimeMs: s.mtimeMs, size: s.size, ino: s.ino };
+    return { mtimeMs: s.mtimeMs, size: s.size, ino: s.ino, uid: s.uid, gid: s.gid, mode: s.mode };
   },
   readFile: (p) => readFile(p, 'utf8'),
   accessDir: (p) => access(p, fsConstants.R_OK | fsConstants.X_OK),
 };
 
-/** errText, with the likely cause of EACCES on a dump. */
+const errCode = (e: unknown) => (e as NodeJS.ErrnoException | undefined)?.code;
+
+/** errText, with the likely cause of EPERM on a signal to keepalived. */
 function dumpErrText(e: unknown): string {
   const text = errText(e);
-  if ((e as NodeJS.ErrnoException)?.code === 'EACCES') return `${text} (keepalived writes its dumps 0600 root: the agent must run as root or be given the files)`;
+  if (errCode(e) === 'EPERM') return `${text} (signalling keepalived, a root process, needs root or CAP_KILL: use keepalived.dumps.method: dbus)`;
   return text;
 }
+
+const ownership = (s: Partial<Ownership> | undefined): Ownership | undefined =>
+  s && s.uid !== undefined && s.gid !== undefined && s.mode !== undefined ? { uid: s.uid, gid: s.gid, mode: s.mode } : undefined;
 
 export class DumpsSource implements Source {
   readonly name = 'dumps' as const;
@@ -110,6 +123,7 @@ export class DumpsSource implements Source {
   private readonly backoff: RetryBackoff;
   private readonly fs: DumpsFs;
   private readonly procRoot: string;
+  private readonly identity: () => Identity;
   private readonly sendSignal: (pid: number, signal: NodeJS.Signals | number) => void;
   private readonly readPid: (pidFile: string) => Promise<number | undefined>;
   private readonly checkPid: (pid: number, pidFile: string) => Promise<string | undefined>;
@@ -132,6 +146,7 @@ export class DumpsSource implements Source {
     this.backoff = new RetryBackoff({ initialMs: 1000, maxMs: this.intervalMs, ...opts.backoff });
     this.fs = opts.fs ?? defaultFs;
     this.procRoot = opts.procRoot ?? '/proc';
+    this.identity = opts.identity ?? processIdentity;
     this.sendSignal = opts.sendSignal ?? ((pid, sig) => process.kill(pid, sig));
     this.readPid = opts.readPid ?? readPidFile;
     this.checkPid = opts.checkPid ?? ((pid, pidFile) => keepalivedSignalRefusal(pid, pidFile, this.procRoot));
@@ -208,20 +223,26 @@ export class DumpsSource implements Source {
 
   private async fetch(kind: DumpKind, pid: number | undefined, dir: string): Promise<DumpOutcome> {
     const file = path.join(dir, FILE_OF[kind]);
-    const before = await this.fs.stat(file).catch(() => undefined);
+    let before: FileStat | undefined;
+    try {
+      before = await this.fs.stat(file);
+    } catch (e) {
+      // The directory itself shuts the agent out: no dump written there could be read.
+      if (errCode(e) === 'EACCES') return { kind, ok: false, file, error: dumpPermissionError(dir, 'search', this.identity(), ownership(await this.fs.stat(dir).catch(() => undefined))) };
+    }
     try {
       await this.request(kind, pid);
     } catch (e) {
       return { kind, ok: false, file, error: `requesting the dump failed: ${dumpErrText(e)}` };
     }
     const deadline = this.clock.now() + this.timeoutMs;
-    let prev: { mtimeMs: number; size: number; ino: number } | undefined;
+    let prev: FileStat | undefined;
     let lastBad: DumpParseResult | undefined;
     let lastErr: string | undefined;
     for (;;) {
       await this.sleep(this.pollMs);
       if (this.stopped) return { kind, ok: false, file, error: 'stopped' };
-      let st: { mtimeMs: number; size: number; ino: number } | undefined;
+      let st: FileStat | undefined;
       try {
         st = await this.fs.stat(file);
       } catch (e) {
@@ -235,6 +256,7 @@ export class DumpsSource implements Source {
         try {
           text = await this.fs.readFile(file);
         } catch (e) {
+          if (errCode(e) === 'EACCES') return { kind, ok: false, file, error: dumpPermissionError(file, 'read', this.identity(), ownership(st)) };
           return { kind, ok: false, file, error: `reading ${file}: ${dumpErrText(e)}` };
         }
         const result = PARSER_OF[kind](text, { at: Math.round(st!.mtimeMs), withState: this.opts.withState });

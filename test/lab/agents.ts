@@ -46,6 +46,9 @@ export interface StartAgentsOptions {
   fifo?: boolean;
   /** Extra environment. */
   env?: Record<string, string>;
+  /** Runs the agent through this command prefix (another user, capabilities, mounts), e.g.
+   *  ['setpriv', '--reuid=990', ...]: the prefix must exec the rest of the command line. */
+  wrap?: (node: LabNode) => string[];
   /** Run `node <nodeArgs> bin/keepwatch` (V8 flags to compare); default: bin/keepwatch itself, as
    *  installed, with the flags of its shebang line. */
   nodeArgs?: string[];
@@ -116,7 +119,7 @@ export async function startAgent(lab: Lab, node: LabNode, opts: StartAgentsOptio
   const logFile = join(dataDir, 'agent.log');
   const bin = join(REPO, 'bin/keepwatch');
   const argv = opts.nodeArgs ? [process.execPath, ...opts.nodeArgs, bin] : [bin];
-  const spawnIt = () => node.spawn([...argv, 'run', '--config.file', configFile], { env: opts.env, logFile });
+  const spawnIt = () => node.spawn([...(opts.wrap?.(node) ?? []), ...argv, 'run', '--config.file', configFile], { env: opts.env, logFile });
   const port = await lab.forward(node, AGENT_PORT);
   const url = `http://127.0.0.1:${port}`;
   const agent: LabAgent = {

@@ -28,6 +28,8 @@ export interface LabOptions {
   keepalivedExtra?: (node: LabNode) => string;
   /** Extra text inside global_defs. */
   globalExtra?: (node: LabNode) => string;
+  /** Extra environment of keepalived (a unit drop-in's Environment=, e.g. TMPDIR). */
+  keepalivedEnv?: (node: LabNode) => Record<string, string>;
   /** Extra whole blocks appended after vrrp_instance VI_1 (vrrp_sync_group, a second instance...). */
   blocksExtra?: (node: LabNode) => string;
   /** Whole keepalived.conf replacement (for sync groups, IPv6, two VRIDs...). See defaultKeepalivedConf. */
@@ -310,6 +312,12 @@ function dbusConf(node: LabNode): string {
     <allow eavesdrop="true"/>
   </policy>
   <policy context="default">
+    <!-- As on a system bus: any user may connect and receive replies and signals (an agent run
+         as the unit's user, not root). -->
+    <allow user="*"/>
+    <allow receive_type="method_return"/>
+    <allow receive_type="error"/>
+    <allow receive_type="signal"/>
     <allow own="org.keepalived.Vrrp1"/>
     <allow send_destination="org.keepalived.Vrrp1"/>
     <allow receive_sender="org.keepalived.Vrrp1"/>
@@ -689,6 +697,7 @@ class LabImpl implements Lab {
     const child = this.spawnIn(n.ns, n.dir, [
       'unshare', '-m', '--propagation', 'private', 'sh', '-c', 'mount --bind "$0" /tmp && exec "$@"', n.tmpDir,
       'env', `DBUS_SYSTEM_BUS_ADDRESS=${n.busAddress}`,
+      ...Object.entries(this.opts.keepalivedEnv?.(n) ?? {}).map(([k, v]) => `${k}=${v}`),
       'keepalived', '-f', n.confPath, '-p', n.keepalivedPidFile, '-r', n.vrrpPidFile, '-c', n.checkerPidFile,
       '--vrrp', '-l', '-D', '-n',
     ], { logFile: n.logPath });

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseConfig } from '../../../agent/config/load';
+import { parseUnit } from '../../helpers/systemdUnit';
 
 const ROOT = join(__dirname, '../../..');
 const read = (p: string) => readFileSync(join(ROOT, p), 'utf8');
@@ -12,26 +13,6 @@ const TMPFILES = read('deploy/systemd/keepwatch.tmpfiles');
 const SYSUSERS = read('deploy/systemd/keepwatch.sysusers');
 const POLICY = read('deploy/dbus/keepwatch-keepalived.conf');
 const SNIPPET = read('deploy/keepalived/keepalived.conf.snippet');
-
-/** [Section] -> key -> values (a key may repeat). systemd's own syntax: a small parser is enough. */
-function parseUnit(text: string): Map<string, Map<string, string[]>> {
-  const out = new Map<string, Map<string, string[]>>();
-  let section: Map<string, string[]> | undefined;
-  for (const raw of text.split('\n')) {
-    const line = raw.trim();
-    if (!line || line.startsWith('#') || line.startsWith(';')) continue;
-    const s = /^\[(\w+)\]$/.exec(line);
-    if (s) {
-      section = new Map();
-      out.set(s[1], section);
-      continue;
-    }
-    const kv = /^(\w+)=(.*)$/.exec(line);
-    if (!kv || !section) throw new Error(`unit line not understood: ${line}`);
-    section.set(kv[1], [...(section.get(kv[1]) ?? []), kv[2]]);
-  }
-  return out;
-}
 
 describe('systemd unit', () => {
   const unit = parseUnit(UNIT);
@@ -43,8 +24,9 @@ describe('systemd unit', () => {
     expect(one('DynamicUser')).toBe('no');
     expect(one('ProtectSystem')).toBe('strict');
     expect(one('ProtectHome')).toBe('yes');
-    expect(one('PrivateTmp')).toBe('no'); // keepalived's dumps are in the host's /tmp (see the unit's comment)
+    expect(one('PrivateTmp')).toBe('no'); // with dumps.dir unset the agent can still name what it lacks in the host's /tmp
     expect(one('NoNewPrivileges')).toBe('yes');
+    // No CAP_DAC_READ_SEARCH (every file on the host) for the dumps: keepalived hands them over (below).
     expect(one('CapabilityBoundingSet')).toBe('CAP_NET_RAW');
     expect(one('AmbientCapabilities')).toBe('CAP_NET_RAW');
     expect(one('RestrictAddressFamilies')!.split(/\s+/).sort()).toEqual(['AF_INET', 'AF_INET6', 'AF_NETLINK', 'AF_PACKET', 'AF_UNIX']);
@@ -67,6 +49,17 @@ describe('sysusers and tmpfiles', () => {
     expect(TMPFILES).toMatch(/^p\s+\/run\/keepwatch\/notify\.fifo\s+0600\s+keepwatch\s+keepwatch/m);
     expect(TMPFILES).toMatch(/^d\s+\/var\/spool\/keepwatch\s/m);
     expect(SNIPPET).toMatch(/^\s*vrrp_notify_fifo \/run\/keepwatch\/notify\.fifo$/m);
+  });
+});
+
+describe('keepalived\'s dumps handed to the agent', () => {
+  test('one directory: keepalived\'s TMPDIR (drop-in), root:keepwatch setgid without access for others (tmpfiles), the agent\'s dumps.dir; the snippet\'s umask keeps group read, drops the rest', () => {
+    const env = parseUnit(read('deploy/systemd/keepalived.service.d/keepwatch.conf')).get('Service')?.get('Environment');
+    expect(env).toEqual(['TMPDIR=/run/keepalived-dumps']);
+    expect(TMPFILES).toMatch(/^d\s+\/run\/keepalived-dumps\s+2750\s+root\s+keepwatch\s/m);
+    const cfg = parseConfig(read('deploy/keepwatch.example.yml'), 'example', { SLACK_WEBHOOK_URL: 'https://h.example.com/x', SMTP_PASSWORD: 'x', WEBHOOK_HMAC_SECRET: 'x', ALERTMANAGER_PASSWORD: 'x' });
+    expect(cfg.keepalived.dumps).toMatchObject({ dir: '/run/keepalived-dumps', method: 'dbus' });
+    expect(SNIPPET).toMatch(/^\s*umask 0027$/m);
   });
 });
 

@@ -1,6 +1,6 @@
 // The dumps source on real files in a temp dir, with keepalived's side played by the injected
 // signal sender / D-Bus requester: it writes the real captured dumps, whole or in two halves.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import path from 'path';
 import { systemClock } from '../../../agent/context';
@@ -146,6 +146,51 @@ test('no pid file and signals needed: a clear error, source down', async () => {
   const out = await src.refresh();
   expect(out[0].error).toMatch(/no keepalived pid \(pid file .*keepalived\.pid\)/);
   expect(events).toEqual([expect.objectContaining({ kind: 'source', up: false })]);
+});
+
+// The agent as the unprivileged unit runs it: uid 990, gid 990, and keepalived's dumps root 0600.
+const AGENT = { uid: 990, gid: 990, groups: [990, 999] };
+const denied = (p: string) => Object.assign(new Error(`EACCES: permission denied, open '${p}'`), { code: 'EACCES' });
+
+test('a dump the agent may not read: source down naming the file, its owner and mode and the missing read permission', async () => {
+  const { src, events } = make({
+    kinds: ['stats'],
+    identity: () => AGENT,
+    fs: {
+      stat: async (p) => {
+        const st = statSync(p);
+        return { mtimeMs: st.mtimeMs, size: st.size, ino: st.ino, uid: 0, gid: 0, mode: 0o100600 };
+      },
+      readFile: async (p) => { throw denied(p); },
+      accessDir: async () => undefined,
+    },
+  });
+  const [o] = await src.refresh();
+  const file = path.join(dir, 'keepalived.stats');
+  expect(o.ok).toBe(false);
+  expect(o.error).toBe(`permission denied: ${file} is uid 0 gid 0 mode 0600, and the agent (uid 990, gid 990, groups 990,999) falls in its "other" class, which has no read (r) permission; `
+    + 'give the agent read access to the dumps and nothing else: keepalived.conf `umask 0027` in global_defs, TMPDIR=/run/keepalived-dumps for keepalived '
+    + '(deploy/systemd/keepalived.service.d/keepwatch.conf), that directory root:keepwatch 2750 (keepwatch.tmpfiles) and keepalived.dumps.dir set to it (README, "Counters"); '
+    + 'or keepalived.dumps.method: off');
+  expect(events).toEqual([expect.objectContaining({ kind: 'source', up: false, error: `stats: ${o.error}` })]);
+});
+
+test('a dump directory the agent may not enter: no request sent, the directory and the missing search permission named', async () => {
+  const { src, signals } = make({
+    kinds: ['data'],
+    identity: () => AGENT,
+    fs: {
+      stat: async (p) => {
+        if (p !== dir) throw denied(p);
+        return { mtimeMs: 0, size: 0, ino: 1, uid: 0, gid: 990, mode: 0o40700 };
+      },
+      readFile: async (p) => { throw denied(p); },
+      accessDir: async () => undefined,
+    },
+  });
+  const [o] = await src.refresh();
+  expect(signals).toEqual([]);
+  expect(o.error).toMatch(new RegExp(`^permission denied: ${dir} is uid 0 gid 990 mode 0700, and the agent \\(uid 990, gid 990, groups 990,999\\) falls in its "group" class, which has no search \\(x\\) permission; `));
 });
 
 test('no event of a cycle carries the auth_pass of the dumps', async () => {
