@@ -35,9 +35,9 @@ function workerCode(si: string): string {
 /**
  * systeminformation.networkInterfaces() in one long-lived worker thread: started on the first read
  * (an agent nobody asks pays nothing), so thread start-up and module load happen once and off the
- * reads; unref'd while idle, so it never keeps the process alive; one read at a time, concurrent callers
- * sharing it; a read with no answer within timeoutMs ends the thread (it may be stuck in a command)
- * and the next read starts a new one, as does a thread that died.
+ * reads; unref'd while idle, so it never keeps the process alive; one read at a time, concurrent
+ * callers sharing it; a read with no answer within timeoutMs ends the thread (it may be stuck in a
+ * command) and the next read starts a new one, as does a thread that died.
  */
 export function workerInterfaceReader(o: { timeoutMs?: number; /** The thread's code (tests). */ code?: string } = {}): InterfaceWorker {
   const timeoutMs = o.timeoutMs ?? 30_000;
