@@ -37,16 +37,20 @@ function workerCode(si: string): string {
  * (an agent nobody asks pays nothing), so thread start-up and module load happen once and off the
  * reads; unref'd while idle, so it never keeps the process alive; one read at a time, concurrent
  * callers sharing it; a read with no answer within timeoutMs ends the thread (it may be stuck in a
- * command) and the next read starts a new one, as does a thread that died.
+ * command) and the next read starts a new one, as does a thread that died. A thread with no read
+ * for idleMs is ended: its isolate, with systeminformation loaded, holds memory that an agent whose
+ * interfaces nobody asks for any more should not keep.
  */
-export function workerInterfaceReader(o: { timeoutMs?: number; /** The thread's code (tests). */ code?: string } = {}): InterfaceWorker {
+export function workerInterfaceReader(o: { timeoutMs?: number; idleMs?: number; /** The thread's code (tests). */ code?: string } = {}): InterfaceWorker {
   const timeoutMs = o.timeoutMs ?? 30_000;
+  const idleMs = o.idleMs ?? 60_000;
   const code = o.code ?? workerCode(require.resolve('systeminformation'));
   let worker: Worker | undefined;
   let nextId = 0;
   let pending: { id: number; worker: Worker; resolve: (l: InterfaceData[]) => void; reject: (e: Error) => void; timer: NodeJS.Timeout } | undefined;
   let inflight: Promise<InterfaceData[]> | undefined;
   let closed = false;
+  let idleTimer: NodeJS.Timeout | undefined;
 
   /** Ends the read in flight if it is `w`'s (a thread ended after a timeout must not fail the next thread's read). */
   const settle = (w: Worker, fn: (p: NonNullable<typeof pending>) => void) => {
@@ -55,6 +59,10 @@ export function workerInterfaceReader(o: { timeoutMs?: number; /** The thread's 
     pending = undefined;
     clearTimeout(p.timer);
     w.unref();
+    if (worker === w) {
+      idleTimer = setTimeout(() => drop(w), idleMs);
+      idleTimer.unref();
+    }
     fn(p);
   };
   /** Forgets the thread (it is gone or being ended): the next read starts another. */
@@ -84,6 +92,7 @@ export function workerInterfaceReader(o: { timeoutMs?: number; /** The thread's 
   };
   const readOnce = () =>
     new Promise<InterfaceData[]>((resolve, reject) => {
+      clearTimeout(idleTimer);
       const w = (worker ??= start());
       const id = ++nextId;
       const timer = setTimeout(() => {
@@ -102,6 +111,7 @@ export function workerInterfaceReader(o: { timeoutMs?: number; /** The thread's 
     },
     async close() {
       closed = true;
+      clearTimeout(idleTimer);
       const w = worker;
       worker = undefined;
       if (!w) return;

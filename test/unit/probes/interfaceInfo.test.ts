@@ -98,6 +98,20 @@ describe('the long-lived interface worker', () => {
     }
   });
 
+  test('a thread idle for idleMs is ended; the next read starts another', async () => {
+    const reader = workerInterfaceReader({ idleMs: 200, code: probeCode() });
+    try {
+      const [first] = (await reader.read())[0].iface.split(':');
+      expect((await reader.read())[0].iface).toBe(`${first}:2`);
+      await new Promise((r) => setTimeout(r, 600));
+      const [thread, n] = (await reader.read())[0].iface.split(':');
+      expect(thread).not.toBe(first);
+      expect(n).toBe('1');
+    } finally {
+      await reader.close();
+    }
+  });
+
   test('a thread that dies fails its read; the next read restarts it', async () => {
     const reader = workerInterfaceReader({ code: probeCode({ 1: 'exit' }) });
     try {
