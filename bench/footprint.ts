@@ -1,7 +1,11 @@
 // Footprint: RSS and CPU of the agent on a lab node, idle (probes every second) and then under a
 // scrape every second, against prometheus-nginx-exporter (what keepwatch replaces that exists
 // as a Debian package; the Go keepalived exporter has none and is not measured) in the same run,
-// sampled from /proc/<pid>/stat and /proc/<pid>/status.
+// sampled from /proc/<pid>/stat and /proc/<pid>/status. The agent's event loop delay comes from its
+// own /metrics (keepwatch_event_loop_delay_seconds, quantiles of 60 s windows that roll when
+// scraped): read at each phase's start and end (the idle phase's one window), and at each scrape of
+// the scraped phase (every window it rolls); the load average is recorded with each reading, since
+// other work on the machine delays the loop too.
 //
 // Run (root): npx tsx bench/footprint.ts [--duration=300] [--sample=5]
 //   --duration: seconds of EACH phase (idle, scraped); --sample: seconds between samples.
@@ -11,11 +15,14 @@
 //   --malloc-arena-max=2: MALLOC_ARENA_MAX for the agent (glibc arenas: native memory growth).
 //   --pair=0: an agent on ka1 only (its peer's agent absent) instead of on both nodes.
 //   --id=b8fq: the lab id (namespaces kw-<id>-*), to run variants at the same time.
+//   --interfaces=1: the scraped phase also GETs /api/v1/interfaces with each scrape (systeminformation
+//   in the agent's worker thread, read at most every 10 s): the event loop with that thread at work.
 //   --mem-log=1: the agent logs its live heap after a full GC every 10 s (bench/memLog.cjs): a leak
 //   shows as live heap growing, V8 sizing its heap as RSS growing alone.
 import { startLab, cleanupIdSync, type Lab } from '../test/lab/lab';
 import { sample as metricSample, startAgents, waitUntil } from '../test/lab/agents';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fmt, nodeFlagsOpt, opt, OUT_DIR, procSample, type ProcSample, requireRoot, runMain, sleep, slope, table, writeResult } from './lib';
 
@@ -41,6 +48,29 @@ interface PhaseStats {
   file: Series;
   samples: Array<{ t: number; rssMiB: number; anonMiB: number; fileMiB: number; cpuSec: number }>;
 }
+
+/** One window of keepwatch_event_loop_delay_seconds as the agent shows it, in ms, and the machine's
+ *  1-minute load average when it was read. */
+interface LoopWindow {
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  load1: number;
+}
+
+const LOOP_WINDOW_MS = 60_000;
+
+function loopWindow(metrics: string): LoopWindow {
+  const q = (quantile: string) => {
+    const v = metricSample(metrics, 'keepwatch_event_loop_delay_seconds', { quantile });
+    if (v === undefined) throw new Error(`the agent's /metrics has no keepwatch_event_loop_delay_seconds{quantile="${quantile}"}`);
+    return Number((v * 1000).toFixed(3));
+  };
+  return { p50: q('0.5'), p90: q('0.9'), p99: q('0.99'), max: q('1'), load1: Number(loadavg()[0].toFixed(2)) };
+}
+
+const sameWindow = (a: LoopWindow, b: LoopWindow) => a.p50 === b.p50 && a.p90 === b.p90 && a.p99 === b.p99 && a.max === b.max;
 
 function series(values: number[], minutes: number[]): Series {
   return {
@@ -85,12 +115,14 @@ async function main(): Promise<void> {
   const nodeFlags = opt('node-flags', '');
   const probes = opt('probes', '1s');
   const memLog = opt('mem-log', 0) === 1;
+  const interfaces = opt('interfaces', 0) === 1;
   const pair = opt('pair', 1) === 1;
   const arenas = opt('malloc-arena-max', 0);
   // --id: the lab's id, so that variants can run side by side (RSS comparisons; CPU figures of
   // concurrent runs are not comparable).
   const id = opt('id', 'b8fp');
   const memFile = join(OUT_DIR, `footprint-mem-${id}.jsonl`);
+  if (duration * 1000 < LOOP_WINDOW_MS) throw new Error(`--duration=${duration}: must be at least ${LOOP_WINDOW_MS / 1000} s, the length of the agent's event loop windows`);
   let lab: Lab | undefined;
   if (memLog) rmSync(memFile, { force: true });
   try {
@@ -100,6 +132,7 @@ async function main(): Promise<void> {
     const oneSecond = { interval: '1s', timeout: '900ms' };
     // A pair, as operators run it: agents on both nodes, peered; ka1's is measured. (With ka2's
     // agent absent, ka1's would keep reconnecting to it: 0.2 % of a core in a test run.)
+    const agentStartedAt = Date.now();
     const [agent] = await startAgents(lab, {
       ...(pair ? {} : { only: ['ka1'] }),
       ...nodeFlagsOpt(),
@@ -123,8 +156,10 @@ async function main(): Promise<void> {
     await waitUntil(async () => metricSample(await agent.metrics(), 'keepalived_up') === 1, 15_000, 100, 'agent sees keepalived');
     const agentPid = agent.proc.pid!;
     const exporterPid = exporter.pid!;
-    // Let start-up settle (JIT, first probe runs, first dumps) before the first sample.
-    await sleep(10_000);
+    // Let start-up settle (JIT, first probe runs, first dumps) before the first sample, and let the
+    // agent's first event loop window (which holds its start-up) fill, so that the scrape at the
+    // idle phase's start rolls it and the idle window holds the idle phase alone.
+    await sleep(Math.max(10_000, agentStartedAt + LOOP_WINDOW_MS + 1_000 - Date.now()));
 
     const phase = async (name: string, scrape: boolean) => {
       const a: ProcSample[] = [];
@@ -134,6 +169,12 @@ async function main(): Promise<void> {
       let nextProgress = Date.now() + 30_000;
       let scrapes = 0;
       let scrapeErrors = 0;
+      // The window shown when the phase starts is the one before it: the phase's own come after.
+      const before = loopWindow(await agent.metrics());
+      const loop: LoopWindow[] = [];
+      const seen = (w: LoopWindow) => {
+        if (!sameWindow(w, loop[loop.length - 1] ?? before)) loop.push(w);
+      };
       while (Date.now() <= end) {
         if (Date.now() >= nextSample) {
           const sa = procSample(agentPid);
@@ -144,7 +185,13 @@ async function main(): Promise<void> {
           nextSample += every * 1000;
         }
         if (scrape) {
-          await Promise.all([agent.metrics(), fetch(exporterUrl).then((r) => r.text())]).then(() => scrapes++, () => scrapeErrors++);
+          await Promise.all([agent.metrics(), fetch(exporterUrl).then((r) => r.text()), interfaces ? agent.getJson('/api/v1/interfaces') : undefined]).then(
+            ([m]) => {
+              scrapes++;
+              seen(loopWindow(m));
+            },
+            () => scrapeErrors++,
+          );
         }
         if (Date.now() >= nextProgress) {
           const last = a[a.length - 1];
@@ -153,7 +200,8 @@ async function main(): Promise<void> {
         }
         await sleep(Math.max(0, Math.min(1000, end - Date.now() + 1)));
       }
-      return { agent: stats(a), exporter: stats(e), scrapes, scrapeErrors };
+      if (!scrape) seen(loopWindow(await agent.metrics()));
+      return { agent: stats(a), exporter: stats(e), scrapes, scrapeErrors, loop };
     };
 
     const idle = await phase('idle', false);
@@ -174,10 +222,21 @@ async function main(): Promise<void> {
     });
     console.log(`\nidle (probes ${probes === 'default' ? 'at default intervals' : 'every 1 s'}, no scrapes):`);
     console.log(table([row('keepwatch', idle.agent), row('prometheus-nginx-exporter', idle.exporter)]));
-    console.log(`\nscraped every second (${scraped.scrapes} scrape pairs, ${scraped.scrapeErrors} errors):`);
+    console.log(`\nscraped every second${interfaces ? ', with /api/v1/interfaces' : ''} (${scraped.scrapes} scrape pairs, ${scraped.scrapeErrors} errors):`);
     console.log(table([row('keepwatch', scraped.agent), row('prometheus-nginx-exporter', scraped.exporter)]));
     console.log('(the Go keepalived exporter it also replaces: not measured, no Debian package of it)');
-    console.log(`goals: idle CPU < 1% of a core: ${idle.agent.cpuPercentOfCore < 1 ? 'met' : 'NOT met'}; RSS < 80 MB (76.3 MiB): ${Math.max(idle.agent.rss.max, scraped.agent.rss.max) * 1048576 < 80e6 ? 'met' : 'NOT met'}`);
+    const loopRow = (what: string, ws: LoopWindow[]) => ({
+      phase: what,
+      windows: ws.length,
+      'p50 ms': fmt(Math.max(...ws.map((w) => w.p50)), 2),
+      'p99 ms (worst window)': fmt(Math.max(...ws.map((w) => w.p99)), 2),
+      'max ms': fmt(Math.max(...ws.map((w) => w.max)), 1),
+      'load avg 1 min': ws.map((w) => fmt(w.load1, 2)).join(' '),
+    });
+    console.log(`\nagent event loop delay (keepwatch_event_loop_delay_seconds, ${LOOP_WINDOW_MS / 1000} s windows):`);
+    console.log(table([loopRow('idle', idle.loop), loopRow('scraped', scraped.loop)]));
+    const worstP99 = Math.max(...[...idle.loop, ...scraped.loop].map((w) => w.p99));
+    console.log(`goals: idle CPU < 1% of a core: ${idle.agent.cpuPercentOfCore < 1 ? 'met' : 'NOT met'}; RSS < 80 MB (76.3 MiB): ${Math.max(idle.agent.rss.max, scraped.agent.rss.max) * 1048576 < 80e6 ? 'met' : 'NOT met'}; event loop p99 < 10 ms: ${worstP99 < 10 ? 'met' : 'NOT met'}`);
     let mem: Array<{ t: number; heapUsedMiB: number; rssMiB: number }> = [];
     if (memLog && existsSync(memFile)) {
       const rows = readFileSync(memFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { at: number; heapUsed: number; rss: number });
@@ -185,8 +244,8 @@ async function main(): Promise<void> {
       const hs = slope(mem.map((m) => m.t / 60), mem.map((m) => m.heapUsedMiB));
       console.log(`live heap after full GC: ${mem[0]?.heapUsedMiB} -> ${mem[mem.length - 1]?.heapUsedMiB} MiB over ${fmt(mem[mem.length - 1]?.t ?? 0, 0)} s (slope ${fmt(hs, 3)} MiB/min)`);
     }
-    const name = ['footprint', probes === 'default' ? 'default-probes' : '', nodeOptions ? 'node-options' : '', arenas ? `arenas${arenas}` : '', memLog ? 'memlog' : '', id !== 'b8fp' ? id : ''].filter(Boolean).join('-');
-    writeResult(name, { options: { duration, every, nodeOptions, nodeFlags, probes, memLog, arenas, pair }, idle, scraped, liveHeapAfterGc: mem });
+    const name = ['footprint', probes === 'default' ? 'default-probes' : '', nodeOptions ? 'node-options' : '', arenas ? `arenas${arenas}` : '', memLog ? 'memlog' : '', interfaces ? 'interfaces' : '', id !== 'b8fp' ? id : ''].filter(Boolean).join('-');
+    writeResult(name, { options: { duration, every, nodeOptions, nodeFlags, probes, memLog, arenas, pair, interfaces }, idle, scraped, liveHeapAfterGc: mem });
   } finally {
     await lab?.stop();
     cleanupIdSync(id);

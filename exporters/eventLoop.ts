@@ -4,6 +4,8 @@
 // clock, the first one while it fills), so every scraper sees the same figures whatever its cadence;
 // _sum and _count cover the agent's life, as a summary's do. prom-client's Summary computes its
 // quantiles from observations; here they come from the monitor's histogram, so get() is its own.
+// The monitor records the whole time between two of its timers, so an idle loop shows its
+// resolution (10 ms): that is subtracted, and what is exported is how late the timers ran.
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { Summary, type MetricObjectWithValues, type MetricValueWithName } from 'prom-client';
 import type { Clock } from '../agent/context';
@@ -15,7 +17,7 @@ export interface EventLoopDelayOptions {
   clock: Clock;
   /** How long a window of quantiles lasts (default 60 s). */
   windowMs?: number;
-  /** Sampling resolution of the monitor in ms (default 10). */
+  /** Sampling resolution of the monitor in ms (default 10); the injected histogram's too. */
   resolutionMs?: number;
   /** The histogram to read (tests); default: monitorEventLoopDelay, enabled here. */
   histogram?: Pick<IntervalHistogram, 'percentile' | 'count' | 'mean' | 'reset' | 'disable'>;
@@ -30,15 +32,16 @@ export function eventLoopCollector(o: EventLoopDelayOptions): Collector {
     h = m;
   }
   const hist = h;
+  const resolutionNs = (o.resolutionMs ?? 10) * 1e6;
   let windowStart = o.clock.now();
   let shown: number[] | undefined;
   let doneSumS = 0;
   let doneCount = 0;
-  const windowSumS = () => (hist.count > 0 ? (hist.count * hist.mean) / 1e9 : 0);
+  const windowSumS = () => (hist.count > 0 ? (hist.count * Math.max(0, hist.mean - resolutionNs)) / 1e9 : 0);
   /** The quantiles to show; a full running window becomes the one shown and a new one starts. */
   const roll = () => {
     const now = o.clock.now();
-    const current = QUANTILES.map((q) => (hist.count > 0 ? hist.percentile(q * 100) / 1e9 : 0));
+    const current = QUANTILES.map((q) => (hist.count > 0 ? Math.max(0, hist.percentile(q * 100) - resolutionNs) / 1e9 : 0));
     if (now - windowStart < windowMs) return shown ?? current;
     shown = current;
     doneSumS += windowSumS();

@@ -4,6 +4,9 @@
 // in each state (a group split across states is SyncGroupInconsistent's case). Groups come from
 // the FIFO, the log, the notify hook and the data dump (keepalived has no group object on D-Bus);
 // the membership from keepalived.conf. A dead keepalived shows its groups as STOP, never a stale MASTER.
+// Every group has a keepwatch_vrrp_group_instances series for each of keepalived's states, 0 when
+// no instance is in it: a state that appears only when something is wrong (FAULT) is still a
+// series to alert on, and a rate or absence rule never starts from a missing one.
 import type { NodeStore } from '../agent/state/store';
 import { VRRP_STATE_CODE, type NodeState, type VrrpState } from '../agent/state/types';
 import type { Collector } from './collector';
@@ -20,6 +23,9 @@ function groupsOf(s: NodeState): Map<string, Map<VrrpState, number>> {
   }
   return out;
 }
+
+/** keepalived's states, each with a series per group; other states (UNKNOWN) appear only when counted. */
+const GROUP_STATES: readonly VrrpState[] = ['INIT', 'BACKUP', 'MASTER', 'FAULT', 'STOP'];
 
 export function groupsCollector(store: NodeStore): Collector {
   return {
@@ -42,7 +48,10 @@ export function groupsCollector(store: NodeStore): Collector {
         },
       ),
       scrapedGauge({ name: 'keepwatch_vrrp_group_instances', help: 'Instances of a vrrp_sync_group on this node, by their state.', labelNames: ['group', 'state'] }, function* () {
-        for (const [group, byState] of groupsOf(store.state)) for (const [state, n] of byState) yield [{ group, state }, n];
+        for (const [group, byState] of groupsOf(store.state)) {
+          for (const state of GROUP_STATES) yield [{ group, state }, byState.get(state) ?? 0];
+          for (const [state, n] of byState) if (!GROUP_STATES.includes(state)) yield [{ group, state }, n];
+        }
       }),
     ],
   };

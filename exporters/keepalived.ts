@@ -29,16 +29,16 @@ const COUNTER_HELP: Record<VrrpCounterName, string> = {
 };
 
 const INSTANCE_LABELS = ['iname', 'intf', 'vrid'] as const;
-const VIP_LABELS = ['iname', 'intf', 'vrid', 'ip_address'] as const;
+export const VIP_LABELS = ['iname', 'intf', 'vrid', 'ip_address'] as const;
 
 /** An instance's VIPs as keepalived writes them; a source that gave only the addresses gets
  *  keepalived's default prefix. */
-function vipEntriesOf(inst: InstanceState): VipEntry[] {
+export function vipEntriesOf(inst: InstanceState): VipEntry[] {
   return inst.vipEntries ?? inst.vips.map((address) => ({ address, prefix: defaultPrefix(address) }));
 }
 
 /** The exporter's VIP labels: `10.1.0.1/24`, and the VIP's device (else the instance's interface). */
-function vipLabels(inst: InstanceState, vrid: string, v: VipEntry) {
+export function vipLabels(inst: InstanceState, vrid: string, v: VipEntry) {
   return { iname: inst.iname, intf: v.dev ?? inst.intf, vrid, ip_address: `${v.address}/${v.prefix}` };
 }
 

@@ -6,7 +6,7 @@ import { Counter, Histogram } from 'prom-client';
 import type { Collector } from './collector';
 import { scrapedGauge } from './scraped';
 import type { AlertHub } from '../agent/module';
-import type { DropReason, OutboxMetrics, QueueStatus } from '../agent/alerting/outbox';
+import { DROP_REASONS, type DropReason, type OutboxMetrics, type QueueStatus } from '../agent/alerting/outbox';
 import type { SilenceState } from '../agent/alerting/silences';
 
 export class NotificationMetrics implements OutboxMetrics {
@@ -47,12 +47,13 @@ export class NotificationMetrics implements OutboxMetrics {
     registers: [],
   });
 
-  /** Makes the series of these receivers exist at 0 before anything happens. */
+  /** Makes the series of these receivers exist at 0 before anything happens (drops: every reason). */
   initReceivers(names: string[]): void {
     for (const receiver of names) {
       this.sentTotal.inc({ receiver }, 0);
       this.failedTotal.inc({ receiver }, 0);
       this.retriesTotal.inc({ receiver }, 0);
+      for (const reason of DROP_REASONS) this.droppedTotal.inc({ receiver, reason }, 0);
     }
     this.writeErrors.inc(0);
   }

@@ -1,8 +1,10 @@
 // The peers as this agent sees them: up or down, when last heard from, and why their streams
 // failed. keepwatch_peer_up is the "is the other agent there" signal (alert on it from Prometheus
-// too: a monitor that cannot see its peer cannot see a split brain).
+// too: a monitor that cannot see its peer cannot see a split brain). Every peer has an errors and a
+// rejected series for each reason, 0 until it happens: increase() then sees the first failure.
 import type { Clock } from '../agent/context';
-import type { PeerDirectory } from '../agent/peers/peerDirectory';
+import { PEER_ERROR_REASONS, type PeerDirectory } from '../agent/peers/peerDirectory';
+import { PEER_REJECT_REASONS } from '../agent/peers/peerAdmission';
 import type { Collector } from './collector';
 import { scrapedCounter, scrapedGauge } from './scraped';
 
@@ -21,7 +23,7 @@ export function peersCollector(directory: PeerDirectory, clock: Clock): Collecto
         return directory.list().map((p) => [{ peer: p.name }, p.lastSeenAt === undefined ? -1 : Math.max(0, (now - p.lastSeenAt) / 1000)]);
       }),
       scrapedCounter({ name: 'keepwatch_peer_errors_total', help: 'Failures of the stream from a peer agent, by reason.', labelNames: ['peer', 'reason'] }, function* () {
-        for (const p of directory.list()) for (const [reason, n] of Object.entries(p.errors)) if (n) yield [{ peer: p.name, reason }, n];
+        for (const p of directory.list()) for (const reason of PEER_ERROR_REASONS) yield [{ peer: p.name, reason }, p.errors[reason] ?? 0];
       }),
       scrapedCounter(
         {
@@ -30,7 +32,7 @@ export function peersCollector(directory: PeerDirectory, clock: Clock): Collecto
           labelNames: ['peer', 'reason'],
         },
         function* () {
-          for (const p of directory.list()) for (const [reason, n] of Object.entries(p.rejected ?? {})) if (n) yield [{ peer: p.name, reason }, n];
+          for (const p of directory.list()) for (const reason of PEER_REJECT_REASONS) yield [{ peer: p.name, reason }, p.rejected?.[reason] ?? 0];
         },
       ),
       scrapedGauge(

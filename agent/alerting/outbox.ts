@@ -24,6 +24,8 @@ export type { QueueStatus } from './outbox/receiverQueue';
 
 export type DropReason = 'overflow' | 'expired' | 'rejected' | 'receiver_removed' | 'corrupt';
 
+export const DROP_REASONS: readonly DropReason[] = ['overflow', 'expired', 'rejected', 'receiver_removed', 'corrupt'];
+
 /** What the outbox reports (implemented by exporters/notifications.ts). */
 export interface OutboxMetrics {
   sent(receiver: string, latencySeconds: number): void;

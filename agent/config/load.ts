@@ -15,9 +15,18 @@ export class ConfigError extends Error {
 
 const ENV_RE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 
+/** Keys whose values become a command line, which every user of the host can read (ps): an
+ *  environment variable there is most likely a secret, and refused. */
+const NO_ENV_UNDER = ['keepalived.check_script.command'];
+
 /** Replaces ${VAR} in every string value (not in keys); a missing variable is a problem at that key. */
 function substituteEnv(value: unknown, env: NodeJS.ProcessEnv, path: string[], problems: string[]): unknown {
   if (typeof value === 'string') {
+    const where = path.join('.');
+    if (NO_ENV_UNDER.some((p) => where === p || where.startsWith(`${p}.`)) && new RegExp(ENV_RE.source).test(value)) {
+      problems.push(`${where}: \${...} is not expanded in a command line (visible to every user): let the script read what it needs from a file`);
+      return value;
+    }
     return value.replace(ENV_RE, (_m, name: string) => {
       const v = env[name];
       if (v === undefined) {

@@ -101,6 +101,24 @@ export const keepalivedSchema = z.strictObject({
   hook_enabled: z.boolean().default(true),
   /** Where the agent keeps, across restarts, its last known state of each instance and the log's read position. */
   state_dir: absPath.default('/var/lib/keepwatch/keepalived'),
+  /** The keepalived exporter's --ka.check-script: keepalived_check_script_status{iname,intf,vrid,ip_address}
+   *  is 1 when `command` plus the VIP (as keepalived writes it, 10.1.0.1/24) exits 0. Run without a
+   *  shell, one at a time, with PATH and LANG only as its environment; no ${ENV} in `command` (a
+   *  command line is visible to every user): a script that needs a secret reads it from a file. */
+  check_script: z
+    .strictObject({
+      /** The script (absolute path) and its own arguments. */
+      command: z.tuple([absPath], z.string()),
+      /** A run killed after this long counts as failed. */
+      timeout: duration.default(5_000),
+      /** Results are kept this long: scrapes within it run nothing (Prometheus's scrape interval suits). */
+      interval: duration.default(15_000),
+    })
+    .superRefine((c, ctx) => {
+      if (c.timeout < 1) ctx.addIssue({ code: 'custom', path: ['timeout'], message: 'must be more than 0' });
+      if (c.interval < c.timeout) ctx.addIssue({ code: 'custom', path: ['interval'], message: `must be at least the timeout (${c.timeout}ms): a run may last that long` });
+    })
+    .optional(),
 });
 
 export const nginxSchema = z.strictObject({

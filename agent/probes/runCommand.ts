@@ -26,6 +26,9 @@ export interface CommandOptions {
   /** Hash stdout (nginx -T) instead of only keeping it. */
   hashStdout?: boolean;
   env?: NodeJS.ProcessEnv;
+  /** Run it in a process group of its own and kill the whole group on abort: an operator's script
+   *  may leave children (a `sleep`, a curl) that hold its output open long after it is killed. */
+  processGroup?: boolean;
 }
 
 export type CommandRunner = (argv: string[], opts?: CommandOptions) => Promise<CommandResult>;
@@ -40,10 +43,26 @@ export const runCommand: CommandRunner = (argv, opts = {}) =>
     }
     let child;
     try {
-      child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], signal: opts.signal, killSignal: 'SIGKILL', env: opts.env });
+      child = opts.processGroup
+        ? spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: opts.env })
+        : spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], signal: opts.signal, killSignal: 'SIGKILL', env: opts.env });
     } catch (e) {
       resolve({ ...result, error: (e as Error).message, errorCode: (e as NodeJS.ErrnoException).code });
       return;
+    }
+    if (opts.processGroup && opts.signal) {
+      const group = child;
+      const killGroup = () => {
+        result.error = 'aborted';
+        result.errorCode = 'ABORT_ERR';
+        try {
+          if (group.pid !== undefined) process.kill(-group.pid, 'SIGKILL');
+        } catch {
+          // The group is gone already.
+        }
+      };
+      opts.signal.addEventListener('abort', killGroup, { once: true });
+      group.once('close', () => opts.signal?.removeEventListener('abort', killGroup));
     }
     const hash = opts.hashStdout ? createHash('sha256') : undefined;
     const out: Buffer[] = [];

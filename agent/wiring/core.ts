@@ -1,11 +1,14 @@
-// The core module: the metrics endpoint with the keepalived and self collectors, the node's
-// state API, health (/healthz, /-/healthy, /-/ready) and reload endpoints.
+// The core module: the metrics endpoint with the keepalived and self collectors (and the
+// keepalived exporter's per-VIP check script when configured), the node's state API, health
+// (/healthz, /-/healthy, /-/ready) and reload endpoints.
 import type { ModuleFactory } from '../module';
 import { keepalivedCollector } from '../../exporters/keepalived';
 import { selfCollector } from '../../exporters/self';
 import { groupsCollector } from '../../exporters/groups';
 import { processCollector } from '../../exporters/process';
 import { eventLoopCollector } from '../../exporters/eventLoop';
+import { checkScriptCollector } from '../../exporters/checkScript';
+import { createCheckScript } from '../probes/checkScript';
 import { sendJson } from '../http/server';
 import { BUILD } from '../version';
 import { ConfigError } from '../config/load';
@@ -28,13 +31,27 @@ export function reloadRejection(e: unknown): string {
 
 export const coreModule: ModuleFactory = {
   name: 'core',
-  slice: (c) => ({ node: c.node }),
+  slice: (c) => ({ node: c.node, check_script: c.keepalived.check_script }),
   build(w) {
     const loop = eventLoopCollector({ clock: w.clock });
+    const cs = w.config.keepalived.check_script;
+    const checkScript = cs
+      ? createCheckScript({ command: cs.command, timeoutMs: cs.timeout, intervalMs: cs.interval, clock: w.clock, log: w.log.child({ module: 'check_script' }) })
+      : undefined;
     return {
-      // The loop monitor is the one thing here that runs between scrapes.
-      components: [{ name: 'event_loop_monitor', async start() {}, async stop() { loop.close?.(); } }],
-      collectors: [keepalivedCollector(w.store), selfCollector(w.store, w.clock, { ...BUILD, version: w.version }, w.agent), groupsCollector(w.store), processCollector(w.clock), loop],
+      // The loop monitor runs between scrapes; a check script may be running when the module stops.
+      components: [
+        { name: 'event_loop_monitor', async start() {}, async stop() { loop.close?.(); } },
+        ...(checkScript ? [{ name: 'check_script', async start() {}, async stop() { checkScript.close(); } }] : []),
+      ],
+      collectors: [
+        keepalivedCollector(w.store),
+        ...(checkScript ? [checkScriptCollector(w.store, checkScript)] : []),
+        selfCollector(w.store, w.clock, { ...BUILD, version: w.version }, w.agent),
+        groupsCollector(w.store),
+        processCollector(w.clock),
+        loop,
+      ],
       routes: [
         {
           method: 'GET',

@@ -8,7 +8,7 @@ import { ProbeScheduler, type ScheduledProbe, type CronScheduler } from '../prob
 import { effectiveSchedule, RECHECK_ON_MASTER_CHANGE, type ProbeName } from '../probes/schedulePolicy';
 import { VipProbe, type AddressReader, type SpawnFn } from '../probes/vipProbe';
 import { ArpProbe } from '../probes/arpProbe';
-import { createInterfaceInfo, type InterfaceReader } from '../probes/interfaceInfo';
+import { createInterfaceInfo, workerInterfaceReader, type InterfaceReader } from '../probes/interfaceInfo';
 import { createShellRunner } from '../probes/shellRunner';
 import { NginxStatusProbe } from '../probes/nginxStatusProbe';
 import { NginxHealthProbe } from '../probes/nginxHealthProbe';
@@ -48,6 +48,11 @@ export function createProbesModule(o: ProbesModuleOptions = {}): ModuleFactory {
       const ownHttp = o.http ? undefined : createHttpGet();
       const http = o.http ?? (ownHttp as HttpGet);
       let scheduler: ProbeScheduler | undefined;
+      // Interface metadata for operators (MAC, state, speed): systeminformation fits here, on
+      // demand, cached and in a thread of its own (interfaceInfo.ts); the VIP probe, which runs
+      // often, uses the far cheaper os.networkInterfaces.
+      const ownInterfaces = o.readInterfaces ? undefined : workerInterfaceReader();
+      const interfaceInfo = createInterfaceInfo({ clock: w.clock, read: o.readInterfaces ?? (ownInterfaces as NonNullable<typeof ownInterfaces>).read });
       // arping runs every interval: started from a small long-lived shell, not forked from the agent.
       const arpShell = createShellRunner();
       const probes: Record<ProbeName, ScheduledProbe['probe']> = {
@@ -113,15 +118,11 @@ export function createProbesModule(o: ProbesModuleOptions = {}): ModuleFactory {
           await sched.stop();
           arpShell.close();
           ownHttp?.close();
+          await ownInterfaces?.close();
           healthMetrics.close?.();
           probeMetrics.close?.();
         },
       };
-
-      // Interface metadata for operators (MAC, state, speed): systeminformation fits here, on
-      // demand, cached and off the event loop (interfaceInfo.ts); the VIP probe, which runs often,
-      // uses the far cheaper os.networkInterfaces.
-      const interfaceInfo = createInterfaceInfo({ clock: w.clock, read: o.readInterfaces });
       return {
         components: [probesComponent, failover.tracker],
         collectors: [nginxCollector(w.store), vipCollector(w.store), healthMetrics, probeMetrics, failover.collector],

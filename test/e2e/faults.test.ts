@@ -10,7 +10,7 @@ import { Writable } from 'node:stream';
 import { createLogger } from '../../agent/logger';
 import { installLabHook } from '../helpers/hook';
 import { startLab, type Lab, type LabNode } from '../lab/lab';
-import { sample, startAgents, startPeered, waitUntil, type LabAgent } from '../lab/agents';
+import { sample, sampleSum, startAgents, startPeered, waitUntil, type LabAgent } from '../lab/agents';
 import { startInProcessAgent, healthyMasterEvents, testAlert, type InProcessAgent } from '../helpers/inProcessAgent';
 import { startWebhook } from '../unit/alerting/servers';
 import { describeLab } from '../helpers/needs';
@@ -476,8 +476,8 @@ describe('faults: misbehaving peers (in-process agent, fake peers on loopback)',
     }
     const m = await (await fetch(`${url}/metrics`)).text();
     for (const peer of ['slow', 'garbage', 'wrongtoken', 'flood']) expect(sample(m, 'keepwatch_peer_up', { peer })).toBe(0);
-    expect(m).toMatch(/keepwatch_peer_errors_total\{peer="wrongtoken"/);
-    expect(m).toMatch(/keepwatch_peer_errors_total\{peer="flood"/);
+    // Every reason has a series from the start: what counts is that some went up.
+    for (const peer of ['wrongtoken', 'flood']) expect(sampleSum(m, 'keepwatch_peer_errors_total', { peer })).toBeGreaterThan(0);
     // Every alert paged (the receiver is healthy; peers must not slow the pipeline down).
     await waitUntil(() => new Set(received.flatMap((b) => [...b.matchAll(/FaultsTest\d/g)].map((x) => x[0]))).size === 10, 10_000, 100, 'all 10 alerts paged');
     // The flood peer offered gigabytes; the agent (same process here) grew by far less.

@@ -61,6 +61,23 @@ describe('config', () => {
     expect(problems('node: a\npeer_token: ${NOPE}\n')).toContain('peer_token: environment variable NOPE is not set');
   });
 
+  test("keepalived.check_script (the keepalived exporter's --ka.check-script): an absolute path and arguments, no ${ENV} in them", () => {
+    expect(parseConfig('node: a\nkeepalived: {check_script: {command: [/usr/local/bin/check-vip, --port, "80"]}}\n').keepalived.check_script).toEqual({
+      command: ['/usr/local/bin/check-vip', '--port', '80'],
+      timeout: 5_000,
+      interval: 15_000,
+    });
+    expect(problems('node: a\nkeepalived: {check_script: {command: [check-vip]}}\n')).toEqual(['keepalived.check_script.command.0: must be an absolute path']);
+    expect(problems('node: a\nkeepalived: {check_script: {command: []}}\n')).toHaveLength(1);
+    expect(problems('node: a\nkeepalived: {check_script: {command: [/c], timeout: 20s, interval: 10s}}\n')).toEqual([
+      'keepalived.check_script.interval: must be at least the timeout (20000ms): a run may last that long',
+    ]);
+    // A secret expanded into a command line would be in every process listing.
+    const refused = problems('node: a\nkeepalived: {check_script: {command: [/c, "--token=${TOKEN}"]}}\n', { TOKEN: 'hunter2hunter2' });
+    expect(refused).toEqual(['keepalived.check_script.command.1: ${...} is not expanded in a command line (visible to every user): let the script read what it needs from a file']);
+    expect(refused.join('\n')).not.toContain('hunter2');
+  });
+
   test('YAML syntax errors give line and column', () => {
     expect(problems('node: a\nweb: {listen_address: [\n')[0]).toMatch(/^line \d+ column \d+: /);
   });

@@ -1,5 +1,6 @@
 // keepwatch_event_loop_delay_seconds{quantile}: the quantiles of the last full window of the
-// agent's clock, from a histogram (injected here; perf_hooks.monitorEventLoopDelay in the agent).
+// agent's clock, from a histogram (injected here; perf_hooks.monitorEventLoopDelay in the agent),
+// which holds the time between two timers of the monitor: the delay is that minus its resolution.
 import { FakeClock } from '../../helpers/fakeClock';
 import { eventLoopCollector } from '../../../exporters/eventLoop';
 import { exposition, samples } from './exposition';
@@ -32,11 +33,11 @@ describe('event loop collector', () => {
   test('quantiles in seconds with Prometheus\'s quantile label; the last full window is shown until the next one fills', async () => {
     const clock = new FakeClock();
     const h = fakeHistogram();
-    const c = eventLoopCollector({ clock, windowMs: 60_000, histogram: h });
+    const c = eventLoopCollector({ clock, windowMs: 60_000, resolutionMs: 10, histogram: h });
     const render = exposition(c);
     h.count = 10;
-    h.mean = ms(11);
-    h.values = new Map([[50, ms(10)], [90, ms(12)], [99, ms(85)], [100, ms(86)]]);
+    h.mean = ms(21);
+    h.values = new Map([[50, ms(20)], [90, ms(22)], [99, ms(95)], [100, ms(96)]]);
     // The first window, while it fills.
     const first = await render();
     expect(first).toContain('# TYPE keepwatch_event_loop_delay_seconds summary\n');
@@ -51,8 +52,8 @@ describe('event loop collector', () => {
     await render(); // the window is full: shown, and a new one starts
     expect(h.resets).toBe(1);
     h.count = 5;
-    h.mean = ms(2);
-    h.values = new Map([[50, ms(1)], [90, ms(1)], [99, ms(2)], [100, ms(3)]]);
+    h.mean = ms(12);
+    h.values = new Map([[50, ms(11)], [90, ms(11)], [99, ms(12)], [100, ms(13)]]);
     clock.advance(30_000);
     // _sum and _count: the whole life, the running window included.
     expect(samples(await render(), 'keepwatch_event_loop_delay_seconds_')).toEqual(['keepwatch_event_loop_delay_seconds_count 15', 'keepwatch_event_loop_delay_seconds_sum 0.12']);
@@ -61,6 +62,16 @@ describe('event loop collector', () => {
     expect(samples(await render(), 'keepwatch_event_loop_delay_seconds{quantile="0.99"}')).toEqual(['keepwatch_event_loop_delay_seconds{quantile="0.99"} 0.002']);
     c.close?.();
     expect(h.disabled).toBe(true);
+  });
+
+  test('the real monitor: an idle loop shows next to no delay (not the monitor\'s resolution)', async () => {
+    const clock = new FakeClock();
+    const c = eventLoopCollector({ clock, resolutionMs: 10 });
+    const render = exposition(c);
+    await new Promise((r) => setTimeout(r, 500));
+    const p50 = Number(samples(await render(), 'keepwatch_event_loop_delay_seconds{quantile="0.5"}')[0].split(' ')[1]);
+    c.close?.();
+    expect(p50).toBeLessThan(0.005);
   });
 
   test('the real monitor: a blocked loop shows in the max', async () => {

@@ -51,9 +51,15 @@ async function bringIntoState(agent: InProcessAgent, clock: FakeClock): Promise<
   const scrape = () => fetch(`${agent.url}/metrics`).then((r) => r.text());
 
   // The notify FIFO joins by a reload (the base config has none): three lines keepalived would
-  // write, one of them garbage, read by the real FIFO source.
+  // write, one of them garbage, read by the real FIFO source. So does a per-VIP check script, a
+  // real one, failing for 192.0.2.101/24.
   const fifo = join(agent.dir, 'notify.fifo');
-  writeFileSync(agent.configFile, readFileSync(agent.configFile, 'utf8').replace('keepalived:\n', `keepalived:\n  notify_fifo: ${fifo}\n`));
+  const check = join(agent.dir, 'check-vip.sh');
+  writeFileSync(check, '#!/bin/sh\n[ "$1" != "192.0.2.101/24" ]\n', { mode: 0o755 });
+  writeFileSync(
+    agent.configFile,
+    readFileSync(agent.configFile, 'utf8').replace('keepalived:\n', `keepalived:\n  notify_fifo: ${fifo}\n  check_script: {command: [${check}]}\n`),
+  );
   await agent.daemon.reload();
   appendFileSync(fifo, 'INSTANCE "VI_1" BACKUP 150\nGROUP "G1" BACKUP 0\nno such line\n');
   await waitFor(async () => /^keepwatch_fifo_lines_total 3$/m.test(await scrape()), { what: 'the FIFO lines read' });

@@ -4,7 +4,7 @@ import { createMetricsRegistry } from '../../../exporters/registry';
 import { groupsCollector } from '../../../exporters/groups';
 import { FakeClock } from '../../helpers/fakeClock';
 
-test('group state and its members by state; STOP when keepalived is down; a group known only from keepalived.conf has no state yet', async () => {
+test('group state and its members by state; STOP when keepalived is down; a group known only from keepalived.conf has no state yet; every state has a series', async () => {
   const clock = new FakeClock();
   const store = new NodeStore('ka1', clock);
   const at = clock.now();
@@ -20,6 +20,9 @@ test('group state and its members by state; STOP when keepalived is down; a grou
   expect(body).toMatch(/^keepwatch_vrrp_group_instances\{group="G1",state="MASTER"\} 1$/m);
   expect(body).toMatch(/^keepwatch_vrrp_group_instances\{group="G1",state="BACKUP"\} 1$/m);
   expect(body).toMatch(/^keepwatch_vrrp_group_instances\{group="G2",state="UNKNOWN"\} 1$/m);
+  // Every group has a series at 0 for each of keepalived's states no instance is in.
+  for (const state of ['INIT', 'FAULT', 'STOP']) expect(body).toMatch(new RegExp(`^keepwatch_vrrp_group_instances\\{group="G1",state="${state}"\\} 0$`, 'm'));
+  for (const state of ['INIT', 'BACKUP', 'MASTER', 'FAULT', 'STOP']) expect(body).toMatch(new RegExp(`^keepwatch_vrrp_group_instances\\{group="G2",state="${state}"\\} 0$`, 'm'));
   store.apply({ kind: 'keepalived', up: false, at: clock.now(), source: 'dbus', reason: 'stopped' });
   body = (await m.scrape()).body;
   expect(body).toMatch(/^keepwatch_vrrp_group_state\{group="G1"\} 98$/m);

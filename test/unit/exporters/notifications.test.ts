@@ -62,7 +62,14 @@ test('sends, failures, retries, drops and latency as the outbox reports them; qu
   expect(samples(text, 'keepwatch_notifications_sent_total{receiver="ops"}')).toEqual(['keepwatch_notifications_sent_total{receiver="ops"} 1']);
   expect(samples(text, 'keepwatch_notifications_failed_total{receiver="ops"}')).toEqual(['keepwatch_notifications_failed_total{receiver="ops"} 1']);
   expect(samples(text, 'keepwatch_notifications_retries_total{receiver="ops"}')).toEqual(['keepwatch_notifications_retries_total{receiver="ops"} 1']);
-  expect(samples(text, 'keepwatch_notifications_dropped_total')).toEqual(['keepwatch_notifications_dropped_total{receiver="pager",reason="expired"} 3']);
+  // Every configured receiver has a drop series for each reason, 0 until it happens.
+  expect(samples(text, 'keepwatch_notifications_dropped_total')).toEqual(
+    ['ops', 'pager'].flatMap((receiver) =>
+      ['corrupt', 'expired', 'overflow', 'receiver_removed', 'rejected'].map(
+        (reason) => `keepwatch_notifications_dropped_total{receiver="${receiver}",reason="${reason}"} ${receiver === 'pager' && reason === 'expired' ? 3 : 0}`,
+      ),
+    ),
+  );
   expect(samples(text, 'keepwatch_notifications_latency_seconds_count')).toEqual(['keepwatch_notifications_latency_seconds_count{receiver="ops"} 1']);
   expect(samples(text, 'keepwatch_notifications_queue_depth')).toEqual(['keepwatch_notifications_queue_depth{receiver="ops"} 0', 'keepwatch_notifications_queue_depth{receiver="pager"} 4']);
   expect(samples(text, 'keepwatch_notifications_oldest_age_seconds{receiver="pager"}')).toEqual(['keepwatch_notifications_oldest_age_seconds{receiver="pager"} 12.5']);

@@ -5,7 +5,7 @@ import { PeerDirectory } from '../../../agent/peers/peerDirectory';
 import { peersCollector } from '../../../exporters/peers';
 import { exposition, samples } from './exposition';
 
-test('up, last seen (-1: never), errors by reason (only those that happened), state delay', async () => {
+test('up, last seen (-1: never), errors and refusals by every reason (0 until one happens), state delay', async () => {
   const clock = new FakeClock();
   const dir = new PeerDirectory();
   const c = peersCollector(dir, clock);
@@ -19,10 +19,13 @@ test('up, last seen (-1: never), errors by reason (only those that happened), st
   dir.countError('ka3', 'connect', 'ECONNREFUSED');
   clock.advance(2_500);
   const text = await render();
+  const reasons = ['bad_data', 'closed', 'connect', 'flood', 'http_status', 'rejected', 'timeout', 'too_large'];
+  const refusals = ['bad_silence', 'clock_skew', 'node_mismatch', 'state_too_large', 'too_many_instances', 'too_many_vips'];
   expect(samples(text, 'keepwatch_peer_')).toEqual([
-    'keepwatch_peer_errors_total{peer="ka3",reason="connect"} 2',
+    ...['ka2', 'ka3'].flatMap((peer) => reasons.map((reason) => `keepwatch_peer_errors_total{peer="${peer}",reason="${reason}"} ${peer === 'ka3' && reason === 'connect' ? 2 : 0}`)),
     'keepwatch_peer_last_seen_seconds{peer="ka2"} 2.5',
     'keepwatch_peer_last_seen_seconds{peer="ka3"} -1',
+    ...['ka2', 'ka3'].flatMap((peer) => refusals.map((reason) => `keepwatch_peer_rejected_total{peer="${peer}",reason="${reason}"} 0`)),
     'keepwatch_peer_state_delay_seconds{peer="ka2"} 0.04',
     'keepwatch_peer_up{peer="ka2"} 1',
     'keepwatch_peer_up{peer="ka3"} 0',
