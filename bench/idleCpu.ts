@@ -14,7 +14,7 @@ import { parse, stringify } from 'yaml';
 import { startLab, cleanupIdSync, type Lab } from '../test/lab/lab';
 import { sample, startAgents, waitPeered, waitUntil } from '../test/lab/agents';
 import { CLK_TCK, fmt, opt, procSample, requireRoot, runMain, sleep, table, writeResult } from './lib';
-import { treeMeter } from './procTree';
+import { treeMeter, type TreeMeter } from './procTree';
 
 type Probes = Record<string, { interval?: string; enabled?: boolean }>;
 const EVERY_SECOND = { interval: '1s' };
@@ -36,6 +36,7 @@ async function main(): Promise<void> {
   const windowS = opt('window', 60);
   const id = opt('id', 'b8ic');
   let lab: Lab | undefined;
+  let meter: TreeMeter | undefined;
   try {
     console.log(`idleCpu: two-node lab (${id}), agents on ka1 and ka2, ka1's measured; ${windowS} s per variant, the config reloaded (SIGHUP) between them`);
     lab = await startLab({ id, fifo: true });
@@ -44,7 +45,7 @@ async function main(): Promise<void> {
     await waitUntil(async () => sample(await agent.metrics(), 'keepalived_up') === 1, 15_000, 100, 'agent sees keepalived');
     await waitPeered(agents, 'ka1');
     const pid = agent.proc.pid!;
-    const meter = treeMeter(pid, `keepwatch-bench-${id}`);
+    meter = treeMeter(pid, `keepwatch-bench-${id}`);
     console.log(`idleCpu: CPU of the agent's process tree: ${meter.method}`);
     const base = parse(readFileSync(agent.configFile, 'utf8')) as Record<string, unknown>;
     await sleep(10_000); // start-up (JIT, first probe runs, first dumps) out of the first window
@@ -87,8 +88,8 @@ async function main(): Promise<void> {
     console.log(`(CPU time comes in 10 ms ticks: ±${fmt((1 / CLK_TCK / windowS) * 100 * 2, 2)} % per window from rounding alone)`);
     const summary = { options: { windowS, id, only }, cpuMeasuredOver: meter.method, rows };
     writeResult('idleCpu', summary, summary);
-    meter.close();
   } finally {
+    meter?.close();
     await lab?.stop();
     cleanupIdSync(id);
   }
