@@ -74,7 +74,7 @@ const GENERATORS: Record<string, { file: string; make(j: Json): string }> = {
       for (const size of j.options.sizes as number[]) {
         const kw = j.rows.find((r: Json) => r.instances === size && r.target === 'keepwatch');
         const go = j.rows.find((r: Json) => r.instances === size && r.target !== 'keepwatch');
-        rows.push([String(size), `${int(kw.requestsPerSec)}, ${n(kw.p50Ms, 2)} / ${n(kw.p99Ms, 2)}`, `${int(go.requestsPerSec)}, ${n(go.p50Ms, 2)} / ${n(go.p99Ms, 2)}`, ratio(kw.requestsPerSec, go.requestsPerSec), `${int(kw.bytes)} vs ${int(go.bytes)} (${kw.series} vs ${go.series} series)`]);
+        rows.push([String(size), `${int(kw.requestsPerSec)}, ${n(kw.p50Ms, 2)} / ${n(kw.p99Ms, 2)}`, `${int(go.requestsPerSec)}, ${n(go.p50Ms, 2)} / ${n(go.p99Ms, 2)}`, ratio(kw.requestsPerSec, go.requestsPerSec), `${int(kw.bytes)} vs ${int(go.bytes)} (${int(kw.series)} vs ${int(go.series)} series)`]);
       }
       return md(['instances', 'keepwatch req/s, p50 / p99 ms', 'prometheus-nginx-exporter req/s, p50 / p99 ms', 'throughput ratio', 'bytes/scrape'], rows);
     },
