@@ -49,7 +49,8 @@ async function main(): Promise<void> {
     const sd = s(down);
     console.log(`agent up   (socket): p50 ${fmt(su.p50, 2)} ms, p99 ${fmt(su.p99, 2)} ms, max ${fmt(su.max, 2)} ms; records counted by the agent: ${counted} of ${runs + 5}`);
     console.log(`agent down (spool):  p50 ${fmt(sd.p50, 2)} ms, p99 ${fmt(sd.p99, 2)} ms, max ${fmt(sd.max, 2)} ms`);
-    writeResult('hookLatency', { options: { runs }, agentUp: su, agentDown: sd, countedWhileUp: counted });
+    const result = { options: { runs }, agentUp: su, agentDown: sd, countedWhileUp: counted, calls: runs + 5 };
+    writeResult('hookLatency', result, result);
   } finally {
     await agent.stop().catch(() => undefined);
   }

@@ -14,6 +14,7 @@ import { parse, stringify } from 'yaml';
 import { startLab, cleanupIdSync, type Lab } from '../test/lab/lab';
 import { sample, startAgents, waitPeered, waitUntil } from '../test/lab/agents';
 import { CLK_TCK, fmt, opt, procSample, requireRoot, runMain, sleep, table, writeResult } from './lib';
+import { treeMeter, type TreeMeter } from './procTree';
 
 type Probes = Record<string, { interval?: string; enabled?: boolean }>;
 const EVERY_SECOND = { interval: '1s' };
@@ -35,6 +36,7 @@ async function main(): Promise<void> {
   const windowS = opt('window', 60);
   const id = opt('id', 'b8ic');
   let lab: Lab | undefined;
+  let meter: TreeMeter | undefined;
   try {
     console.log(`idleCpu: two-node lab (${id}), agents on ka1 and ka2, ka1's measured; ${windowS} s per variant, the config reloaded (SIGHUP) between them`);
     lab = await startLab({ id, fifo: true });
@@ -43,9 +45,11 @@ async function main(): Promise<void> {
     await waitUntil(async () => sample(await agent.metrics(), 'keepalived_up') === 1, 15_000, 100, 'agent sees keepalived');
     await waitPeered(agents, 'ka1');
     const pid = agent.proc.pid!;
+    meter = treeMeter(pid, `keepwatch-bench-${id}`);
+    console.log(`idleCpu: CPU of the agent's process tree: ${meter.method}`);
     const base = parse(readFileSync(agent.configFile, 'utf8')) as Record<string, unknown>;
     await sleep(10_000); // start-up (JIT, first probe runs, first dumps) out of the first window
-    const rows: Array<{ variant: string; cpuPercent: number; userPercent: number; systemPercent: number; wakeupsPerSecond: number }> = [];
+    const rows: Array<{ variant: string; cpuPercent: number; userPercent: number; systemPercent: number; agentProcessPercent: number; childrenPercent: number; wakeupsPerSecond: number; children: string[] }> = [];
     const only = opt('only', '');
     for (const v of VARIANTS.filter((x) => x.name.includes(only))) {
       const cfg = structuredClone(base);
@@ -56,27 +60,36 @@ async function main(): Promise<void> {
       process.kill(pid, 'SIGHUP');
       await sleep(5_000);
       const a = procSample(pid);
+      const ta = meter.sample();
       await sleep(windowS * 1000);
       const b = procSample(pid);
-      if (!a || !b) throw new Error('the agent died during the run');
-      const s = (b.at - a.at) / 1000;
+      const tb = meter.sample();
+      if (!a || !b || !ta || !tb) throw new Error('the agent died during the run');
+      const s = (tb.at - ta.at) / 1000;
       const pct = (sec: number) => (sec / s) * 100;
+      const agentProcessPercent = pct(b.cpuSec - a.cpuSec);
       const row = {
         variant: v.name,
-        cpuPercent: pct(b.cpuSec - a.cpuSec),
-        userPercent: pct(b.userSec - a.userSec),
-        systemPercent: pct(b.systemSec - a.systemSec),
+        cpuPercent: pct(tb.cpuSec - ta.cpuSec),
+        userPercent: pct(tb.userSec - ta.userSec),
+        systemPercent: pct(tb.systemSec - ta.systemSec),
+        agentProcessPercent,
+        childrenPercent: pct(tb.cpuSec - ta.cpuSec) - agentProcessPercent,
         wakeupsPerSecond: (b.wakeups - a.wakeups) / s,
+        children: [...new Set([...ta.children, ...tb.children])],
       };
       rows.push(row);
-      console.log(`  ${v.name}: ${fmt(row.cpuPercent, 2)} % (${fmt(row.wakeupsPerSecond, 1)} wake-ups/s)`);
+      console.log(`  ${v.name}: tree ${fmt(row.cpuPercent, 2)} %, agent process ${fmt(agentProcessPercent, 2)} % (${fmt(row.wakeupsPerSecond, 1)} wake-ups/s; live children seen: ${row.children.join(', ') || 'none'})`);
     }
     console.log(
-      `\n${table(rows.map((r) => ({ variant: r.variant, 'CPU % core': fmt(r.cpuPercent, 2), 'user %': fmt(r.userPercent, 2), 'system %': fmt(r.systemPercent, 2), 'wake-ups/s': fmt(r.wakeupsPerSecond, 1) })))}`,
+      `\n${table(rows.map((r) => ({ variant: r.variant, 'tree CPU % core': fmt(r.cpuPercent, 2), 'user %': fmt(r.userPercent, 2), 'system %': fmt(r.systemPercent, 2), 'agent process %': fmt(r.agentProcessPercent, 2), 'children %': fmt(r.childrenPercent, 2), 'wake-ups/s': fmt(r.wakeupsPerSecond, 1) })))}`,
     );
+    console.log(`(tree: ${meter.method})`);
     console.log(`(CPU time comes in 10 ms ticks: ±${fmt((1 / CLK_TCK / windowS) * 100 * 2, 2)} % per window from rounding alone)`);
-    writeResult('idleCpu', { options: { windowS, id }, rows });
+    const summary = { options: { windowS, id, only }, cpuMeasuredOver: meter.method, rows };
+    writeResult('idleCpu', summary, summary);
   } finally {
+    meter?.close();
     await lab?.stop();
     cleanupIdSync(id);
   }

@@ -1,5 +1,6 @@
-// Shared helpers of the benchmarks: options from argv/env, results as JSON under bench/out/,
-// percentiles, process sampling from /proc, the machine's description, wrk output parsing.
+// Shared helpers of the benchmarks: options from argv/env, results as JSON (in full under
+// bench/out/, summarised under bench/out-committed/, where bench/results.ts makes RESULTS.md's
+// tables from), percentiles, process sampling from /proc, the machine's description, wrk output parsing.
 // Benchmarks are evidence, not tests: they print figures and never fail on a target missed.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
@@ -8,6 +9,16 @@ import { spawnSync } from 'node:child_process';
 
 export const REPO = resolve(__dirname, '..');
 export const OUT_DIR = join(REPO, 'bench/out');
+/** The summarised JSON of the latest run of each bench: committed, and the only source of the
+ *  figures in bench/RESULTS.md (bench/results.ts writes its tables from these files). */
+export const COMMITTED_DIR = join(REPO, 'bench/out-committed');
+
+/** The load when this bench started: the machine is shared, so each run says how busy it was. */
+const STARTED = { at: new Date().toISOString(), loadavg: loadavg() };
+
+function loadavg(): number[] {
+  return os.loadavg().map((l) => Number(l.toFixed(2)));
+}
 
 /** `--name=value` from argv, else env KW_BENCH_<NAME>, else the default. */
 export function opt(name: string, def: number): number;
@@ -92,11 +103,14 @@ export function machine(): Record<string, unknown> {
   };
   return {
     date: new Date().toISOString(),
+    startedAt: STARTED.at,
+    /** uptime's three load averages when the run started and when it ended (`loadavg`). */
+    loadavgAtStart: STARTED.loadavg,
     nproc: os.cpus().length,
     cpu: os.cpus()[0]?.model,
     memMiB: Math.round(os.totalmem() / 1048576),
     kernel: os.release(),
-    loadavg: os.loadavg().map((l) => Number(l.toFixed(2))),
+    loadavg: loadavg(),
     node: process.version,
     keepwatch: (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string }).version,
     gitHead: ver('git', ['-C', REPO, 'rev-parse', '--short', 'HEAD']),
@@ -109,11 +123,23 @@ export function machine(): Record<string, unknown> {
   };
 }
 
-export function writeResult(name: string, data: Record<string, unknown>): string {
+/**
+ * Writes the run's JSON in full to bench/out/<name>.json and, when `summary` is given, the figures
+ * RESULTS.md may quote (no raw samples) to bench/out-committed/<name>.json, both with the machine
+ * and its load. Commit the latter with the RESULTS.md regenerated from it (`npx tsx bench/results.ts`).
+ */
+export function writeResult(name: string, data: Record<string, unknown>, summary?: Record<string, unknown>): string {
+  const m = machine();
   mkdirSync(OUT_DIR, { recursive: true });
   const file = join(OUT_DIR, `${name}.json`);
-  writeFileSync(file, JSON.stringify({ bench: name, machine: machine(), ...data }, null, 2) + '\n');
+  writeFileSync(file, JSON.stringify({ bench: name, machine: m, ...data }, null, 2) + '\n');
   console.log(`\n${name}: results written to ${file}`);
+  if (summary) {
+    mkdirSync(COMMITTED_DIR, { recursive: true });
+    const kept = join(COMMITTED_DIR, `${name}.json`);
+    writeFileSync(kept, JSON.stringify({ bench: name, machine: m, ...summary }, null, 2) + '\n');
+    console.log(`${name}: summary written to ${kept} (commit it; \`npx tsx bench/results.ts\` rewrites RESULTS.md's tables from it)`);
+  }
   return file;
 }
 

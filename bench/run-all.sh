@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # `npm run bench`: every benchmark in turn (root: they use the lab), each printing its figures and
-# writing JSON into bench/out/, then a summary. Evidence, not tests: a missed goal does not fail.
+# writing JSON into bench/out/ (in full) and bench/out-committed/ (summarised: commit it, then
+# `npx tsx bench/results.ts` rewrites bench/RESULTS.md's tables from it), then a summary.
+# Evidence, not tests: a missed goal does not fail.
 # Options go through the environment, e.g.
 #   KW_BENCH_DURATION=60 npm run bench            (footprint: seconds of each phase; default 300)
 #   KW_BENCH_WRK_SECONDS=10                       (scrapeCost: seconds per wrk run)
+#   KW_BENCH_SCRAPES=20 KW_BENCH_GAP_MS=500       (scrapeCost: Prometheus-like scrapes, each after a store change)
 #   KW_BENCH_ONLY="scrapeCost footprint" npm run bench
 #   KW_BENCH_FAILOVERS=20 KW_BENCH_SPLITS=10      (timeToPage)
 #   KW_BENCH_INCIDENTS=sigterm,kill9 KW_BENCH_PROM_WAIT=150 (incidents: which ones; all nine take ~30 min)
@@ -53,4 +56,4 @@ bash test/lab/cleanup.sh >/dev/null 2>&1 || true
 echo
 echo "################################################################ summary"
 for b in $only; do printf '%-12s %s\n' "$b" "${result[$b]}"; done
-echo "JSON and logs in $OUT/ (bench/RESULTS.md records a run with its machine and date)"
+echo "JSON and logs in $OUT/; summaries in bench/out-committed/ (npx tsx bench/results.ts rewrites bench/RESULTS.md's tables from them)"

@@ -1,18 +1,28 @@
-// Scrape cost: GET /metrics of the agent with 1, 16 and 255 VRRP instances, requests/s and
-// latency under wrk, side by side with Debian's prometheus-nginx-exporter scraping the same nginx,
-// in the same run; bytes per scrape. Both targets are loaded the same way: wrk runs inside the
-// node's namespace against 127.0.0.1 (no forwarder in the path of either).
+// Scrape cost: GET /metrics of the agent with 1, 16 and 255 VRRP instances, side by side with
+// Debian's prometheus-nginx-exporter scraping the same nginx, in the same run, two ways:
+// - as Prometheus sees it (bench/promScrape.cjs): scrapes spaced apart with Prometheus's headers,
+//   each after a store change (a notify FIFO line the agent applies; at a 15 s cadence the probes
+//   and dumps have always changed the store), so every answer is rendered afresh: latency and the
+//   server's CPU per scrape (on-CPU time of its threads around each request); the nginx
+//   exporter's CPU counts nginx's too, which its live scrape makes work;
+// - the reused answer under wrk (requests/s, latency): back-to-back scrapes mostly get the answer
+//   kept from the one before, a flood's figure, not what a Prometheus scrape pays.
+// Both targets are loaded the same way, inside the node's namespace against 127.0.0.1 (no
+// forwarder in the path of either).
 // There is no Debian package of a keepalived exporter (and no Go toolchain here), so the Go
 // keepalived exporter is not measured.
 //
-// Run (root): npx tsx bench/scrapeCost.ts [--instances=1,16,255] [--wrk-seconds=10] [--connections=8] [--rounds=2] [--node-flags=...] [--profile=1]
+// Run (root): npx tsx bench/scrapeCost.ts [--instances=1,16,255] [--scrapes=20] [--gap-ms=500] [--wrk-seconds=10] [--connections=8] [--rounds=2] [--node-flags=...] [--profile=1]
+//   --scrapes, --gap-ms: the Prometheus-like series (each scrape after a change); --rounds=0: no wrk.
 //   --node-flags="--no-opt" or none: `node <flags> bin/keepwatch` instead of bin/keepwatch's shebang.
 //   --profile=1 runs the agent under the CPU profiler (bench/cpuProfile.cjs); .cpuprofile files land in bench/out/profiles/.
 import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { startLab, cleanupIdSync, type Lab, type LabNode } from '../test/lab/lab';
 import { AGENT_PORT, sample, startAgents, waitUntil } from '../test/lab/agents';
-import { fmt, nodeFlagsOpt, opt, OUT_DIR, parseWrk, requireRoot, runMain, sleep, table, writeResult, type WrkResult } from './lib';
+import { readFileSync } from 'node:fs';
+import { fmt, nodeFlagsOpt, opt, OUT_DIR, parseWrk, percentile, REPO, requireRoot, runMain, sleep, table, writeResult, type WrkResult } from './lib';
+import { liveDescendants } from './procTree';
 
 const EXPORTER_PORT = 9113;
 
@@ -56,9 +66,24 @@ async function bytesPerScrape(node: LabNode, url: string): Promise<number> {
   return Number(r.stdout);
 }
 
+/** A Prometheus-like series of scrapes, each after a store change (keepwatch) or live (exporter). */
+interface PromSeries {
+  scrapes: number;
+  latencyMs: { p50: number; p95: number; max: number };
+  /** CPU of the serving processes per scrape, ms (median, mean). */
+  cpuMs: { p50: number; mean: number };
+  /** Answers that showed the change made before them (keepwatch: FIFO events counted). */
+  changesSeen: number | null;
+  wireBytes: number;
+  perScrape: Array<{ ms: number; cpuMs: number; cpuByPidMs: number[]; wireBytes: number; bytes: number; gzip: boolean; change: number | null }>;
+}
+
 interface Row {
   instances: number;
   target: string;
+  /** What CPU per scrape counts. */
+  cpuOf: string;
+  prom: PromSeries;
   requestsPerSec: number;
   p50Ms: number;
   p99Ms: number;
@@ -68,12 +93,35 @@ interface Row {
   rounds: WrkResult[];
 }
 
-async function oneSize(n: number, seconds: number, connections: number, rounds: number, profile: boolean): Promise<Row[]> {
+interface PromOptions { scrapes: number; gapMs: number }
+
+/** Runs bench/promScrape.cjs inside the node's namespace. */
+async function promSeries(node: LabNode, cfg: Record<string, unknown>, o: PromOptions): Promise<PromSeries> {
+  const args = { count: o.scrapes, gapMs: o.gapMs, settleMs: 100, ...cfg };
+  const r = await node.exec([process.execPath, join(REPO, 'bench/promScrape.cjs'), JSON.stringify(args)], { timeoutMs: o.scrapes * (o.gapMs + 10_200) + 10_000 });
+  if (r.code !== 0) throw new Error(`promScrape ${String(cfg.url)}: exit ${r.code}: ${r.stderr}`);
+  const per = (JSON.parse(r.stdout) as { scrapes: PromSeries['perScrape'] }).scrapes;
+  const ms = per.map((x) => x.ms);
+  const cpu = per.map((x) => x.cpuMs);
+  // Each answer must count one more FIFO event than the one before: the change came first.
+  const changes = per.map((x) => x.change);
+  const changesSeen = changes[0] === null ? null : changes.filter((c, i) => i > 0 && c! > changes[i - 1]!).length + 1;
+  return {
+    scrapes: per.length,
+    latencyMs: { p50: percentile(ms, 50), p95: percentile(ms, 95), max: Math.max(...ms) },
+    cpuMs: { p50: percentile(cpu, 50), mean: cpu.reduce((a, b) => a + b, 0) / cpu.length },
+    changesSeen,
+    wireBytes: per[per.length - 1].wireBytes,
+    perScrape: per,
+  };
+}
+
+async function oneSize(n: number, seconds: number, connections: number, rounds: number, profile: boolean, po: PromOptions): Promise<Row[]> {
   const id = `b8sc${n}`;
   let lab: Lab | undefined;
   try {
     console.log(`\n== ${n} instance(s): starting a one-node lab (${id})`);
-    lab = await startLab({ id, nodes: 1, trackScript: false, blocksExtra: n > 1 ? (node) => extraInstances(node, n) : undefined, startTimeoutMs: 30_000 });
+    lab = await startLab({ id, nodes: 1, trackScript: false, fifo: true, blocksExtra: n > 1 ? (node) => extraInstances(node, n) : undefined, startTimeoutMs: 30_000 });
     const node = lab.nodes[0];
     const profDir = join(OUT_DIR, 'profiles');
     if (profile) mkdirSync(profDir, { recursive: true });
@@ -99,6 +147,14 @@ async function oneSize(n: number, seconds: number, connections: number, rounds: 
     const kwText = (await node.exec(['curl', '-s', kwUrl])).stdout;
     const series = (t: string) => t.split('\n').filter((l) => l && !l.startsWith('#')).length;
     const goText = (await node.exec(['curl', '-s', goUrl])).stdout;
+    // As Prometheus sees it: keepwatch after a store change each time, the exporter live.
+    const nginxMaster = Number(readFileSync(node.nginxPidFile, 'utf8').trim());
+    const goPids = [exporter.pid!, nginxMaster, ...liveDescendants(nginxMaster)];
+    const kwProm = await promSeries(node, { url: kwUrl, pids: [agent.proc.pid!], fifo: node.fifoPath, fifoLine: 'INSTANCE "VI_1" MASTER 150', changeMetric: 'keepwatch_fifo_events_total' }, po);
+    const goProm = await promSeries(node, { url: goUrl, pids: goPids }, po);
+    for (const [name, p] of [['keepwatch     ', kwProm], ['nginx-exporter', goProm]] as const) {
+      console.log(`  as Prometheus scrapes, ${name}: ${p.scrapes} scrapes ${po.gapMs} ms apart${p.changesSeen === null ? '' : ` (${p.changesSeen} after a store change)`}: latency p50 ${fmt(p.latencyMs.p50, 2)} ms, p95 ${fmt(p.latencyMs.p95, 2)} ms; CPU per scrape p50 ${fmt(p.cpuMs.p50, 3)} ms, mean ${fmt(p.cpuMs.mean, 3)} ms; ${p.wireBytes} bytes on the wire`);
+    }
     const kwRounds: WrkResult[] = [];
     const goRounds: WrkResult[] = [];
     for (let r = 0; r < rounds; r++) {
@@ -116,15 +172,16 @@ async function oneSize(n: number, seconds: number, connections: number, rounds: 
       agent.proc.kill('SIGUSR2');
       await sleep(1000);
     }
-    const best = (rs: WrkResult[]) => rs.reduce((a, b) => (b.requestsPerSec > a.requestsPerSec ? b : a));
+    const none: WrkResult = { requestsPerSec: NaN, p50Ms: NaN, p99Ms: NaN, requests: 0, errors: 0, transferPerSec: '' };
+    const best = (rs: WrkResult[]) => rs.reduce((a, b) => (b.requestsPerSec > a.requestsPerSec ? b : a), rs[0] ?? none);
     const kb = best(kwRounds);
     const gb = best(goRounds);
     exporter.kill('SIGTERM');
     await agent.stop();
     if (profile) console.log(`  profile(s) in ${profDir}: ${readdirSync(profDir).join(', ')}`);
     return [
-      { instances: n, target: 'keepwatch', requestsPerSec: kb.requestsPerSec, p50Ms: kb.p50Ms, p99Ms: kb.p99Ms, bytes: await Promise.resolve(Buffer.byteLength(kwText)), series: series(kwText), errors: kb.errors, rounds: kwRounds },
-      { instances: n, target: 'prometheus-nginx-exporter', requestsPerSec: gb.requestsPerSec, p50Ms: gb.p50Ms, p99Ms: gb.p99Ms, bytes: Buffer.byteLength(goText), series: series(goText), errors: gb.errors, rounds: goRounds },
+      { instances: n, target: 'keepwatch', cpuOf: 'the agent', prom: kwProm, requestsPerSec: kb.requestsPerSec, p50Ms: kb.p50Ms, p99Ms: kb.p99Ms, bytes: await Promise.resolve(Buffer.byteLength(kwText)), series: series(kwText), errors: kb.errors, rounds: kwRounds },
+      { instances: n, target: 'prometheus-nginx-exporter', cpuOf: 'the exporter and nginx (master, workers)', prom: goProm, requestsPerSec: gb.requestsPerSec, p50Ms: gb.p50Ms, p99Ms: gb.p99Ms, bytes: Buffer.byteLength(goText), series: series(goText), errors: gb.errors, rounds: goRounds },
     ];
   } finally {
     await lab?.stop();
@@ -139,10 +196,21 @@ export async function main(): Promise<void> {
   const connections = opt('connections', 8);
   const rounds = opt('rounds', 2);
   const profile = opt('profile', 0) === 1;
-  console.log(`scrapeCost: instances ${sizes.join(',')}, wrk -t1 -c${connections} -d${seconds}s, ${rounds} round(s) per target (best kept), wrk inside the node namespace on 127.0.0.1`);
+  const po: PromOptions = { scrapes: opt('scrapes', 20), gapMs: opt('gap-ms', 500) };
+  console.log(`scrapeCost: instances ${sizes.join(',')}; as Prometheus scrapes: ${po.scrapes} scrapes ${po.gapMs} ms apart, each after a store change; reused answer: wrk -t1 -c${connections} -d${seconds}s, ${rounds} round(s) per target (best kept), wrk inside the node namespace on 127.0.0.1`);
   const rows: Row[] = [];
-  for (const n of sizes) rows.push(...(await oneSize(n, seconds, connections, rounds, profile)));
-  console.log('\n' + table(rows.map((r) => ({
+  for (const n of sizes) rows.push(...(await oneSize(n, seconds, connections, rounds, profile, po)));
+  console.log('\nas Prometheus scrapes (each keepwatch scrape after a store change):\n' + table(rows.map((r) => ({
+    instances: r.instances,
+    target: r.target,
+    'latency p50 ms': fmt(r.prom.latencyMs.p50, 2),
+    'p95 ms': fmt(r.prom.latencyMs.p95, 2),
+    'CPU/scrape p50 ms': fmt(r.prom.cpuMs.p50, 3),
+    'CPU/scrape mean ms': fmt(r.prom.cpuMs.mean, 3),
+    'wire bytes': r.prom.wireBytes,
+    'CPU of': r.cpuOf,
+  }))));
+  console.log('\nreused answer (wrk, back-to-back scrapes):\n' + table(rows.map((r) => ({
     instances: r.instances,
     target: r.target,
     'req/s': fmt(r.requestsPerSec, 0),
@@ -154,10 +222,11 @@ export async function main(): Promise<void> {
   for (const n of sizes) {
     const kw = rows.find((r) => r.instances === n && r.target === 'keepwatch')!;
     const go = rows.find((r) => r.instances === n && r.target !== 'keepwatch')!;
-    console.log(`${n} instance(s): keepwatch/nginx-exporter throughput ratio ${fmt(kw.requestsPerSec / go.requestsPerSec, 2)}`);
+    console.log(`${n} instance(s): as Prometheus scrapes, keepwatch/nginx-exporter CPU per scrape ${fmt(kw.prom.cpuMs.p50 / go.prom.cpuMs.p50, 2)}x, latency p50 ${fmt(kw.prom.latencyMs.p50 / go.prom.latencyMs.p50, 2)}x; reused answer under wrk, throughput ratio ${fmt(kw.requestsPerSec / go.requestsPerSec, 2)}`);
   }
   console.log('(keepalived exporter: not measured: no Debian package of it and no Go toolchain on this machine)');
-  writeResult('scrapeCost', { options: { sizes, seconds, connections, rounds, profile, nodeFlags: opt('node-flags', '') }, rows });
+  const options = { sizes, scrapes: po.scrapes, gapMs: po.gapMs, seconds, connections, rounds, profile, nodeFlags: opt('node-flags', '') };
+  writeResult('scrapeCost', { options, rows }, { options, rows: rows.map(({ prom: { perScrape: _, ...prom }, ...r }) => ({ ...r, prom })) });
 }
 
 if (require.main === module) runMain(main);

@@ -54,7 +54,7 @@ if (require.main === module) {
       rows.push(r);
       console.log(`${n} instance(s): ${r.bytes} bytes; scrape (${iterations} in-process) unchanged store: mean ${fmt(r.unchangedMeanUs, 0)} us, p99 ${fmt(r.unchangedP99Us, 0)} us; changed store: mean ${fmt(r.changedMeanUs, 0)} us, p99 ${fmt(r.changedP99Us, 0)} us`);
     }
-    writeResult('scrapeMicro', { options: { sizes, iterations }, rows });
+    writeResult('scrapeMicro', { options: { sizes, iterations }, rows }, { options: { sizes, iterations }, rows });
   })().catch((e) => {
     console.error(e);
     process.exit(1);

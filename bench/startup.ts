@@ -5,13 +5,12 @@
 // checkout with dist/ built> adds that build's two commands, to compare against it in this run.
 // Run: npx tsx bench/startup.ts [--runs=40]
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fmt, machine, opt, REPO, runMain, table } from './lib';
+import { fmt, opt, REPO, runMain, table, writeResult } from './lib';
 
 const GOAL_RATIO = 1.5;
-const OUT = join(REPO, 'bench/out-committed/startup.json');
 
 interface HyperfineResult {
   command: string;
@@ -85,9 +84,8 @@ async function main(): Promise<void> {
     const row = rows.find((x) => x.command === name)!;
     console.log(`${name}: ${fmt(row.ratioToNode, 2)}x node -e 0 in wall time, ${fmt(row.cpuRatioToNode, 2)}x in CPU time (goal ≤ ${GOAL_RATIO}x): ${row.ratioToNode <= GOAL_RATIO ? 'met' : 'MISSED'}`);
   }
-  mkdirSync(join(REPO, 'bench/out-committed'), { recursive: true });
-  writeFileSync(OUT, `${JSON.stringify({ bench: 'startup', machine: machine(), runs, shebangFlags: flags, goalRatio: GOAL_RATIO, results: rows }, null, 2)}\n`);
-  console.log(`\nstartup: results written to ${OUT}`);
+  const result = { runs, shebangFlags: flags, goalRatio: GOAL_RATIO, results: rows };
+  writeResult('startup', result, result);
 }
 
 runMain(main);
