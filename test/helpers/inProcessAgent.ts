@@ -29,6 +29,8 @@ export interface InProcessAgentOptions {
   node?: string;
   /** Extra top-level YAML appended to the base config (keys must not repeat the base's). */
   extraYaml?: string;
+  /** Lines (indented two spaces) added to the keepalived: block. */
+  keepalivedYaml?: string;
   /** Replaces the `web:` block (default: listen on 127.0.0.1:0). */
   webYaml?: string;
   /** Replaces the `alerting:` block's body (default: outbox and silences file in the agent's dir). */
@@ -42,7 +44,7 @@ export interface InProcessAgentOptions {
 }
 
 /** The base config: everything that would touch the host is off or points into dir. */
-export function isolatedConfigYaml(dir: string, node = 'ka1', webYaml = 'web: {listen_address: "127.0.0.1:0"}', alertingYaml?: string): string {
+export function isolatedConfigYaml(dir: string, node = 'ka1', webYaml = 'web: {listen_address: "127.0.0.1:0"}', alertingYaml?: string, keepalivedYaml?: string): string {
   const off = '{enabled: false}';
   return [
     `node: ${node}`,
@@ -55,6 +57,7 @@ export function isolatedConfigYaml(dir: string, node = 'ka1', webYaml = 'web: {l
     `  hook_socket: ${dir}/hook.sock`,
     `  hook_spool: ${dir}/spool`,
     `  state_dir: ${dir}/state`,
+    ...(keepalivedYaml ? [keepalivedYaml] : []),
     'nginx:',
     // Port 1 on loopback: nothing listens, so an accidental probe fails fast and stays local.
     '  status_url: http://127.0.0.1:1/nginx_status',
@@ -71,7 +74,7 @@ export function isolatedConfigYaml(dir: string, node = 'ka1', webYaml = 'web: {l
 export async function startInProcessAgent(opts: InProcessAgentOptions = {}): Promise<InProcessAgent> {
   const dir = mkdtempSync(join(tmpdir(), 'kw-agent-'));
   const configFile = join(dir, 'keepwatch.yml');
-  writeFileSync(configFile, isolatedConfigYaml(dir, opts.node, opts.webYaml, opts.alertingYaml?.(dir)) + (opts.extraYaml ?? ''));
+  writeFileSync(configFile, isolatedConfigYaml(dir, opts.node, opts.webYaml, opts.alertingYaml?.(dir), opts.keepalivedYaml) + (opts.extraYaml ?? ''));
   const daemon = new Daemon({ configFile, log: opts.log ?? silentLogger(), clock: opts.clock, modules: opts.modules, webConfigFile: opts.webConfigFile, telemetryPath: opts.telemetryPath, env: { ...process.env, DBUS_SYSTEM_BUS_ADDRESS: `unix:path=${dir}/no-bus.sock` } });
   try {
     await daemon.start();
@@ -187,7 +190,8 @@ export function metricNamesFromExposition(text: string): Set<string> {
  * print their TYPE line in prom-client, so this is the full list whatever the state.
  */
 export async function exportedMetricNames(): Promise<Set<string>> {
-  const agent = await startInProcessAgent();
+  // With a check script, so that keepalived_check_script_status (exported only then) is there too.
+  const agent = await startInProcessAgent({ keepalivedYaml: '  check_script: {command: [/bin/true]}' });
   try {
     for (const ev of everyKindOfEvent(Date.now())) agent.apply(ev);
     agent.daemon.hubs.alerts.publish(testAlert('SplitBrain', 'critical', { vrid: '51' }));
