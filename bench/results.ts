@@ -34,6 +34,14 @@ function runLine(j: Json, file: string): string {
   return `Run ${start}${end2} UTC, git ${m.gitHead}, Node.js ${m.node}, ${m.nproc} cores, ${load}. JSON: \`bench/out-committed/${file}\`.`;
 }
 
+/** scrapeCost's rows for one size: keepwatch's and the exporter's. */
+function targetsAt(j: Json, size: number): { kw: Json; go: Json } {
+  return {
+    kw: j.rows.find((r: Json) => r.instances === size && r.target === 'keepwatch'),
+    go: j.rows.find((r: Json) => r.instances === size && r.target !== 'keepwatch'),
+  };
+}
+
 const GENERATORS: Record<string, { file: string; make(j: Json): string }> = {
   startup: {
     file: 'startup.json',
@@ -48,8 +56,7 @@ const GENERATORS: Record<string, { file: string; make(j: Json): string }> = {
     make: (j) => {
       const rows: string[][] = [];
       for (const size of j.options.sizes as number[]) {
-        const kw = j.rows.find((r: Json) => r.instances === size && r.target === 'keepwatch');
-        const go = j.rows.find((r: Json) => r.instances === size && r.target !== 'keepwatch');
+        const { kw, go } = targetsAt(j, size);
         for (const r of [kw, go]) {
           rows.push([
             String(size),
@@ -72,8 +79,7 @@ const GENERATORS: Record<string, { file: string; make(j: Json): string }> = {
     make: (j) => {
       const rows: string[][] = [];
       for (const size of j.options.sizes as number[]) {
-        const kw = j.rows.find((r: Json) => r.instances === size && r.target === 'keepwatch');
-        const go = j.rows.find((r: Json) => r.instances === size && r.target !== 'keepwatch');
+        const { kw, go } = targetsAt(j, size);
         rows.push([String(size), `${int(kw.requestsPerSec)}, ${n(kw.p50Ms, 2)} / ${n(kw.p99Ms, 2)}`, `${int(go.requestsPerSec)}, ${n(go.p50Ms, 2)} / ${n(go.p99Ms, 2)}`, ratio(kw.requestsPerSec, go.requestsPerSec), `${int(kw.bytes)} vs ${int(go.bytes)} (${int(kw.series)} vs ${int(go.series)} series)`]);
       }
       return md(['instances', 'keepwatch req/s, p50 / p99 ms', 'prometheus-nginx-exporter req/s, p50 / p99 ms', 'throughput ratio', 'bytes/scrape'], rows);

@@ -5,11 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { FakeClock } from '../../helpers/fakeClock';
-import { NodeStore } from '../../../agent/state/store';
 import { createCheckScript } from '../../../agent/probes/checkScript';
 import { checkScriptCollector } from '../../../exporters/checkScript';
 import { createMetricsRegistry } from '../../../exporters/registry';
 import { samples } from './exposition';
+import { storeWithInstances } from './storeFixtures';
 
 let dir: string;
 beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'kw-checkscript-'))));
@@ -21,12 +21,7 @@ test('one series per VIP of an instance in a known state: 1 when the script exit
   writeFileSync(file, `#!/bin/sh\necho run >> "${dir}/runs"\n[ "$1" != "192.0.2.101/32" ]\n`);
   chmodSync(file, 0o755);
   const clock = new FakeClock();
-  const store = new NodeStore('ka1', clock);
-  const at = clock.now();
-  store.apply({ kind: 'keepalived', up: true, pid: 4242, at, source: 'dbus' });
-  store.apply({ kind: 'instance', key: { iname: 'VI_1', intf: 'eth0', vrid: 51, family: 'IPv4' }, vips: ['192.0.2.100', '192.0.2.101'], state: 'MASTER', at, source: 'dbus' });
-  store.apply({ kind: 'instance', key: { iname: 'VI_2', intf: 'eth1', vrid: 52, family: 'IPv4' }, vips: [], state: 'BACKUP', at, source: 'dbus' });
-  store.apply({ kind: 'instance', key: { iname: 'VI_3', intf: 'eth1', vrid: 53, family: 'IPv4' }, vips: ['192.0.2.102'], at, source: 'keepalived_conf' });
+  const store = storeWithInstances(clock);
   const script = createCheckScript({ command: [file], timeoutMs: 5_000, intervalMs: 15_000, clock, log: pino({ level: 'silent' }) });
   const registry = createMetricsRegistry([checkScriptCollector(store, script)]);
   const first = await registry.scrape();

@@ -1,22 +1,10 @@
 // keepalived_* from the store: the keepalived exporter's names, labels and help (its dashboards
 // and alerts keep working), and never a stale MASTER once keepalived is gone.
-import { FakeClock } from '../../helpers/fakeClock';
-import { NodeStore } from '../../../agent/state/store';
 import { keepalivedCollector } from '../../../exporters/keepalived';
 import { parseDumpData } from '../../../agent/sources/parse/dumpData';
 import { exposition, samples } from './exposition';
+import { storeWithInstances } from './storeFixtures';
 
-function storeWithInstances(): NodeStore {
-  const clock = new FakeClock();
-  const store = new NodeStore('ka1', clock);
-  const at = clock.now();
-  store.apply({ kind: 'keepalived', up: true, pid: 4242, at, source: 'dbus' });
-  store.apply({ kind: 'instance', key: { iname: 'VI_1', intf: 'eth0', vrid: 51, family: 'IPv4' }, vips: ['192.0.2.100', '192.0.2.101'], state: 'MASTER', at, source: 'dbus' });
-  store.apply({ kind: 'instance', key: { iname: 'VI_2', intf: 'eth1', vrid: 52, family: 'IPv4' }, vips: [], state: 'BACKUP', at, source: 'dbus' });
-  // Known from keepalived.conf only: no state yet, so no series.
-  store.apply({ kind: 'instance', key: { iname: 'VI_3', intf: 'eth1', vrid: 53, family: 'IPv4' }, vips: ['192.0.2.102'], at, source: 'keepalived_conf' });
-  return store;
-}
 
 describe('keepalived collector', () => {
   test('one keepalived_vrrp_state series per VIP (ip_address="" without one); an instance in no known state has none', async () => {

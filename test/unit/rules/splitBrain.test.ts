@@ -9,6 +9,18 @@ import { vipLeftBoundRule } from '../../../rules/vipLeftBoundRule';
 import { vipMismatchRule } from '../../../rules/vipMismatchRule';
 import { rulePair, RuleSim } from './harness';
 
+/** A total partition in which ka2 became MASTER 20 s ago, ending now with the peers meeting again while both still claim MASTER. */
+function partitionedThenMet(): { c: ReturnType<typeof rulePair>; t1: number } {
+  const c = rulePair(splitBrainRule);
+  c.setPeerUp('ka2', false);
+  c.advance(3500);
+  const t1 = c.now;
+  c.transition('ka2', 'MASTER');
+  c.advance(20_000);
+  c.setPeerUp('ka2', true);
+  return { c, t1 };
+}
+
 describe('SplitBrain', () => {
   test('a healthy pair raises nothing', () => {
     const c = rulePair(allRules);
@@ -159,13 +171,7 @@ describe('SplitBrain', () => {
   });
 
   test('full partition healed in the other order: the peers meet while both still look MASTER, one yields a moment later: told once, as past', () => {
-    const c = rulePair(splitBrainRule);
-    c.setPeerUp('ka2', false);
-    c.advance(3500);
-    const t1 = c.now;
-    c.transition('ka2', 'MASTER');
-    c.advance(20_000);
-    c.setPeerUp('ka2', true);
+    const { c, t1 } = partitionedThenMet();
     c.advance(1000, 50);
     expect(c.conditions('SplitBrain')).toEqual([]);
     const t2 = c.now;
@@ -180,13 +186,7 @@ describe('SplitBrain', () => {
   });
 
   test('the peers meet again and both stay MASTER (VRRP still cut): paged live once the confirmation window passed, marked late', () => {
-    const c = rulePair(splitBrainRule);
-    c.setPeerUp('ka2', false);
-    c.advance(3500);
-    const t1 = c.now;
-    c.transition('ka2', 'MASTER');
-    c.advance(20_000);
-    c.setPeerUp('ka2', true);
+    const { c, t1 } = partitionedThenMet();
     const met = c.now;
     c.advance(2900, 50);
     expect(c.conditions('SplitBrain')).toEqual([]);
