@@ -166,17 +166,42 @@ export interface ProcSample {
   rssFileBytes: number;
 }
 
+/** The fields of /proc/<pid>/stat the benchmarks read; times in clock ticks (CLK_TCK). */
+export interface ProcStat {
+  pid: number;
+  ppid: number;
+  comm: string;
+  utime: number;
+  stime: number;
+  /** CPU of its children that exited and were reaped. */
+  cutime: number;
+  cstime: number;
+  rssPages: number;
+}
+
+/** /proc/<pid>/stat, or undefined when the process is gone. */
+export function readProcStat(pid: number): ProcStat | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // comm may hold spaces and parentheses: fields start after the last ')'.
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const n = (i: number) => Number(f[i]);
+  return { pid, ppid: n(1), comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), utime: n(11), stime: n(12), cutime: n(13), cstime: n(14), rssPages: n(21) };
+}
+
 /** CPU (user+system) and RSS of one pid, from /proc/<pid>/stat and /proc/<pid>/status. */
 export function procSample(pid: number): ProcSample | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // comm may hold spaces and parentheses: fields start after the last ')'.
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const utime = Number(f[11]);
-    const stime = Number(f[12]);
+    const st = readProcStat(pid);
+    if (!st) return undefined;
+    const { utime, stime } = st;
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const m = /^VmRSS:\s+(\d+) kB/m.exec(status);
-    const rss = m ? Number(m[1]) * 1024 : Number(f[21]) * PAGE;
+    const rss = m ? Number(m[1]) * 1024 : st.rssPages * PAGE;
     const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
     const wakeups = Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? NaN);
     return {

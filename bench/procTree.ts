@@ -6,7 +6,7 @@
 // that lived and died between two samples is counted in its parent.
 import { mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLK_TCK } from './lib';
+import { CLK_TCK, readProcStat, type ProcStat } from './lib';
 
 export interface TreeCpu {
   at: number;
@@ -20,42 +20,40 @@ export interface TreeCpu {
   children: string[];
 }
 
-interface Stat { pid: number; ppid: number; comm: string; utime: number; stime: number; cutime: number; cstime: number }
-
-function readStat(pid: number): Stat | undefined {
-  try {
-    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // comm may hold spaces and parentheses: the fields start after the last ')'.
-    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-    return { pid, ppid: Number(f[1]), comm: s.slice(s.indexOf('(') + 1, s.lastIndexOf(')')), utime: Number(f[11]), stime: Number(f[12]), cutime: Number(f[13]), cstime: Number(f[14]) };
-  } catch {
-    return undefined; // gone between readdir and read
+/** Every process's stat, by pid, in one pass over /proc. */
+function allStats(): Map<number, ProcStat> {
+  const all = new Map<number, ProcStat>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    const st = readProcStat(Number(d)); // undefined: gone between readdir and read
+    if (st) all.set(st.pid, st);
   }
+  return all;
+}
+
+/** root's live descendants in `all`, root excluded. */
+function descendants(all: Map<number, ProcStat>, root: number): ProcStat[] {
+  const kids = new Map<number, ProcStat[]>();
+  for (const st of all.values()) kids.set(st.ppid, [...(kids.get(st.ppid) ?? []), st]);
+  const out: ProcStat[] = [];
+  const stack = [root];
+  while (stack.length) for (const c of kids.get(stack.pop()!) ?? []) { out.push(c); stack.push(c.pid); }
+  return out;
 }
 
 /** The tree under `root` from /proc; undefined when root is gone. */
 export function procTreeCpu(root: number): TreeCpu | undefined {
-  const all = new Map<number, Stat>();
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    const st = readStat(Number(d));
-    if (st) all.set(st.pid, st);
-  }
+  const all = allStats();
   const top = all.get(root);
   if (!top) return undefined;
-  const kids = new Map<number, Stat[]>();
-  for (const st of all.values()) kids.set(st.ppid, [...(kids.get(st.ppid) ?? []), st]);
+  const kids = descendants(all, root);
   let user = 0;
   let system = 0;
-  const children: string[] = [];
-  const stack = [top];
-  while (stack.length) {
-    const st = stack.pop()!;
+  for (const st of [top, ...kids]) {
     user += st.utime + st.cutime;
     system += st.stime + st.cstime;
-    if (st !== top) children.push(st.comm);
-    stack.push(...(kids.get(st.pid) ?? []));
   }
+  const children = kids.map((st) => st.comm);
   return { at: Date.now(), cpuSec: (user + system) / CLK_TCK, userSec: user / CLK_TCK, systemSec: system / CLK_TCK, rootCpuSec: (top.utime + top.stime) / CLK_TCK, children: children.sort() };
 }
 
@@ -111,14 +109,5 @@ export function treeMeter(root: number, name: string, cgroupRoot = '/sys/fs/cgro
 
 /** The pids of root's live descendants, from /proc. */
 export function liveDescendants(root: number): number[] {
-  const byParent = new Map<number, number[]>();
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    const st = readStat(Number(d));
-    if (st) byParent.set(st.ppid, [...(byParent.get(st.ppid) ?? []), st.pid]);
-  }
-  const out: number[] = [];
-  const stack = [root];
-  while (stack.length) for (const c of byParent.get(stack.pop()!) ?? []) { out.push(c); stack.push(c); }
-  return out;
+  return descendants(allStats(), root).map((st) => st.pid);
 }
