@@ -119,16 +119,16 @@ export const splitBrainRule: Rule = {
       const live = liveEvidence(ctx, v);
       const ep = mem.episodes.get(v.key);
       const iname = inameOf(v, view.self);
-      const lateSince = late(ctx, v, mem, live, ep);
+      const confirmAt = lateConfirmation(ctx, v, mem, live, ep);
       if (live) {
         const startsAt = ep?.startsAt ?? live.start;
         if (!ep && now - live.start < settings.splitBrainForMs) {
           ctx.wakeAt(live.start + settings.splitBrainForMs);
-        } else if (lateSince !== undefined && now - lateSince < lateConfirmMs(v, settings.peerTimeoutMs)) {
-          ctx.wakeAt(lateSince + lateConfirmMs(v, settings.peerTimeoutMs));
+        } else if (confirmAt !== undefined && now < confirmAt) {
+          ctx.wakeAt(confirmAt);
         } else {
           mem.lateSeen.delete(v.key);
-          const episode = ep ?? { startsAt, masters: new Set<string>(), others: [], late: now - startsAt > settings.splitBrainForMs + settings.peerTimeoutMs };
+          const episode = ep ?? { startsAt, masters: new Set<string>(), others: [], late: beganLongAgo(ctx, startsAt) };
           for (const n of live.masters) episode.masters.add(n);
           for (const o of live.others) if (!episode.others.includes(o.who)) episode.others.push(o.who);
           mem.episodes.set(v.key, episode);
@@ -158,17 +158,22 @@ export const splitBrainRule: Rule = {
   },
 };
 
-/** When live evidence without an episode was first seen, if it began long before (the agents could
- *  not see each other when it began); undefined otherwise. Forgets it once the evidence is gone. */
-function late(ctx: RuleContext, v: ClusterVrid, mem: Memory, live: Live | undefined, ep: Episode | undefined): number | undefined {
-  const { now, settings } = ctx;
-  if (!live || ep || now - live.start <= settings.splitBrainForMs + settings.peerTimeoutMs) {
+/** Began longer ago than the agents take to see it (split_brain_for + peer_timeout): they could
+ *  not see each other when it began. */
+function beganLongAgo(ctx: RuleContext, start: number): boolean {
+  return ctx.now - start > ctx.settings.splitBrainForMs + ctx.settings.peerTimeoutMs;
+}
+
+/** For live evidence without an episode that began long ago: when it will have gone on for the
+ *  confirmation window since first seen; undefined otherwise. Forgets it once the evidence is gone. */
+function lateConfirmation(ctx: RuleContext, v: ClusterVrid, mem: Memory, live: Live | undefined, ep: Episode | undefined): number | undefined {
+  if (!live || ep || !beganLongAgo(ctx, live.start)) {
     mem.lateSeen.delete(v.key);
     return undefined;
   }
-  const first = mem.lateSeen.get(v.key) ?? now;
+  const first = mem.lateSeen.get(v.key) ?? ctx.now;
   mem.lateSeen.set(v.key, first);
-  return first;
+  return first + lateConfirmMs(v, ctx.settings.peerTimeoutMs);
 }
 
 interface Live {
