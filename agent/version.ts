@@ -51,4 +51,9 @@ export function versionText(b: BuildInfo, runtime: { nodeVersion: string; platfo
 }
 
 export const BUILD = readBuildInfo();
+
+/** `keepwatch --version` for this build on the node running it. */
+export function thisVersionText(): string {
+  return versionText(BUILD, { nodeVersion: process.version, platform: process.platform, arch: process.arch });
+}
 export const VERSION = BUILD.version;

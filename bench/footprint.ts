@@ -11,7 +11,7 @@
 // Run (root): npx tsx bench/footprint.ts [--duration=300] [--sample=5]
 //   --duration: seconds of EACH phase (idle, scraped); --sample: seconds between samples.
 //   --node-options="--max-semi-space-size=2": NODE_OPTIONS for the agent (to compare V8 settings).
-//   --node-flags="--no-opt" or none: `node <flags> bin/keepwatch` instead of bin/keepwatch's shebang.
+//   --node-flags="--no-opt" or none: `node <flags> bin/keepwatch` instead of the agent's own V8 flags.
 //   --probes=default: the probes' default intervals (5-10 s) instead of every second.
 //   --malloc-arena-max=2: MALLOC_ARENA_MAX for the agent (glibc arenas: native memory growth).
 //   --pair=0: an agent on ka1 only (its peer's agent absent) instead of on both nodes.

@@ -37,8 +37,8 @@ export function opt(name: string, def: number | string): number | string {
 
 /**
  * --node-flags="--no-opt": run the agent as `node <flags> bin/keepwatch`, to compare V8 flags
- * (NODE_OPTIONS refuses most); "none": node without flags; unset: bin/keepwatch as installed (its
- * shebang's flags). Spread into startAgents' options.
+ * (NODE_OPTIONS refuses most); "none": node without flags; unset: the agent's own V8 flags, as
+ * `run` gives them (agent/cli/daemonFlags.ts). Spread into startAgents' options.
  */
 export function nodeFlagsOpt(): { nodeArgs?: string[] } {
   const flags = opt('node-flags', '');

@@ -14,7 +14,7 @@
 //
 // Run (root): npx tsx bench/scrapeCost.ts [--instances=1,16,255] [--scrapes=20] [--gap-ms=500] [--wrk-seconds=10] [--connections=8] [--rounds=2] [--node-flags=...] [--profile=1]
 //   --scrapes, --gap-ms: the Prometheus-like series (each scrape after a change); --rounds=0: no wrk.
-//   --node-flags="--no-opt" or none: `node <flags> bin/keepwatch` instead of bin/keepwatch's shebang.
+//   --node-flags="--no-opt" or none: `node <flags> bin/keepwatch` instead of the agent's own V8 flags.
 //   --profile=1 runs the agent under the CPU profiler (bench/cpuProfile.cjs); .cpuprofile files land in bench/out/profiles/.
 import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';

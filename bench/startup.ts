@@ -1,6 +1,6 @@
 // Start-up: how long `keepwatch --version` and `keepwatch notify --help` take next to `node -e 0`
 // (goal: within 1.5x), and their peak RSS, all in the same hyperfine run. bin/keepwatch runs as
-// installed (its shebang's V8 flags), so `node <the same flags> -e 0` is measured too. Needs the
+// installed (plain node: only `run` takes the agent's V8 flags). Needs the
 // build (npm run build) and hyperfine (Debian's package). KW_BENCH_BASELINE=<dir of another
 // checkout with dist/ built> adds that build's two commands, to compare against it in this run.
 // Run: npx tsx bench/startup.ts [--runs=40]
@@ -25,11 +25,6 @@ interface HyperfineResult {
   times: number[];
 }
 
-/** The shebang's node flags, as bin/keepwatch runs (`#!/usr/bin/env -S node FLAGS`). */
-function shebangFlags(bin: string): string {
-  return readFileSync(bin, 'utf8').split('\n')[0].replace(/^#!\/usr\/bin\/env -S node\s*/, '');
-}
-
 /** Peak RSS of one run, MiB (GNU time's %M, KiB), the median of `n` runs. */
 function peakRssMiB(cmd: string, n = 5): number {
   const values: number[] = [];
@@ -46,10 +41,8 @@ async function main(): Promise<void> {
   const runs = opt('runs', 40);
   const bin = join(REPO, 'bin/keepwatch');
   if (!existsSync(join(REPO, 'dist/agent/cli/main.js'))) throw new Error('dist/ is not built: npm run build first');
-  const flags = shebangFlags(bin);
   const commands: Array<{ name: string; cmd: string }> = [
     { name: 'node -e 0', cmd: 'node -e 0' },
-    { name: 'node <shebang flags> -e 0', cmd: `node ${flags} -e 0` },
     { name: 'keepwatch --version', cmd: `${bin} --version` },
     { name: 'keepwatch notify --help', cmd: `${bin} notify --help` },
   ];
@@ -84,7 +77,7 @@ async function main(): Promise<void> {
     const row = rows.find((x) => x.command === name)!;
     console.log(`${name}: ${fmt(row.ratioToNode, 2)}x node -e 0 in wall time, ${fmt(row.cpuRatioToNode, 2)}x in CPU time (goal ≤ ${GOAL_RATIO}x): ${row.ratioToNode <= GOAL_RATIO ? 'met' : 'MISSED'}`);
   }
-  const result = { runs, shebangFlags: flags, goalRatio: GOAL_RATIO, results: rows };
+  const result = { runs, goalRatio: GOAL_RATIO, results: rows };
   writeResult('startup', result, result);
 }
 

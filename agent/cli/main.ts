@@ -1,27 +1,16 @@
-// keepwatch's command line. Only commander and the commands' flags are loaded here: each command's
-// code is loaded when it runs (commands.ts), so --version and --help answer at Node's start-up cost.
-import { Command } from 'commander';
-import { BUILD, versionText } from '../version';
-import { registerCheckConfig, registerNotify, registerRun, registerSilence, registerStatus, registerTestAlert } from './commands';
-
-export function buildProgram(): Command {
-  const program = new Command('keepwatch')
-    .description('Monitor for Nginx + Keepalived HA pairs: state, VIP and Nginx probes, split-brain detection, metrics, paging.')
-    .version(versionText(BUILD, { nodeVersion: process.version, platform: process.platform, arch: process.arch }), '--version', 'print the version, revision, build date and runtime, and exit')
-    .showHelpAfterError()
-    .exitOverride();
-  registerRun(program);
-  registerCheckConfig(program);
-  registerTestAlert(program);
-  registerSilence(program);
-  registerStatus(program);
-  registerNotify(program);
-  return program;
-}
+// keepwatch's command line. `keepwatch --version` is answered here, without commander; everything
+// else goes to the program (program.ts), which loads a command's code only when that command runs.
+import type { Command } from 'commander';
+import { thisVersionText } from '../version';
 
 /** Runs the CLI; resolves with the exit code (commands that keep running resolve when they end). */
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+  if (argv.length === 3 && argv[2] === '--version') {
+    process.stdout.write(`${thisVersionText()}\n`);
+    return 0;
+  }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const program = (require('./program') as typeof import('./program')).buildProgram();
   let code = 0;
   program.hook('postAction', (_this, action) => {
     const c = (action as Command & { exitCode?: number }).exitCode;

@@ -1,4 +1,4 @@
-// Runs the real keepwatch agent (bin/keepwatch run, the built dist/, with its shebang's V8 flags) inside each lab node's
+// Runs the real keepwatch agent (bin/keepwatch run, the built dist/, with the agent's V8 flags) inside each lab node's
 // namespace, wired to that node's keepalived (its D-Bus, FIFO, log, pid file, conf) and nginx, with
 // the other nodes as peers over the lab network. The host reaches each agent through lab.forward.
 // Used by the e2e tests, the demo and the benchmarks.
@@ -6,6 +6,7 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { stringify } from 'yaml';
+import { DAEMON_V8_FLAGS } from '../../agent/cli/daemonFlags';
 import { keepalivedSchema } from '../../agent/config/schema';
 import type { Lab, LabNode } from './lab';
 import { waitFor } from '../helpers/wait';
@@ -49,8 +50,8 @@ export interface StartAgentsOptions {
   /** Runs the agent through this command prefix (another user, capabilities, mounts), e.g.
    *  ['setpriv', '--reuid=990', ...]: the prefix must exec the rest of the command line. */
   wrap?: (node: LabNode) => string[];
-  /** Run `node <nodeArgs> bin/keepwatch` (V8 flags to compare); default: bin/keepwatch itself, as
-   *  installed, with the flags of its shebang line. */
+  /** Run `node <nodeArgs> bin/keepwatch` (V8 flags to compare); default: the agent's V8 flags,
+   *  given here as `run` gives them itself on a node with process.execve (agent/cli/daemonFlags.ts). */
   nodeArgs?: string[];
 }
 
@@ -118,7 +119,7 @@ export async function startAgent(lab: Lab, node: LabNode, opts: StartAgentsOptio
   writeFileSync(configFile, stringify(cfg));
   const logFile = join(dataDir, 'agent.log');
   const bin = join(REPO, 'bin/keepwatch');
-  const argv = opts.nodeArgs ? [process.execPath, ...opts.nodeArgs, bin] : [bin];
+  const argv = [process.execPath, ...(opts.nodeArgs ?? DAEMON_V8_FLAGS), bin];
   const spawnIt = () => node.spawn([...(opts.wrap?.(node) ?? []), ...argv, 'run', '--config.file', configFile], { env: opts.env, logFile });
   const port = await lab.forward(node, AGENT_PORT);
   const url = `http://127.0.0.1:${port}`;
