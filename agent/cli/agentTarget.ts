@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { ConfigError, parseConfigDocument, validateConfig } from '../config/load';
 import { resolveWebSettings } from '../http/webConfig';
 import { parseListenAddress } from '../http/server';
+import { requiresClientCert } from '../http/tls';
 import { loadHttpClientConfig, type ClientTls } from './httpClientConfig';
 
 import { DEFAULT_CONFIG_FILE } from './commands';
@@ -109,8 +110,7 @@ export function resolveAgentTarget(o: TargetOptions): AgentTarget {
   t.basicAuthConfigured = Boolean(web.basicAuthUsers && Object.keys(web.basicAuthUsers).length);
   if (web.tls) t.serverCert = readText(web.tls.certFile);
   if (clientTls) t.clientTls = clientTls;
-  const auth = web.tls?.clientAuth;
-  if (auth === 'RequireAnyClientCert' || auth === 'RequireAndVerifyClientCert') t.clientCertRequired = `client_auth_type ${auth} of ${o.webConfigFile ?? cfg.web.config_file}`;
+  if (requiresClientCert(web.tls)) t.clientCertRequired = `client_auth_type ${web.tls!.clientAuth} of ${o.webConfigFile ?? cfg.web.config_file}`;
   const alerting = raw.alerting as Record<string, unknown> | undefined;
   if (alerting && typeof alerting === 'object' && alerting.api_token !== undefined) {
     try {
