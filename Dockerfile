@@ -4,15 +4,19 @@
 #     --build-arg SOURCE_DATE_EPOCH=$(git log -1 --format=%ct) .
 #   (`keepwatch --version` in the image prints them; without SOURCE_DATE_EPOCH the build date is the build's time)
 #   docker run -d --name keepwatch --network host --cap-add NET_RAW \
+#     --group-add "$(getent group keepwatch | cut -d: -f3)" \
 #     -v /etc/keepwatch:/etc/keepwatch:ro \
 #     -v /run/dbus/system_bus_socket:/run/dbus/system_bus_socket \
 #     -v /run/keepwatch:/run/keepwatch \
 #     -v /var/spool/keepwatch:/var/spool/keepwatch \
+#     -v /run/keepalived-dumps:/run/keepalived-dumps:ro \
 #     -v keepwatch-state:/var/lib/keepwatch \
 #     -v /etc/keepalived:/etc/keepalived:ro -v /run/keepalived.pid:/run/keepalived.pid:ro \
 #     --pid host keepwatch
 # Host networking: the VIP probe must see the host's addresses and arping must use its interfaces.
 # The D-Bus policy (deploy/dbus) must name the container's user (uid 10001), or run with --user root.
+# keepalived's dumps (the counters) are root:keepwatch 0640 in the host's /run/keepalived-dumps
+# (README, Docker): --group-add gives the container's user the host's keepwatch group to read them.
 
 # ---- build: all dependencies, compile TypeScript
 FROM node:26-slim AS build

@@ -84,12 +84,12 @@ export class Daemon implements AgentControl {
   }
 
   private wctx(): WiringCtx {
-    return { ...this.hubs, agent: this, config: this.config, clock: this.clock, log: this.opts.log, version: VERSION, env: this.env };
+    return { ...this.hubs, agent: this, config: this.config, web: this.web, clock: this.clock, log: this.opts.log, version: VERSION, env: this.env };
   }
 
   async start(): Promise<void> {
     for (const factory of this.factories) {
-      this.built.push({ factory, slice: JSON.stringify(factory.slice(this.config)), module: await factory.build(this.wctx()) });
+      this.built.push({ factory, slice: JSON.stringify(factory.slice(this.config, this.web)), module: await factory.build(this.wctx()) });
     }
     this.applyRoutesAndMetrics();
     await this.listen();
@@ -173,7 +173,7 @@ export class Daemon implements AgentControl {
     this.config = next;
     const rebuilt: string[] = [];
     for (const b of this.built) {
-      const slice = JSON.stringify(b.factory.slice(next));
+      const slice = JSON.stringify(b.factory.slice(next, this.webSettings.get(next)));
       if (slice === b.slice) continue;
       await this.stopComponents(b.module.components ?? []);
       b.module = await b.factory.build(this.wctx());

@@ -9,6 +9,7 @@ import type { Collector } from '../exporters/collector';
 import type { RouteSpec } from './http/server';
 import type { Alert } from './alerting/alert';
 import type { Shared } from './wiring/shared';
+import type { WebSettings } from './http/webConfig';
 
 /** Something with a life: started after build, stopped before a rebuild or on shutdown. */
 export interface Component {
@@ -57,6 +58,8 @@ export interface AgentControl {
 export interface WiringCtx extends Ctx, Hubs {
   agent: AgentControl;
   config: Config;
+  /** The web settings the agent serves with: web.*, with the web config file (flag or web.config_file) merged over them. */
+  web: WebSettings;
   /** The agent's own version string. */
   version: string;
   /** Environment, for commands and sockets that need it (injectable). */
@@ -65,7 +68,8 @@ export interface WiringCtx extends Ctx, Hubs {
 
 export interface ModuleFactory {
   readonly name: string;
-  /** The part of the config this module depends on; the module is rebuilt on reload only when it changed. */
-  slice(config: Config): unknown;
+  /** The part of the config this module depends on; the module is rebuilt on reload only when it changed.
+   *  web: the effective web settings (for modules that depend on TLS however it was configured). */
+  slice(config: Config, web?: WebSettings): unknown;
   build(w: WiringCtx): Module | Promise<Module>;
 }

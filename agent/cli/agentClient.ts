@@ -1,10 +1,11 @@
 // One request to the local agent over http or https, for the CLI. node:http(s) rather than fetch:
 // the agent's certificate, read from its config, must be trusted for this one connection (fetch
-// takes no TLS options), and its name need not match the loopback address the CLI connects to.
+// takes no TLS options), its name need not match the loopback address the CLI connects to, and a
+// client certificate (--http.config.file) may have to be shown.
 import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
-import { checkServerIdentity, rootCertificates, type PeerCertificate } from 'node:tls';
-import { X509Certificate } from 'node:crypto';
+import { request as httpsRequest, type RequestOptions } from 'node:https';
+import { rootCertificates } from 'node:tls';
+import { trustPinned } from '../http/pinnedCertificate';
 import type { AgentTarget } from './agentTarget';
 
 export interface AgentResponse {
@@ -26,27 +27,25 @@ export interface AgentRequestOptions {
   signal?: AbortSignal;
 }
 
-/** The pinned certificate's SHA-256 fingerprint, as node prints a peer's (AA:BB:...). */
-function fingerprint(pem: string): string | undefined {
-  try {
-    return new X509Certificate(pem).fingerprint256;
-  } catch {
-    return undefined;
-  }
+/** The TLS options for the target: its --http.config.file, and the agent's own certificate trusted. */
+function tlsOptions(t: AgentTarget): RequestOptions {
+  const c = t.clientTls;
+  const own = t.serverCert ? trustPinned(t.serverCert, c?.ca ? [c.ca] : [...rootCertificates]) : undefined;
+  return {
+    ...(c ? { cert: c.cert, key: c.key, servername: c.servername, rejectUnauthorized: c.rejectUnauthorized, ca: c.ca } : {}),
+    ...own,
+  };
+}
+
+/** Why the handshake may have failed, when the agent asks for a client certificate and none is shown. */
+function clientCertHint(t: AgentTarget): string {
+  return t.clientCertRequired && !t.clientTls?.cert ? ` (the agent asks for a client certificate: ${t.clientCertRequired}; give one in tls_config of --http.config.file)` : '';
 }
 
 export function agentRequest(t: AgentTarget, method: string, path: string, o: AgentRequestOptions = {}): Promise<AgentResponse> {
   const url = new URL(`${t.base}${path}`);
   const https = url.protocol === 'https:';
-  const pinned = https && t.serverCert ? fingerprint(t.serverCert) : undefined;
-  const tlsOpts = pinned
-    ? {
-        // The system's CAs and the agent's own certificate (self-signed, or a leaf of a private CA).
-        ca: [...rootCertificates, t.serverCert!],
-        // The agent's own certificate is good for whatever address reaches it; any other is checked by name.
-        checkServerIdentity: (host: string, cert: PeerCertificate) => (cert.fingerprint256 === pinned ? undefined : checkServerIdentity(host, cert)),
-      }
-    : {};
+  const tlsOpts = https ? tlsOptions(t) : {};
   return new Promise((resolve, reject) => {
     const req = (https ? httpsRequest : httpRequest)(url, { method, headers: o.headers, signal: o.signal, agent: false, ...tlsOpts }, (res) => {
       if (o.stream) clearTimeout(timer);
@@ -73,7 +72,8 @@ export function agentRequest(t: AgentTarget, method: string, path: string, o: Ag
     const timer = o.timeoutMs ? setTimeout(() => req.destroy(new Error(`no answer within ${o.timeoutMs} ms`)), o.timeoutMs) : undefined;
     req.on('error', (e: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      reject(new Error(e.code && e.code !== 'ABORT_ERR' ? `${e.code}${e.message.includes(e.code) ? '' : `: ${e.message}`}` : e.message));
+      const hint = https && e.code !== 'ABORT_ERR' ? clientCertHint(t) : '';
+      reject(new Error((e.code && e.code !== 'ABORT_ERR' ? `${e.code}${e.message.includes(e.code) ? '' : `: ${e.message}`}` : e.message) + hint));
     });
     req.end(o.body);
   });

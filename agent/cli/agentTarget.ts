@@ -2,7 +2,8 @@
 // as an operator on the node expects: from the agent's own config (--config.file, default
 // /etc/keepwatch/keepwatch.yml): web.listen_address (0.0.0.0 or :: means loopback), TLS from
 // web.tls_cert_file or the web config file (its certificate is trusted for this connection), and
-// alerting.api_token. --agent.url, then env KEEPWATCH_AGENT_URL, win over the config's address;
+// alerting.api_token. The client certificate an agent may ask for comes from --http.config.file
+// (httpClientConfig.ts). --agent.url, then env KEEPWATCH_AGENT_URL, win over the config's address;
 // basic-auth credentials come only from KEEPWATCH_AGENT_URL (the config holds only their hashes,
 // and a command line is readable by every local user). A missing default config means today's
 // defaults; a config given explicitly must exist and be valid.
@@ -10,6 +11,8 @@ import { readFileSync } from 'node:fs';
 import { ConfigError, parseConfigDocument, validateConfig } from '../config/load';
 import { resolveWebSettings } from '../http/webConfig';
 import { parseListenAddress } from '../http/server';
+import { requiresClientCert } from '../http/tls';
+import { loadHttpClientConfig, type ClientTls } from './httpClientConfig';
 
 import { DEFAULT_CONFIG_FILE } from './commands';
 
@@ -30,6 +33,10 @@ export interface AgentTarget {
   configFile?: string;
   /** The agent asks for basic auth on its read endpoints. */
   basicAuthConfigured?: boolean;
+  /** What --http.config.file gives: the client certificate, CA, server name. */
+  clientTls?: ClientTls;
+  /** The agent refuses clients without a certificate: its client_auth_type and the file that sets it (for messages). */
+  clientCertRequired?: string;
 }
 
 export interface TargetOptions {
@@ -40,6 +47,8 @@ export interface TargetOptions {
   configFileGiven?: boolean;
   /** --web.config.file, when the agent runs with it. */
   webConfigFile?: string;
+  /** --http.config.file: the CLI's own client TLS. */
+  httpConfigFile?: string;
   env: NodeJS.ProcessEnv;
 }
 
@@ -88,7 +97,8 @@ export function resolveAgentTarget(o: TargetOptions): AgentTarget {
     if (o.configFileGiven || code !== 'ENOENT') throw new ConfigError(file, [`(file): cannot read: ${code ?? (e as Error).message}`]);
   }
   const url = o.agentUrl ?? o.env.KEEPWATCH_AGENT_URL;
-  if (text === undefined) return targetFromUrl(url ?? DEFAULT_AGENT_URL);
+  const clientTls = o.httpConfigFile === undefined ? undefined : loadHttpClientConfig(o.httpConfigFile);
+  if (text === undefined) return { ...targetFromUrl(url ?? DEFAULT_AGENT_URL), ...(clientTls ? { clientTls } : {}) };
 
   // Only what connecting needs: a receiver's secret file the operator cannot read, or a ${VAR}
   // only the agent's unit sets, must not stop `keepwatch status`.
@@ -99,6 +109,8 @@ export function resolveAgentTarget(o: TargetOptions): AgentTarget {
   t.configFile = file;
   t.basicAuthConfigured = Boolean(web.basicAuthUsers && Object.keys(web.basicAuthUsers).length);
   if (web.tls) t.serverCert = readText(web.tls.certFile);
+  if (clientTls) t.clientTls = clientTls;
+  if (requiresClientCert(web.tls)) t.clientCertRequired = `client_auth_type ${web.tls!.clientAuth} of ${o.webConfigFile ?? cfg.web.config_file}`;
   const alerting = raw.alerting as Record<string, unknown> | undefined;
   if (alerting && typeof alerting === 'object' && alerting.api_token !== undefined) {
     try {

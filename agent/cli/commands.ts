@@ -28,6 +28,7 @@ function agentFlags(cmd: Command): Command {
   return cmd
     .option('--config.file <path>', "the agent's config: its listen address, TLS and alerting.api_token (a missing default file: http://127.0.0.1:9723)", DEFAULT_CONFIG_FILE)
     .option('--web.config.file <path>', 'the web config file the agent runs with (keepwatch run --web.config.file), for its TLS')
+    .option('--http.config.file <path>', "client TLS as amtool takes it (Prometheus's HTTP client config; only tls_config: cert_file, key_file, ca_file, server_name, insecure_skip_verify), for an agent that asks for client certificates")
     .option('--agent.url <url>', 'ask the agent at this URL instead of the config\'s address (also env KEEPWATCH_AGENT_URL; user:password@ only there)');
 }
 

@@ -18,6 +18,7 @@ export interface SilenceOptions {
   'api.tokenFile'?: string;
   'config.file'?: string;
   'web.config.file'?: string;
+  'http.config.file'?: string;
 }
 
 export interface SilenceIo {
@@ -40,7 +41,7 @@ function readTokenFile(file: string): string {
 
 function target(cmd: Command, opts: SilenceOptions, io: SilenceIo): AgentTarget {
   try {
-    return resolveAgentTarget({ agentUrl: opts['agent.url'], configFile: opts['config.file'], configFileGiven: cmd.getOptionValueSource('config.file') === 'cli', webConfigFile: opts['web.config.file'], env: io.env });
+    return resolveAgentTarget({ agentUrl: opts['agent.url'], configFile: opts['config.file'], configFileGiven: cmd.getOptionValueSource('config.file') === 'cli', webConfigFile: opts['web.config.file'], httpConfigFile: opts['http.config.file'], env: io.env });
   } catch (e) {
     if (e instanceof ConfigError) throw new Error(e.message);
     throw e;

@@ -239,6 +239,7 @@ export async function statusAction(this: Command, opts: Record<string, string | 
       configFile: opts['config.file'] as string | undefined,
       configFileGiven: this.getOptionValueSource('config.file') === 'cli',
       webConfigFile: opts['web.config.file'] as string | undefined,
+      httpConfigFile: opts['http.config.file'] as string | undefined,
       env: process.env,
     });
   } catch (e) {

@@ -9,9 +9,9 @@ import * as path from 'node:path';
 
 /**
  * Per receiver type, the keys that are secrets (a key under basic_auth is written basic_auth.key).
- * Not here: Slack's token_file (the Slack receiver reads it when it is built) and the Alertmanager
- * receiver's basic_auth.password_file and bearer_token_file (read at each send, so a rotated
- * secret needs no restart).
+ * Not here, though read through secretFilePath too: Slack's token_file (the Slack receiver reads it
+ * when it is built) and the Alertmanager receiver's basic_auth.password_file and bearer_token_file
+ * (read at each send, so a rotated secret needs no restart).
  */
 export const SECRET_KEYS: Record<string, string[]> = {
   slack: ['webhook_url'],

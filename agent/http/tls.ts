@@ -88,6 +88,11 @@ export function tlsServerOptions(tls: TlsConfig): ServerOptions {
   return opts;
 }
 
+/** The server refuses a client without a certificate (so a client of it, the CLI or a peer, must show one). */
+export function requiresClientCert(tls: TlsConfig | undefined): boolean {
+  return tls?.clientAuth === 'RequireAnyClientCert' || tls?.clientAuth === 'RequireAndVerifyClientCert';
+}
+
 /** SANs of a peer certificate as node prints them ("DNS:a, IP Address:1.2.3.4, email:x, URI:y"), values only. */
 function sans(subjectaltname: string | undefined): string[] {
   if (!subjectaltname) return [];

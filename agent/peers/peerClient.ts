@@ -9,7 +9,7 @@
 // peer: a dead one only makes the cluster view stale.
 import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { readFileSync } from 'node:fs';
+import type { RequestOptions } from 'node:https';
 import type { Logger } from 'pino';
 import type { Clock } from '../context';
 import type { Component } from '../module';
@@ -21,6 +21,7 @@ import { PEER_STREAM_PATH } from './peerServer';
 import { admitSender, admitState, DEFAULT_PEER_LIMITS, type Admission, type PeerIdentity, type PeerLimits } from './peerAdmission';
 import { parseSilenceMessage, SILENCE_EVENT, SILENCE_EVENT_BYTES } from './silenceMessage';
 import type { Silences } from '../alerting/silences';
+import { peerTlsOptions } from './peerTls';
 
 export interface PeerTarget {
   name: string;
@@ -34,6 +35,12 @@ export interface PeerTarget {
   caFile?: string;
   /** Accept any certificate (a self-signed one without its CA at hand). Encrypts, does not authenticate. */
   insecureSkipVerify?: boolean;
+  /** Trusted beside caFile or the system CAs (PEM files). */
+  extraCaFiles?: string[];
+  /** A peer showing this very certificate (PEM file) is trusted whatever address reached it. */
+  pinnedCertFile?: string;
+  /** Shown to a peer that asks for a client certificate. */
+  clientCert?: { certFile: string; keyFile: string };
 }
 
 export interface PeerClientOptions {
@@ -80,8 +87,8 @@ class PeerConnection {
   private windowStart = 0;
   private windowItems = 0;
   private windowBytes = 0;
-  private readonly ca?: Buffer;
-  private caError?: string;
+  private readonly tls?: RequestOptions;
+  private tlsError?: string;
   private generation = 0;
   /** The node name this peer's messages must carry (configured, or the first it reported). */
   private boundNode?: string;
@@ -89,12 +96,10 @@ class PeerConnection {
   constructor(readonly target: PeerTarget, private readonly o: ConnOptions) {
     this.boundNode = target.node;
     this.backoff = new RetryBackoff({ initialMs: o.backoffInitialMs, maxMs: o.backoffMaxMs, random: o.random });
-    if (target.caFile) {
-      try {
-        this.ca = readFileSync(target.caFile);
-      } catch (e) {
-        this.caError = `cannot read ca_file ${target.caFile}: ${(e as Error).message}`;
-      }
+    if (/^https:/i.test(target.url)) {
+      const t = peerTlsOptions(target);
+      if (t.error !== undefined) this.tlsError = t.error;
+      else this.tls = t.options;
     }
   }
 
@@ -134,8 +139,8 @@ class PeerConnection {
     this.windowStart = clock.now();
     this.windowItems = 0;
     this.windowBytes = 0;
-    if (this.caError) {
-      this.fail('connect', this.caError);
+    if (this.tlsError) {
+      this.fail('connect', this.tlsError);
       return;
     }
     let url: URL;
@@ -154,7 +159,7 @@ class PeerConnection {
     try {
       req =
         url.protocol === 'https:'
-          ? httpsRequest(url, { ...opts, ca: this.ca, rejectUnauthorized: !this.target.insecureSkipVerify })
+          ? httpsRequest(url, { ...opts, ...this.tls })
           : httpRequest(url, opts);
     } catch (e) {
       this.fail('connect', (e as Error).message);

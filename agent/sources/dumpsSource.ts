@@ -44,9 +44,11 @@ export interface DumpRequester {
 }
 
 export interface DumpsSourceOptions {
-  /** dbus: PrintData/PrintStats over D-Bus (JSON still by signal); signal: USR1/USR2/JSON signal. */
+  /** keepalived.dumps.method. dbus: PrintData/PrintStats over D-Bus (JSON still by signal), by
+   *  signal when a D-Bus call fails or there is no D-Bus (`dbus` unset: keepalived.dbus_enabled is
+   *  false); signal: USR1/USR2/JSON signal. */
   method: 'dbus' | 'signal';
-  /** Which dumps each cycle reads. Default: dbus -> data, stats; signal -> json, data. */
+  /** Which dumps each cycle reads. Default: over D-Bus -> data, stats; by signal -> json, data. */
   kinds?: DumpKind[];
   /** Between cycles, ms (default 15 s). */
   intervalMs?: number;
@@ -54,7 +56,7 @@ export interface DumpsSourceOptions {
   pidFile: string;
   /** Directory keepalived writes keepalived.{data,stats,json} to. Default: /proc/<pid>/root/tmp, else /tmp. */
   dir?: string;
-  /** The D-Bus source (or anything that can ask keepalived for PrintData/PrintStats). */
+  /** The D-Bus source (or anything that can ask keepalived for PrintData/PrintStats); unset when keepalived.dbus_enabled is false. */
   dbus?: DumpRequester;
   /** Signal number of keepalived's JSON dump (`keepalived --signum=JSON`; 36 on Debian's 2.2.7). */
   jsonSignal?: number;
@@ -101,12 +103,23 @@ const defaultFs: DumpsFs = {
 
 const errCode = (e: unknown) => (e as NodeJS.ErrnoException | undefined)?.code;
 
-/** errText, with the likely cause of EPERM on a signal to keepalived. */
-function dumpErrText(e: unknown): string {
+/** How to get dumps over D-Bus again after a D-Bus call failed. */
+const DBUS_FIX = "for D-Bus, keepalived needs enable_dbus and the agent's user the D-Bus policy (deploy/dbus/keepwatch-keepalived.conf); keepwatch_source_up{source=\"dbus\"} says whether the agent is connected";
+const DBUS_OFF_FIX = 'for D-Bus, set keepalived.dbus_enabled: true (keepalived needs enable_dbus)';
+
+/**
+ * The error of a signal keepalived (root) refused: with dumps.method dbus, what was configured,
+ * why it was not used, what was done instead and how to get D-Bus back; with signal, the way
+ * without root.
+ */
+function signalRefusedText(e: unknown, sig: string, fallback: { why: string; fix: string } | undefined): string {
   const text = errText(e);
-  if (errCode(e) === 'EPERM') return `${text} (signalling keepalived, a root process, needs root or CAP_KILL: use keepalived.dumps.method: dbus)`;
-  return text;
+  if (errCode(e) !== 'EPERM') return text;
+  if (!fallback) return `${text} (signalling keepalived, a root process, needs root or CAP_KILL; keepalived.dumps.method: dbus needs neither)`;
+  return `keepalived.dumps.method is dbus, but ${fallback.why}, so the dump was asked for by signal (${sig}) instead, and that needs root or CAP_KILL (${text}); ${fallback.fix}`;
 }
+
+const SIGNAL_NAME: Record<DumpKind, string> = { data: 'SIGUSR1', stats: 'SIGUSR2', json: 'the JSON signal' };
 
 const ownership = (s: Partial<Ownership> | undefined): Ownership | undefined =>
   s && s.uid !== undefined && s.gid !== undefined && s.mode !== undefined ? { uid: s.uid, gid: s.gid, mode: s.mode } : undefined;
@@ -138,7 +151,7 @@ export class DumpsSource implements Source {
     this.log = env.log;
     this.clock = env.clock;
     this.report = env.report;
-    this.kinds = opts.kinds ?? (opts.method === 'dbus' ? ['data', 'stats'] : ['json', 'data']);
+    this.kinds = opts.kinds ?? (opts.method === 'dbus' && opts.dbus ? ['data', 'stats'] : ['json', 'data']);
     this.intervalMs = opts.intervalMs ?? 15_000;
     this.pollMs = opts.pollMs ?? 100;
     this.timeoutMs = opts.timeoutMs ?? 5000;
@@ -157,6 +170,9 @@ export class DumpsSource implements Source {
     if (this.running) return;
     this.running = true;
     this.stopped = false;
+    if (this.opts.method === 'dbus' && !this.opts.dbus) {
+      this.report.once('dbus-off', () => this.log.warn(`keepalived.dumps.method is dbus, but keepalived.dbus_enabled is false: asking keepalived for its dumps by signal instead, which needs root or CAP_KILL; ${DBUS_OFF_FIX}`));
+    }
     this.schedule(0);
   }
 
@@ -233,7 +249,7 @@ export class DumpsSource implements Source {
     try {
       await this.request(kind, pid);
     } catch (e) {
-      return { kind, ok: false, file, error: `requesting the dump failed: ${dumpErrText(e)}` };
+      return { kind, ok: false, file, error: `requesting the dump failed: ${errText(e)}` };
     }
     const deadline = this.clock.now() + this.timeoutMs;
     let prev: FileStat | undefined;
@@ -246,7 +262,7 @@ export class DumpsSource implements Source {
       try {
         st = await this.fs.stat(file);
       } catch (e) {
-        lastErr = dumpErrText(e);
+        lastErr = errText(e);
       }
       const fresh = st !== undefined && (!before || st.ino !== before.ino || st.mtimeMs > before.mtimeMs);
       const stable = fresh && prev !== undefined && st!.size === prev.size && st!.mtimeMs === prev.mtimeMs && st!.ino === prev.ino;
@@ -257,7 +273,7 @@ export class DumpsSource implements Source {
           text = await this.fs.readFile(file);
         } catch (e) {
           if (errCode(e) === 'EACCES') return { kind, ok: false, file, error: dumpPermissionError(file, 'read', this.identity(), ownership(st)) };
-          return { kind, ok: false, file, error: `reading ${file}: ${dumpErrText(e)}` };
+          return { kind, ok: false, file, error: `reading ${file}: ${errText(e)}` };
         }
         const result = PARSER_OF[kind](text, { at: Math.round(st!.mtimeMs), withState: this.opts.withState });
         if (result.complete) {
@@ -279,20 +295,34 @@ export class DumpsSource implements Source {
   }
 
   private async request(kind: DumpKind, pid: number | undefined): Promise<void> {
-    if (this.opts.method === 'dbus' && kind !== 'json' && this.opts.dbus) {
-      try {
-        await (kind === 'data' ? this.opts.dbus.printData() : this.opts.dbus.printStats());
-        return;
-      } catch (e) {
-        if (pid === undefined) throw e;
-        this.report.once(`dbus-fallback:${kind}`, () => this.log.warn({ err: dumpErrText(e) }, `D-Bus ${kind === 'data' ? 'PrintData' : 'PrintStats'} failed; asking by signal instead`));
+    // Why a dump is asked for by signal although dumps.method is dbus.
+    let fallback: { why: string; fix: string } | undefined;
+    if (this.opts.method === 'dbus') {
+      if (!this.opts.dbus) fallback = { why: 'keepalived.dbus_enabled is false', fix: DBUS_OFF_FIX };
+      else if (kind === 'json') fallback = { why: 'D-Bus cannot ask for the JSON dump', fix: 'over D-Bus the agent reads the data and stats dumps, which need no signal' };
+      else {
+        const call = kind === 'data' ? 'PrintData' : 'PrintStats';
+        try {
+          await (kind === 'data' ? this.opts.dbus.printData() : this.opts.dbus.printStats());
+          return;
+        } catch (e) {
+          if (pid === undefined) throw e;
+          fallback = { why: `${call} over D-Bus failed (${errText(e)})`, fix: DBUS_FIX };
+          this.report.once(`dbus-fallback:${kind}`, () =>
+            this.log.warn({ err: errText(e) }, `keepalived.dumps.method is dbus, but ${call} over D-Bus failed: asking keepalived by signal (${SIGNAL_NAME[kind]}) instead, which needs root or CAP_KILL; ${DBUS_FIX}`),
+          );
+        }
       }
     }
     if (pid === undefined) throw new Error(`no keepalived pid (pid file ${this.opts.pidFile})`);
     const refusal = await this.checkPid(pid, this.opts.pidFile);
     if (refusal) throw new Error(refusal);
     const sig: NodeJS.Signals | number = kind === 'data' ? 'SIGUSR1' : kind === 'stats' ? 'SIGUSR2' : this.jsonSignal;
-    this.sendSignal(pid, sig);
+    try {
+      this.sendSignal(pid, sig);
+    } catch (e) {
+      throw new Error(signalRefusedText(e, SIGNAL_NAME[kind], fallback));
+    }
   }
 
   private sleep(ms: number): Promise<void> {

@@ -161,7 +161,7 @@ export const alertingModule: ModuleFactory = {
     const route = buildRouteTree(cfg.route, receiverNames);
     const incidents = new IncidentBook({ clock: w.clock, settleMs: route.groupInterval, store: outboxIncidentStore(outbox), confirmMs: incidentConfirmMs(w.config.rules) });
     // Threads (Slack ts, email subject) live in the outbox journal beside the notification log: a restart keeps them.
-    const receivers = cfg.receivers.flatMap((r) => createReceivers(r, { clock: w.clock, threads: outboxThreadStore(outbox, r.name, w.clock) }));
+    const receivers = cfg.receivers.flatMap((r) => createReceivers(r, { clock: w.clock, threads: outboxThreadStore(outbox, r.name, w.clock), env: w.env }));
     const heartbeat = cfg.heartbeat ? new Heartbeat({ cfg: cfg.heartbeat, clock: w.clock, log }) : undefined;
     // Several agents raise the same alerts: the cluster's delivery policy says which one pages.
     const delivery = w.shared.delivery;

@@ -27,7 +27,7 @@ export const sourcesModule: ModuleFactory = {
       components.push(
         dumpsSource(
           {
-            method: dbus ? k.dumps.method : 'signal',
+            method: k.dumps.method,
             intervalMs: k.dumps.interval,
             pidFile: k.pid_file,
             dir: k.dumps.dir,

@@ -26,6 +26,8 @@ export interface ReceiverDeps {
   clock: Clock;
   /** Where receivers that thread an incident's notices (email, Slack) keep their threads; default in memory. */
   threads?: ThreadStore;
+  /** For secret files read when a receiver is built ($CREDENTIALS_DIRECTORY); default process.env. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export class ReceiverError extends Error {

@@ -7,6 +7,7 @@
 // channel), its ts kept in the ThreadStore so a restart does not start a second thread. The webhook
 // URL and the token are credentials: never logged, never in an error, only the receiver name.
 import { readFileSync } from 'node:fs';
+import { secretFilePath } from '../../config/secretFiles';
 import type { Clock } from '../../context';
 import type { SlackReceiverConfig } from '../../config/schema';
 import type { Alert } from '../alert';
@@ -144,22 +145,26 @@ export async function slackApiCall(
   throw new SlackApiError(cfg.name, code, parseRetryAfter(headerValue(res.headers['retry-after']), clock.now()));
 }
 
-/** The bot token: `token`, or token_file's content. An error names the file and why, never its content. */
-export function slackToken(cfg: Pick<SlackReceiverConfig, 'name' | 'token' | 'token_file'>): string | undefined {
+/**
+ * The bot token: `token`, or token_file's content, read as every `<key>_file` is (systemd's
+ * credential copy when $CREDENTIALS_DIRECTORY holds one). An error names the file and why, never its content.
+ */
+export function slackToken(cfg: Pick<SlackReceiverConfig, 'name' | 'token' | 'token_file'>, env: NodeJS.ProcessEnv = process.env): string | undefined {
   if (cfg.token || !cfg.token_file) return cfg.token;
+  const from = secretFilePath(cfg.token_file, env);
   let token: string;
   try {
-    token = readFileSync(cfg.token_file, 'utf8').trim();
+    token = readFileSync(from, 'utf8').trim();
   } catch (e) {
-    throw new Error(`${cfg.name}: cannot read token_file ${cfg.token_file}: ${(e as NodeJS.ErrnoException).code ?? 'unreadable'}`);
+    throw new Error(`${cfg.name}: cannot read token_file ${from}: ${(e as NodeJS.ErrnoException).code ?? 'unreadable'}`);
   }
-  if (!token) throw new Error(`${cfg.name}: token_file ${cfg.token_file} is empty`);
+  if (!token) throw new Error(`${cfg.name}: token_file ${from} is empty`);
   return token;
 }
 
-export function slackReceiver(config: SlackReceiverConfig, { clock, threads = memoryThreadStore() }: ReceiverDeps): Receiver {
+export function slackReceiver(config: SlackReceiverConfig, { clock, threads = memoryThreadStore(), env }: ReceiverDeps): Receiver {
   const bot = !config.webhook_url;
-  const cfg = bot ? { ...config, token: slackToken(config) } : config;
+  const cfg = bot ? { ...config, token: slackToken(config, env) } : config;
   if (bot && (!cfg.token || !cfg.channel)) throw new Error(`${cfg.name}: a Slack receiver needs webhook_url, or token (or token_file) and channel`);
 
   async function post(payload: Record<string, unknown>, signal: AbortSignal): Promise<Record<string, unknown> | undefined> {

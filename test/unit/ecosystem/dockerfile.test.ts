@@ -93,6 +93,23 @@ describe('Dockerfile', () => {
     expect(runtime.filter((i) => i.getKeyword() === 'ENTRYPOINT').map(args)).toEqual(['["keepwatch", "run"]']);
   });
 
+  test("the README's Docker section and the Dockerfile's own docker run agree with the image: its uid and gid, keepalived's dumps mounted and readable through the host's keepwatch group", () => {
+    const runtime = stages().at(-1)!;
+    const user = runtime.filter((i) => i.getKeyword() === 'USER').map(args).at(-1)!;
+    const [uid, gid] = user.split(':');
+    expect(TEXT).toMatch(new RegExp(`groupadd --system --gid ${gid} keepwatch`));
+    expect(TEXT).toMatch(new RegExp(`useradd --system --uid ${uid} --gid keepwatch`));
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const docker = readme.slice(readme.indexOf('### Docker'), readme.indexOf('## Configuration'));
+    expect(docker.replace(/\s+/g, ' ')).toContain(`runs as uid ${uid}, gid ${gid}`);
+    const config = readFileSync(join(ROOT, 'deploy/keepwatch.example.yml'), 'utf8');
+    const dumpsDir = /^ {4}dir: (\S+)$/m.exec(config.slice(config.indexOf('  dumps:')))![1];
+    for (const run of [docker, TEXT]) {
+      expect(run).toContain(`-v ${dumpsDir}:${dumpsDir}:ro`);
+      expect(run).toContain('--group-add "$(getent group keepwatch | cut -d: -f3)"');
+    }
+  });
+
   test('never ADDs a URL (nor anything: COPY only), and every COPY source exists and is not dockerignored', () => {
     const all = df.getInstructions();
     expect(all.filter((i) => i.getKeyword() === 'ADD').map(args)).toEqual([]);

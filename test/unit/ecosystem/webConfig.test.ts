@@ -1,7 +1,6 @@
 // The exporter-toolkit web config (web.config_file, or `keepwatch run --web.config.file`): basic
 // auth with bcrypt hashes, TLS with client certificates, response headers, on a real agent over
 // real HTTPS on loopback; bad files are rejected with the file and key named, also on reload.
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -11,6 +10,7 @@ import { loadWebConfigFile } from '../../../agent/http/webConfig';
 import { coreModule } from '../../../agent/wiring/core';
 import { startInProcessAgent, type InProcessAgent } from '../../helpers/inProcessAgent';
 import { freePort } from '../../helpers/freePort';
+import { clientCertTestSet } from '../../helpers/testCerts';
 
 const basic = (user: string, pass: string) => `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
 
@@ -36,16 +36,7 @@ describe('web.config_file (exporter-toolkit web config)', () => {
 
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'kw-webcfg-'));
-    // A self-signed certificate for 127.0.0.1 (openssl is in Debian's base system).
-    const openssl = (...a: string[]) => execFileSync('openssl', a, { cwd: dir, stdio: 'ignore' });
-    openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', 'key.pem', '-out', 'cert.pem');
-    // A client CA, two clients it signs (SAN ops.example / other.example) and one it does not.
-    openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=client-ca', '-keyout', 'ca.key', '-out', 'ca.pem');
-    for (const name of ['ops', 'other']) {
-      openssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${name}`, '-addext', `subjectAltName=DNS:${name}.example`, '-keyout', `${name}.key`, '-out', `${name}.csr`);
-      openssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '1', '-copy_extensions', 'copy', '-out', `${name}.pem`);
-    }
-    openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=stranger', '-addext', 'subjectAltName=DNS:ops.example', '-keyout', 'stranger.key', '-out', 'stranger.pem');
+    clientCertTestSet(dir);
   });
   afterEach(async () => {
     await agent?.stop();

@@ -4,6 +4,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseConfig } from '../../../agent/config/load';
+import { slackReceiver, slackToken } from '../../../agent/alerting/receivers/slack';
+import { systemClock } from '../../../agent/context';
 
 let dir: string;
 beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kw-secret-'))));
@@ -39,4 +41,22 @@ test('both set, unreadable or empty: a problem at the key, without the secret', 
   expect(msg).toMatch(/alerting\.receivers\.0\.hmac_secret_file: cannot read .*missing: ENOENT/);
   fs.writeFileSync(file, '');
   expect(() => parseConfig(yaml(`{name: w, type: webhook, url_file: ${file}}`), 'x', {})).toThrow(/url_file: .* is empty/);
+});
+
+test("Slack's token_file (read when the receiver is built) takes systemd's credential copy too; errors name the file read, never the token", () => {
+  const file = path.join(dir, 'slack_token');
+  fs.writeFileSync(file, 'xoxb-from-the-file\n');
+  const creds = path.join(dir, 'creds');
+  fs.mkdirSync(creds);
+  fs.writeFileSync(path.join(creds, 'slack_token'), 'xoxb-from-systemd\n');
+  const cfg = parseConfig(yaml(`{name: s, type: slack, token_file: ${file}, channel: "#ops"}`), 'x', {}).alerting.receivers[0];
+  if (cfg.type !== 'slack') throw new Error('not a slack receiver');
+  expect(slackToken(cfg, {})).toBe('xoxb-from-the-file');
+  expect(slackToken(cfg, { CREDENTIALS_DIRECTORY: creds })).toBe('xoxb-from-systemd');
+  // The original root-only (here: gone): the agent builds the receiver from the credential alone.
+  fs.rmSync(file);
+  expect(() => slackReceiver(cfg, { clock: systemClock, env: { CREDENTIALS_DIRECTORY: creds } })).not.toThrow();
+  expect(() => slackReceiver(cfg, { clock: systemClock, env: {} })).toThrow(`s: cannot read token_file ${file}: ENOENT`);
+  fs.writeFileSync(path.join(creds, 'slack_token'), '\n');
+  expect(() => slackToken(cfg, { CREDENTIALS_DIRECTORY: creds })).toThrow(`s: token_file ${path.join(creds, 'slack_token')} is empty`);
 });

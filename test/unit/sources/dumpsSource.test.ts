@@ -4,7 +4,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from 'os';
 import path from 'path';
 import { systemClock } from '../../../agent/context';
-import { silentLogger } from '../../../agent/logger';
+import { createLogger, silentLogger } from '../../../agent/logger';
+import { PassThrough } from 'node:stream';
 import { dumpsSource, type DumpsSourceOptions } from '../../../agent/sources/dumpsSource';
 import { sourceEnv } from '../../../agent/sources/source';
 import type { NodeEvent } from '../../../agent/state/types';
@@ -27,7 +28,7 @@ afterEach(() => rmSync(root, { recursive: true, force: true }));
 const FILES: Record<string, string> = { SIGUSR1: 'keepalived.data', SIGUSR2: 'keepalived.stats', 36: 'keepalived.json' };
 const CONTENT: Record<string, string> = { 'keepalived.data': 'data-master.txt', 'keepalived.stats': 'stats-master.txt', 'keepalived.json': 'dump-2.2.7-master.json' };
 
-function make(over: Partial<DumpsSourceOptions> = {}) {
+function make(over: Partial<DumpsSourceOptions> = {}, log = silentLogger()) {
   const events: NodeEvent[] = [];
   const signals: Array<[number, string | number]> = [];
   const src = dumpsSource({
@@ -44,7 +45,7 @@ function make(over: Partial<DumpsSourceOptions> = {}) {
       setTimeout(() => writeFileSync(path.join(dir, f), fixture(CONTENT[f])), 5);
     },
     ...over,
-  }, sourceEnv({ apply: (e) => events.push(e) }, { clock: systemClock, log: silentLogger() }, 'dumps'));
+  }, sourceEnv({ apply: (e) => events.push(e) }, { clock: systemClock, log }, 'dumps'));
   return { src, events, signals };
 }
 
@@ -138,6 +139,53 @@ test('dbus method: PrintData/PrintStats, no signal; falls back to signals when D
   dbusWorks = false;
   expect((await src.refresh()).every((o) => o.ok)).toBe(true);
   expect(signals).toEqual([[PID, 'SIGUSR1'], [PID, 'SIGUSR2']]);
+});
+
+describe('dumps.method dbus, asked by signal instead, as an unprivileged agent: the operator is told what, why, instead, and how to get D-Bus', () => {
+  const eperm = () => {
+    throw Object.assign(new Error('kill EPERM'), { code: 'EPERM', syscall: 'kill' });
+  };
+  const logged = () => {
+    const lines: string[] = [];
+    const out = new PassThrough();
+    out.on('data', (c: Buffer) => lines.push(...c.toString().trim().split('\n').map((l) => (JSON.parse(l) as { msg: string }).msg)));
+    return { log: createLogger({ level: 'warn', format: 'json', destination: out }), lines };
+  };
+  const denied = async () => {
+    throw new Error('org.freedesktop.DBus.Error.AccessDenied');
+  };
+
+  test('a D-Bus call fails (the policy refuses): the source down with the configured method, the D-Bus error, the signal tried and why it failed, and the fix', async () => {
+    const { log, lines } = logged();
+    const { src, events } = make({ method: 'dbus', dbus: { printData: denied, printStats: denied }, sendSignal: eperm }, log);
+    const [data] = await src.refresh();
+    expect(data.error).toBe(
+      'requesting the dump failed: keepalived.dumps.method is dbus, but PrintData over D-Bus failed (org.freedesktop.DBus.Error.AccessDenied), ' +
+        'so the dump was asked for by signal (SIGUSR1) instead, and that needs root or CAP_KILL (EPERM: kill EPERM); ' +
+        "for D-Bus, keepalived needs enable_dbus and the agent's user the D-Bus policy (deploy/dbus/keepwatch-keepalived.conf); keepwatch_source_up{source=\"dbus\"} says whether the agent is connected",
+    );
+    expect(events.at(-1)).toMatchObject({ kind: 'source', up: false, source: 'dumps' });
+    await sleep(10);
+    expect(lines).toContain(
+      "keepalived.dumps.method is dbus, but PrintData over D-Bus failed: asking keepalived by signal (SIGUSR1) instead, which needs root or CAP_KILL; for D-Bus, keepalived needs enable_dbus and the agent's user the D-Bus policy (deploy/dbus/keepwatch-keepalived.conf); keepwatch_source_up{source=\"dbus\"} says whether the agent is connected",
+    );
+  });
+
+  test('no D-Bus at all (keepalived.dbus_enabled false): said at start, and in the error', async () => {
+    const { log, lines } = logged();
+    const { src } = make({ method: 'dbus', sendSignal: eperm, intervalMs: 60_000 }, log);
+    await src.start();
+    await src.stop();
+    expect(lines).toContain('keepalived.dumps.method is dbus, but keepalived.dbus_enabled is false: asking keepalived for its dumps by signal instead, which needs root or CAP_KILL; for D-Bus, set keepalived.dbus_enabled: true (keepalived needs enable_dbus)');
+    const [json] = await src.refresh();
+    expect(json.error).toMatch(/^requesting the dump failed: keepalived\.dumps\.method is dbus, but keepalived\.dbus_enabled is false, so the dump was asked for by signal \(the JSON signal\) instead, and that needs root or CAP_KILL \(EPERM: kill EPERM\); for D-Bus, set keepalived\.dbus_enabled: true/);
+  });
+
+  test('dumps.method signal: the refusal points at dbus, which needs no root', async () => {
+    const { src } = make({ sendSignal: eperm });
+    const [json] = await src.refresh();
+    expect(json.error).toBe('requesting the dump failed: EPERM: kill EPERM (signalling keepalived, a root process, needs root or CAP_KILL; keepalived.dumps.method: dbus needs neither)');
+  });
 });
 
 test('no pid file and signals needed: a clear error, source down', async () => {
