@@ -1,5 +1,5 @@
 // Failover (warning): the MASTER of a VRID moved from one node to another, with the cause when the
-// cluster view shows it: the old master unreachable, its keepalived stopped, FAULT (and why: nginx
+// cluster view shows it: the old master out of sight, its keepalived stopped, FAULT (and why: nginx
 // down, a failing track script), a priority change, or preemption when a former master came back.
 // A failover is an event: its alert fires when seen and resolves event_hold later (see
 // rules/index.ts for why that hold). While the VRID flaps, failovers fold into the Flapping alert.
@@ -46,7 +46,7 @@ export function failoverCause(view: ClusterView, v: ClusterVrid, from: string, t
   };
   if (!o) return `${from} no longer reports this VRID (instance removed from its keepalived.conf?)`;
   if (!o.fresh || !oNode?.fresh) {
-    parts.push(`${from} unreachable (its agent does not answer: host down or cut off from ${view.self})`);
+    parts.push(`${from} out of sight: its agent does not answer (agent stopped, host down or cut off from ${view.self}), so why ${from} stopped being MASTER is not observed`);
   } else if (oNode.keepalivedUp === false || o.state === 'STOP') {
     const reason = oNode.state?.keepalived.reason;
     parts.push(`keepalived stopped on ${from}${reason ? ` (${reason})` : ''}`);
