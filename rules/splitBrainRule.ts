@@ -26,7 +26,7 @@ import { masterIntervals, overlaps } from './masterIntervals';
 import { fmtDuration, fmtTime } from '../agent/format';
 import { andList, describeVrid, describeVridLabels, inameOf, vridKeyOfLabels, vridLabels } from './format';
 import type { Condition, Rule, RuleContext } from './rule';
-import { claimants, claimsVip, duplicateMeaning, nodeState, vipWithPrefix } from './vipClaims';
+import { claimants, claimsVip, duplicateMeaning, nodesAt, nodeState, vipWithPrefix } from './vipClaims';
 
 interface Episode {
   startsAt: number;
@@ -201,6 +201,9 @@ interface Live {
 interface Answer {
   vip: string;
   mac?: string;
+  /** The addresses the MASTER's neighbour table gives for that MAC, and the peers they belong to. */
+  addresses: string[];
+  owners: string[];
   /** Where and how the VIP is bound on the MASTER (for the fix on the other host). */
   intf: string | null;
   prefix?: number;
@@ -243,7 +246,8 @@ function liveEvidence(ctx: RuleContext, v: ClusterVrid): Live | undefined {
       const host = `another host${d.mac ? ` (MAC ${d.mac})` : ''}`;
       const sight = d.unseen.length ? `; ${andList(d.unseen)} out of sight` : '; no peer agent to ask';
       others.push({ who: host, what: `${host} answers for its VIP ${vs.vip}${sight}` });
-      answers.push({ vip: vs.vip, mac: d.mac, intf: vs.intf, prefix: vs.prefix, unseen: d.unseen });
+      const addresses = vs.duplicate?.macAddresses ?? [];
+      answers.push({ vip: vs.vip, mac: d.mac, addresses, owners: nodesAt(view, addresses), intf: vs.intf, prefix: vs.prefix, unseen: d.unseen });
       reasons.push(`${host} answers for VIP ${vs.vip}, which ${m.node} holds as MASTER (duplicate-address probe)${sight}`);
     }
     const ev = s.instances[m.iname]?.lastEvidence;
@@ -278,12 +282,23 @@ function vipsWord(vips: string[]): string {
 function answersCondition(v: ClusterVrid, iname: string, ep: Pick<Episode, 'startsAt'>, node: string, answers: Answer[], now: number): Condition {
   const vips = [...new Set(answers.map((a) => a.vip))].sort();
   const macs = [...new Set(answers.map((a) => a.mac).filter((m): m is string => !!m))].sort();
+  const addresses = [...new Set(answers.flatMap((a) => a.addresses))].sort();
+  const owners = [...new Set(answers.flatMap((a) => a.owners))].sort();
   const unseen = [...new Set(answers.flatMap((a) => a.unseen))].sort();
-  const host = `another host${macs.length ? ` (MAC ${macs.join(', ')})` : ''}`;
-  const sight = unseen.length ? `${andList(unseen)} out of sight, keepalived's state there unknown` : 'no peer agent to say what that host is';
+  // Named only when the neighbour table ties the MAC to exactly one peer's address.
+  const owner = owners.length === 1 ? owners[0] : undefined;
+  const mac = macs.length ? `MAC ${macs.join(', ')}` : '';
+  const at = addresses.length ? `${owner ? `${owner}'s address ` : 'address '}${andList(addresses)}` : '';
+  const host = owner ? `${owner} (${[mac, `as ${at}`].filter(Boolean).join(', ')})` : `another host${mac || at ? ` (${[mac, at].filter(Boolean).join(', ')})` : ''}`;
+  const there = owner ?? 'that host';
+  const sight = unseen.length ? `${andList(unseen)} out of sight, keepalived's state there unknown` : `no peer agent to say what runs on ${there}`;
   const held = answers.find((a) => a.intf !== null) ?? answers[0];
   const fix = `\`ip addr del ${vipWithPrefix(held)} dev ${held.intf ?? '<interface>'}\``;
-  const find = macs.length ? ` Find that host by its MAC: \`ip neigh | grep -i ${macs[0]}\` on ${node} gives its address.` : '';
+  const whose = owner
+    ? ` ${node}'s neighbour table gives ${mac || 'that MAC'} for ${at}.`
+    : macs.length
+      ? ` Find that host by its MAC: \`ip neigh | grep -i ${macs[0]}\` on ${node} gives its address.`
+      : '';
   return {
     severity: 'critical',
     labels: vridLabels(v, iname),
@@ -291,12 +306,12 @@ function answersCondition(v: ClusterVrid, iname: string, ep: Pick<Episode, 'star
     annotations: {
       summary: `Two hosts answer for ${vipsWord(vips)} (${describeVrid(v)}): ${node}, MASTER, and ${host}; ${sight}`,
       description:
-        `The duplicate-address probe on ${node} hears ${host} answer ARP for ${vipsWord(vips)}, which ${node} holds as MASTER` +
-        `${held.intf ? ` on ${held.intf}` : ''}. ` +
-        (unseen.length ? `${andList(unseen)} ${unseen.length > 1 ? 'are' : 'is'} out of sight (no agent answers there): nothing says what runs there. ` : 'No peer agent runs to say what runs on that host. ') +
+        `The duplicate-address probe on ${node} hears ${owner ?? host} answer ARP for ${vipsWord(vips)}, which ${node} holds as MASTER` +
+        `${held.intf ? ` on ${held.intf}` : ''}.${whose} ` +
+        (unseen.length ? `${andList(unseen)} ${unseen.length > 1 ? 'are' : 'is'} out of sight (no agent answers there): nothing says what runs there. ` : `No peer agent runs to say what runs on ${there}. `) +
         `Since ${fmtTime(ep.startsAt)} (${fmtDuration(now - ep.startsAt)}). Clients are split between the two hosts: neighbours send the VIP's traffic ` +
-        'to whichever answered last. Not observed: whether keepalived on that host is MASTER too (VRRP between the nodes cut: a split brain) ' +
-        `or dead (killed with SIGKILL or crashed: it left the VIP bound).${find} On that host: if keepalived is not running there, ${fix} ` +
+        `to whichever answered last. Not observed: whether keepalived on ${there} is MASTER too (VRRP between the nodes cut: a split brain) ` +
+        `or dead (killed with SIGKILL or crashed: it left the VIP bound). On ${there}: if keepalived is not running there, ${fix} ` +
         `(${held.intf ?? 'the interface'} is its interface on ${node}: check the name there); if it runs and is MASTER, check that VRRP ` +
         '(IP protocol 112, multicast 224.0.0.18 or the unicast_peer addresses) passes between the nodes: firewall rules (nft list ruleset, ' +
         'security groups), then virtual_router_id and authentication on both nodes.',
