@@ -97,10 +97,16 @@ function lossText(o: FailoverOutage): string {
 export function outageLine(o: FailoverOutage): string {
   const t0 = o.loss.at;
   const plus = (at: number) => `+${fmtDuration(at - t0)}`;
-  // A VIP left bound on the old master with nginx serving there: clients that still reached it were
-  // served, so "no service" would not be a fact; the line then says how long the move took.
-  const kept = o.loss.vipLeftBound === true;
-  const parts = [`${lossText(o)} at ${fmtTime(t0)}${kept ? ` (its VIP stayed bound on ${o.from ?? 'it'} with nginx serving: clients that reached it were still served)` : ''}`];
+  // A VIP left bound on the old master with nginx serving there (clients that still reached it were
+  // served), or heard still answering for it after the takeover (they may have been): "no service"
+  // would not be a fact; the line then says how long the move took.
+  const kept = o.loss.vipLeftBound === true || o.loss.stillAnswered === true;
+  const why = o.loss.vipLeftBound
+    ? ` (its VIP stayed bound on ${o.from ?? 'it'} with nginx serving: clients that reached it were still served)`
+    : o.loss.stillAnswered
+      ? ` (${o.from ?? 'the old master'} still answered for the VIP after the takeover (duplicate-address probe): clients that reached it may have been served)`
+      : '';
+  const parts = [`${lossText(o)} at ${fmtTime(t0)}${why}`];
   if (o.vipBoundAt !== undefined) parts.push(`VIP bound on ${o.node} ${plus(o.vipBoundAt)}`);
   else parts.push(o.done ? `VIP not seen bound on ${o.node}` : `VIP not bound on ${o.node} yet`);
   if (o.firstGoodAt !== undefined) {
