@@ -290,6 +290,8 @@ describeLab('incidents at the receiver: the pair with its track script, shipped 
     //            (MAC <ka1's>, as ka1's address 192.0.2.11); ka1 out of sight, keepalived's state
     //            there unknown", its fix `ip addr del 192.0.2.100/24 dev eth0`; RedundancyUnverified
     //            (ka1's agent unreachable) may join
+    //            The takeover's outage line ends with "the move took ... (ka1 still answered for the
+    //            VIP after the takeover ...)": ka1 kept the VIP, no gap is known.
     //   resolved once ka1 is back (the fix ends SplitBrain at ka2's agent at once; the incident
     //            tells it in its end, with "Two hosts no longer answer ...", no "were both MASTER"). No SplitBrain text claims a second
     //            MASTER, no RedundancyLost (nothing says ka1 could not take over), no PeerAgentDown
@@ -340,6 +342,9 @@ describeLab('incidents at the receiver: the pair with its track script, shipped 
         expect(sb.annotations.description).toMatch(/Not observed: whether keepalived on ka1 is MASTER too .* or dead .*On ka1: if keepalived is not running there, `ip addr del 192\.0\.2\.100\/24 dev eth0`/);
         const over = all.map((e) => alertIn(e, 'SplitBrain', 'resolved')).find(Boolean)!;
         expect(over.annotations.summary).toMatch(new RegExp(`^Two hosts no longer answer for VIP 192\\.0\\.2\\.100 \\(VRID 51\\): ka2 and ka1 \\(MAC ${ka1Mac}, as ka1's address 192\\.0\\.2\\.11\\) both answered from `));
+        // ka1 kept the VIP (and its nginx) through the takeover: the outage line claims no gap.
+        const outage = all.flatMap((e) => alertsOf(e).filter((a) => a.labels.alertname === 'Failover' && a.labels.node === 'ka2')).pop()!.annotations.outage;
+        expect(outage).toMatch(/^the move took \S+ s: ka1's last advert \(estimated: .*\) at \S+ \(ka1 still answered for the VIP after the takeover \(duplicate-address probe\): clients that reached it may have been served\); /);
         // No page says ka1 was MASTER alongside ka2, or that ka1 could not take over.
         const texts = all.flatMap((e) => alertsOf(e).flatMap((a) => [a.annotations.summary ?? '', a.annotations.description ?? '']));
         expect(texts.filter((t) => /both MASTER|One MASTER remains|Both sides answer/.test(t))).toEqual([]);
