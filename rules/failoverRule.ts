@@ -1,5 +1,5 @@
 // Failover (warning): the MASTER of a VRID moved from one node to another, with the cause when the
-// cluster view shows it: the old master unreachable, its keepalived stopped, FAULT (and why: nginx
+// cluster view shows it: the old master out of sight, its keepalived stopped, FAULT (and why: nginx
 // down, a failing track script), a priority change, or preemption when a former master came back.
 // A failover is an event: its alert fires when seen and resolves event_hold later (see
 // rules/index.ts for why that hold). While the VRID flaps, failovers fold into the Flapping alert.
@@ -46,7 +46,7 @@ export function failoverCause(view: ClusterView, v: ClusterVrid, from: string, t
   };
   if (!o) return `${from} no longer reports this VRID (instance removed from its keepalived.conf?)`;
   if (!o.fresh || !oNode?.fresh) {
-    parts.push(`${from} unreachable (its agent does not answer: host down or cut off from ${view.self})`);
+    parts.push(`${from} out of sight: its agent does not answer (agent stopped, host down or cut off from ${view.self}), so why ${from} stopped being MASTER is not observed`);
   } else if (oNode.keepalivedUp === false || o.state === 'STOP') {
     const reason = oNode.state?.keepalived.reason;
     parts.push(`keepalived stopped on ${from}${reason ? ` (${reason})` : ''}`);
@@ -97,10 +97,16 @@ function lossText(o: FailoverOutage): string {
 export function outageLine(o: FailoverOutage): string {
   const t0 = o.loss.at;
   const plus = (at: number) => `+${fmtDuration(at - t0)}`;
-  // A VIP left bound on the old master with nginx serving there: clients that still reached it were
-  // served, so "no service" would not be a fact; the line then says how long the move took.
-  const kept = o.loss.vipLeftBound === true;
-  const parts = [`${lossText(o)} at ${fmtTime(t0)}${kept ? ` (its VIP stayed bound on ${o.from ?? 'it'} with nginx serving: clients that reached it were still served)` : ''}`];
+  // A VIP left bound on the old master with nginx serving there (clients that still reached it were
+  // served), or heard still answering for it after the takeover (they may have been): "no service"
+  // would not be a fact; the line then says how long the move took.
+  const kept = o.loss.vipLeftBound === true || o.loss.stillAnswered === true;
+  const why = o.loss.vipLeftBound
+    ? ` (its VIP stayed bound on ${o.from ?? 'it'} with nginx serving: clients that reached it were still served)`
+    : o.loss.stillAnswered
+      ? ` (${o.from ?? 'the old master'} still answered for the VIP after the takeover (duplicate-address probe): clients that reached it may have been served)`
+      : '';
+  const parts = [`${lossText(o)} at ${fmtTime(t0)}${why}`];
   if (o.vipBoundAt !== undefined) parts.push(`VIP bound on ${o.node} ${plus(o.vipBoundAt)}`);
   else parts.push(o.done ? `VIP not seen bound on ${o.node}` : `VIP not bound on ${o.node} yet`);
   if (o.firstGoodAt !== undefined) {

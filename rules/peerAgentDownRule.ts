@@ -8,23 +8,10 @@
 //  - keepalived here logged an advert from the peer's address (election evidence) within that time.
 // A silent peer that is BACKUP while this node is MASTER sends no adverts: nothing here proves its
 // node alive, and RedundancyUnverified says what is known (its readiness is unverified).
-import { isIP } from 'node:net';
 import { fmtDuration, fmtTime } from '../agent/format';
-import type { ClusterNode } from '../agent/state/cluster';
 import { andList, describeVrid } from './format';
 import type { Condition, Rule, RuleContext } from './rule';
-
-/** The peer's address, as keepalived would name an advert's sender. */
-function addressOf(n: ClusterNode): string | undefined {
-  if (n.peer && isIP(n.peer)) return n.peer;
-  if (!n.url) return undefined;
-  try {
-    const host = new URL(n.url).hostname.replace(/^\[|\]$/g, '');
-    return isIP(host) ? host : undefined;
-  } catch {
-    return undefined;
-  }
-}
+import { peerAddress } from './vipClaims';
 
 export const peerAgentDownRule: Rule = {
   name: 'PeerAgentDown',
@@ -55,7 +42,7 @@ export const peerAgentDownRule: Rule = {
             (wasMaster ? `; ${peer.node} was MASTER when last heard from` : `; ${peer.node} is the only silent peer`),
         );
       }
-      const addr = addressOf(peer);
+      const addr = peerAddress(peer);
       for (const inst of Object.values(self.state.instances)) {
         const e = inst.lastEvidence;
         if (addr && e?.peer === addr && now - e.at <= settings.peerAgentDeadMs) seen.push(`keepalived on ${self.node} logged ${e.type} from ${addr} (${inst.iname}) at ${fmtTime(e.at)}`);

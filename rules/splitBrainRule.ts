@@ -5,7 +5,10 @@
 //  - one VIP bound on two nodes, each MASTER (of any VRID: two configs that disagree on the VRID);
 //  - duplicate-address probing: another host answers for a VIP this MASTER holds, no node in
 //    sight holds it, and a node of the pair is out of sight (or no peer agent runs): the other
-//    side of a split brain we cannot see into;
+//    side of a split brain we cannot see into. Only the answer is observed, not a second MASTER:
+//    keepalived killed with SIGKILL on the unseen node leaves the same answer. When this is the
+//    only evidence the page says just that (two hosts answer, which node is out of sight, its
+//    keepalived's state unknown) and gives the fix for both cases;
 //  - keepalived's own evidence, repeated: a MASTER receiving another MASTER's lower-priority
 //    adverts and forcing new elections (MASTER_RX_LOWER_PRI / "forcing new election").
 // A VIP bound on two nodes where one node's keepalived is dead, or its instance BACKUP, FAULT or
@@ -17,15 +20,18 @@
 // both MASTER over the same interval, and it is reported as "lasted from X to Y": an alert that
 // fires and resolves at once. An alert that was firing is not resolved because the other MASTER
 // went out of sight (its agent restarted, or the partition became total): not seeing is not an all-clear.
+import type { Alert } from '../agent/alerting/alert';
 import type { ClusterMember, ClusterView, ClusterVrid } from '../agent/state/cluster';
 import { masterIntervals, overlaps } from './masterIntervals';
 import { fmtDuration, fmtTime } from '../agent/format';
 import { andList, describeVrid, describeVridLabels, inameOf, vridKeyOfLabels, vridLabels } from './format';
 import type { Condition, Rule, RuleContext } from './rule';
-import { claimants, claimsVip, duplicateMeaning, nodeState } from './vipClaims';
+import { claimants, claimsVip, duplicateMeaning, nodesAt, nodeState, vipWithPrefix } from './vipClaims';
 
 interface Episode {
   startsAt: number;
+  /** Every condition so far rested on duplicate-address answers alone (no second MASTER seen). */
+  answersOnly: boolean;
   /** Every node seen claiming MASTER during the episode. */
   masters: Set<string>;
   /** Claimants that are not nodes of the pair in sight ("another host (MAC ...)"), by first seen. */
@@ -99,6 +105,7 @@ export const splitBrainRule: Rule = {
   severity: 'critical',
   rank: 30,
   resolvedAnnotations(alert, endsAt, view) {
+    if (alert.annotations.evidence === ANSWERS_ONLY) return answersResolved(alert, endsAt, view);
     const who = alert.annotations.claimants ?? (alert.annotations.nodes ? andList(alert.annotations.nodes.split(',')) : 'two nodes');
     const n = Number(alert.annotations.claimant_count ?? 2);
     return {
@@ -128,11 +135,14 @@ export const splitBrainRule: Rule = {
           ctx.wakeAt(confirmAt);
         } else {
           mem.lateSeen.delete(v.key);
-          const episode = ep ?? { startsAt, masters: new Set<string>(), others: [], late: beganLongAgo(ctx, startsAt) };
+          const episode = ep ?? { startsAt, answersOnly: true, masters: new Set<string>(), others: [], late: beganLongAgo(ctx, startsAt) };
+          episode.answersOnly &&= live.answers.length > 0 && live.masters.length === 1 && live.answers.length === live.reasons.length;
           for (const n of live.masters) episode.masters.add(n);
           for (const o of live.others) if (!episode.others.includes(o.who)) episode.others.push(o.who);
           mem.episodes.set(v.key, episode);
-          const c = condition(v, iname, episode, live.masters, live.others.map((o) => o.what), live.reasons, now);
+          const c = episode.answersOnly
+            ? answersCondition(v, iname, episode, live.masters[0], live.answers, now)
+            : condition(v, iname, episode, live.masters, live.others.map((o) => o.what), live.reasons, now);
           if (episode.late) c.annotations.detected = 'late: the agents could not see each other when it began';
           out.push(c);
           continue;
@@ -183,6 +193,21 @@ interface Live {
   /** Claimants that are not nodes in sight: who (short, for "X and Y were both MASTER") and what was observed. */
   others: Array<{ who: string; what: string }>;
   reasons: string[];
+  /** The duplicate-address answers among the reasons (one per VIP). */
+  answers: Answer[];
+}
+
+/** Another host answering for a VIP the MASTER `node` holds, while `unseen` are out of sight. */
+interface Answer {
+  vip: string;
+  mac?: string;
+  /** The addresses the MASTER's neighbour table gives for that MAC, and the peers they belong to. */
+  addresses: string[];
+  owners: string[];
+  /** Where and how the VIP is bound on the MASTER (for the fix on the other host). */
+  intf: string | null;
+  prefix?: number;
+  unseen: string[];
 }
 
 function liveEvidence(ctx: RuleContext, v: ClusterVrid): Live | undefined {
@@ -190,6 +215,7 @@ function liveEvidence(ctx: RuleContext, v: ClusterVrid): Live | undefined {
   const reasons: string[] = [];
   const masters = new Set<string>();
   const others: Live['others'] = [];
+  const answers: Answer[] = [];
   const starts: number[] = [];
   const claiming = claimants(view, v);
   if (claiming.length >= 2) {
@@ -220,6 +246,8 @@ function liveEvidence(ctx: RuleContext, v: ClusterVrid): Live | undefined {
       const host = `another host${d.mac ? ` (MAC ${d.mac})` : ''}`;
       const sight = d.unseen.length ? `; ${andList(d.unseen)} out of sight` : '; no peer agent to ask';
       others.push({ who: host, what: `${host} answers for its VIP ${vs.vip}${sight}` });
+      const addresses = vs.duplicate?.macAddresses ?? [];
+      answers.push({ vip: vs.vip, mac: d.mac, addresses, owners: nodesAt(view, addresses), intf: vs.intf, prefix: vs.prefix, unseen: d.unseen });
       reasons.push(`${host} answers for VIP ${vs.vip}, which ${m.node} holds as MASTER (duplicate-address probe)${sight}`);
     }
     const ev = s.instances[m.iname]?.lastEvidence;
@@ -234,7 +262,81 @@ function liveEvidence(ctx: RuleContext, v: ClusterVrid): Live | undefined {
     }
   }
   if (!reasons.length) return undefined;
-  return { start: Math.min(...starts), masters: [...masters].sort(), others, reasons };
+  return { start: Math.min(...starts), masters: [...masters].sort(), others, reasons, answers };
+}
+
+/** The `evidence` annotation of a condition that rests on duplicate-address answers alone. */
+const ANSWERS_ONLY = 'duplicate-address answers only';
+
+/** "VIP 192.0.2.100", "VIPs 192.0.2.100 and 192.0.2.101". */
+function vipsWord(vips: string[]): string {
+  return `VIP${vips.length > 1 ? 's' : ''} ${andList(vips)}`;
+}
+
+/**
+ * Another host answers for a VIP this MASTER holds and nothing else says who: what the probe
+ * heard, who is out of sight, and the two things the other host may be (a second MASTER, or a
+ * dead keepalived's address left behind) with the fix for each. It never says the other host is
+ * MASTER: that is not observed.
+ */
+function answersCondition(v: ClusterVrid, iname: string, ep: Pick<Episode, 'startsAt'>, node: string, answers: Answer[], now: number): Condition {
+  const vips = [...new Set(answers.map((a) => a.vip))].sort();
+  const macs = [...new Set(answers.map((a) => a.mac).filter((m): m is string => !!m))].sort();
+  const addresses = [...new Set(answers.flatMap((a) => a.addresses))].sort();
+  const owners = [...new Set(answers.flatMap((a) => a.owners))].sort();
+  const unseen = [...new Set(answers.flatMap((a) => a.unseen))].sort();
+  // Named only when the neighbour table ties the MAC to exactly one peer's address.
+  const owner = owners.length === 1 ? owners[0] : undefined;
+  const mac = macs.length ? `MAC ${macs.join(', ')}` : '';
+  const at = addresses.length ? `${owner ? `${owner}'s address ` : 'address '}${andList(addresses)}` : '';
+  const host = owner ? `${owner} (${[mac, `as ${at}`].filter(Boolean).join(', ')})` : `another host${mac || at ? ` (${[mac, at].filter(Boolean).join(', ')})` : ''}`;
+  const there = owner ?? 'that host';
+  const sight = unseen.length ? `${andList(unseen)} out of sight, keepalived's state there unknown` : `no peer agent to say what runs on ${there}`;
+  const held = answers.find((a) => a.intf !== null) ?? answers[0];
+  const fix = `\`ip addr del ${vipWithPrefix(held)} dev ${held.intf ?? '<interface>'}\``;
+  const whose = owner
+    ? ` ${node}'s neighbour table gives ${mac || 'that MAC'} for ${at}.`
+    : macs.length
+      ? ` Find that host by its MAC: \`ip neigh | grep -i ${macs[0]}\` on ${node} gives its address.`
+      : '';
+  return {
+    severity: 'critical',
+    labels: vridLabels(v, iname),
+    startsAt: ep.startsAt,
+    annotations: {
+      summary: `Two hosts answer for ${vipsWord(vips)} (${describeVrid(v)}): ${node}, MASTER, and ${host}; ${sight}`,
+      description:
+        `The duplicate-address probe on ${node} hears ${owner ?? host} answer ARP for ${vipsWord(vips)}, which ${node} holds as MASTER` +
+        `${held.intf ? ` on ${held.intf}` : ''}.${whose} ` +
+        (unseen.length ? `${andList(unseen)} ${unseen.length > 1 ? 'are' : 'is'} out of sight (no agent answers there): nothing says what runs there. ` : `No peer agent runs to say what runs on ${there}. `) +
+        `Since ${fmtTime(ep.startsAt)} (${fmtDuration(now - ep.startsAt)}). Clients are split between the two hosts: neighbours send the VIP's traffic ` +
+        `to whichever answered last. Not observed: whether keepalived on ${there} is MASTER too (VRRP between the nodes cut: a split brain) ` +
+        `or dead (killed with SIGKILL or crashed: it left the VIP bound). On ${there}: if keepalived is not running there, ${fix} ` +
+        `(${held.intf ?? 'the interface'} is its interface on ${node}: check the name there); if it runs and is MASTER, check that VRRP ` +
+        '(IP protocol 112, multicast 224.0.0.18 or the unicast_peer addresses) passes between the nodes: firewall rules (nft list ruleset, ' +
+        'security groups), then virtual_router_id and authentication on both nodes.',
+      nodes: node,
+      claimants: `${node} and ${host}`,
+      claimant_count: '2',
+      vips: vips.join(','),
+      evidence: ANSWERS_ONLY,
+      fix,
+    },
+  };
+}
+
+/** The resolved notice of an answers-only condition: it ends what was observed, and claims no MASTER for the other host. */
+function answersResolved(alert: Alert, endsAt: number, view: ClusterView): Alert['annotations'] {
+  const vips = (alert.annotations.vips ?? '').split(',').filter(Boolean);
+  const node = alert.annotations.nodes ?? 'the MASTER';
+  return {
+    ...alert.annotations,
+    summary:
+      `Two hosts no longer answer for ${vips.length ? vipsWord(vips) : 'the VIP'} (${describeVridLabels(alert.labels)}): ${alert.annotations.claimants ?? node} ` +
+      `both answered from ${fmtTime(alert.startsAt)} to ${fmtTime(endsAt)} (${fmtDuration(endsAt - alert.startsAt)}); ${masterNow(view, alert.labels)}`,
+    description: `No longer observed: ${node} holding the VIP as MASTER while another host answers for it. ${alert.annotations.description}`,
+    duration_seconds: String(Math.round((endsAt - alert.startsAt) / 100) / 10),
+  };
 }
 
 function condition(v: ClusterVrid, iname: string, ep: Pick<Episode, 'startsAt' | 'masters' | 'others'>, masters: string[], others: string[], reasons: string[], now: number): Condition {

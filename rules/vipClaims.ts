@@ -4,6 +4,7 @@
 // the address was only left bound there (keepalived killed with SIGKILL leaves its addresses
 // behind), and no election will remove it. SplitBrain, VipLeftBound and VipMismatch all judge
 // VIPs through these functions, so the three never disagree on which node is which.
+import { isIP } from 'node:net';
 import type { ClusterMember, ClusterNode, ClusterView, ClusterVrid } from '../agent/state/cluster';
 import type { NodeState, VipState } from '../agent/state/types';
 
@@ -108,4 +109,27 @@ export function duplicateMeaning(view: ClusterView, v: ClusterVrid, m: ClusterMe
   const alone = !view.nodes.some((n) => !n.self);
   if (unseen.size || alone) return { kind: 'unseen', unseen: [...unseen].sort(), at: d.at, mac: d.mac };
   return { kind: 'foreign', at: d.at, mac: d.mac };
+}
+
+/** The peer's IP address (its configured name or its URL's host), as keepalived names an
+ *  advert's sender and a neighbour table lists it; undefined for a host name. */
+export function peerAddress(n: ClusterNode): string | undefined {
+  if (n.peer && isIP(n.peer)) return n.peer;
+  if (!n.url) return undefined;
+  try {
+    const host = new URL(n.url).hostname.replace(/^\[|\]$/g, '');
+    return isIP(host) ? host : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The nodes (not this one) whose peer address is one of `addresses`: the neighbour table's
+ * addresses for the MAC that answered a duplicate-address probe name the host behind it when it
+ * is a peer (the agents talk to each other, so its address and MAC are in the table).
+ */
+export function nodesAt(view: ClusterView, addresses: string[] | undefined): string[] {
+  if (!addresses?.length) return [];
+  return view.nodes.filter((n) => !n.self && addresses.includes(peerAddress(n) ?? '')).map((n) => n.node).sort();
 }

@@ -63,7 +63,7 @@ const nodeStateSchema = z.looseObject({
         node: name,
         from: name.optional(),
         masterAt: ms,
-        loss: z.looseObject({ at: ms, kind: z.enum(['keepalived_left', 'fault', 'released', 'last_advert']), masterDownMs: ms.optional(), cause: z.string().max(512).optional(), vipLeftBound: z.boolean().optional() }),
+        loss: z.looseObject({ at: ms, kind: z.enum(['keepalived_left', 'fault', 'released', 'last_advert']), masterDownMs: ms.optional(), cause: z.string().max(512).optional(), vipLeftBound: z.boolean().optional(), stillAnswered: z.boolean().optional() }),
         vipBoundAt: ms.optional(),
         firstGoodAt: ms.optional(),
         done: z.boolean(),

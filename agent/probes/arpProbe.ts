@@ -1,8 +1,11 @@
 // Duplicate-address probing of every VIP this node holds: `arping -D -c 2 -w 2 -I <dev> <vip>`
 // (iputils; probes with sender 0.0.0.0, so only ANOTHER host answers). An answer means a second
-// holder on the segment: a split brain seen from the wire. Needs CAP_NET_RAW; without it (or
+// holder on the segment: another MASTER (a split brain seen from the wire) or an address a dead
+// keepalived left bound; the neighbour table's addresses for the answering MAC go with it, to name
+// that host (a peer's address names the peer). Needs CAP_NET_RAW; without it (or
 // without arping) every result carries an error saying so, logged once. IPv4 only: IPv6 has no
 // ARP and arping cannot send NDP DAD probes, so IPv6 VIPs get the error 'not supported for IPv6'.
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import type { Logger } from 'pino';
 import type { NodeStore } from '../state/store';
@@ -10,6 +13,7 @@ import type { NodeEvent, VipDuplicateEvent } from '../state/types';
 import type { Clock } from '../context';
 import { isIpv6 } from './ipAddress';
 import { parseArpingOutput } from './parse/arpingOutput';
+import { addressesOf, parseProcNetArp } from './parse/neighbourTable';
 import { runCommand, type CommandRunner } from './runCommand';
 import type { Probe } from './probe';
 
@@ -24,7 +28,12 @@ export interface ArpProbeOptions {
   run?: CommandRunner;
   /** This node's own MACs: an answer from one of them (a VMAC interface) is not a duplicate. */
   ownMacs?: () => Set<string>;
+  /** The neighbour table's text (default: /proc/net/arp, this network namespace's), read only
+   *  when another host answers, to name it by the address this node knows its MAC by. */
+  readNeighbours?: () => string;
 }
+
+export const PROC_NET_ARP = '/proc/net/arp';
 
 /** How long defaultArpingCommand's arping waits for answers (-w 2, whole seconds), plus a margin:
  * the least probes.arp.timeout the config accepts, and its default under a short interval. */
@@ -95,8 +104,20 @@ export class ArpProbe implements Probe {
     }
     const foreign = parsed.macs.filter((m) => !own.has(m));
     if (parsed.duplicate && parsed.macs.length > 0 && foreign.length === 0) return { ...base, at, duplicate: false };
-    if (parsed.duplicate) this.opts.log.warn({ vip, dev, mac: foreign[0] }, 'another host answers for a VIP this node holds');
-    return { ...base, at, duplicate: parsed.duplicate, mac: foreign[0] };
+    if (!parsed.duplicate) return { ...base, at, duplicate: false, mac: foreign[0] };
+    const macAddresses = foreign[0] ? this.addressesOf(foreign[0], vip) : undefined;
+    this.opts.log.warn({ vip, dev, mac: foreign[0], macAddresses }, 'another host answers for a VIP this node holds');
+    return { ...base, at, duplicate: true, mac: foreign[0], ...(macAddresses?.length ? { macAddresses } : {}) };
+  }
+
+  /** The other addresses the neighbour table knows that MAC by; none when it cannot be read (naming the host is a courtesy, not the finding). */
+  private addressesOf(mac: string, vip: string): string[] {
+    try {
+      const text = (this.opts.readNeighbours ?? (() => fs.readFileSync(PROC_NET_ARP, 'utf8')))();
+      return addressesOf(parseProcNetArp(text), mac).filter((ip) => ip !== vip);
+    } catch {
+      return [];
+    }
   }
 
   private logOnce(error: string, ctx: object): void {

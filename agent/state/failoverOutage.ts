@@ -8,6 +8,9 @@
 // skew: the silence keepalived waits for before taking over). The VIP bound is the address
 // monitor's time of the binding; the first good request is the first health request through the
 // VIP that answered (nginx.health_via_vip; the probes module requests it the moment the VIP binds).
+// When the loss is only estimated (the old master's agent out of sight), the first duplicate-address
+// probe after our VIP bound says more: another host still answering for it means the old master kept
+// the VIP (keepalived killed with -9 there, or still MASTER), so "no service" is not a fact.
 //
 // Fed by this node's store and by the peer directory; it writes each measurement into the store
 // (NodeState.failovers, via a 'failover_outage' event) as its facts arrive, so the Failover rule,
@@ -17,7 +20,7 @@ import type { Clock } from '../context';
 import type { Component } from '../module';
 import { buildClusterView, nginxServing, vridKey, type PeerView } from './cluster';
 import type { NodeStore, StoreChange } from './store';
-import type { InstanceState, TransitionRecord, VrrpState } from './types';
+import type { InstanceState, TransitionRecord, VipDuplicateEvent, VrrpState } from './types';
 
 /** Which fact the outage is counted from. */
 export type OutageLossKind = 'keepalived_left' | 'fault' | 'released' | 'last_advert';
@@ -32,6 +35,9 @@ export interface OutageLoss {
   /** The old master still held the VIP with nginx serving when we took over (keepalived killed
    *  with -9 leaves its VIPs bound): clients reaching it were still served, there may be no gap. */
   vipLeftBound?: boolean;
+  /** last_advert only: the first duplicate-address probe after our VIP bound heard another host
+   *  answer for it. The old master kept the VIP: clients that reached it may have been served. */
+  stillAnswered?: boolean;
 }
 
 /** One takeover by this node, as far as it is measured. */
@@ -102,6 +108,8 @@ interface Pending {
   lowerBound: number;
   record?: FailoverOutage;
   timer?: NodeJS.Timeout;
+  /** The first duplicate-address probe after the VIP bound has answered (stillAnswered decided). */
+  probed?: boolean;
 }
 
 export class FailoverOutageTracker implements Component {
@@ -109,6 +117,10 @@ export class FailoverOutageTracker implements Component {
   private readonly pending = new Map<string, Pending>();
   /** Per own instance: when it last left MASTER (the old master's leaving must be after it). */
   private readonly lastExit = new Map<string, number>();
+  /** Per own instance: a finished measurement from an estimated loss, until the first
+   *  duplicate-address probe after its VIP bound (the probe runs every 10 s by default; the
+   *  measurement is usually done within a second or two). */
+  private readonly awaitingProbe = new Map<string, Pending>();
   private unsubs: Array<() => void> = [];
 
   constructor(private o: FailoverOutageOptions) {}
@@ -142,6 +154,7 @@ export class FailoverOutageTracker implements Component {
     const ev = c.event;
     if (ev.kind === 'failover_outage') return;
     for (const t of c.transitions) this.onTransition(t);
+    if (ev.kind === 'vip_duplicate') this.onProbe(ev);
     if (!this.pending.size) return;
     if (ev.kind === 'vip' || ev.kind === 'nginx_health' || c.transitions.length) {
       for (const p of this.pending.values()) this.update(p);
@@ -155,6 +168,7 @@ export class FailoverOutageTracker implements Component {
     if (t.from === 'MASTER') {
       this.lastExit.set(t.iname, t.at);
       for (const p of [...this.pending.values()]) if (p.iname === t.iname) this.finish(p);
+      this.awaitingProbe.delete(t.iname);
       return;
     }
     if (t.to !== 'MASTER' || !['BACKUP', 'FAULT', 'INIT'].includes(t.from)) return;
@@ -219,11 +233,29 @@ export class FailoverOutageTracker implements Component {
     else if (changed) this.emit(r);
   }
 
+  /** The first duplicate-address probe of a VIP of an instance after it bound here, for a takeover whose loss is estimated. */
+  private onProbe(ev: VipDuplicateEvent): void {
+    if (ev.error) return;
+    const inames = new Set(Object.values(this.o.store.state.vips).filter((v) => v.vip === ev.vip).map((v) => v.iname));
+    const waiting = [...this.pending.values(), ...this.awaitingProbe.values()];
+    for (const p of waiting) {
+      const r = p.record;
+      if (!inames.has(p.iname) || p.probed || !r || r.loss.kind !== 'last_advert' || r.vipBoundAt === undefined || ev.at < r.vipBoundAt) continue;
+      p.probed = true;
+      if (this.awaitingProbe.get(p.iname) === p) this.awaitingProbe.delete(p.iname);
+      if (!ev.duplicate) continue;
+      r.loss.stillAnswered = true;
+      this.o.log.info({ vrid: r.vrid, from: r.from, vip: ev.vip, mac: ev.mac }, 'failover outage: the old master still answers for the VIP');
+      this.emit(r);
+    }
+  }
+
   private finish(p: Pending): void {
     const id = `${p.vrid}@${p.masterAt}`;
     this.o.clock.clearTimeout(p.timer);
     this.pending.delete(id);
     if (!p.record) return;
+    if (p.record.loss.kind === 'last_advert' && !p.probed && this.o.store.state.instances[p.iname]?.state === 'MASTER') this.awaitingProbe.set(p.iname, p);
     p.record.done = true;
     const r = p.record;
     this.o.log.info(

@@ -263,7 +263,7 @@ export class NodeStore {
       }
       case 'vip_duplicate':
         for (const v of Object.values(this.s.vips)) {
-          if (v.vip === ev.vip) v.duplicate = { duplicate: ev.duplicate, mac: ev.mac, at: ev.at, error: ev.error };
+          if (v.vip === ev.vip) v.duplicate = { duplicate: ev.duplicate, mac: ev.mac, macAddresses: ev.macAddresses, at: ev.at, error: ev.error };
         }
         break;
       case 'nginx_status':

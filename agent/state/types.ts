@@ -229,6 +229,8 @@ export interface VipDuplicateEvent extends EventBase {
   duplicate: boolean;
   /** The other holder's MAC when one answered. */
   mac?: string;
+  /** The addresses this node's neighbour table gives for that MAC (a peer's address names the host). */
+  macAddresses?: string[];
   /** Set when probing could not run (e.g. no CAP_NET_RAW). */
   error?: string;
 }
@@ -408,7 +410,7 @@ export interface VipState {
   /** Its prefix length there, when bound and known (for `ip addr del <vip>/<prefix> dev <intf>`). */
   prefix?: number;
   since: number;
-  duplicate?: { duplicate: boolean; mac?: string; at: number; error?: string };
+  duplicate?: { duplicate: boolean; mac?: string; macAddresses?: string[]; at: number; error?: string };
 }
 
 export interface NginxState {

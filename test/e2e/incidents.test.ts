@@ -278,10 +278,90 @@ describeLab('incidents at the receiver: the pair with its track script, shipped 
     }
   });
 
+  test("master's agent killed, then its keepalived (kill -9): ka2 pages what it sees (two hosts answer for the VIP, ka1 unseen), never 'both MASTER'; the fix it gives ends it", async () => {
+    // ka1's agent killed, then ka1's keepalived (SIGKILL: the VIP stays bound on ka1). ka2 takes
+    // over and its duplicate-address probe hears ka1's MAC answer for the VIP; nothing tells ka2
+    // what runs on ka1. Then the operator does what the page says for a dead keepalived
+    // (`ip addr del` on ka1), and ka1's agent and keepalived are started again.
+    // Expected inbox (from ka2 only while ka1's agent is dead; one incident, nothing twice):
+    //   first    Failover of VRID 51 from ka1 to ka2: "ka1 out of sight: its agent does not answer
+    //            (agent stopped, host down or cut off from ka2) ..."
+    //   update   SplitBrain "Two hosts answer for VIP 192.0.2.100 (VRID 51): ka2, MASTER, and ka1
+    //            (MAC <ka1's>, as ka1's address 192.0.2.11); ka1 out of sight, keepalived's state
+    //            there unknown", its fix `ip addr del 192.0.2.100/24 dev eth0`; RedundancyUnverified
+    //            (ka1's agent unreachable) may join
+    //            The takeover's outage line ends with "the move took ... (ka1 still answered for the
+    //            VIP after the takeover ...)": ka1 kept the VIP, no gap is known.
+    //   resolved once ka1 is back (the fix ends SplitBrain at ka2's agent at once; the incident
+    //            tells it in its end, with "Two hosts no longer answer ...", no "were both MASTER"). No SplitBrain text claims a second
+    //            MASTER, no RedundancyLost (nothing says ka1 could not take over), no PeerAgentDown
+    //            while ka1's keepalived is dead (nothing proves ka1's agent, not its node, is dead).
+    await normal();
+    const [ka1] = lab.nodes;
+    const link = JSON.parse((await ka1.exec(['ip', '-j', 'link', 'show', 'dev', ka1.intf])).stdout) as Array<{ address: string }>;
+    const ka1Mac = link[0].address.toLowerCase();
+    const t0 = Date.now();
+    let paged: InboxEntry | undefined;
+    let fixedAt = NaN;
+    let overAt = NaN;
+    const log = new AlertLog(agents[1]).start(); // ka2's alerts, paged or not
+    try {
+      await inbox.explain(t0, async () => {
+        await agentKilled(agents[0], async () => {
+          await sleep(1_000);
+          await keepalivedStopped(lab, 'SIGKILL', async () => {
+            paged = await inbox.waitFor('SplitBrain paged by ka2', (e) => hasAlert(e, 'SplitBrain', 'firing'), t0, 30_000);
+            expect(await lab.vipHolders()).toEqual(['ka1', 'ka2']);
+            // The page's fix for a keepalived that is not running, on ka1.
+            const fix = alertIn(paged, 'SplitBrain', 'firing')!.annotations.fix;
+            expect(fix).toBe('`ip addr del 192.0.2.100/24 dev eth0`');
+            expect((await ka1.exec(fix.replace(/`/g, '').split(' '))).code).toBe(0);
+            fixedAt = Date.now();
+            expect(await lab.vipHolders()).toEqual(['ka2']);
+            overAt = (await log.waitFor('SplitBrain', 'resolved', t0, 15_000)).at;
+            await agents[0].restart();
+            await sleep(3_000);
+          });
+        });
+        await inbox.waitFor('every incident ended', () => inbox.incidentsSince(t0).every((i) => i.phases[i.phases.length - 1] === 'resolved'), t0, RESOLVE_MS);
+        await sleep(TAIL_MS);
+        const all = inbox.since(t0);
+        console.log(`master's agent then keepalived killed: SplitBrain at the receiver +${secs(paged!.at - t0)}, over at ka2's agent ${secs(overAt - fixedAt)} after \`ip addr del\` on ka1\n${inbox.dump(t0)}`);
+        expectWellFormed(all);
+        expectNoDuplicates(all);
+        for (const inc of inbox.incidentsSince(t0)) expectLifecycle(inc, 4);
+        // Until ka1's agent was back, only ka2 paged, and the first incident opened with the takeover.
+        const before = all.filter((e) => e.at < fixedAt);
+        expect(new Set(before.map((e) => e.path))).toEqual(new Set(['/ka2']));
+        expect(alertIn(before[0], 'Failover', 'firing')!.annotations.summary).toBe(
+          'Failover of VRID 51 from ka1 to ka2: ka1 out of sight: its agent does not answer (agent stopped, host down or cut off from ka2), so why ka1 stopped being MASTER is not observed',
+        );
+        const sb = alertIn(paged!, 'SplitBrain', 'firing')!;
+        expect(sb.annotations.summary).toBe(`Two hosts answer for VIP 192.0.2.100 (VRID 51): ka2, MASTER, and ka1 (MAC ${ka1Mac}, as ka1's address 192.0.2.11); ka1 out of sight, keepalived's state there unknown`);
+        expect(paged!.body.incident!.cause).toBe(sb.annotations.summary);
+        expect(sb.annotations.description).toMatch(/Not observed: whether keepalived on ka1 is MASTER too .* or dead .*On ka1: if keepalived is not running there, `ip addr del 192\.0\.2\.100\/24 dev eth0`/);
+        const over = all.map((e) => alertIn(e, 'SplitBrain', 'resolved')).find(Boolean)!;
+        expect(over.annotations.summary).toMatch(new RegExp(`^Two hosts no longer answer for VIP 192\\.0\\.2\\.100 \\(VRID 51\\): ka2 and ka1 \\(MAC ${ka1Mac}, as ka1's address 192\\.0\\.2\\.11\\) both answered from `));
+        // ka1 kept the VIP (and its nginx) through the takeover: the outage line claims no gap.
+        const outage = all.flatMap((e) => alertsOf(e).filter((a) => a.labels.alertname === 'Failover' && a.labels.node === 'ka2')).pop()!.annotations.outage;
+        expect(outage).toMatch(/^the move took \S+ s: ka1's last advert \(estimated: .*\) at \S+ \(ka1 still answered for the VIP after the takeover \(duplicate-address probe\): clients that reached it may have been served\); /);
+        // No page says ka1 was MASTER alongside ka2, or that ka1 could not take over.
+        const texts = all.flatMap((e) => alertsOf(e).flatMap((a) => [a.annotations.summary ?? '', a.annotations.description ?? '']));
+        expect(texts.filter((t) => /both MASTER|One MASTER remains|Both sides answer/.test(t))).toEqual([]);
+        expect(all.filter((e) => hasAlert(e, 'RedundancyLost'))).toEqual([]);
+        expect(before.filter((e) => hasAlert(e, 'PeerAgentDown'))).toEqual([]);
+        expect(all.filter((e) => alertsOf(e, 'firing').some((a) => a.labels.alertname === 'SplitBrain' && a.startsAt !== sb.startsAt))).toEqual([]);
+        expect(await lab.vipHolders()).toEqual(['ka1']);
+      });
+    } finally {
+      log.stop();
+    }
+  });
+
   test('total partition of the backup for 8 s: the split brain reaches the receiver once, as a past incident, after healing', async () => {
     // Expected inbox: exactly one notification naming SplitBrain, phase 'past', after healing, saying
     // from when to when, how long (~8 s) and which nodes (ka1 and ka2). What each side paged on its
-    // own meanwhile (it cannot see the other: RedundancyLost, a Failover "ka1 unreachable") may
+    // own meanwhile (it cannot see the other: RedundancyLost, a Failover "ka1 out of sight") may
     // arrive too, never a live SplitBrain.
     await normal();
     let times = { t0: Date.now(), secondMasterAt: NaN, healedAt: NaN };

@@ -47,6 +47,21 @@ describe('ArpProbe', () => {
     expect(store.state.vips['VI_1|192.0.2.100'].duplicate).toMatchObject({ duplicate: true, mac: 'a2:91:7f:ee:ba:bb' });
   });
 
+  test("another host answers: the addresses this node's neighbour table knows its MAC by (not the VIP's own), none when the table cannot be read", async () => {
+    const clock = new FakeClock();
+    const table = ['IP address       HW type     Flags       HW address            Mask     Device', '192.0.2.11       0x1         0x2         a2:91:7f:ee:ba:bb     *        eth0', '192.0.2.100      0x1         0x2         a2:91:7f:ee:ba:bb     *        eth0'].join('\n');
+    const probe = (readNeighbours: () => string) =>
+      new ArpProbe({ store: holding(clock, [['192.0.2.100', 'eth0']]), clock, log: silentLogger(), run: async () => fixtureRun('arping-answered.txt'), ownMacs: () => new Set(), readNeighbours });
+    const [ev] = (await probe(() => table).run(new AbortController().signal)) as VipDuplicateEvent[];
+    expect(ev).toMatchObject({ duplicate: true, mac: 'a2:91:7f:ee:ba:bb', macAddresses: ['192.0.2.11'] });
+    const store = holding(clock, [['192.0.2.100', 'eth0']]);
+    store.apply(ev);
+    expect(store.state.vips['VI_1|192.0.2.100'].duplicate?.macAddresses).toEqual(['192.0.2.11']);
+    const [blind] = (await probe(() => { throw new Error('ENOENT'); }).run(new AbortController().signal)) as VipDuplicateEvent[];
+    expect(blind).toMatchObject({ duplicate: true, mac: 'a2:91:7f:ee:ba:bb' });
+    expect(blind.macAddresses).toBeUndefined();
+  });
+
   test('an answer from our own MAC (VMAC interface) is not a duplicate', async () => {
     const clock = new FakeClock();
     const p = new ArpProbe({ store: holding(clock, [['192.0.2.100', 'eth0']]), clock, log: silentLogger(), run: async () => fixtureRun('arping-answered.txt'), ownMacs: () => new Set(['a2:91:7f:ee:ba:bb']) });

@@ -5,6 +5,7 @@ import { formatStubStatus, parseStubStatus } from '../../../agent/probes/parse/s
 import { parseIpMonitorLine } from '../../../agent/probes/parse/ipMonitorLine';
 import { parseArpingOutput } from '../../../agent/probes/parse/arpingOutput';
 import { parseIpAddrJson } from '../../../agent/probes/parse/ipAddrJson';
+import { addressesOf, parseProcNetArp } from '../../../agent/probes/parse/neighbourTable';
 import { deviceOfLabel, normalizeIp } from '../../../agent/probes/ipAddress';
 
 const FIX = path.join(__dirname, '../../fixtures/probes');
@@ -105,6 +106,20 @@ describe('arping output parser (captured with iputils-arping in a namespace)', (
 
   test('property: never throws', () => {
     fc.assert(fc.property(fc.string(), fc.string(), fc.option(fc.integer({ min: -1, max: 255 }), { nil: null }), (o, e, c) => void parseArpingOutput(o, e, c)), { numRuns: 1000 });
+  });
+});
+
+describe('/proc/net/arp parser (the kernel\'s format; an incomplete entry and a permanent one)', () => {
+  test('complete entries only, MACs in lower case; the addresses a MAC is known by', () => {
+    const table = parseProcNetArp(read('proc-net-arp.txt'));
+    expect(table).toEqual([
+      { ip: '192.0.2.11', mac: 'fa:5a:d9:6f:36:45', dev: 'eth0' },
+      { ip: '192.0.2.50', mac: '5e:1b:03:44:9a:10', dev: 'eth0' },
+      { ip: '198.51.100.11', mac: 'fa:5a:d9:6f:36:45', dev: 'eth1' },
+    ]);
+    expect(addressesOf(table, 'FA:5A:D9:6F:36:45')).toEqual(['192.0.2.11', '198.51.100.11']);
+    expect(addressesOf(table, '02:00:00:00:00:01')).toEqual([]);
+    expect(parseProcNetArp('')).toEqual([]);
   });
 });
 

@@ -36,6 +36,8 @@ export const DEFAULT_SETTINGS: RuleSettings = {
 
 interface PeerSlot {
   up: boolean;
+  /** Its agent's URL in our config (setPeerUrl). */
+  url?: string;
   /** What we last received (kept while down). */
   snapshot?: NodeState;
   receivedAt?: number;
@@ -93,7 +95,7 @@ export abstract class SimNodes {
 
   /** What self's peer directory says of the peers. */
   peerViews(): PeerView[] {
-    return [...this.peers].map(([name, p]): PeerView => ({ name, up: p.up, since: p.since, state: p.snapshot, receivedAt: p.receivedAt, lastSeenAt: p.lastSeenAt }));
+    return [...this.peers].map(([name, p]): PeerView => ({ name, url: p.url, up: p.up, since: p.since, state: p.snapshot, receivedAt: p.receivedAt, lastSeenAt: p.lastSeenAt }));
   }
 
   /** The cluster view self builds now. */
@@ -156,6 +158,11 @@ export abstract class SimNodes {
   transition(node: string, state: VrrpState, iname = 'VI_1', opts: { moveVip?: boolean; priority?: number } = {}): void {
     this.apply(node, { kind: 'transition', iname, state, priority: opts.priority });
     if (opts.moveVip ?? true) this.vipsFromState(node);
+  }
+
+  /** The URL our config gives for a peer's agent (its address names it in a neighbour table). */
+  setPeerUrl(node: string, url: string): void {
+    this.peers.get(node)!.url = url;
   }
 
   setPeerUp(node: string, up: boolean): void {

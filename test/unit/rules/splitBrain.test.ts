@@ -109,6 +109,7 @@ describe('SplitBrain', () => {
     const sb = c.conditions('SplitBrain');
     expect(sb).toHaveLength(1);
     expect(sb[0].annotations.description).toMatch(/MAC 02:00:00:00:00:02/);
+    expect(sb[0].annotations.summary).toBe('Two hosts answer for VIP 192.0.2.100 (VRID 51): ka1, MASTER, and another host (MAC 02:00:00:00:00:02); no peer agent to say what runs on that host');
     c.apply('ka1', { kind: 'vip_duplicate', vip: '192.0.2.100', duplicate: false, source: 'arp_probe' });
     c.advance(500);
     expect(c.conditions('SplitBrain')).toHaveLength(0);
@@ -280,7 +281,9 @@ describe('SplitBrain', () => {
 describe('SplitBrain from duplicate-address probing', () => {
   const DUP = { kind: 'vip_duplicate', vip: '192.0.2.100', duplicate: true, mac: '02:00:00:00:00:01', source: 'arp_probe' } as const;
 
-  test('the peer out of sight: the other side of a split brain, said as observed', () => {
+  test('the peer out of sight: said as observed (two hosts answer, the peer\'s keepalived unknown), never "both MASTER", with the fix for either case', () => {
+    // ka2's agent is gone, then another host answers for ka1's VIP: keepalived on ka2 may be MASTER
+    // (VRRP cut) or dead with its VIP left bound (kill -9); ka1 sees the answer, not a MASTER.
     const c = rulePair(splitBrainRule);
     c.setPeerUp('ka2', false);
     c.advance(5000);
@@ -288,7 +291,60 @@ describe('SplitBrain from duplicate-address probing', () => {
     c.advance(1500);
     const sb = c.conditions('SplitBrain');
     expect(sb).toHaveLength(1);
-    expect(sb[0].annotations.summary).toBe('Split brain on VRID 51: ka1 is MASTER and another host (MAC 02:00:00:00:00:01) answers for its VIP 192.0.2.100; ka2 out of sight');
+    const a = sb[0].annotations;
+    expect(a.summary).toBe("Two hosts answer for VIP 192.0.2.100 (VRID 51): ka1, MASTER, and another host (MAC 02:00:00:00:00:01); ka2 out of sight, keepalived's state there unknown");
+    expect(a.summary).not.toMatch(/both MASTER|Split brain/);
+    expect(a.description).toMatch(/^The duplicate-address probe on ka1 hears another host \(MAC 02:00:00:00:00:01\) answer ARP for VIP 192\.0\.2\.100, which ka1 holds as MASTER on eth0\. /);
+    expect(a.description).toMatch(/Find that host by its MAC: `ip neigh \| grep -i 02:00:00:00:00:01` on ka1 gives its address\. ka2 is out of sight \(no agent answers there\)/);
+    expect(a.description).toMatch(/Not observed: whether keepalived on that host is MASTER too \(VRRP between the nodes cut: a split brain\) or dead/);
+    expect(a.description).toMatch(/On that host: if keepalived is not running there, `ip addr del 192\.0\.2\.100\/24 dev eth0`/);
+    expect(a.description).toMatch(/if it runs and is MASTER, check that VRRP/);
+    expect(a.description).not.toMatch(/One MASTER remains|Both sides answer/);
+    expect(a.fix).toBe('`ip addr del 192.0.2.100/24 dev eth0`');
+    // Over once the other host lets go: the notice ends the answers, it names no second MASTER.
+    c.advance(20_000);
+    c.apply('ka1', { ...DUP, duplicate: false, mac: undefined });
+    c.advance(200);
+    expect(c.conditions('SplitBrain')).toHaveLength(0);
+    const [over] = c.occurrences('SplitBrain');
+    const done = c.resolvedNotice(over);
+    expect(done.summary).toMatch(/^Two hosts no longer answer for VIP 192\.0\.2\.100 \(VRID 51\): ka1 and another host \(MAC 02:00:00:00:00:01\) both answered from \S+Z to \S+Z \(2\d\.\d s\); ka1 is MASTER now$/);
+    expect(done.summary).not.toMatch(/were both MASTER/);
+    expect(done.description).toMatch(/^No longer observed: ka1 holding the VIP as MASTER while another host answers for it\. /);
+  });
+
+  test("the answering MAC is the one the neighbour table has for the unseen peer's address: the page names that peer, still claims no MASTER for it", () => {
+    const c = rulePair(splitBrainRule);
+    c.setPeerUrl('ka2', 'http://192.0.2.12:9723');
+    c.setPeerUp('ka2', false);
+    c.advance(5000);
+    c.apply('ka1', { ...DUP, macAddresses: ['192.0.2.12'] });
+    c.advance(1500);
+    const a = c.conditions('SplitBrain')[0].annotations;
+    expect(a.summary).toBe("Two hosts answer for VIP 192.0.2.100 (VRID 51): ka1, MASTER, and ka2 (MAC 02:00:00:00:00:01, as ka2's address 192.0.2.12); ka2 out of sight, keepalived's state there unknown");
+    expect(a.description).toMatch(/^The duplicate-address probe on ka1 hears ka2 answer ARP for VIP 192\.0\.2\.100, which ka1 holds as MASTER on eth0\. ka1's neighbour table gives MAC 02:00:00:00:00:01 for ka2's address 192\.0\.2\.12\. /);
+    expect(a.description).toMatch(/On ka2: if keepalived is not running there, `ip addr del 192\.0\.2\.100\/24 dev eth0`/);
+    // An address that is no peer's: said, not named.
+    c.apply('ka1', { ...DUP, macAddresses: ['192.0.2.77'] });
+    c.advance(200);
+    expect(c.conditions('SplitBrain')[0].annotations.summary).toMatch(/and another host \(MAC 02:00:00:00:00:01, address 192\.0\.2\.77\); ka2 out of sight/);
+  });
+
+  test('the answering host then seen as a second MASTER: the usual split-brain words, one occurrence', () => {
+    const c = rulePair(splitBrainRule);
+    c.setPeerUp('ka2', false);
+    c.advance(5000);
+    c.apply('ka1', DUP);
+    c.advance(1500);
+    expect(c.conditions('SplitBrain')[0].annotations.evidence).toBe('duplicate-address answers only');
+    c.transition('ka2', 'MASTER');
+    c.setPeerUp('ka2', true);
+    c.advance(2000);
+    const sb = c.conditions('SplitBrain');
+    expect(sb).toHaveLength(1);
+    expect(sb[0].annotations.summary).toMatch(/^Split brain on VRID 51: ka1 and ka2 are/);
+    expect(sb[0].annotations.evidence).toBeUndefined();
+    expect(c.occurrences('SplitBrain')).toHaveLength(1);
   });
 
   test('on a pair that preempts back and forth: an answer heard by a probe that straddled a VIP move is not a second holder; one heard 3 s after taking the VIP, with the peer out of sight, is', () => {

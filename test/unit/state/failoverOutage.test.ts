@@ -151,6 +151,49 @@ describe('failover outage, measured on the new master', () => {
     expect(p.outageLine()).toMatch(/^clients without service since ka1's last advert \(estimated: ka2's takeover minus master_down_interval 3\.6 s\) at .*; VIP bound on ka2 \+3\.6 s; no good request through the VIP yet$/);
   });
 
+  test("the old master's agent gone, its host still answering for the VIP after our takeover (its keepalived killed with -9): the first probe after the bind says so, and the line claims no gap", async () => {
+    const dup = (duplicate: boolean) => p.c.apply('ka2', { kind: 'vip_duplicate', vip: VIP, duplicate, mac: duplicate ? '02:00:00:00:00:01' : undefined, source: 'arp_probe' });
+    const p = await pair('ka2', 'ka1');
+    p.c.advance(PEER_TIMEOUT);
+    await p.peer(() => p.c.setPeerUp('ka1', false));
+    p.c.advance(600);
+    p.c.transition('ka2', 'MASTER');
+    await p.step();
+    p.goodRequest();
+    await p.step();
+    expect(p.outages()[0]).toMatchObject({ loss: { kind: 'last_advert' }, done: true });
+    expect(p.outageLine()).toMatch(/^clients saw no service for 3\.6 s: /);
+    // The arp probe's first run after the bind (every 10 s by default): another host answers.
+    await p.step(4_000);
+    dup(true);
+    await p.step();
+    expect(p.outages()[0].loss.stillAnswered).toBe(true);
+    expect(p.outageLine()).toMatch(
+      /^the move took 3\.6 s: ka1's last advert \(estimated: ka2's takeover minus master_down_interval 3\.6 s\) at \S+ \(ka1 still answered for the VIP after the takeover \(duplicate-address probe\): clients that reached it may have been served\); VIP bound on ka2 \+3\.6 s; first good request through the VIP \+3\.6 s$/,
+    );
+    // The answers ending later changes nothing of what the takeover was.
+    dup(false);
+    await p.step();
+    expect(p.outages()[0].loss.stillAnswered).toBe(true);
+  });
+
+  test('after an estimated loss, a first probe that hears nobody decides it: a later answer is another matter', async () => {
+    const p = await pair('ka2', 'ka1');
+    p.c.advance(PEER_TIMEOUT);
+    await p.peer(() => p.c.setPeerUp('ka1', false));
+    p.c.advance(600);
+    p.c.transition('ka2', 'MASTER');
+    await p.step();
+    p.goodRequest();
+    await p.step(4_000);
+    p.c.apply('ka2', { kind: 'vip_duplicate', vip: VIP, duplicate: false, source: 'arp_probe' });
+    await p.step(10_000);
+    p.c.apply('ka2', { kind: 'vip_duplicate', vip: VIP, duplicate: true, mac: '02:00:00:00:00:01', source: 'arp_probe' });
+    await p.step();
+    expect(p.outages()[0].loss.stillAnswered).toBeUndefined();
+    expect(p.outageLine()).toMatch(/^clients saw no service for 3\.6 s: /);
+  });
+
   test('the old master still says MASTER when we take over (its agent not timed out yet): waits for its report, then estimates', async () => {
     const p = await pair('ka2', 'ka1');
     const t0 = p.c.now;
