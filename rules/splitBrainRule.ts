@@ -127,7 +127,10 @@ export const splitBrainRule: Rule = {
       const ep = mem.episodes.get(v.key);
       const iname = inameOf(v, view.self);
       const confirmAt = lateConfirmation(ctx, v, mem, live, ep);
-      if (live) {
+      if (live && !ep && healingTail(mem, v.key, live)) {
+        // The fight's last adverts, reaching this agent just after the split brain they belong to
+        // was resolved (a peer's evidence travels slower than our own transition): not a new one.
+      } else if (live) {
         const startsAt = ep?.startsAt ?? live.start;
         if (!ep && now - live.start < settings.splitBrainForMs) {
           ctx.wakeAt(live.start + settings.splitBrainForMs);
@@ -195,6 +198,17 @@ interface Live {
   reasons: string[];
   /** The duplicate-address answers among the reasons (one per VIP). */
   answers: Answer[];
+  /** keepalived's evidence of another MASTER is all there is (no second claim in sight, no answer):
+   *  when its latest piece came, and how long it stays current. */
+  evidenceOnly?: { at: number; windowMs: number };
+}
+
+/** Evidence alone whose fight began before the last split brain reported for this VRID ended, and
+ *  whose latest piece came within its window of that end: the healing of that split brain. */
+function healingTail(mem: Memory, key: string, live: Live): boolean {
+  const e = live.evidenceOnly;
+  if (!e) return false;
+  return (mem.reported.get(key) ?? []).some((r) => live.start <= r.end && e.at <= r.end + e.windowMs);
 }
 
 /** Another host answering for a VIP the MASTER `node` holds, while `unseen` are out of sight. */
@@ -217,6 +231,7 @@ function liveEvidence(ctx: RuleContext, v: ClusterVrid): Live | undefined {
   const others: Live['others'] = [];
   const answers: Answer[] = [];
   const starts: number[] = [];
+  const evidence: Array<{ at: number; windowMs: number }> = [];
   const claiming = claimants(view, v);
   if (claiming.length >= 2) {
     const sinces = claiming.map((m) => m.since).sort((a, b) => a - b);
@@ -259,10 +274,12 @@ function liveEvidence(ctx: RuleContext, v: ClusterVrid): Live | undefined {
       const sender = ev.peer ? `the keepalived at ${ev.peer}` : 'another keepalived';
       if (!claiming.some((o) => o.node !== m.node)) others.push({ who: sender, what: `${sender} sends MASTER adverts too (lower priority)` });
       reasons.push(`keepalived on ${m.node} keeps receiving MASTER adverts from ${sender} with a lower priority and forcing new elections (${ev.count} times)`);
+      evidence.push({ at: ev.at, windowMs: window });
     }
   }
   if (!reasons.length) return undefined;
-  return { start: Math.min(...starts), masters: [...masters].sort(), others, reasons, answers };
+  const evidenceOnly = evidence.length === reasons.length ? evidence.reduce((a, b) => (b.at > a.at ? b : a)) : undefined;
+  return { start: Math.min(...starts), masters: [...masters].sort(), others, reasons, answers, ...(evidenceOnly ? { evidenceOnly } : {}) };
 }
 
 /** The `evidence` annotation of a condition that rests on duplicate-address answers alone. */

@@ -130,6 +130,38 @@ describe('SplitBrain', () => {
     expect(c.occurrences('SplitBrain').map((o) => o.endedAt !== undefined)).toEqual([true]);
   });
 
+  test('the fight\'s last adverts reaching ka2\'s agent after the split brain resolved there: one page, not a second split brain', () => {
+    // As seen in the lab: ka2 yields, its agent resolves at once, and ka1's MASTER_RX_LOWER_PRI
+    // (the second of the fight, so "keeps receiving") arrives through the peer 50 ms later.
+    const c = rulePair(splitBrainRule, 'ka2');
+    c.transition('ka2', 'MASTER');
+    c.advance(3000, 50);
+    c.apply('ka1', { kind: 'evidence', iname: 'VI_1', type: 'MASTER_RX_LOWER_PRI', source: 'fifo' });
+    c.advance(1000, 50);
+    c.transition('ka2', 'BACKUP');
+    c.advance(50, 50);
+    expect(c.conditions('SplitBrain')).toEqual([]);
+    c.apply('ka1', { kind: 'evidence', iname: 'VI_1', type: 'MASTER_RX_LOWER_PRI', source: 'fifo' });
+    c.advance(60_000, 50);
+    expect(c.occurrences('SplitBrain').map((o) => o.condition.annotations.summary)).toEqual(['Split brain on VRID 51: ka1 and ka2 are both MASTER']);
+  });
+
+  test('keepalived\'s evidence that goes on after a split brain resolved (ka2 out of sight): a live split brain again', () => {
+    const c = rulePair(splitBrainRule);
+    c.transition('ka2', 'MASTER');
+    c.advance(3000, 50);
+    c.transition('ka2', 'BACKUP');
+    c.advance(500, 50);
+    c.setPeerUp('ka2', false);
+    for (let i = 0; i < 8; i++) {
+      c.apply('ka1', { kind: 'evidence', iname: 'VI_1', type: 'MASTER_RX_LOWER_PRI', source: 'fifo' });
+      c.advance(1000, 50);
+    }
+    const occ = c.occurrences('SplitBrain');
+    expect(occ).toHaveLength(2);
+    expect(occ[1].condition.annotations.description).toMatch(/forcing new elections/);
+  });
+
   test('a node alone: one MASTER_RX_LOWER_PRI is reported as a split brain that ended', () => {
     const c = new RuleSim(splitBrainRule, ['ka1']);
     c.boot('ka1', [{ state: 'MASTER', priority: 150 }]);
