@@ -151,8 +151,8 @@ describe('failover outage, measured on the new master', () => {
     expect(p.outageLine()).toMatch(/^clients without service since ka1's last advert \(estimated: ka2's takeover minus master_down_interval 3\.6 s\) at .*; VIP bound on ka2 \+3\.6 s; no good request through the VIP yet$/);
   });
 
-  test("the old master's agent gone, its host still answering for the VIP after our takeover (its keepalived killed with -9): the first probe after the bind says so, and the line claims no gap", async () => {
-    const dup = (duplicate: boolean) => p.c.apply('ka2', { kind: 'vip_duplicate', vip: VIP, duplicate, mac: duplicate ? '02:00:00:00:00:01' : undefined, source: 'arp_probe' });
+  /** ka1's agent falls silent (its host still up), ka2 takes over 600 ms after the peer timeout and serves. */
+  async function takeoverWithOldMasterUnseen(): Promise<Awaited<ReturnType<typeof pair>>> {
     const p = await pair('ka2', 'ka1');
     p.c.advance(PEER_TIMEOUT);
     await p.peer(() => p.c.setPeerUp('ka1', false));
@@ -160,6 +160,12 @@ describe('failover outage, measured on the new master', () => {
     p.c.transition('ka2', 'MASTER');
     await p.step();
     p.goodRequest();
+    return p;
+  }
+
+  test("the old master's agent gone, its host still answering for the VIP after our takeover (its keepalived killed with -9): the first probe after the bind says so, and the line claims no gap", async () => {
+    const dup = (duplicate: boolean) => p.c.apply('ka2', { kind: 'vip_duplicate', vip: VIP, duplicate, mac: duplicate ? '02:00:00:00:00:01' : undefined, source: 'arp_probe' });
+    const p = await takeoverWithOldMasterUnseen();
     await p.step();
     expect(p.outages()[0]).toMatchObject({ loss: { kind: 'last_advert' }, done: true });
     expect(p.outageLine()).toMatch(/^clients saw no service for 3\.6 s: /);
@@ -178,13 +184,7 @@ describe('failover outage, measured on the new master', () => {
   });
 
   test('after an estimated loss, a first probe that hears nobody decides it: a later answer is another matter', async () => {
-    const p = await pair('ka2', 'ka1');
-    p.c.advance(PEER_TIMEOUT);
-    await p.peer(() => p.c.setPeerUp('ka1', false));
-    p.c.advance(600);
-    p.c.transition('ka2', 'MASTER');
-    await p.step();
-    p.goodRequest();
+    const p = await takeoverWithOldMasterUnseen();
     await p.step(4_000);
     p.c.apply('ka2', { kind: 'vip_duplicate', vip: VIP, duplicate: false, source: 'arp_probe' });
     await p.step(10_000);
