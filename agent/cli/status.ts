@@ -21,6 +21,8 @@ export interface StatusIo {
   tty: boolean;
   /** Stops --watch. */
   signal?: AbortSignal;
+  /** The clock "since" and "ago" are counted on; default the wall clock. */
+  now?: () => number;
 }
 
 export interface StatusOptions {
@@ -83,13 +85,13 @@ function snapshotFromParts(state: NodeState, cluster: { nodes?: Array<Record<str
   return { node: state.node, at: now, revision: state.revision, health: statusHealth({ vrids, nodes, problems }, active), vrids, nodes, problems, alerts: { active }, timeline: [] };
 }
 
-export async function fetchStatus(t: AgentTarget, timeoutMs = 5000): Promise<StatusSnapshot> {
+export async function fetchStatus(t: AgentTarget, timeoutMs = 5000, now: () => number = Date.now): Promise<StatusSnapshot> {
   const s = await getJson(t, '/api/v1/status', timeoutMs);
   if (s.status !== 404) return s.body as StatusSnapshot;
   const [state, cluster, alerts] = await Promise.all([getJson(t, '/api/v1/state', timeoutMs), getJson(t, '/api/v1/cluster', timeoutMs), getJson(t, '/api/v1/alerts', timeoutMs)]);
   if (state.status === 404) throw new Error(`${t.base} is not a keepwatch agent (no /api/v1/state)`);
   const list = alerts.body === undefined ? [] : Array.isArray(alerts.body) ? alerts.body : ((alerts.body as { alerts?: unknown[]; active?: unknown[] }).alerts ?? (alerts.body as { active?: unknown[] }).active ?? []);
-  return snapshotFromParts(state.body as NodeState, cluster.body as Parameters<typeof snapshotFromParts>[1], list as Alert[], Date.now());
+  return snapshotFromParts(state.body as NodeState, cluster.body as Parameters<typeof snapshotFromParts>[1], list as Alert[], now());
 }
 
 // ------------------------------------------------------------------------------ rendering
@@ -117,7 +119,7 @@ function ago(ms: number | undefined, now: number): string {
 /** Removes terminal control characters from data before it reaches the screen. */
 const clean = (s: unknown) => String(s ?? '').replace(/[\x00-\x1f\x7f-\x9f]/g, '?');
 
-export function renderStatus(s: StatusSnapshot, tty: boolean, now = Date.now()): string {
+export function renderStatus(s: StatusSnapshot, tty: boolean, now: number): string {
   const p = painter(tty);
   const levelColour: Record<HealthLevel, Colour> = { healthy: 'green', degraded: 'yellow', critical: 'red' };
   const roleColour = (r: string): Colour[] => (r === 'MASTER' ? ['green', 'bold'] : r === 'BACKUP' ? ['blue'] : r === 'FAULT' || r === 'STOP' ? ['red'] : ['dim']);
@@ -196,15 +198,16 @@ async function followEvents(t: AgentTarget, onSnapshot: (s: StatusSnapshot) => v
 
 /** Runs the command; resolves with the exit code (for --watch: the last snapshot's, when stopped). */
 export async function runStatus(opts: StatusOptions, io: StatusIo): Promise<number> {
+  const now = io.now ?? Date.now;
   const show = (s: StatusSnapshot) => {
     if (opts.json) io.write(`${JSON.stringify(s)}\n`);
-    else io.write((opts.watch && io.tty ? '\x1b[2J\x1b[H' : opts.watch ? '\n' : '') + renderStatus(s, io.tty));
+    else io.write((opts.watch && io.tty ? '\x1b[2J\x1b[H' : opts.watch ? '\n' : '') + renderStatus(s, io.tty, now()));
     return exitCodeOf(s.health.level);
   };
   const t = opts.target ?? targetFromUrl(opts.url ?? DEFAULT_AGENT_URL);
   let code: number;
   try {
-    code = show(await fetchStatus(t, opts.timeoutMs));
+    code = show(await fetchStatus(t, opts.timeoutMs, now));
   } catch (e) {
     io.write(`keepwatch status: cannot ask the agent at ${t.base}: ${(e as Error).message}\n`);
     return EXIT_UNREACHABLE;
