@@ -10,6 +10,7 @@ import { eventLoopCollector } from '../../exporters/eventLoop';
 import { checkScriptCollector } from '../../exporters/checkScript';
 import { createCheckScript } from '../probes/checkScript';
 import { sendJson } from '../http/server';
+import { acceptsGzip, GzipAnswers } from '../http/gzipAnswer';
 import { BUILD } from '../version';
 import { ConfigError } from '../config/load';
 
@@ -34,6 +35,7 @@ export const coreModule: ModuleFactory = {
   slice: (c) => ({ node: c.node, check_script: c.keepalived.check_script }),
   build(w) {
     const loop = eventLoopCollector({ clock: w.clock });
+    const gzipped = new GzipAnswers();
     const cs = w.config.keepalived.check_script;
     const checkScript = cs
       ? createCheckScript({ command: cs.command, timeoutMs: cs.timeout, intervalMs: cs.interval, clock: w.clock, log: w.log.child({ module: 'check_script' }) })
@@ -57,11 +59,16 @@ export const coreModule: ModuleFactory = {
           method: 'GET',
           path: w.agent.telemetryPath,
           auth: 'web',
-          async handler(_req, res) {
+          async handler(req, res) {
             const { contentType, body, buffer } = await w.agent.scrape();
             // The kept buffer: no UTF-8 length and encoding pass over the body per request.
-            res.writeHead(200, { 'content-type': contentType, 'content-length': buffer ? buffer.length : Buffer.byteLength(body) });
-            res.end(buffer ?? body);
+            const plain = buffer ?? Buffer.from(body);
+            let gz: Buffer | undefined;
+            if (acceptsGzip(req.headers)) gz = await gzipped.get(plain).catch(() => undefined);
+            const head = { 'content-type': contentType, vary: 'Accept-Encoding' };
+            if (gz) res.writeHead(200, { ...head, 'content-encoding': 'gzip', 'content-length': gz.length });
+            else res.writeHead(200, { ...head, 'content-length': plain.length });
+            res.end(gz ?? plain);
           },
         },
         {
