@@ -3,7 +3,6 @@
 // store, the probes scheduled against a real nginx on loopback, /metrics and the API, and a
 // reload that rebuilds only this module.
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -15,20 +14,11 @@ import { createProbesModule } from '../../../agent/wiring/probes';
 import { ARPING_MIN_TIMEOUT_MS } from '../../../agent/probes/arpProbe';
 import { runCommand, type CommandRunner } from '../../../agent/probes/runCommand';
 import { waitFor } from '../../helpers/wait';
+import { freePort } from '../../helpers/freePort';
 import { describeNeeding, firstFile, needs } from '../../helpers/needs';
 
 const NGINX_PATHS = ['/usr/sbin/nginx', '/usr/bin/nginx'];
 const NGINX = firstFile(NGINX_PATHS);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 describeNeeding([needs.file(NGINX_PATHS, 'apt-get install nginx-light')], 'probes module in the daemon', () => {
   let dir: string;

@@ -2,20 +2,11 @@
 // configured peers do: a MASTER whose only backup's agent was never reached has no redundancy
 // anyone can vouch for (RedundancyUnverified names the unicast peer). With an explicit empty list, no
 // peers: a node alone, nothing to say.
-import { createServer, type AddressInfo } from 'node:net';
+import { freePort } from '../../helpers/freePort';
 import { healthyMasterEvents, startInProcessAgent } from '../../helpers/inProcessAgent';
 import { waitFor } from '../../helpers/wait';
 
 const TOKEN = 'peer-token-0123456789abcdef';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const p = (srv.address() as AddressInfo).port;
-      srv.close(() => resolve(p));
-    });
-  });
-}
 
 test('a unicast peer never reached: RedundancyUnverified names it; with peers: [] nothing fires', async () => {
   const rules = 'rules: {condition_for: 300ms}\n';
