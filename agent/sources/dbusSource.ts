@@ -316,7 +316,9 @@ export class DbusSource implements Source {
       return; // keepalived said VrrpStopped: already reported down
     }
     const liveness = await this.checkAlive();
-    if (gen !== this.gen) return;
+    // keepalived may have joined the bus while its liveness was read (NameOwnerChanged): what that
+    // read says of a keepalived off the bus no longer holds.
+    if (gen !== this.gen || this.owner !== null) return;
     if (liveness?.alive) {
       // Not "keepalived down": it runs, we just cannot see it (keepalived does not rejoin a
       // restarted dbus-daemon). Reported as this source's failure, re-checked on a timer.

@@ -151,7 +151,11 @@ describeLab('faults: keepalived, D-Bus, the agent itself (lab)', () => {
     await waitUntil(async () => {
       m = await a1.metrics();
       return sample(m, 'keepwatch_source_up', { source: 'dbus' }) === 1 && vrrpState(m) === 2 && sample(m, 'keepalived_up') === 1;
-    }, 10_000, 50, 'D-Bus source back with keepalived');
+    }, 10_000, 50, 'D-Bus source back with keepalived').catch(async (e) => {
+      const st = await a1.getJson<{ sources: Record<string, unknown> }>('/api/v1/state');
+      console.log(`dbus source ${sample(m, 'keepwatch_source_up', { source: 'dbus' })}, VRRP state ${vrrpState(m)}, keepalived_up ${sample(m, 'keepalived_up')}; sources: ${JSON.stringify(st.sources)}`);
+      throw e;
+    });
     await agentsMatch(lab, agents, 'after the bus restart');
   });
 

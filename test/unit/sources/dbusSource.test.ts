@@ -182,6 +182,27 @@ describeBus('DbusSource on a private dbus-daemon', () => {
     expect(store.state.instances.VI_1.state).toBe('STOP');
   });
 
+  test('keepalived joins the bus while its liveness is being read (after a dbus-daemon restart, keepalived restarted): the source is up, not left down', async () => {
+    let release: () => void = () => {};
+    const checks: number[] = [];
+    // The liveness read of "keepalived is off the bus" is slow; keepalived joins while it runs.
+    const keepalivedAlive = () => {
+      checks.push(Date.now());
+      return new Promise<{ alive: boolean; pid: number }>((resolve) => (release = () => resolve({ alive: true, pid: 1234 })));
+    };
+    // start() resolves once connected, which includes that read.
+    const started = makeSource({ keepalivedAlive, aliveRecheckMs: 60_000 }).start();
+    await waitFor('the liveness read', () => checks.length === 1);
+    await ka.connect();
+    await waitFor('enumerated', () => store.state.instances.VI_1?.state === 'MASTER');
+    expect(store.state.sources.dbus?.up).toBe(true);
+    release();
+    await started;
+    await sleep(100);
+    expect(store.state.sources.dbus?.up).toBe(true);
+    expect(store.state.sources.dbus?.error).toBeUndefined();
+  });
+
   test('signals from another connection than keepalived are ignored', async () => {
     await ka.connect();
     await makeSource().start();
