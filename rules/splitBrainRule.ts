@@ -141,7 +141,9 @@ export const splitBrainRule: Rule = {
           const episode = ep ?? { startsAt, answersOnly: true, masters: new Set<string>(), others: [], late: beganLongAgo(ctx, startsAt) };
           episode.answersOnly &&= live.answers.length > 0 && live.masters.length === 1 && live.answers.length === live.reasons.length;
           for (const n of live.masters) episode.masters.add(n);
-          for (const o of live.others) if (!episode.others.includes(o.who)) episode.others.push(o.who);
+          // keepalived's evidence names no node: once a second MASTER of the pair was seen, its
+          // adverts are that MASTER's (a node yielding while the evidence window is still open).
+          for (const o of live.others) if (!(o.fromEvidence && episode.masters.size >= 2) && !episode.others.includes(o.who)) episode.others.push(o.who);
           mem.episodes.set(v.key, episode);
           const c = episode.answersOnly
             ? answersCondition(v, iname, episode, live.masters[0], live.answers, now)
@@ -194,7 +196,7 @@ interface Live {
   /** Nodes of the pair seen claiming MASTER. */
   masters: string[];
   /** Claimants that are not nodes in sight: who (short, for "X and Y were both MASTER") and what was observed. */
-  others: Array<{ who: string; what: string }>;
+  others: Array<{ who: string; what: string; fromEvidence?: boolean }>;
   reasons: string[];
   /** The duplicate-address answers among the reasons (one per VIP). */
   answers: Answer[];
@@ -272,7 +274,7 @@ function liveEvidence(ctx: RuleContext, v: ClusterVrid): Live | undefined {
       starts.push(ev.at - (ev.count - 1) * (m.advertIntervalMs ?? 1000));
       masters.add(m.node);
       const sender = ev.peer ? `the keepalived at ${ev.peer}` : 'another keepalived';
-      if (!claiming.some((o) => o.node !== m.node)) others.push({ who: sender, what: `${sender} sends MASTER adverts too (lower priority)` });
+      if (!claiming.some((o) => o.node !== m.node)) others.push({ who: sender, what: `${sender} sends MASTER adverts too (lower priority)`, fromEvidence: true });
       reasons.push(`keepalived on ${m.node} keeps receiving MASTER adverts from ${sender} with a lower priority and forcing new elections (${ev.count} times)`);
       evidence.push({ at: ev.at, windowMs: window });
     }

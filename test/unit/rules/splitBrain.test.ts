@@ -146,6 +146,20 @@ describe('SplitBrain', () => {
     expect(c.occurrences('SplitBrain').map((o) => o.condition.annotations.summary)).toEqual(['Split brain on VRID 51: ka1 and ka2 are both MASTER']);
   });
 
+  test('ka2 yields while keepalived\'s evidence of its adverts is still current: the resolved notice names the two MASTERs, not a third "another keepalived"', () => {
+    const c = rulePair(splitBrainRule);
+    c.transition('ka2', 'MASTER');
+    c.advance(2000, 50);
+    c.apply('ka1', { kind: 'evidence', iname: 'VI_1', type: 'MASTER_RX_LOWER_PRI', source: 'fifo' });
+    c.advance(1000, 50);
+    c.apply('ka1', { kind: 'evidence', iname: 'VI_1', type: 'MASTER_RX_LOWER_PRI', source: 'fifo' });
+    c.transition('ka2', 'BACKUP');
+    c.advance(10_000, 50);
+    const [o, ...more] = c.occurrences('SplitBrain');
+    expect(more).toEqual([]);
+    expect(c.resolvedNotice(o).summary).toMatch(/^Split brain on VRID 51 is over: ka1 and ka2 were both MASTER from /);
+  });
+
   test('keepalived\'s evidence that goes on after a split brain resolved (ka2 out of sight): a live split brain again', () => {
     const c = rulePair(splitBrainRule);
     c.transition('ka2', 'MASTER');
